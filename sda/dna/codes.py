@@ -1,0 +1,133 @@
+"""`Codes`: a sound's DNA, the integer code grid (levels x frames) of one codec, and its file format.
+
+File format (`.sdacodes`, a NumPy `.npz` archive read with `allow_pickle=False`):
+  - `indices`: int32 array, shape (levels, frames); level 0 is the coarsest codebook.
+  - `meta`: uint8 array holding UTF-8 JSON with `format` ("sda-codes"), `version` (1), `bundle_id`,
+    `frame_rate`, `codebook_size` and `provenance` (a JSON object: sources, operations).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sda.errors import SdaError
+
+FORMAT_NAME = "sda-codes"
+FORMAT_VERSION = 1
+SUFFIX = ".sdacodes"
+
+
+class CodesError(SdaError):
+    """A codes file or grid that cannot be used (corrupt, out of range, from another model)."""
+
+
+@dataclass(frozen=True)
+class Codes:
+    """An integer code grid plus what is needed to decode it with the right codec."""
+
+    indices: np.ndarray  # (levels, frames) int32
+    bundle_id: str  # fingerprint of the codec weights that produced / can decode these codes
+    frame_rate: float  # latent frames per second
+    codebook_size: int
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        indices = np.asarray(self.indices)
+        if indices.ndim != 2:
+            raise CodesError(f"a code grid must be 2-D (levels x frames), got shape {indices.shape}")
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise CodesError(f"code indices must be integers, got {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.codebook_size):
+            raise CodesError(
+                f"code indices must lie in 0..{self.codebook_size - 1}, "
+                f"found {int(indices.min())}..{int(indices.max())}"
+            )
+        indices = np.ascontiguousarray(indices, dtype=np.int32)
+        indices.setflags(write=False)
+        object.__setattr__(self, "indices", indices)
+
+    @property
+    def levels(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def frames(self) -> int:
+        return int(self.indices.shape[1])
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.frame_rate
+
+    def with_indices(self, indices: np.ndarray, **provenance: Any) -> Codes:
+        """A new `Codes` from the same codec with another grid; `provenance` entries are merged in."""
+        merged = {**self.provenance, **provenance} if provenance else dict(self.provenance)
+        return replace(self, indices=np.asarray(indices), provenance=merged)
+
+    def check_compatible(self, other: Codes) -> None:
+        """Raise if `other` comes from a different codec than `self`."""
+        if other.bundle_id != self.bundle_id or other.codebook_size != self.codebook_size:
+            raise CodesError(
+                "these codes come from different models "
+                f"({self.bundle_id} vs {other.bundle_id}); encode both sounds with the same model"
+            )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically (temp file + rename), so an interrupted save never leaves half a file."""
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        meta = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "bundle_id": self.bundle_id,
+            "frame_rate": self.frame_rate,
+            "codebook_size": self.codebook_size,
+            "provenance": self.provenance,
+        }
+        meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, indices=self.indices, meta=meta_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Codes:
+        """Read a `.sdacodes` file; never unpickles."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                indices = archive["indices"]
+                meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
+        except FileNotFoundError:
+            raise CodesError(f"{path}: no such codes file") from None
+        except Exception as error:  # zipfile, KeyError, JSON, unicode: all mean "not a codes file"
+            raise CodesError(
+                f"{path}: not a readable sda codes file ({type(error).__name__}); "
+                "re-create it with `sda encode`"
+            ) from None
+        if meta.get("format") != FORMAT_NAME:
+            raise CodesError(f"{path}: not an sda codes file")
+        if meta.get("version") != FORMAT_VERSION:
+            raise CodesError(f"{path}: codes format version {meta.get('version')} is not supported")
+        return cls(
+            indices=indices,
+            bundle_id=str(meta["bundle_id"]),
+            frame_rate=float(meta["frame_rate"]),
+            codebook_size=int(meta["codebook_size"]),
+            provenance=dict(meta.get("provenance", {})),
+        )

@@ -1,0 +1,1 @@
+"""sda.generate."""
