@@ -66,7 +66,7 @@ def check_span(codes: Codes, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _check_pair(a: Codes, b: Codes) -> None:
+def check_pair(a: Codes, b: Codes) -> None:
     a.check_compatible(b)
     if a.levels != b.levels:
         raise CodesError(f"these grids have {a.levels} and {b.levels} levels; they must match")
@@ -101,7 +101,7 @@ def _one(codes: Codes, op: str, indices: np.ndarray, **params: Any) -> Codes:
     return codes.with_indices(indices, operations=operations)
 
 
-def _two(a: Codes, b: Codes, op: str, indices: np.ndarray, **params: Any) -> Codes:
+def pair_result(a: Codes, b: Codes, op: str, indices: np.ndarray, **params: Any) -> Codes:
     """A result of two grids: A's provenance, B's sources merged in, the op naming both inputs."""
     sources = list(a.provenance.get("sources", []))
     sources += [s for s in b.provenance.get("sources", []) if s not in sources]
@@ -129,7 +129,7 @@ def concat(first: Codes, *others: Codes) -> Codes:
     if not others:
         raise CodesError("concat needs at least two grids")
     for other in others:
-        _check_pair(first, other)
+        check_pair(first, other)
     indices = np.concatenate([first.indices, *(o.indices for o in others)], axis=1)
     sources = list(first.provenance.get("sources", []))
     for other in others:
@@ -207,17 +207,17 @@ def swap_levels(a: Codes, b: Codes, levels: Levels, *, fit: Fit = "shortest") ->
 
     Choosing all levels gives A back exactly; choosing none is not allowed (it would be B).
     """
-    _check_pair(a, b)
+    check_pair(a, b)
     selected = level_list(a, levels)
     ia, ib = fit_pair(a, b, fit)
     indices = ib.copy()
     indices[selected] = ia[selected]
-    return _two(a, b, "swap_levels", indices, levels=selected, fit=fit)
+    return pair_result(a, b, "swap_levels", indices, levels=selected, fit=fit)
 
 
 def choose_levels(a: Codes, b: Codes, choice: Sequence[str], *, fit: Fit = "shortest") -> Codes:
     """Per level, take the row from "a" or "b": `choice` has one letter per level, e.g. "aabbbbbb"."""
-    _check_pair(a, b)
+    check_pair(a, b)
     choice = [str(c).lower() for c in choice]
     if len(choice) != a.levels or any(c not in ("a", "b") for c in choice):
         raise CodesError(
@@ -226,7 +226,7 @@ def choose_levels(a: Codes, b: Codes, choice: Sequence[str], *, fit: Fit = "shor
     ia, ib = fit_pair(a, b, fit)
     from_a = np.array([c == "a" for c in choice])
     indices = np.where(from_a[:, None], ia, ib)
-    return _two(a, b, "choose_levels", indices, choice="".join(choice), fit=fit)
+    return pair_result(a, b, "choose_levels", indices, choice="".join(choice), fit=fit)
 
 
 def swap_span(
@@ -243,7 +243,7 @@ def swap_span(
 
     With all levels the spans may differ in length (a splice); with some levels they must match.
     """
-    _check_pair(a, b)
+    check_pair(a, b)
     start, end = check_span(a, start, end)
     b_start = start if b_start is None else b_start
     b_end = b_start + (end - start) if b_end is None else b_end
@@ -260,7 +260,7 @@ def swap_span(
             )
         indices = a.indices.copy()
         indices[selected, start:end] = piece[selected]
-    return _two(
+    return pair_result(
         a,
         b,
         "swap_span",
@@ -292,7 +292,7 @@ def morph(
     Before `start` the grid is A's, after `end` it is B's. For a morph in latent space see
     `sda.dna.blend.morph_latents`.
     """
-    _check_pair(a, b)
+    check_pair(a, b)
     ia, ib = fit_pair(a, b, fit)
     frames = ia.shape[1]
     start = 0 if start is None else start
@@ -301,7 +301,7 @@ def morph(
         raise CodesError(f"morph range {start}:{end} is out of range 0..{frames}")
     use_b = morph_schedule(a.levels, frames, start, end)
     indices = np.where(use_b, ib, ia)
-    return _two(a, b, "morph", indices, start=int(start), end=int(end), fit=fit)
+    return pair_result(a, b, "morph", indices, start=int(start), end=int(end), fit=fit)
 
 
 # ----------------------------------------------------------------------------- randomness
