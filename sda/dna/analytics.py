@@ -182,3 +182,30 @@ def code_profile(pairs: Iterable[tuple[Codes, np.ndarray]], names: Sequence[str]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sums / count[:, :, None]
     return CodeProfile(names=tuple(names), mean=mean, count=count)
+
+
+def frame_descriptors(
+    audio: np.ndarray,
+    *,
+    sample_rate: int,
+    samples_per_frame: int,
+    frames: int,
+    stats: Mapping[str, Sequence[float]] | None = None,
+) -> np.ndarray:
+    """Descriptors of each codec frame of a recording, CONTROL_NAMES order. # (frames, 6)
+
+    Raw units by default; with a bundle's `descriptor_stats` they are normalised to 0..1 like the
+    musical controls.
+    """
+    from sda.audio import descriptors
+
+    analysed = descriptors.analyse(np.asarray(audio, dtype=np.float32), sample_rate)
+    values = np.stack(
+        [
+            descriptors.aggregate(analysed, i * samples_per_frame, (i + 1) * samples_per_frame)
+            for i in range(frames)
+        ]
+    )
+    if stats:
+        values = descriptors.DescriptorStats.from_dict(dict(stats)).normalize(values)
+    return values

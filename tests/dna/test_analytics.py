@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sda.audio.descriptors import CONTROL_NAMES
 from sda.dna import analytics
 from sda.dna.codes import Codes, CodesError
 
@@ -77,3 +78,21 @@ def test_grids_from_different_models_are_refused():
         analytics.level_usage([A, grid([[0], [0]], bundle="ffffffffffffffff")])
     with pytest.raises(CodesError, match="no code grids"):
         analytics.level_usage([])
+
+
+def test_frame_descriptors_follow_the_sound_frame_by_frame():
+    rate, per_frame = 48_000, 1024
+    t = np.arange(rate // 2) / rate
+    audio = np.concatenate([np.sin(2 * np.pi * 200 * t), 0.5 * np.sin(2 * np.pi * 6000 * t)])
+    frames = -(-audio.size // per_frame)
+    values = analytics.frame_descriptors(
+        audio, sample_rate=rate, samples_per_frame=per_frame, frames=frames
+    )
+    assert values.shape == (frames, 6)
+    brightness = values[:, 0]
+    assert brightness[frames // 2 + 3 : -3].mean() > brightness[3 : frames // 2 - 3].mean() + 3
+    stats = {name: [0.0, 1.0] for name in CONTROL_NAMES}
+    normalised = analytics.frame_descriptors(
+        audio, sample_rate=rate, samples_per_frame=per_frame, frames=frames, stats=stats
+    )
+    assert normalised.min() >= 0.0 and normalised.max() <= 1.0
