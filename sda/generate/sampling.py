@@ -1,0 +1,140 @@
+"""Sampling one window of codes from the prior: temperature, top-k, top-p, guidance, seeded RNG.
+
+The loop walks the delayed columns (see `sda.models.delay_pattern`); cells that are already known
+(a prompt, or the pad cells of the pattern) are forced instead of sampled, so one routine serves fresh
+generation, continuation and regeneration. With the KV cache each step feeds a single column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from sda.models.delay_pattern import apply_delay, delay_mask, undo_delay
+from sda.models.prior import Prior
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 1.0
+    top_k: int | None = None  # keep only the k most likely codes (None or 0: all)
+    top_p: float | None = None  # keep the smallest set of codes whose probability reaches p
+    guidance: float = 1.0  # classifier-free guidance: 0 = ignore controls, 1 = plain, >1 = stronger
+
+
+def filter_logits(logits: Tensor, *, top_k: int | None, top_p: float | None) -> Tensor:
+    """(rows, classes) -> same, with filtered-out classes at -inf; always keeps the best class."""
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        # drop a class when the classes before it already reach top_p
+        drop_sorted = probs.cumsum(dim=-1) - probs >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def sample_from_logits(
+    logits: Tensor, settings: SamplingSettings, generator: torch.Generator | None
+) -> Tensor:
+    """(rows, classes) -> (rows,) sampled class indices."""
+    logits = filter_logits(
+        logits / settings.temperature, top_k=settings.top_k, top_p=settings.top_p
+    )
+    probs = logits.float().softmax(dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def forced_cells(
+    prompt: Tensor | None, batch: int, frames: int, prior: Prior, device: torch.device
+) -> Tensor:
+    """(batch, levels, columns): the known token of each delayed cell, or -1 where it is to be sampled."""
+    levels, pad = prior.config.num_levels, prior.config.pad_token
+    grid = torch.full((batch, levels, frames), -1, dtype=torch.long, device=device)
+    if prompt is not None:
+        grid[:, :, : prompt.shape[2]] = prompt
+    forced = apply_delay(grid, pad)
+    forced[:, ~delay_mask(frames, levels, device=device)] = pad
+    return forced
+
+
+@torch.inference_mode()
+def sample_window(
+    prior: Prior,
+    *,
+    frames: int,
+    batch: int = 1,
+    prompt: Tensor | None = None,  # (batch, levels, prompt_frames) long, continued by the window
+    controls: Tensor | None = None,  # (batch, num_controls) in 0..1
+    control_mask: Tensor | None = None,  # (batch, num_controls) bool
+    settings: SamplingSettings = SamplingSettings(),
+    generator: torch.Generator | None = None,
+    use_cache: bool = True,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Tensor:  # -> (batch, levels, frames) long; the first prompt_frames equal the prompt
+    config = prior.config
+    device = prior.position_embedding.weight.device
+    if prompt is not None:
+        batch = prompt.shape[0]
+        prompt = prompt.to(device=device, dtype=torch.long)
+        if prompt.shape[2] > frames:
+            raise ValueError(
+                f"a prompt of {prompt.shape[2]} frames does not fit in {frames} frames"
+            )
+    if frames > config.context_frames:
+        raise ValueError(f"{frames} frames exceed the prior's window of {config.context_frames}")
+    forced = forced_cells(prompt, batch, frames, prior, device)
+    columns = forced.shape[2]
+    free = (forced < 0).any(dim=(0, 1)).nonzero()
+    if len(free) == 0:
+        return undo_delay(forced)
+    first = int(free[0])
+
+    # guidance runs the conditional and the unconditional model as one doubled batch
+    given = controls is not None and (control_mask is None or bool(control_mask.any()))
+    scale = settings.guidance if given else 1.0
+    if scale == 0.0:
+        controls, control_mask = None, None
+    if controls is not None:
+        controls = controls.to(device)
+        control_mask = None if control_mask is None else control_mask.to(device)
+    condition = prior.condition(controls, control_mask, batch, device)
+    if scale not in (0.0, 1.0):
+        unconditional = prior.condition(None, None, batch, device)
+        condition = torch.cat([condition, unconditional])
+    rows = condition.shape[0]
+    repeat = rows // batch
+
+    was_training = prior.training
+    prior.eval()
+    try:
+        out = forced.clone()
+        start = out.new_full((batch, config.num_levels, 1), config.start_token)
+        cache = prior.new_cache(rows, like=condition) if use_cache else None
+        for column in range(first, columns):
+            if use_cache and column > first:  # one new column; the cache holds the rest
+                inputs, offset = out[:, :, column - 1 : column], column
+            else:  # the whole prefix (with the cache: the prefill of every known column at once)
+                inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
+            logits = prior.forward_columns(
+                inputs.repeat(repeat, 1, 1), condition, cache=cache, offset=offset
+            )[:, :, -1]  # (rows, levels, codebook)
+            if repeat == 2:
+                conditional, unconditional = logits.chunk(2)
+                logits = unconditional + scale * (conditional - unconditional)
+            tokens = sample_from_logits(
+                logits.reshape(-1, config.codebook_size), settings, generator
+            ).view(batch, config.num_levels)
+            known = forced[:, :, column]
+            out[:, :, column] = torch.where(known >= 0, known, tokens)
+            if on_step is not None:
+                on_step(column - first + 1, columns - first)
+    finally:
+        prior.train(was_training)
+    return undo_delay(out)

@@ -1,0 +1,248 @@
+"""The prior: a decoder-only transformer over a codec's code grid, conditioned on musical controls.
+
+The grid (levels x frames) is read through the delay pattern (see `delay_pattern.py`), so each
+transformer step emits one column: every level at once. Controls (brightness, warmth, ...) enter as
+one vector added to every position; a control can be missing (a learned embedding takes its place),
+and training hides controls at random so classifier-free guidance can contrast with and without them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sda.models.delay_pattern import apply_delay, undo_delay
+
+
+@dataclass
+class PriorConfig:
+    """Everything needed to rebuild a `Prior`; all primitives, so `asdict()` goes into checkpoints."""
+
+    num_levels: int  # codec levels (read from the codec just before the prior is built)
+    codebook_size: int  # codes per level
+    dim: int = 256
+    layers: int = 6
+    heads: int = 4
+    context_frames: int = 256  # frames one window sees; longer outputs continue window by window
+    num_controls: int = 6
+    dropout: float = 0.1
+    mlp_ratio: int = 4
+    control_features: int = (
+        16  # sin/cos features per control value, so the embedding can be non-linear
+    )
+    control_dropout: float = 0.3  # training: chance each control is hidden ...
+    control_drop_all: float = (
+        0.2  # ... and chance all are hidden (the unconditional model for guidance)
+    )
+    codec_fingerprint: str = ""  # the codec these codes come from ("" = unknown)
+
+    @property
+    def pad_token(self) -> int:
+        """Marks a cell with no code: outside the delay pattern, or past the end of a sound."""
+        return self.codebook_size
+
+    @property
+    def start_token(self) -> int:
+        return self.codebook_size + 1
+
+    @property
+    def max_positions(self) -> int:
+        return self.context_frames + self.num_levels
+
+
+class LayerCache:
+    """Keys and values one attention layer has seen so far, preallocated for a whole window."""
+
+    def __init__(self, batch: int, heads: int, length: int, head_dim: int, *, like: Tensor) -> None:
+        self.keys = like.new_zeros((batch, heads, length, head_dim))
+        self.values = like.new_zeros((batch, heads, length, head_dim))
+        self.length = 0
+
+    def append(self, keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
+        end = self.length + keys.shape[2]
+        self.keys[:, :, self.length : end] = keys
+        self.values[:, :, self.length : end] = values
+        self.length = end
+        return self.keys[:, :, :end], self.values[:, :, :end]
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.heads = config.heads
+        self.dropout = config.dropout
+        self.qkv = nn.Linear(config.dim, 3 * config.dim)
+        self.out = nn.Linear(config.dim, config.dim)
+
+    def forward(self, x: Tensor, cache: LayerCache | None = None) -> Tensor:  # (batch, steps, dim)
+        batch, steps, dim = x.shape
+        q, k, v = (
+            self.qkv(x).view(batch, steps, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        )
+        past = 0
+        if cache is not None:
+            past = cache.length
+            k, v = cache.append(k, v)
+        mask = None
+        if steps > 1 and past > 0:  # a chunk after cached steps: causal, shifted by what is cached
+            rows = torch.arange(steps, device=x.device)[:, None] + past
+            mask = torch.arange(past + steps, device=x.device)[None, :] <= rows
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=steps > 1 and past == 0,
+        )
+        return self.out(y.transpose(1, 2).reshape(batch, steps, dim))
+
+
+class Block(nn.Module):
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.dim)
+        self.attention = SelfAttention(config)
+        self.norm2 = nn.LayerNorm(config.dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.dim, config.mlp_ratio * config.dim),
+            nn.GELU(),
+            nn.Linear(config.mlp_ratio * config.dim, config.dim),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, x: Tensor, cache: LayerCache | None = None) -> Tensor:
+        x = x + self.attention(self.norm1(x), cache)
+        return x + self.mlp(self.norm2(x))
+
+
+class ControlEmbedding(nn.Module):
+    """(batch, controls) values in 0..1 + presence mask -> (batch, dim) conditioning vector."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        half = config.control_features // 2
+        self.register_buffer(
+            "frequencies", math.pi * 2.0 ** torch.arange(half).float(), persistent=False
+        )
+        features = 2 * half + 1
+        self.weight = nn.Parameter(torch.randn(config.num_controls, features, config.dim) * 0.02)
+        self.bias = nn.Parameter(torch.zeros(config.num_controls, config.dim))
+        self.missing = nn.Parameter(torch.randn(config.num_controls, config.dim) * 0.02)
+        self.mlp = nn.Sequential(nn.GELU(), nn.Linear(config.dim, config.dim))
+
+    def forward(self, controls: Tensor, present: Tensor) -> Tensor:
+        angles = controls[..., None] * self.frequencies  # (batch, controls, half)
+        features = torch.cat([controls[..., None], angles.sin(), angles.cos()], dim=-1)
+        embedded = torch.einsum("bcf,cfd->bcd", features, self.weight) + self.bias
+        embedded = torch.where(present[..., None], embedded, self.missing)
+        return self.mlp(embedded.sum(dim=1))
+
+
+class Prior(nn.Module):
+    """p(codes | controls), autoregressive over delayed columns."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.vocab = config.codebook_size + 2  # codes + pad + start, per level
+        self.token_embedding = nn.Embedding(config.num_levels * self.vocab, config.dim)
+        self.position_embedding = nn.Embedding(config.max_positions, config.dim)
+        self.controls = ControlEmbedding(config)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(config.dim)
+        self.head = nn.Linear(config.dim, config.num_levels * config.codebook_size)
+        self.register_buffer(
+            "level_offsets", torch.arange(config.num_levels) * self.vocab, persistent=False
+        )
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def condition(
+        self, controls: Tensor | None, control_mask: Tensor | None, batch: int, device: torch.device
+    ) -> Tensor:
+        """The conditioning vector (batch, dim); controls missing from the mask use learned stand-ins."""
+        num = self.config.num_controls
+        if controls is None:
+            controls = torch.zeros(batch, num, device=device)
+            control_mask = torch.zeros(batch, num, dtype=torch.bool, device=device)
+        elif control_mask is None:
+            control_mask = torch.ones(controls.shape, dtype=torch.bool, device=device)
+        control_mask = control_mask.bool()
+        if self.training:  # condition dropout teaches the model to work without some/all controls
+            keep = torch.rand(control_mask.shape, device=device) >= self.config.control_dropout
+            keep_any = torch.rand(batch, 1, device=device) >= self.config.control_drop_all
+            control_mask = control_mask & keep & keep_any
+        return self.controls(controls.float(), control_mask)
+
+    def new_cache(self, batch: int, *, like: Tensor) -> list[LayerCache]:
+        head_dim = self.config.dim // self.config.heads
+        return [
+            LayerCache(batch, self.config.heads, self.config.max_positions, head_dim, like=like)
+            for _ in self.blocks
+        ]
+
+    def forward_columns(
+        self,
+        tokens: Tensor,  # (batch, levels, steps) input columns: codes, pad or start
+        condition: Tensor,  # (batch, dim)
+        *,
+        cache: list[LayerCache] | None = None,
+        offset: int = 0,  # position of the first column (the number already in `cache`)
+    ) -> Tensor:  # -> (batch, levels, steps, codebook_size): logits of the NEXT column at each step
+        batch, levels, steps = tokens.shape
+        if offset + steps > self.config.max_positions:
+            raise ValueError(
+                f"{offset + steps} columns exceed the prior's context of {self.config.max_positions}"
+            )
+        flat = tokens + self.level_offsets[:, None]
+        x = self.token_embedding(flat).sum(dim=1)  # (batch, steps, dim)
+        positions = torch.arange(offset, offset + steps, device=tokens.device)
+        x = x + self.position_embedding(positions) + condition[:, None, :]
+        for index, block in enumerate(self.blocks):
+            x = block(x, None if cache is None else cache[index])
+        logits = self.head(self.norm(x)).view(batch, steps, levels, self.config.codebook_size)
+        return logits.permute(0, 2, 1, 3)
+
+    def forward(
+        self,
+        codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
+        controls: Tensor | None = None,  # (batch, num_controls) in 0..1
+        control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
+    ) -> Tensor:  # -> (batch, levels, frames, codebook_size): logits for each cell of `codes`
+        batch, levels, frames = codes.shape
+        if levels != self.config.num_levels:
+            raise ValueError(f"the prior expects {self.config.num_levels} levels, got {levels}")
+        delayed = apply_delay(codes, self.config.pad_token)  # (batch, levels, columns)
+        start = delayed.new_full((batch, levels, 1), self.config.start_token)
+        inputs = torch.cat([start, delayed[:, :, :-1]], dim=2)
+        condition = self.condition(controls, control_mask, batch, codes.device)
+        logits = self.forward_columns(inputs, condition)  # (batch, levels, columns, codebook)
+        return undo_delay(logits)
+
+    def loss(
+        self,
+        codes: Tensor,  # (batch, levels, frames)
+        controls: Tensor | None = None,
+        control_mask: Tensor | None = None,
+        *,
+        label_smoothing: float = 0.0,
+    ) -> tuple[Tensor, Tensor]:  # -> (scalar loss, logits)
+        logits = self(codes, controls, control_mask)
+        loss = F.cross_entropy(
+            logits.reshape(-1, self.config.codebook_size),
+            codes.reshape(-1),
+            ignore_index=self.config.pad_token,
+            label_smoothing=label_smoothing,
+        )
+        return loss, logits

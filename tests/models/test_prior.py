@@ -1,0 +1,94 @@
+"""The prior: delay pattern round trip, causality, KV-cache sampling equals uncached sampling."""
+
+import pytest
+import torch
+
+from sda.generate.sampling import SamplingSettings, filter_logits, sample_window
+from sda.models.delay_pattern import apply_delay, delay_mask, undo_delay
+from sda.models.prior import Prior, PriorConfig
+
+LEVELS, CODES = 4, 32
+
+
+@pytest.fixture
+def prior() -> Prior:
+    torch.manual_seed(0)
+    config = PriorConfig(
+        num_levels=LEVELS, codebook_size=CODES, dim=32, layers=2, heads=4, context_frames=24
+    )
+    return Prior(config).eval()
+
+
+def test_delay_pattern_round_trip():
+    codes = torch.randint(0, CODES, (3, LEVELS, 10))
+    delayed = apply_delay(codes, pad=CODES)
+    assert delayed.shape == (3, LEVELS, 10 + LEVELS - 1)
+    assert torch.equal(undo_delay(delayed), codes)
+    assert torch.equal(delayed[0] != CODES, delay_mask(10, LEVELS))
+    assert delayed[0, 2, 2] == codes[0, 2, 0]  # level q starts q columns late
+    logits = torch.randn(2, LEVELS, 10, 5)  # trailing axes ride along
+    stacked = torch.stack([apply_delay(logits[..., i], 0) for i in range(5)], dim=-1)
+    assert torch.equal(undo_delay(stacked), logits)
+
+
+def test_changing_a_future_token_never_changes_earlier_logits(prior):
+    codes = torch.randint(0, CODES, (2, LEVELS, 20))
+    controls = torch.rand(2, 6)
+    changed = codes.clone()
+    changed[:, :, 9:] = torch.randint(0, CODES, (2, LEVELS, 11))
+    before, after = prior(codes, controls), prior(changed, controls)
+    assert before.shape == (2, LEVELS, 20, CODES)
+    # cell (level q, frame t) is predicted at column t + q from columns < t + q only
+    for level in range(LEVELS):
+        upto = 10 - level  # frames whose column t + level <= 9 cannot see column 9 or later
+        assert torch.equal(before[:, level, :upto], after[:, level, :upto])
+        assert not torch.allclose(before[:, level, upto:], after[:, level, upto:])
+
+
+def test_loss_ignores_padding_and_trains(prior):
+    prior.train()
+    codes = torch.randint(0, CODES, (4, LEVELS, 12))
+    codes[:, :, 8:] = prior.config.pad_token  # a sound shorter than the window
+    optimizer = torch.optim.AdamW(prior.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss, _ = prior.loss(codes, torch.rand(4, 6), label_smoothing=0.1)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("guidance", [1.0, 3.0])
+def test_cached_sampling_equals_uncached(prior, guidance):
+    prompt = torch.randint(0, CODES, (2, LEVELS, 5))
+    settings = SamplingSettings(temperature=0.9, top_k=10, top_p=0.95, guidance=guidance)
+    controls = torch.rand(2, 6)
+    results = [
+        sample_window(
+            prior,
+            frames=20,
+            prompt=prompt,
+            controls=controls,
+            settings=settings,
+            generator=torch.Generator().manual_seed(7),
+            use_cache=use_cache,
+        )
+        for use_cache in (True, False)
+    ]
+    assert torch.equal(results[0], results[1])
+    assert torch.equal(results[0][:, :, :5], prompt)
+    assert results[0].shape == (2, LEVELS, 20) and int(results[0].max()) < CODES
+
+
+def test_filter_logits_keeps_the_best_class():
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
+    assert torch.isinf(filter_logits(logits, top_k=2, top_p=None)[0, 2:]).all()
+    kept = filter_logits(logits, top_k=None, top_p=0.01)
+    assert torch.isfinite(kept[0, 0]) and torch.isinf(kept[0, 1:]).all()
+
+
+def test_window_longer_than_the_context_is_refused(prior):
+    with pytest.raises(ValueError, match="window"):
+        sample_window(prior, frames=prior.config.context_frames + 1)
