@@ -1,0 +1,241 @@
+"""Turn training runs (a codec run, optionally a prior run) into a bundle in the library.
+
+Training state (optimizers, discriminators, loops) is dropped; what the musician needs to know about
+the model is gathered into meta.json: dataset files with hashes, metrics, descriptor normalisation,
+lineage (which bundle it grew from) and versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sda.errors import SdaError
+from sda.library.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_VERSION,
+    META_FILE,
+    BundleError,
+    build_bundle,
+    save_bundle,
+)
+from sda.library.checkpoints import (
+    RunCheckpoint,
+    check_prior_matches,
+    read_checkpoint,
+    resolve_codec_source,
+)
+from sda.library.library import Library, LibraryError
+from sda.library.names import name_key, validate_name
+
+PREVIEW_SECONDS = 6.0
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_summary(run: RunCheckpoint) -> dict[str, Any]:
+    """The files the codec learned from: names relative to the data folder, sha256, seconds."""
+    summary: dict[str, Any] = dict(run.hparams.get("dataset") or {})
+    report_path = run.run_dir / "dataset_report.json"
+    if not report_path.is_file():
+        return summary
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        folder = Path(report.get("folder", ""))
+        usable = [f for f in report.get("files", []) if f.get("verdict") == "ok"]
+    except (OSError, ValueError, AttributeError):
+        return summary  # the summary is informative only; a damaged report must not block export
+    files = []
+    for item in usable:
+        path = Path(item["path"])
+        try:
+            name = str(path.relative_to(folder))
+        except ValueError:
+            name = path.name
+        files.append(
+            {
+                "name": name,
+                "sha256": file_sha256(path) if path.is_file() else None,
+                "seconds": round(float(item.get("seconds", 0.0)), 3),
+            }
+        )
+    summary.update(
+        folder=str(folder),
+        files=files,
+        count=len(files),
+        seconds=round(sum(f["seconds"] for f in files), 3),
+    )
+    return summary
+
+
+def _init_from(run: RunCheckpoint) -> str | None:
+    if run.hparams.get("init_from"):
+        return str(run.hparams["init_from"])
+    hydra_config = run.run_dir / ".hydra" / "config.yaml"
+    if hydra_config.is_file():
+        import yaml  # PyYAML only, not Hydra: reading the resolved config needs no Hydra
+
+        try:
+            value = (yaml.safe_load(hydra_config.read_text(encoding="utf-8")) or {}).get(
+                "init_from"
+            )
+        except (yaml.YAMLError, OSError, AttributeError):
+            return None
+        return str(value) if value else None
+    return None
+
+
+def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
+    """Which bundle this codec was fine-tuned from ("grow a model"), with that bundle's own lineage."""
+    source = _init_from(run)
+    if not source:
+        return None
+    record: dict[str, Any] = {"init_from": source}
+    candidates = [Path(source).expanduser()]
+    if library.has(source):
+        candidates.insert(0, library.path_of(source))
+    for folder in candidates:
+        meta_path = folder / META_FILE
+        if meta_path.is_file():
+            try:
+                parent = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                break
+            record.update(
+                parent_name=parent.get("name"),
+                parent_id=parent.get("id"),
+                parent_created=parent.get("created"),
+                parent_lineage=parent.get("lineage"),
+            )
+            break
+    return record
+
+
+def _training_metrics(run: RunCheckpoint) -> dict[str, Any]:
+    info = dict(run.training)
+    extra = run.run_dir / "metrics.json"  # final evaluation, if the training entry wrote one
+    if extra.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            info["final"] = json.loads(extra.read_text(encoding="utf-8"))
+    return info
+
+
+def _write_preview(bundle, dataset: dict[str, Any], folder: Path) -> Path | None:
+    """A short reconstruction of the first dataset file, as an OGG the library can play."""
+    files = dataset.get("files") or []
+    if not files or not dataset.get("folder"):
+        return None
+    source = Path(dataset["folder"]) / files[0]["name"]
+    if not source.is_file():
+        return None
+    import torch
+
+    from sda.audio.export import export_audio
+    from sda.audio.io import load_audio
+
+    rate = bundle.codec.config.sample_rate
+    try:
+        audio = load_audio(source, sample_rate=rate, channels=1)[:, : int(PREVIEW_SECONDS * rate)]
+        with torch.inference_mode():
+            decoded = bundle.codec(torch.from_numpy(audio)).audio[0].numpy()  # (samples,)
+        return export_audio(decoded, folder / "preview.ogg", sample_rate_in=rate, format="ogg")
+    except SdaError:
+        return None  # the preview is a convenience; a missing one never blocks an export
+
+
+def export_run(
+    run_dir: str | os.PathLike,
+    *,
+    prior_run: str | os.PathLike | None = None,
+    name: str,
+    library: Library | str | os.PathLike | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+    preview: bool = True,
+) -> Path:
+    """Make a bundle from `run_dir` (a codec run, or a prior run whose codec it finds) plus
+    `prior_run`, add it to `library` as `name`, and return the bundle's folder in the library."""
+    name = validate_name(name)
+    library = library if isinstance(library, Library) else Library(library)
+    if any(name_key(name) == name_key(existing) for existing in library.names()):
+        raise LibraryError(
+            f'a bundle named "{name}" is already in the library; pick another --name'
+        )
+    first = read_checkpoint(run_dir)
+    if first.kind == "prior":
+        if prior_run is not None:
+            raise BundleError(
+                f"{run_dir} is a prior run; give the codec run first, then --prior {prior_run}"
+            )
+        codec_run, prior = read_checkpoint(resolve_codec_source(first)), first
+    else:
+        codec_run, prior = first, read_checkpoint(prior_run) if prior_run is not None else None
+        if prior is not None and prior.kind != "prior":
+            raise BundleError(
+                f"{prior_run} is a codec run, not a prior run; --prior takes a prior run"
+            )
+    config = {
+        "format": BUNDLE_FORMAT,
+        "version": BUNDLE_VERSION,
+        "codec": codec_run.hparams["codec"],
+        "prior": None,
+    }
+    bundle = build_bundle(
+        path=None,
+        config=config,
+        meta={},
+        codec_state=codec_run.state,
+        prior_state=None,
+        source=str(codec_run.checkpoint),
+    )
+    training = {"codec": _training_metrics(codec_run)}
+    meta: dict[str, Any] = {
+        "name": name,
+        "tags": list(tags),
+        "dataset": dataset_summary(codec_run),
+        "source": {"codec": str(codec_run.run_dir)},
+    }
+    if prior is not None:
+        check_prior_matches(prior, bundle)
+        bundle = build_bundle(
+            path=None,
+            config={**config, "prior": prior.hparams["prior"]},
+            meta={},
+            codec_state=None,
+            prior_state=prior.state,
+            source=str(prior.checkpoint),
+            codec=bundle.codec,
+        )
+        training["prior"] = _training_metrics(prior)
+        meta["source"]["prior"] = str(prior.run_dir)
+        meta["descriptor_stats"] = prior.hparams.get("descriptor_stats") or {}
+    meta["training"] = training
+    meta["lineage"] = lineage(codec_run, library)
+
+    library.root.mkdir(parents=True, exist_ok=True)
+    scratch = library.root / f".export-{uuid.uuid4().hex}"
+    scratch.mkdir()
+    try:
+        preview_path = _write_preview(bundle, meta["dataset"], scratch) if preview else None
+        folder = save_bundle(
+            scratch / "bundle",
+            codec=bundle.codec,
+            prior=bundle.prior,
+            meta=meta,
+            preview=preview_path,
+        )
+        entry = library.add(folder, name=name, move=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return library.bundles_dir / entry.name
