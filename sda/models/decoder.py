@@ -1,0 +1,52 @@
+"""Codec decoder: latent frames -> ConvNeXt -> upsample to STFT rate -> ConvNeXt -> iSTFT head."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sda.models.convnext import ChannelNorm, ConvNeXtStack
+from sda.models.spectral import ISTFTHead
+
+
+class Decoder(nn.Module):
+    """(batch, latent_dim, frames) -> (batch, frames * downsample * hop_length).
+
+    Computation stays at frame rate until the last step; the inverse STFT replaces the stack of
+    sample-rate upsampling convolutions a DAC/HiFi-GAN decoder would need (much cheaper on CPU).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_fft: int,
+        hop_length: int,
+        downsample: int,
+        dim: int,
+        blocks: int,
+        latent_blocks: int,
+        latent_dim: int,
+        mlp_ratio: float,
+        kernel_size: int,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Conv1d(latent_dim, dim, kernel_size=kernel_size, padding=kernel_size // 2)
+        self.embed_norm = ChannelNorm(dim)
+        self.latent_blocks = ConvNeXtStack(
+            dim=dim, blocks=latent_blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
+        )
+        if downsample > 1:
+            self.upsample = nn.ConvTranspose1d(dim, dim, kernel_size=downsample, stride=downsample)
+        else:
+            self.upsample = nn.Identity()
+        self.blocks = ConvNeXtStack(
+            dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
+        )
+        self.out_norm = ChannelNorm(dim)
+        self.head = ISTFTHead(dim=dim, n_fft=n_fft, hop_length=hop_length)
+
+    def forward(self, latents: Tensor) -> Tensor:
+        x = self.embed_norm(self.embed(latents))  # (batch, dim, frames)
+        x = self.latent_blocks(x)
+        x = self.upsample(x)  # (batch, dim, frames * downsample)
+        x = self.blocks(x)
+        return self.head(self.out_norm(x))  # (batch, samples)

@@ -1,0 +1,57 @@
+"""Codec encoder: log-magnitude STFT -> ConvNeXt at STFT rate -> strided conv -> latent frames."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sda.models.convnext import ChannelNorm, ConvNeXtStack
+from sda.models.spectral import LogMagnitudeSTFT
+
+
+class Encoder(nn.Module):
+    """(batch, samples) -> (batch, latent_dim, samples // (hop_length * downsample)).
+
+    `samples` must be a multiple of `hop_length * downsample` (the codec pads before calling).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_fft: int,
+        hop_length: int,
+        downsample: int,
+        dim: int,
+        blocks: int,
+        latent_blocks: int,
+        latent_dim: int,
+        mlp_ratio: float,
+        kernel_size: int,
+    ) -> None:
+        super().__init__()
+        self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length)
+        self.embed = nn.Conv1d(n_fft // 2 + 1, dim, kernel_size=1)
+        self.embed_norm = ChannelNorm(dim)
+        self.blocks = ConvNeXtStack(
+            dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
+        )
+        if downsample > 1:
+            # kernel 2*stride with padding stride//2 maps F frames to exactly F // stride
+            self.downsample = nn.Conv1d(
+                dim, dim, kernel_size=2 * downsample, stride=downsample, padding=downsample // 2
+            )
+        else:
+            self.downsample = nn.Identity()
+        self.latent_blocks = ConvNeXtStack(
+            dim=dim, blocks=latent_blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
+        )
+        self.out_norm = ChannelNorm(dim)
+        self.out = nn.Conv1d(dim, latent_dim, kernel_size=1)
+        self.frames_per_latent = downsample
+
+    def forward(self, audio: Tensor) -> Tensor:
+        x = self.stft(audio)  # (batch, bins, stft_frames)
+        x = self.embed_norm(self.embed(x))
+        x = self.blocks(x)
+        x = self.downsample(x)[..., : x.shape[-1] // self.frames_per_latent]
+        x = self.latent_blocks(x)
+        return self.out(self.out_norm(x))  # (batch, latent_dim, frames)

@@ -1,0 +1,122 @@
+"""STFT analysis (log-magnitude features) and a Vocos-style inverse-STFT synthesis head.
+
+Both use "same" padding: `frames = samples // hop_length` and the inverse returns exactly
+`frames * hop_length` samples, so the codec's frame grid and the audio line up without trimming.
+
+Apple MPS: complex tensors, `torch.stft` and `torch.fft.irfft` are incomplete or slow there, so
+when a tensor lives on an `mps` device the complex part of each op runs on the CPU and only
+real-valued results move back (gradients flow through the device copies). Everything else in the
+codec is real-valued and stays on the accelerator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _needs_cpu_fallback(device: torch.device) -> bool:
+    return device.type == "mps"
+
+
+class LogMagnitudeSTFT(nn.Module):
+    """(batch, samples) -> (batch, n_fft // 2 + 1, samples // hop_length) log-magnitudes."""
+
+    def __init__(self, *, n_fft: int, hop_length: int, floor: float = 1e-5) -> None:
+        super().__init__()
+        if n_fft < hop_length or (n_fft - hop_length) % 2:
+            raise ValueError("n_fft - hop_length must be a non-negative even number")
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.floor = floor
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, audio: Tensor) -> Tensor:
+        device = audio.device
+        window = self.window
+        if _needs_cpu_fallback(device):
+            audio, window = audio.cpu(), window.cpu()
+        pad = (self.n_fft - self.hop_length) // 2
+        # reflect padding needs a signal longer than the pad; very short inputs get zeros instead
+        mode = "reflect" if audio.shape[-1] > pad else "constant"
+        padded = F.pad(audio.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
+        spec = torch.stft(
+            padded,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=window,
+            center=False,
+            return_complex=True,
+        )
+        log_mag = torch.log(spec.abs().clamp(min=self.floor))
+        return log_mag.to(device)
+
+
+def istft_same(
+    real: Tensor, imag: Tensor, *, n_fft: int, hop_length: int, window: Tensor
+) -> Tensor:
+    """Overlap-add inverse STFT with "same" padding; real/imag: (batch, n_fft // 2 + 1, frames).
+
+    Returns (batch, frames * hop_length), exact length, no centre padding assumed.
+    """
+    device = real.device
+    if _needs_cpu_fallback(device):
+        real, imag, window = real.cpu(), imag.cpu(), window.cpu()
+    frames = real.shape[-1]
+    pad = (n_fft - hop_length) // 2
+    segments = torch.fft.irfft(torch.complex(real, imag), n=n_fft, dim=1, norm="backward")
+    segments = segments * window[None, :, None]  # (batch, n_fft, frames)
+    audio = overlap_add(segments, hop_length)
+    envelope = overlap_add(window.square()[None, :, None].expand(1, -1, frames), hop_length)[0]
+    length = audio.shape[-1]
+    audio = audio[:, pad : length - pad] / envelope[pad : length - pad].clamp(min=1e-11)
+    return audio.to(device)
+
+
+def overlap_add(segments: Tensor, hop_length: int) -> Tensor:
+    """(batch, size, frames) windowed segments -> (batch, (frames - 1) * hop + size) summed signal."""
+    batch, size, frames = segments.shape
+    length = (frames - 1) * hop_length + size
+    if size % hop_length:
+        fold = dict(output_size=(1, length), kernel_size=(1, size), stride=(1, hop_length))
+        return F.fold(segments, **fold)[:, 0, 0]
+    # when the hop divides the segment, overlap-add is a handful of shifted adds (faster than fold)
+    parts = size // hop_length
+    chunks = segments.view(batch, parts, hop_length, frames).permute(0, 1, 3, 2)
+    out = segments.new_zeros(batch, frames + parts - 1, hop_length)
+    for part in range(parts):
+        out[:, part : part + frames] += chunks[:, part]
+    return out.reshape(batch, length)
+
+
+class ISTFTHead(nn.Module):
+    """Predicts log-magnitude and phase per frame and synthesises audio with an inverse STFT.
+
+    (batch, dim, frames) -> (batch, frames * hop_length). As in Vocos, the phase is predicted as
+    an unconstrained angle; the magnitude is `exp` of the prediction, capped so early training
+    cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4).
+    """
+
+    def __init__(self, *, dim: int, n_fft: int, hop_length: int) -> None:
+        super().__init__()
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.bins = n_fft // 2 + 1
+        self.proj = nn.Linear(dim, 2 * self.bins)
+        self.max_log_magnitude = math.log(n_fft)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.proj(x.transpose(1, 2)).transpose(1, 2)  # (batch, 2 * bins, frames)
+        log_mag, phase = h.split(self.bins, dim=1)
+        mag = torch.exp(log_mag.clamp(max=self.max_log_magnitude))
+        return istft_same(
+            mag * torch.cos(phase),
+            mag * torch.sin(phase),
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+        )
