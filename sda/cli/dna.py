@@ -1,7 +1,134 @@
-"""CLI commands: dna (to be filled in)."""
+"""CLI commands: `sda dna stats`, what a model's codes mean: usage per level, each file's signature
+codes, how codes sound (descriptor profiles) and file-to-file similarity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def stats(
+    model: Annotated[str, typer.Argument(help="Model: a library name or a bundle / run path.")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Audio or .sdacodes files to analyse (two or more to compare)."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Signature codes shown per file.")] = 5,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile/--no-profile", help="Show the brightest/loudest... codes of level 0."
+        ),
+    ] = True,
+    library: Annotated[Path | None, typer.Option("--library", help="Model library folder.")] = None,
+) -> None:
+    """Code usage per level, signature codes per file and file similarity.
+
+    Example: sda dna stats demo kick.wav snare.wav pad.sdacodes --top 3
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from sda.dna import analytics
+    from sda.dna.codec_bridge import decode, load_codes_or_audio
+    from sda.library import Library, resolve_bundle
+
+    console = Console()
+    bundle = resolve_bundle(model, Library(library) if library is not None else None)
+    config = bundle.codec.config
+    console.print(
+        f"[bold]{bundle.name}[/] ({bundle.id}): {config.num_levels} levels x "
+        f"{config.codebook_size} codes, {config.frame_rate:.2f} frames/s",
+        highlight=False,
+    )
+    if not files:
+        console.print("pass audio or .sdacodes files to see how they use the codes")
+        return
+    names = _unique_names(files)
+    grids = {
+        name: load_codes_or_audio(bundle, path) for name, path in zip(names, files, strict=True)
+    }
+
+    usage = Table(title="code usage per level")
+    for column in ("level", "codes used", "of codebook", "perplexity", "top code", "top share"):
+        usage.add_column(column, justify="right")
+    for row in analytics.usage_summary(analytics.level_usage(grids.values())):
+        usage.add_row(
+            str(row["level"]),
+            str(row["used"]),
+            f"{row['share']:.0%}",
+            f"{row['perplexity']:.1f}",
+            str(row["top_code"]),
+            f"{row['top_share']:.0%}",
+        )
+    console.print(usage)
+
+    signatures = Table(title="signature codes (frequent here, rare elsewhere)")
+    for column in ("file", "level:code", "share here", "share elsewhere", "score"):
+        signatures.add_column(column, justify="left" if column == "file" else "right")
+    for name, found in analytics.signature_codes(grids, top=top).items():
+        for i, sig in enumerate(found):
+            signatures.add_row(
+                name if i == 0 else "",
+                f"{sig.level}:{sig.code}",
+                f"{sig.share:.0%}",
+                f"{sig.elsewhere:.0%}" if len(grids) > 1 else "-",
+                f"{sig.score:.3f}",
+            )
+    console.print(signatures)
+
+    if len(grids) > 1:
+        matrix = analytics.similarity(grids)
+        similar = Table(title="similarity of code histograms (1 = same codes, same proportions)")
+        similar.add_column("")
+        for name in names:
+            similar.add_column(name, justify="right")
+        for name, row in zip(names, matrix, strict=True):
+            similar.add_row(name, *(f"{value:.2f}" for value in row))
+        console.print(similar)
+
+    if profile:
+        from sda.audio.descriptors import CONTROL_NAMES
+
+        pairs = []
+        for grid in grids.values():
+            audio = decode(bundle, grid)  # profile what the codes sound like, as decoded
+            values = analytics.frame_descriptors(
+                audio,
+                sample_rate=config.sample_rate,
+                samples_per_frame=config.samples_per_frame,
+                frames=grid.frames,
+                stats=bundle.descriptor_stats or None,
+            )
+            pairs.append((grid, values))
+        code_profile = analytics.code_profile(pairs, CONTROL_NAMES)
+        sounds = Table(title="level-0 codes by sound (highest first)")
+        sounds.add_column("descriptor")
+        sounds.add_column("codes", justify="left")
+        for name in CONTROL_NAMES:
+            codes = code_profile.search(name, level=0, top=top)
+            sounds.add_row(name, ", ".join(map(str, codes)))
+        console.print(sounds)
+
+
+def _unique_names(files: list[Path]) -> list[str]:
+    """File names for table rows, with the parent folder added where two names collide."""
+    names = [path.name for path in files]
+    return [
+        str(Path(path.parent.name) / path.name) if names.count(path.name) > 1 else path.name
+        for path in files
+    ]
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add `sda dna ...` to the main app."""
+    group = typer.Typer(
+        name="dna",
+        help="What a model's codes mean: usage, signatures, similarity.",
+        no_args_is_help=True,
+    )
+    group.command("stats")(stats)
+    app.add_typer(group, name="dna")

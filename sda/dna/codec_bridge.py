@@ -1,0 +1,176 @@
+"""Between sounds and code grids: encode audio into `Codes`, decode them (optionally with only the
+first k levels) and regenerate a region with the prior, always with the model that made the codes.
+
+`model` arguments take a loaded `Bundle` (preferred: its id is computed once) or a bare `Codec`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from sda.dna.codes import Codes, CodesError
+from sda.dna.edit import check_span
+
+if TYPE_CHECKING:
+    from sda.library import Bundle
+    from sda.models.codec import Codec
+
+
+def model_parts(model: Bundle | Codec) -> tuple[Codec, str, str]:
+    """(codec, bundle id, display name) of a bundle or a bare codec."""
+    if hasattr(model, "codec"):
+        return model.codec, str(model.id), str(getattr(model, "name", model.id))
+    fingerprint = model.fingerprint()
+    return model, fingerprint, fingerprint
+
+
+def check_codes_for(model: Bundle | Codec, codes: Codes, *, what: str = "these codes") -> None:
+    """Refuse codes made by another model: their indices would mean different sounds."""
+    codec, model_id, name = model_parts(model)
+    if codes.bundle_id != model_id:
+        raise CodesError(
+            f"{what} were made by model {codes.bundle_id}, not by {name} ({model_id}); "
+            "use the model that made them, or re-encode the audio with this one"
+        )
+    config = codec.config
+    if codes.codebook_size != config.codebook_size or codes.levels > config.num_levels:
+        raise CodesError(
+            f"{what} have {codes.levels} levels of {codes.codebook_size} codes; "
+            f"{name} has {config.num_levels} levels of {config.codebook_size}"
+        )
+
+
+def _device(codec: Codec) -> torch.device:
+    return next(codec.parameters()).device
+
+
+def to_tensor(codec: Codec, indices: np.ndarray) -> torch.Tensor:
+    """A (levels, frames) grid as the codec's (1, levels, frames) long tensor."""
+    return torch.as_tensor(np.asarray(indices, dtype=np.int64), device=_device(codec))[None]
+
+
+def encode_audio(model: Bundle | Codec, audio: np.ndarray, *, source: str | None = None) -> Codes:
+    """Encode mono model-rate audio, (samples,) or (1, samples) float32, into its code grid."""
+    codec, model_id, name = model_parts(model)
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2 and audio.shape[0] == 1:
+        audio = audio[0]
+    if audio.ndim != 1 or audio.size == 0:
+        raise CodesError(
+            f"expected mono audio of shape (samples,), got {audio.shape}; "
+            "load it with sda.audio.io.load_audio(path, channels=1)"
+        )
+    with torch.inference_mode():
+        codes = codec.encode(
+            torch.from_numpy(audio).to(_device(codec))[None]
+        )  # (1, levels, frames)
+    operation: dict[str, Any] = {"op": "encode", "model": name, "samples": int(audio.size)}
+    if source is not None:
+        operation["source"] = source
+    return Codes(
+        indices=codes[0].cpu().numpy(),
+        bundle_id=model_id,
+        frame_rate=float(codec.config.frame_rate),
+        codebook_size=int(codec.config.codebook_size),
+        provenance={"sources": [source] if source else [], "operations": [operation]},
+    )
+
+
+def encode_file(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
+    """Load any audio file sda can read (mono, model rate) and encode it."""
+    from sda.audio.io import load_audio
+
+    codec = model_parts(model)[0]
+    audio = load_audio(path, sample_rate=codec.config.sample_rate, channels=1)
+    return encode_audio(model, audio, source=Path(path).name)
+
+
+def load_codes_or_audio(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
+    """A `.sdacodes` file (checked against the model) or an audio file (encoded on the fly)."""
+    from sda.audio.io import AUDIO_EXTENSIONS
+    from sda.dna.codes import SUFFIX
+
+    path = Path(path)
+    if path.suffix.lower() == SUFFIX:
+        codes = Codes.load(path)
+        check_codes_for(model, codes, what=f"the codes in {path}")
+        return codes
+    if path.suffix.lower() in AUDIO_EXTENSIONS:
+        if not path.is_file():
+            raise CodesError(f"{path}: no such audio file")
+        return encode_file(model, path)
+    raise CodesError(
+        f"{path}: expected a codes file ({SUFFIX}) or an audio file "
+        f"({', '.join(sorted(AUDIO_EXTENSIONS))})"
+    )
+
+
+def save_codes_or_audio(
+    model: Bundle | Codec,
+    codes: Codes,
+    path: str | os.PathLike,
+    *,
+    levels: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write codes (`.sdacodes`) or decode and export audio, chosen by the file's suffix."""
+    from sda.audio.export import export_audio
+    from sda.dna.codes import SUFFIX
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise CodesError(f"{path} already exists; choose another name or pass --overwrite")
+    if path.suffix.lower() == SUFFIX:
+        check_codes_for(model, codes)
+        return codes.save(path)
+    if not path.suffix:
+        raise CodesError(f"{path}: add a suffix: {SUFFIX} for codes, or .wav/.flac/.ogg/.mp3")
+    audio = decode(model, codes, levels=levels)
+    rate = model_parts(model)[0].config.sample_rate
+    return export_audio(
+        audio, path, sample_rate_in=rate, format=path.suffix[1:].lower(), overwrite=overwrite
+    )
+
+
+def decode(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> np.ndarray:
+    """Audio of a grid, (samples,) float32 at the model rate, using its first `levels` levels.
+
+    Decoding is deterministic: the same grid always gives the same samples.
+    """
+    check_codes_for(model, codes)
+    codec = model_parts(model)[0]
+    if levels is not None and not 1 <= levels <= codes.levels:
+        raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
+    with torch.inference_mode():
+        audio = codec.decode(to_tensor(codec, codes.indices), levels=levels)  # (1, samples)
+    return audio[0].float().cpu().numpy()
+
+
+def regenerate(
+    model: Bundle, codes: Codes, *, start: int, end: int, seed: int = 0, **sampling: Any
+) -> Codes:
+    """Frames `start:end` redrawn by the prior, which sees the context on both sides."""
+    from sda.generate import regenerate_region
+
+    check_codes_for(model, codes)
+    if getattr(model, "prior", None) is None:
+        raise CodesError(
+            f"model {model_parts(model)[2]} has no prior, so it cannot regenerate; "
+            "use a bundle exported with --prior"
+        )
+    start, end = check_span(codes, start, end)
+    result = regenerate_region(model, codes, start, end, seed=seed, **sampling)
+    step = {"op": "regenerate", "start": start, "end": end, "seed": int(seed), **_plain(sampling)}
+    return codes.with_indices(
+        result.indices, operations=[*codes.provenance.get("operations", []), step]
+    )
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the JSON-friendly sampling settings go into provenance."""
+    return {k: v for k, v in values.items() if isinstance(v, int | float | str | bool | type(None))}
