@@ -1,7 +1,81 @@
-"""CLI commands: explore (to be filled in)."""
+"""CLI command `sda explore`: open the Gradio explorer on this computer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from sda.errors import SdaError
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ExploreError(SdaError):
+    """The explorer cannot start as asked (bad port, unusable library)."""
+
+
+def explore(
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            "--library",
+            help="Model library folder (default: $SDA_LIBRARY or your user data folder).",
+        ),
+    ] = None,
+    port: Annotated[
+        int, typer.Option("--port", help="Port to serve on; the next free one is used if taken.")
+    ] = 7860,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on. Keep 127.0.0.1 (this computer only) unless you trust your network.",
+        ),
+    ] = "127.0.0.1",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or mps.")] = "cpu",
+) -> None:
+    """Open the explorer in your browser: library, generate, DNA editor, export.
+
+    Example: sda explore --library ~/sda-models --port 7860
+    """
+    import logging
+
+    from rich.console import Console
+
+    from sda.app.build import build_app, launch_app
+    from sda.library.library import Library
+
+    if not 1 <= port <= 65535:
+        raise ExploreError(f"port {port} is not a valid port; use 1024..65535, e.g. --port 7860")
+    console = Console(stderr=True)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    lib = Library(library)
+    if host not in LOCAL_HOSTS:
+        console.print(
+            f"[yellow]warning:[/] serving on {host}: anyone who can reach this address can use "
+            "the explorer and its models. There is no password."
+        )
+    app = build_app(lib, device=device)
+    console.print(f"library: {lib.root}")
+    launch_app(app, host=host, port=_free_port(host, port), block=True)
+
+
+def _free_port(host: str, port: int, tries: int = 20) -> int:
+    """`port` if free, else the next free one (so a second explorer just works)."""
+    import socket
+
+    for candidate in range(port, min(port + tries, 65536)):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise ExploreError(f"ports {port}..{port + tries - 1} are all busy on {host}; pass --port")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command("explore")(explore)

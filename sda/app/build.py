@@ -1,0 +1,98 @@
+"""Assemble the explorer: `build_app(library)` returns a `gr.Blocks`; `launch_app` serves it safely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sda.app.dna_tab import build_dna_tab
+from sda.app.generate_tab import build_generate_tab
+from sda.app.library_tab import build_library_tab
+from sda.app.state import AppContext, new_session, remove_session_files
+
+MAX_UPLOAD = "200mb"
+SESSION_SECONDS = 6 * 3600  # a browser tab's takes are dropped after 6 idle hours
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: auto; }
+#sda-header h1 { margin-bottom: 0; }
+#sda-header p { margin-top: 2px; opacity: 0.75; }
+.sda-panel { padding: 8px 10px; }
+.sda-slot { padding: 6px 10px; margin-bottom: 10px; }
+.sda-slot-title h4 { margin: 6px 0; }
+#dna-grid-a img, #dna-grid-b img { image-rendering: pixelated; width: 100%; }
+"""
+
+
+def build_app(
+    library: Any, *, work_dir: str | os.PathLike | None = None, device: str = "cpu"
+) -> gr.Blocks:
+    """The whole explorer for one library; every session keeps its own takes and DNA slots."""
+    ctx = AppContext.create(library, work_dir=work_dir, device=device)
+    with gr.Blocks(title="sda explorer", analytics_enabled=False) as app:
+        gr.Markdown(
+            "# sda explorer\nYour models, their sounds and their DNA: generate, compare, edit, export.",
+            elem_id="sda-header",
+        )
+        session_state = gr.State(
+            new_session,
+            time_to_live=SESSION_SECONDS,
+            delete_callback=lambda session: remove_session_files(ctx.work_dir, session),
+        )
+        with gr.Tabs(selected="generate"):
+            build_library_tab(ctx, session_state)
+            generate = build_generate_tab(ctx, session_state)
+            build_dna_tab(ctx, session_state)
+        # Fill the model picker once the page is open, so a new model shows up on reload.
+        app.load(_first_model(ctx), generate.model, generate.model, queue=False)
+    app.sda_context = ctx  # for launch_app and tests: where files live
+    return app
+
+
+def _first_model(ctx: AppContext):
+    from sda.app.generate_callbacks import model_names
+
+    def pick(current):
+        try:
+            names = model_names(ctx)
+        except Exception as error:  # a broken library must not keep the page from opening
+            gr.Warning(f"cannot read the library: {error}")
+            return gr.Dropdown(choices=[], value=None)
+        value = current if current in names else (names[0] if names else None)
+        return gr.Dropdown(choices=names, value=value)
+
+    return pick
+
+
+def launch_app(
+    app: gr.Blocks,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    block: bool = True,
+    quiet: bool = False,
+) -> tuple[Any, str, str]:
+    """Serve on `host` (localhost by default; never a public share link) with the queue on.
+
+    Only the library and the app's own work folder are served; uploads are size-limited.
+    """
+    ctx: AppContext = app.sda_context
+    app.queue(default_concurrency_limit=4, max_size=64)
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        show_error=False,
+        quiet=quiet,
+        prevent_thread_lock=not block,
+        allowed_paths=[str(Path(ctx.library.root)), str(ctx.work_dir)],
+        max_file_size=MAX_UPLOAD,
+        theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="rose", neutral_hue="slate"),
+        css=CSS,
+        footer_links=["gradio"],
+        ssr_mode=False,
+    )

@@ -1,0 +1,317 @@
+"""DNA editor logic: fill slots A and B, edit the working grid (A) with B as donor, undo, decode.
+
+The working grid is the current grid of an `sda.dna.session.Session` whose sources are "A" and "B";
+every operation is applied to it, so undo/redo and saved sessions come for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sda.app.grid_image import Selection, render_grid
+from sda.app.state import AppContext, Editor, UserSession
+from sda.dna.codes import Codes
+from sda.errors import SdaError
+
+OPERATIONS = ("swap levels", "swap span", "blend", "morph", "randomize", "regenerate")
+COLOUR_BY_CODE = "code id"
+UPLOAD_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3")
+
+
+class EditorError(SdaError):
+    """An editor action that cannot be done in the current state (empty slot, bad range)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """The selected rectangle in grid units: levels [first, last] (inclusive), frames [start, end)."""
+
+    first_level: int
+    last_level: int
+    start: int
+    end: int
+
+    @property
+    def levels(self) -> list[int]:
+        return list(range(self.first_level, self.last_level + 1))
+
+    def selection(self) -> Selection:
+        return Selection(self.first_level, self.last_level + 1, self.start, self.end)
+
+
+def region_for(codes: Codes, start_s: float, end_s: float, first: int, last: int) -> Region:
+    """Seconds and levels from the sliders -> a valid region of `codes` (at least one frame)."""
+    first, last = sorted((int(first), int(last)))
+    if not 0 <= first <= last < codes.levels:
+        raise EditorError(f"levels must lie within 0..{codes.levels - 1}")
+    start_s, end_s = sorted((float(start_s or 0.0), float(end_s or 0.0)))
+    start = int(np.clip(round(start_s * codes.frame_rate), 0, codes.frames - 1))
+    end = int(np.clip(round(end_s * codes.frame_rate), start + 1, codes.frames))
+    return Region(first, last, start, end)
+
+
+# ----------------------------------------------------------------------------- filling slots
+
+
+def load_file(
+    ctx: AppContext, session: UserSession, slot: str, model: str | None, path: str | None
+) -> str:
+    """Encode an uploaded audio file with `model` into `slot`; returns a status line."""
+    from sda.dna.codec_bridge import encode_file
+
+    if not path:
+        raise EditorError("choose an audio file to load")
+    if not model:
+        raise EditorError("pick the model that should encode the file")
+    name = Path(path).name
+    if Path(path).suffix.lower() not in UPLOAD_EXTENSIONS:
+        raise EditorError(f"{name} is not an audio file sda reads ({', '.join(UPLOAD_EXTENSIONS)})")
+    bundle = ctx.models.get(model)
+    codes = encode_file(bundle, path)
+    if codes.seconds > ctx.max_seconds * 2:
+        raise EditorError(
+            f"{name} is {codes.seconds:.0f} s long; the editor takes up to {ctx.max_seconds * 2:g} s, "
+            "trim it first"
+        )
+    return _put(session, slot, codes, model, name)
+
+
+def load_take(ctx: AppContext, session: UserSession, slot: str, number: str | int | None) -> str:
+    """Put a generated take's codes into `slot`."""
+    take = session.take(number)
+    if take is None:
+        raise EditorError("pick a take first (generate one in the Generate tab)")
+    codes = take.codes
+    if codes is None:
+        from sda.dna.codec_bridge import encode_file
+
+        codes = encode_file(ctx.models.get(take.model), take.path)
+    return _put(session, slot, codes, take.model, f"take {take.number}")
+
+
+def _put(session: UserSession, slot: str, codes: Codes, model: str, label: str) -> str:
+    from sda.dna.session import Session
+
+    if slot not in ("A", "B"):
+        raise EditorError(f"unknown slot {slot!r}")
+    editor = session.editor
+    note = ""
+    if editor.session is None or editor.session.bundle_id not in (None, codes.bundle_id):
+        if editor.session is not None and editor.session.bundle_id is not None:
+            note = " (the editor was cleared: the other slot came from a different model)"
+        session.editor = editor = Editor(session=Session(), model=model)
+    editor.model = model
+    editor.labels[slot] = label
+    editor.session.add_source(slot, codes, make_current=slot == "A")
+    return f"Slot {slot}: {label}, {codes.levels} levels × {codes.frames} frames ({codes.seconds:.1f} s){note}"
+
+
+def slot_codes(session: UserSession, slot: str) -> Codes | None:
+    return session.editor.slot(slot)
+
+
+# ----------------------------------------------------------------------------- operations
+
+
+def apply_operation(
+    ctx: AppContext,
+    session: UserSession,
+    operation: str,
+    region: Region,
+    *,
+    alpha: float = 0.5,
+    seed: int = 0,
+) -> str:
+    """Apply one editor operation to the working grid; returns a status line."""
+    from sda.dna import blend as dna_blend
+    from sda.dna import edit
+    from sda.dna.codec_bridge import regenerate
+
+    editor = session.editor
+    a = editor.slot("A")
+    if a is None:
+        raise EditorError("load a sound into slot A first")
+    b = editor.slot("B")
+    needs_b = operation in ("swap levels", "swap span", "blend", "morph")
+    if needs_b and b is None:
+        raise EditorError(f"{operation} takes material from slot B: load a sound into slot B first")
+    bundle = ctx.models.get(editor.model)
+    if operation == "swap levels":
+        keep = [level for level in range(a.levels) if level not in region.levels]
+        if keep:
+            result = edit.swap_levels(a, b, keep, fit="a")
+        else:
+            result = edit.swap_span(a, b, start=0, end=a.frames, b_start=0, b_end=b.frames)
+        label = f"levels {region.first_level}–{region.last_level} from B"
+    elif operation == "swap span":
+        if region.end > b.frames:
+            raise EditorError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
+        result = edit.swap_span(a, b, start=region.start, end=region.end, levels=region.levels)
+        label = f"span {region.start}:{region.end} from B"
+    elif operation == "blend":
+        result = _within(a, dna_blend.blend(bundle, a, b, alpha, fit="a"), region)
+        label = f"blend α={float(alpha):.2f}"
+    elif operation == "morph":
+        result = dna_blend.morph_latents(bundle, a, b, start=region.start, end=region.end, fit="a")
+        label = f"morph over {region.start}:{region.end}"
+    elif operation == "randomize":
+        result = edit.randomize_region(
+            a, start=region.start, end=region.end, levels=region.levels, seed=int(seed)
+        )
+        label = "randomize region"
+    elif operation == "regenerate":
+        result = regenerate(bundle, a, start=region.start, end=region.end, seed=int(seed))
+        label = f"regenerate {region.start}:{region.end}"
+    else:
+        raise EditorError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
+    editor.session.apply(result, label=label)
+    return f"{label}: done. {history_text(session)}"
+
+
+def _within(a: Codes, result: Codes, region: Region) -> Codes:
+    """Keep `result` only inside the region (A elsewhere), when both grids line up."""
+    if result.frames != a.frames:
+        return result
+    indices = a.indices.copy()
+    indices[region.first_level : region.last_level + 1, region.start : region.end] = result.indices[
+        region.first_level : region.last_level + 1, region.start : region.end
+    ]
+    return result.with_indices(indices)
+
+
+def undo(session: UserSession) -> str:
+    _session_or_fail(session).undo()
+    return f"undone. {history_text(session)}"
+
+
+def redo(session: UserSession) -> str:
+    _session_or_fail(session).redo()
+    return f"redone. {history_text(session)}"
+
+
+def _session_or_fail(session: UserSession):
+    if session.editor.session is None:
+        raise EditorError("nothing to undo yet: load a sound into slot A")
+    return session.editor.session
+
+
+def history_text(session: UserSession) -> str:
+    dna = session.editor.session
+    if dna is None or dna.position < 0:
+        return "History: empty."
+    steps = [step.label for step in dna.history]
+    shown = " → ".join(
+        f"**{label}**" if index == dna.position else label for index, label in enumerate(steps)
+    )
+    return f"History: {shown}"
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def decode_working(ctx: AppContext, session: UserSession, levels: int | None) -> Path:
+    """Decode the working grid with its first `levels` levels to a wav in the session folder."""
+    from sda.audio.io import write_audio
+    from sda.dna.codec_bridge import decode
+
+    codes = session.editor.slot("A")
+    if codes is None:
+        raise EditorError("load a sound into slot A first")
+    bundle = ctx.models.get(session.editor.model)
+    levels = None if not levels else min(int(levels), codes.levels)
+    audio = decode(bundle, codes, levels=levels)  # (samples,)
+    path = session.new_file(ctx, "dna-decode")
+    write_audio(path, audio, int(bundle.codec.config.sample_rate), subtype="PCM_16")
+    session.decoded = path
+    return path
+
+
+def grid_picture(
+    ctx: AppContext,
+    session: UserSession,
+    slot: str,
+    colour_by: str = COLOUR_BY_CODE,
+    region: Region | None = None,
+    *,
+    width: int = 960,
+) -> np.ndarray | None:
+    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot."""
+    codes = session.editor.slot(slot)
+    if codes is None:
+        return None
+    values = None
+    if colour_by and colour_by != COLOUR_BY_CODE:
+        values = code_values(ctx, session, codes, colour_by)
+    selection = region.selection() if region is not None and region.end <= codes.frames else None
+    return render_grid(
+        codes.indices,
+        codebook_size=codes.codebook_size,
+        values=values,
+        selection=selection,
+        width=width,
+    )
+
+
+def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) -> np.ndarray:
+    """Each cell coloured by how its code sounds: the mean descriptor of the frames using it.
+
+    # (levels, frames) in 0..1; descriptors come from decoding this grid (cached per grid).
+    """
+    from sda.audio.descriptors import CONTROL_NAMES
+    from sda.dna.analytics import code_profile, frame_descriptors
+    from sda.dna.codec_bridge import decode
+
+    if name not in CONTROL_NAMES:
+        raise EditorError(f"unknown descriptor {name!r}; choose from {', '.join(CONTROL_NAMES)}")
+    key = hashlib.sha1(codes.indices.tobytes() + codes.bundle_id.encode()).hexdigest()
+    per_frame = session.descriptor_cache.get(key)
+    if per_frame is None:
+        bundle = ctx.models.get(session.editor.model)
+        config = bundle.codec.config
+        stats = bundle.descriptor_stats or None
+        per_frame = frame_descriptors(
+            decode(bundle, codes),
+            sample_rate=int(config.sample_rate),
+            samples_per_frame=int(config.samples_per_frame),
+            frames=codes.frames,
+            stats=stats,
+        )  # (frames, 6)
+        if not stats:  # no training statistics: stretch this grid's own range to 0..1
+            low, high = per_frame.min(axis=0), per_frame.max(axis=0)
+            per_frame = (per_frame - low) / np.maximum(high - low, 1e-9)
+        session.descriptor_cache = {key: per_frame}  # one grid is enough; they change every edit
+    profile = code_profile([(codes, per_frame)], CONTROL_NAMES)
+    column = profile.mean[:, :, CONTROL_NAMES.index(name)]  # (levels, codebook_size)
+    return column[np.arange(codes.levels)[:, None], codes.indices]
+
+
+def save_session(ctx: AppContext, session: UserSession) -> Path:
+    dna = session.editor.session
+    if dna is None or dna.current is None:
+        raise EditorError("there is nothing to save yet: load a sound into slot A")
+    label = session.editor.labels.get("A", "edit")
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:40] or "edit"
+    return dna.save(session.new_file(ctx, f"session-{stem}", suffix=".sdasession"))
+
+
+def load_session(ctx: AppContext, session: UserSession, path: str | None) -> str:
+    """Open a saved `.sdasession`; the model that made it must be in the library."""
+    from sda.dna.session import Session
+
+    if not path:
+        raise EditorError("choose a .sdasession file to open")
+    dna = Session.load(path)
+    bundle_id = dna.bundle_id
+    model = next((e.name for e in ctx.library.list() if e.id == bundle_id), None)
+    if model is None:
+        raise EditorError(
+            f"this session was made with model {bundle_id}, which is not in the library; "
+            "import that model first"
+        )
+    labels = {slot: f"{slot} (session)" for slot in dna.sources}
+    session.editor = Editor(session=dna, model=model, labels=labels)
+    return f"Opened a session of {model}. {history_text(session)}"

@@ -1,0 +1,116 @@
+"""The export panel, placed under any player: format, rate, depth, channels, loudness, tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from sda.app import export_callbacks as cb
+from sda.app.feedback import friendly
+from sda.app.state import AppContext, UserSession
+
+
+@dataclass
+class ExportPanel:
+    button: gr.Button
+    file: gr.File
+
+
+def build_export_panel(
+    ctx: AppContext, session_state: gr.State, source: gr.Component, *, prefix: str
+) -> ExportPanel:
+    """Build the panel; `source` holds a take number or `cb.EDITOR_SOURCE`."""
+    with gr.Accordion("Export", open=True, elem_classes=["sda-export"]):
+        with gr.Row():
+            fmt = gr.Dropdown(
+                list(cb.FORMATS), value="wav", label="Format", elem_id=f"{prefix}-export-format"
+            )
+            rate = gr.Dropdown(
+                [(f"{r / 1000:g} kHz", r) for r in cb.SAMPLE_RATES],
+                value=48_000,
+                label="Sample rate",
+            )
+            depth = gr.Dropdown(
+                cb.bit_depth_choices("wav"),
+                value=24,
+                label="Bit depth",
+                elem_id=f"{prefix}-export-depth",
+            )
+        with gr.Row():
+            channels = gr.Radio(list(cb.CHANNELS), value="mono", label="Channels")
+            azimuth = gr.Slider(
+                -180,
+                180,
+                value=0,
+                step=5,
+                label="Azimuth (°)",
+                visible=False,
+                info="binaural: 0 = front, +90 = right",
+            )
+        with gr.Row():
+            normalise = gr.Checkbox(value=False, label="Normalise loudness")
+            lufs = gr.Slider(-36, -6, value=-16, step=0.5, label="Target (LUFS)", visible=False)
+        with gr.Row():
+            title = gr.Textbox(label="Title", placeholder="default: model and take", scale=2)
+            artist = gr.Textbox(label="Artist", scale=1)
+        comment = gr.Textbox(label="Comment", placeholder="added before the generation settings")
+        button = gr.Button("Export", variant="primary", elem_id=f"{prefix}-export-button")
+        file = gr.File(label="Download", interactive=False, elem_id=f"{prefix}-export-file")
+
+    def on_format(value: str):
+        depths = cb.bit_depth_choices(value)
+        return gr.Dropdown(choices=depths, value=24 if 24 in depths else None, visible=bool(depths))
+
+    fmt.change(on_format, fmt, depth, queue=False)
+    channels.change(lambda c: gr.Slider(visible=c == "binaural"), channels, azimuth, queue=False)
+    normalise.change(lambda on: gr.Slider(visible=on), normalise, lufs, queue=False)
+
+    @friendly("exporting")
+    def on_export(session: UserSession, source_value, *values):
+        (
+            fmt_v,
+            rate_v,
+            depth_v,
+            channels_v,
+            azimuth_v,
+            normalise_v,
+            lufs_v,
+            title_v,
+            artist_v,
+            comment_v,
+        ) = values
+        settings = cb.ExportSettings(
+            format=fmt_v,
+            sample_rate=int(rate_v),
+            bit_depth=int(depth_v) if depth_v else 24,
+            channels=channels_v,
+            azimuth=float(azimuth_v),
+            lufs=float(lufs_v) if normalise_v else None,
+            title=title_v,
+            artist=artist_v,
+            comment=comment_v,
+        )
+        path = cb.export_source(ctx, session, source_value, settings)
+        gr.Info(f"exported {path.name}")
+        return str(path)
+
+    button.click(
+        on_export,
+        [
+            session_state,
+            source,
+            fmt,
+            rate,
+            depth,
+            channels,
+            azimuth,
+            normalise,
+            lufs,
+            title,
+            artist,
+            comment,
+        ],
+        file,
+    )
+    return ExportPanel(button=button, file=file)

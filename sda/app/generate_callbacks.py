@@ -1,0 +1,224 @@
+"""Generate tab logic as plain functions: settings in, takes out (no Gradio, testable directly)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sda.app.state import AppContext, Take, UserSession
+from sda.errors import SdaError
+
+Report = Callable[[float, str], None]
+
+
+class GenerateError(SdaError):
+    """Generation settings or a model that cannot be used."""
+
+
+@dataclass
+class GenerationSettings:
+    """The Generate tab's sliders; `controls` holds only the controls the user switched on."""
+
+    seconds: float = 4.0
+    seed: int = 0
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = no top-k filtering
+    guidance: float = 1.0
+    count: int = 1
+    controls: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
+        known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        settings = cls(**known)
+        settings.controls = {str(k): float(v) for k, v in dict(settings.controls or {}).items()}
+        return settings
+
+    def checked(self, ctx: AppContext) -> GenerationSettings:
+        """Validated copy: numbers in range, clear messages otherwise."""
+        if not 0.25 <= float(self.seconds) <= ctx.max_seconds:
+            raise GenerateError(f"duration must be between 0.25 and {ctx.max_seconds:g} seconds")
+        if not 0.05 <= float(self.temperature) <= 5.0:
+            raise GenerateError("temperature must be between 0.05 and 5")
+        if int(self.top_k) < 0:
+            raise GenerateError("top-k must be 0 (off) or a positive number of codes")
+        if not 0.0 <= float(self.guidance) <= 10.0:
+            raise GenerateError("guidance must be between 0 and 10")
+        if not 1 <= int(self.count) <= ctx.max_count:
+            raise GenerateError(f"count must be between 1 and {ctx.max_count}")
+        seed = int(self.seed) if self.seed is not None else 0
+        if not 0 <= seed < 2**31:
+            raise GenerateError("seed must be a whole number from 0 to 2147483647")
+        for name, value in self.controls.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise GenerateError(f"control {name} must lie between 0 and 1")
+        return GenerationSettings(
+            seconds=float(self.seconds),
+            seed=seed,
+            temperature=float(self.temperature),
+            top_k=int(self.top_k),
+            guidance=float(self.guidance),
+            count=int(self.count),
+            controls={k: float(v) for k, v in self.controls.items()},
+        )
+
+
+def model_names(ctx: AppContext) -> list[str]:
+    """Names of the library's bundles, for the model pickers."""
+    return [entry_name(entry) for entry in ctx.library.list()]
+
+
+def entry_name(entry: Any) -> str:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        return str(entry["name"])
+    return str(entry.name)
+
+
+def has_prior(ctx: AppContext, model: str) -> bool:
+    return ctx.models.get(model).prior is not None
+
+
+def random_seed() -> int:
+    """A fresh seed for the dice button (not cryptographic; just a new take)."""
+    return random.randrange(0, 2**31)
+
+
+def generate_takes(
+    ctx: AppContext,
+    session: UserSession,
+    model: str | None,
+    settings: GenerationSettings,
+    *,
+    report: Report | None = None,
+) -> list[Take]:
+    """Generate `settings.count` takes (seeds seed, seed+1, ...) and add them to the session."""
+    import torch
+
+    from sda.audio.io import write_audio
+    from sda.generate import decode_codes, generate
+
+    if not model:
+        raise GenerateError("pick a model first (Library tab lists them)")
+    settings = settings.checked(ctx)
+    bundle = ctx.models.get(model)
+    if bundle.prior is None:
+        raise GenerateError(
+            f"model {model!r} has no prior, so it cannot generate; "
+            "train one with `sda-train-prior` or use the DNA tab to edit encoded sounds"
+        )
+    rate = int(bundle.codec.config.sample_rate)
+    takes = []
+    for index in range(settings.count):
+        seed = settings.seed + index
+        if report is not None:
+            report(index / settings.count, f"take {index + 1} of {settings.count} (seed {seed})")
+        with torch.inference_mode():
+            codes = generate(
+                bundle,
+                seconds=settings.seconds,
+                seed=seed,
+                temperature=settings.temperature,
+                top_k=settings.top_k or None,
+                guidance=settings.guidance,
+                controls=settings.controls or None,
+            )
+            audio = decode_codes(bundle.codec, codes)  # (samples,)
+        path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
+        write_audio(path, audio, rate, subtype="PCM_16")
+        take_settings = {**settings.to_dict(), "seed": seed, "count": 1}
+        take = Take(
+            number=_next_number(session),
+            model=model,
+            path=path,
+            seconds=len(audio) / rate,
+            settings=take_settings,
+            codes=codes,
+        )
+        session.takes.append(take)
+        takes.append(take)
+    if report is not None:
+        report(1.0, "done")
+    return takes
+
+
+def _next_number(session: UserSession) -> int:
+    return max((take.number for take in session.takes), default=0) + 1
+
+
+TAKE_COLUMNS = ["#", "model", "seconds", "seed", "temperature", "top-k", "guidance", "controls"]
+
+
+def take_rows(session: UserSession) -> list[list[Any]]:
+    """The history table: newest first, one row per take with the settings that made it."""
+    rows = []
+    for take in reversed(session.takes):
+        s = take.settings
+        controls = ", ".join(f"{k} {v:.2f}" for k, v in s.get("controls", {}).items()) or "free"
+        rows.append(
+            [
+                take.number,
+                take.model,
+                round(take.seconds, 2),
+                s.get("seed", ""),
+                s.get("temperature", ""),
+                s.get("top_k") or "off",
+                s.get("guidance", ""),
+                controls,
+            ]
+        )
+    return rows
+
+
+def take_choices(session: UserSession) -> list[tuple[str, str]]:
+    """(label, value) pairs for take pickers, newest first; value is the take number as text."""
+    return [(take.label, str(take.number)) for take in reversed(session.takes)]
+
+
+def take_path(session: UserSession, number: str | int | None) -> str | None:
+    take = session.take(number)
+    return str(take.path) if take is not None else None
+
+
+def settings_from_take(session: UserSession, number: str | int | None) -> GenerationSettings:
+    """The settings of a past take, to load them back into the sliders."""
+    take = session.take(number)
+    if take is None:
+        raise GenerateError("pick a take from the history first")
+    return GenerationSettings.from_dict(take.settings)
+
+
+def save_preset(ctx: AppContext, model: str | None, name: str, settings: GenerationSettings) -> str:
+    if not model:
+        raise GenerateError("pick a model first: presets are stored per model")
+    data = settings.to_dict()
+    data.pop("seed", None)  # a preset is a sound character, not one particular take
+    return ctx.presets.save(ctx.models.get(model).id, name, data)
+
+
+def preset_names(ctx: AppContext, model: str | None) -> list[str]:
+    if not model:
+        return []
+    return ctx.presets.names(ctx.models.get(model).id)
+
+
+def recall_preset(
+    ctx: AppContext, model: str | None, name: str | None, current: GenerationSettings
+) -> GenerationSettings:
+    """The current settings with a stored preset applied (the seed is kept)."""
+    if not model or not name:
+        raise GenerateError("pick a model and a preset first")
+    data = ctx.presets.load(ctx.models.get(model).id, name)
+    return GenerationSettings.from_dict({**current.to_dict(), **data, "seed": current.seed})
+
+
+def delete_preset(ctx: AppContext, model: str | None, name: str | None) -> None:
+    if not model or not name:
+        raise GenerateError("pick a model and a preset first")
+    ctx.presets.delete(ctx.models.get(model).id, name)

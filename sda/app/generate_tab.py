@@ -1,0 +1,251 @@
+"""The Generate tab: model, sampling and musical-control sliders, takes, history, A/B, presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from sda.app import generate_callbacks as cb
+from sda.app.export_panel import build_export_panel
+from sda.app.feedback import friendly
+from sda.app.state import AppContext, UserSession
+
+# Reads the A/B player's position and play state before switching, so B starts where A was.
+AB_POSITION_JS = """
+() => {
+  const audio = document.querySelector('#gen-ab-player audio');
+  return [audio ? audio.currentTime : 0, audio ? !audio.paused : false];
+}
+"""
+
+
+def control_names() -> tuple[str, ...]:
+    from sda.audio.descriptors import CONTROL_NAMES
+
+    return tuple(CONTROL_NAMES)
+
+
+@dataclass
+class GenerateTab:
+    tab: gr.Tab
+    model: gr.Dropdown
+
+
+def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
+    names = control_names()
+    with gr.Tab("Generate", id="generate", elem_id="tab-generate") as tab:  # noqa: SIM117
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320, elem_classes=["sda-panel"]):
+                with gr.Row():
+                    model = gr.Dropdown(
+                        label="Model",
+                        choices=[],
+                        scale=4,
+                        elem_id="gen-model",
+                        info="a model from your library",
+                    )
+                    refresh = gr.Button("↻", scale=0, min_width=44, size="sm")
+                seconds = gr.Slider(
+                    0.5,
+                    ctx.max_seconds,
+                    value=4.0,
+                    step=0.5,
+                    label="Duration (s)",
+                    elem_id="gen-seconds",
+                )
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=4)
+                    dice = gr.Button("🎲", scale=0, min_width=44, size="sm", elem_id="gen-dice")
+                with gr.Row():
+                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+                    top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
+                count = gr.Slider(1, ctx.max_count, value=1, step=1, label="Takes")
+                with gr.Accordion("Musical controls", open=True):
+                    gr.Markdown(
+                        "Tick a control to steer the model towards it; unticked ones stay free."
+                    )
+                    checks, values = [], []
+                    for name in names:
+                        with gr.Row(equal_height=True):
+                            checks.append(
+                                gr.Checkbox(label=name, value=False, scale=1, min_width=110)
+                            )
+                            values.append(
+                                gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3)
+                            )
+                    guidance = gr.Slider(
+                        0.0,
+                        5.0,
+                        value=1.0,
+                        step=0.1,
+                        label="Guidance",
+                        info="how strongly the ticked controls are followed (1 = plain)",
+                    )
+                with gr.Accordion("Presets", open=False):
+                    preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
+                    preset_name = gr.Textbox(label="Name", placeholder="e.g. bright and sparse")
+                    with gr.Row():
+                        preset_save = gr.Button("Save", size="sm")
+                        preset_recall = gr.Button("Recall", size="sm")
+                        preset_delete = gr.Button("Delete", size="sm", variant="stop")
+                go = gr.Button("Generate", variant="primary", elem_id="gen-button")
+            with gr.Column(scale=3, min_width=360):
+                status = gr.Markdown("Pick a model and press **Generate**.", elem_id="gen-status")
+                players = [
+                    gr.Audio(
+                        label=f"take {i + 1}",
+                        type="filepath",
+                        interactive=False,
+                        visible=i == 0,
+                        elem_id=f"gen-player-{i}",
+                    )
+                    for i in range(ctx.max_count)
+                ]
+                with gr.Accordion("History", open=True):
+                    history = gr.Dataframe(
+                        headers=cb.TAKE_COLUMNS,
+                        value=[],
+                        interactive=False,
+                        wrap=True,
+                        max_height=260,
+                        elem_id="gen-history",
+                    )
+                    with gr.Row():
+                        pick = gr.Dropdown(label="Take", choices=[], scale=3)
+                        reuse = gr.Button("Use its settings", size="sm", scale=1)
+                with gr.Accordion("A/B compare", open=True):
+                    with gr.Row():
+                        take_a = gr.Dropdown(label="A", choices=[], elem_id="gen-ab-a")
+                        take_b = gr.Dropdown(label="B", choices=[], elem_id="gen-ab-b")
+                        ab = gr.Radio(["A", "B"], value="A", label="Play", elem_id="gen-ab-choice")
+                    ab_player = gr.Audio(
+                        label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
+                    )
+                    position = gr.Number(visible=False)
+                    playing = gr.Checkbox(visible=False)
+                export_take = gr.Dropdown(
+                    label="Take to export", choices=[], elem_id="gen-export-take"
+                )
+                build_export_panel(ctx, session_state, export_take, prefix="gen")
+
+    setting_inputs = [seconds, seed, temperature, top_k, guidance, count, *checks, *values]
+
+    def collect(values_in) -> cb.GenerationSettings:
+        sec, sd, temp, k, guide, cnt, *rest = values_in
+        enabled, amounts = rest[: len(names)], rest[len(names) :]
+        controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
+        return cb.GenerationSettings(
+            seconds=sec,
+            seed=int(sd or 0),
+            temperature=temp,
+            top_k=int(k),
+            guidance=guide,
+            count=int(cnt),
+            controls=controls,
+        )
+
+    def spread(settings: cb.GenerationSettings) -> list:
+        return [
+            settings.seconds,
+            settings.seed,
+            settings.temperature,
+            settings.top_k,
+            settings.guidance,
+            settings.count,
+            *[n in settings.controls for n in names],
+            *[settings.controls.get(n, 0.5) for n in names],
+        ]
+
+    @friendly("listing models")
+    def on_refresh(current):
+        choices = cb.model_names(ctx)
+        value = current if current in choices else (choices[0] if choices else None)
+        return gr.Dropdown(choices=choices, value=value)
+
+    @friendly("loading the model")
+    def on_model(name):
+        if not name:
+            return gr.Dropdown(choices=[], value=None), gr.Slider()
+        bundle = ctx.models.get(name)
+        size = int(bundle.codec.config.codebook_size)
+        message = "" if bundle.prior is not None else " (no prior: this model cannot generate)"
+        if message:
+            gr.Warning(f"{name}{message}")
+        return gr.Dropdown(choices=cb.preset_names(ctx, name), value=None), gr.Slider(maximum=size)
+
+    @friendly("generating")
+    def on_generate(session: UserSession, model_name, *values_in, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        settings = collect(values_in)
+        takes = cb.generate_takes(
+            ctx, session, model_name, settings, report=lambda f, m: progress(f, desc=m)
+        )
+        updates = []
+        for i in range(ctx.max_count):
+            if i < len(takes):
+                updates.append(
+                    gr.Audio(value=str(takes[i].path), label=takes[i].label, visible=True)
+                )
+            else:
+                updates.append(gr.Audio(value=None, visible=False))
+        choices = cb.take_choices(session)
+        newest = choices[0][1]
+        previous = choices[1][1] if len(choices) > 1 else newest
+        status_text = (
+            f"Made {len(takes)} take{'s' if len(takes) > 1 else ''} with **{model_name}**."
+        )
+        return (
+            session,
+            status_text,
+            *updates,
+            cb.take_rows(session),
+            gr.Dropdown(choices=choices, value=newest),
+            gr.Dropdown(choices=choices, value=previous),
+            gr.Dropdown(choices=choices, value=newest),
+            gr.Dropdown(choices=choices, value=newest),
+        )
+
+    def on_ab(session: UserSession, choice, a, b, pos, was_playing):
+        path = cb.take_path(session, a if choice == "A" else b)
+        return gr.Audio(value=path, playback_position=float(pos or 0), autoplay=bool(was_playing))
+
+    @friendly("reusing settings")
+    def on_reuse(session: UserSession, number):
+        return spread(cb.settings_from_take(session, number))
+
+    @friendly("saving the preset")
+    def on_preset_save(model_name, name, *values_in):
+        saved = cb.save_preset(ctx, model_name, name, collect(values_in))
+        gr.Info(f"preset {saved!r} saved")
+        return gr.Dropdown(choices=cb.preset_names(ctx, model_name), value=saved)
+
+    @friendly("recalling the preset")
+    def on_preset_recall(model_name, name, *values_in):
+        return spread(cb.recall_preset(ctx, model_name, name, collect(values_in)))
+
+    @friendly("deleting the preset")
+    def on_preset_delete(model_name, name):
+        cb.delete_preset(ctx, model_name, name)
+        gr.Info(f"preset {name!r} deleted")
+        return gr.Dropdown(choices=cb.preset_names(ctx, model_name), value=None)
+
+    refresh.click(on_refresh, model, model, queue=False)
+    tab.select(on_refresh, model, model, queue=False)
+    model.change(on_model, model, [preset, top_k])
+    dice.click(cb.random_seed, None, seed, queue=False)
+    go.click(
+        on_generate,
+        [session_state, model, *setting_inputs],
+        [session_state, status, *players, history, pick, take_a, take_b, export_take],
+        concurrency_limit=2,
+        concurrency_id="generate",
+    )
+    for trigger in (ab.change, take_a.change, take_b.change):
+        trigger(None, None, [position, playing], js=AB_POSITION_JS, queue=False).then(
+            on_ab, [session_state, ab, take_a, take_b, position, playing], ab_player, queue=False
+        )
+    reuse.click(on_reuse, [session_state, pick], setting_inputs, queue=False)
+    preset_save.click(on_preset_save, [model, preset_name, *setting_inputs], preset)
+    preset_recall.click(on_preset_recall, [model, preset, *setting_inputs], setting_inputs)
+    preset_delete.click(on_preset_delete, [model, preset], preset)
+    return GenerateTab(tab=tab, model=model)

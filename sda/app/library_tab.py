@@ -1,0 +1,104 @@
+"""The Library tab: a searchable table of models, their details and preview, and housekeeping."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from sda.app import library_callbacks as cb
+from sda.app.feedback import friendly
+from sda.app.state import AppContext, UserSession
+
+
+def build_library_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
+    with gr.Tab("Library", id="library", elem_id="tab-library") as tab:  # noqa: SIM117
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                search = gr.Textbox(
+                    label="Search",
+                    placeholder="name, tag, dataset file or date",
+                    elem_id="lib-search",
+                )
+                table = gr.Dataframe(
+                    headers=cb.LIBRARY_COLUMNS,
+                    value=[],
+                    interactive=False,
+                    max_height=420,
+                    elem_id="lib-table",
+                )
+                with gr.Accordion("Import a bundle (.zip)", open=False):
+                    upload = gr.File(label="Bundle zip", file_types=[".zip"], file_count="single")
+                    import_button = gr.Button("Import", size="sm")
+            with gr.Column(scale=2, elem_classes=["sda-panel"]):
+                selected = gr.Textbox(visible=False)
+                details = gr.Markdown("Select a model in the table to see its details.")
+                preview = gr.Audio(label="Preview", type="filepath", interactive=False)
+                preview_button = gr.Button("Make a preview", size="sm")
+                with gr.Accordion("Rename and tag", open=False):
+                    new_name = gr.Textbox(label="New name")
+                    rename = gr.Button("Rename", size="sm")
+                    add_tags = gr.Textbox(label="Add tags", placeholder="comma separated")
+                    remove_tags = gr.Textbox(label="Remove tags", placeholder="comma separated")
+                    tag = gr.Button("Update tags", size="sm")
+                with gr.Accordion("Delete", open=False):
+                    gr.Markdown("Deleting removes the model's folder from the library for good.")
+                    confirm = gr.Textbox(label="Type the model's name to confirm")
+                    delete = gr.Button("Delete model", variant="stop", size="sm")
+
+    @friendly("reading the library")
+    def on_search(query):
+        return cb.library_rows(ctx, query)
+
+    @friendly("reading the model")
+    def on_select(rows, event: gr.SelectData):
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        name = str(rows.iloc[row, 0]) if hasattr(rows, "iloc") else str(rows[row][0])
+        text, preview_path = cb.model_details(ctx, name)
+        return name, text, preview_path, name
+
+    @friendly("making a preview")
+    def on_preview(session: UserSession, name):
+        from sda.app.generate_callbacks import GenerationSettings, generate_takes
+
+        if not name:
+            raise cb.LibraryTabError("select a model in the table first")
+        take = generate_takes(ctx, session, name, GenerationSettings(seconds=3.0, seed=0))[0]
+        return session, str(take.path)
+
+    @friendly("renaming")
+    def on_rename(name, new, query):
+        renamed = cb.rename_model(ctx, name, new)
+        gr.Info(f"renamed to {renamed}")
+        text, preview_path = cb.model_details(ctx, renamed)
+        return renamed, text, preview_path, cb.library_rows(ctx, query)
+
+    @friendly("tagging")
+    def on_tag(name, add, remove, query):
+        cb.tag_model(ctx, name, add, remove)
+        text, _ = cb.model_details(ctx, name)
+        return text, cb.library_rows(ctx, query), "", ""
+
+    @friendly("deleting")
+    def on_delete(name, confirmation, query):
+        cb.delete_model(ctx, name, confirmation)
+        gr.Info(f"deleted {name}")
+        return None, "Model deleted.", None, "", cb.library_rows(ctx, query)
+
+    @friendly("importing")
+    def on_import(path, query):
+        name = cb.import_zip(ctx, path)
+        gr.Info(f"imported {name}")
+        return cb.library_rows(ctx, query), None
+
+    search.change(on_search, search, table, queue=False)
+    tab.select(on_search, search, table, queue=False)
+    table.select(on_select, table, [selected, details, preview, new_name])
+    preview_button.click(on_preview, [session_state, selected], [session_state, preview])
+    rename.click(on_rename, [selected, new_name, search], [selected, details, preview, table])
+    tag.click(
+        on_tag, [selected, add_tags, remove_tags, search], [details, table, add_tags, remove_tags]
+    )
+    delete.click(
+        on_delete, [selected, confirm, search], [selected, details, preview, confirm, table]
+    )
+    import_button.click(on_import, [upload, search], [table, upload])
+    return tab

@@ -1,0 +1,159 @@
+"""What the explorer remembers: one `AppContext` per running app, one `UserSession` per browser tab.
+
+The context is shared (library, loaded models, a private work folder); a session holds only one
+person's takes and DNA slots, so two people using the same app never see each other's work.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sda.app.presets import PresetStore
+from sda.dna.codes import Codes
+
+
+class ModelCache:
+    """Bundles loaded once and shared by every session (read-only at inference), least recent out."""
+
+    def __init__(self, library: Any, *, device: str = "cpu", capacity: int = 3) -> None:
+        self.library = library
+        self.device = device
+        self.capacity = capacity
+        self._bundles: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Any:
+        """The loaded `Bundle` for a library name (never a path: the browser must not pick files)."""
+        from sda.library.library import UnknownBundleError
+
+        if not name or not self.library.has(name):
+            raise UnknownBundleError(
+                f"no model named {name!r} in the library at {self.library.root}; "
+                "refresh the model list"
+            )
+        with self._lock:
+            if name in self._bundles:
+                self._bundles.move_to_end(name)
+                return self._bundles[name]
+            bundle = self.library.load(name, device=self.device)
+            bundle.codec.eval()
+            if bundle.prior is not None:
+                bundle.prior.eval()
+            self._bundles[name] = bundle
+            while len(self._bundles) > self.capacity:
+                self._bundles.popitem(last=False)
+            return bundle
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop one model (after rename/delete) or all of them."""
+        with self._lock:
+            if name is None:
+                self._bundles.clear()
+            else:
+                self._bundles.pop(name, None)
+
+
+@dataclass
+class AppContext:
+    """Everything the callbacks of one app share."""
+
+    library: Any  # sda.library.Library
+    work_dir: Path  # takes, decodes and exports of every session live below this (a temp folder)
+    models: ModelCache
+    presets: PresetStore
+    max_seconds: float = 60.0
+    max_count: int = 8
+
+    @classmethod
+    def create(
+        cls, library: Any, *, work_dir: str | Path | None = None, device: str = "cpu"
+    ) -> AppContext:
+        if work_dir is None:
+            work_dir = tempfile.mkdtemp(prefix="sda-explore-")
+        work_dir = Path(work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            library=library,
+            work_dir=work_dir,
+            models=ModelCache(library, device=device),
+            presets=PresetStore(root=library.root),
+        )
+
+
+@dataclass
+class Take:
+    """One generated (or decoded) sound with the settings that made it."""
+
+    number: int
+    model: str  # library name of the bundle
+    path: Path  # 48 kHz wav in the session folder
+    seconds: float
+    settings: dict[str, Any]
+    codes: Codes | None = None
+
+    @property
+    def label(self) -> str:
+        seed = self.settings.get("seed")
+        seed_text = f" · seed {seed}" if seed is not None else ""
+        return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s"
+
+
+@dataclass
+class Editor:
+    """The DNA editor of one session: an `sda.dna.session.Session` whose sources are slots "A" and
+    "B"; its current grid is the working copy that operations change (A, edited)."""
+
+    session: Any = None  # sda.dna.session.Session, created when the first slot is filled
+    model: str | None = None  # library name of the bundle every grid in the editor comes from
+    labels: dict[str, str] = field(default_factory=dict)  # slot -> "take #2", "kick.wav"
+
+    def slot(self, name: str) -> Codes | None:
+        if self.session is None:
+            return None
+        if name == "A":
+            return self.session.current
+        return self.session.sources.get(name)
+
+
+@dataclass
+class UserSession:
+    """One browser session's work; the folder is removed when Gradio drops the session."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    takes: list[Take] = field(default_factory=list)
+    editor: Editor = field(default_factory=Editor)
+    decoded: Path | None = None  # the last DNA decode, the export panel's "editor result"
+    descriptor_cache: dict[str, Any] = field(default_factory=dict)  # grid hash -> (frames, 6)
+    counter: int = 0
+
+    def folder(self, ctx: AppContext) -> Path:
+        path = ctx.work_dir / self.id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def new_file(self, ctx: AppContext, stem: str, suffix: str = ".wav") -> Path:
+        self.counter += 1
+        return self.folder(ctx) / f"{stem}-{self.counter:03d}{suffix}"
+
+    def take(self, number: int | str | None) -> Take | None:
+        for take in self.takes:
+            if str(take.number) == str(number):
+                return take
+        return None
+
+
+def new_session() -> UserSession:
+    return UserSession()
+
+
+def remove_session_files(work_dir: Path, session: UserSession | None) -> None:
+    """Delete a finished session's folder (called by Gradio when the session expires)."""
+    if isinstance(session, UserSession):
+        shutil.rmtree(work_dir / session.id, ignore_errors=True)
