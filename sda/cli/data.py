@@ -1,7 +1,98 @@
-"""CLI commands: data (to be filled in)."""
+"""CLI commands: `sda data inspect DIR` judges every audio file of a folder before training on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+HELP = "Check a folder of recordings before training: which files are usable, and why not."
+
+
+def _verdict_cell(report) -> str:
+    return "[green]ok[/]" if report.usable else "[red]skipped[/]"
+
+
+def inspect(
+    folder: Annotated[
+        Path, typer.Argument(help="The folder of recordings (searched recursively).")
+    ],
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir", help="Where decoded audio is cached (default: your user cache)."
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int, typer.Option("--sample-rate", help="Rate the model trains at.")
+    ] = 48000,
+    min_seconds: Annotated[
+        float,
+        typer.Option(
+            "--min-seconds", help="Files shorter than this are padded to it (and flagged)."
+        ),
+    ] = 1.0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the full report as JSON to this file.")
+    ] = None,
+) -> None:
+    """Judge every audio file in FOLDER: ok, or skipped with the reason; flags say what was fixed.
+
+    Exits 0 when at least one file is usable, 1 with one sentence when none is.
+
+    Example:  sda data inspect ~/sounds/field-recordings
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from sda.dataset.scan import scan_folder
+
+    console = Console()
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("scanning", total=None)
+
+        def advance(done: int, total: int, path: Path) -> None:
+            progress.update(task, total=total, completed=done, description=path.name[:40])
+
+        report = scan_folder(
+            folder,
+            sample_rate=sample_rate,
+            min_seconds=min_seconds,
+            cache_dir=cache_dir,
+            progress=advance,
+        )
+
+    table = Table(title=f"{report.folder}", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("seconds", justify="right")
+    table.add_column("reason / flags", overflow="fold")
+    for entry in report.files:
+        try:
+            name = str(entry.path.relative_to(report.folder))
+        except ValueError:
+            name = str(entry.path)
+        notes = entry.reason if not entry.usable else "; ".join(entry.flags)
+        seconds = f"{entry.seconds:.2f}" if entry.seconds else "-"
+        table.add_row(name, _verdict_cell(entry), seconds, notes)
+    if report.files:
+        console.print(table)
+    console.print(
+        f"[bold]{len(report.usable)}[/] usable of {len(report.files)} audio files: "
+        f"{report.usable_seconds:.1f} s, {report.num_frames()} latent frames. "
+        f"Ignored {report.ignored} other entries "
+        f"({report.ignored_hidden} hidden, {report.ignored_other} not audio).",
+        highlight=False,
+    )
+    if json_path is not None:
+        json_path.write_text(report.to_json(), encoding="utf-8")
+    report.require_usable()  # DatasetError -> one red line, exit 1
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add the `data` command group to the main app."""
+    data_app = typer.Typer(help=HELP, no_args_is_help=True)
+    data_app.command("inspect")(inspect)
+    app.add_typer(data_app, name="data")

@@ -1,1 +1,22 @@
-"""sda.dataset."""
+"""Folders of recordings: scanning with verdicts per file, the decoded-audio cache, demo data."""
+
+from sda.dataset.cache import AudioCache, default_cache_dir
+from sda.dataset.scan import (
+    FRAME_RATE,
+    DatasetError,
+    DatasetReport,
+    FileReport,
+    load_usable_audio,
+    scan_folder,
+)
+
+__all__ = [
+    "FRAME_RATE",
+    "AudioCache",
+    "DatasetError",
+    "DatasetReport",
+    "FileReport",
+    "default_cache_dir",
+    "load_usable_audio",
+    "scan_folder",
+]

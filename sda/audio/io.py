@@ -1,0 +1,248 @@
+"""Reading and writing audio files (wav, aiff, flac, ogg, opus, mp3) through soundfile.
+
+Arrays are numpy float32 shaped (channels, samples). Every failure becomes one `AudioFileError`
+that names the file and says in plain words what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from sda.errors import SdaError
+
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3"}
+)
+
+# extension -> (soundfile format, default subtype when writing)
+_WRITE_FORMATS: dict[str, tuple[str, str]] = {
+    ".wav": ("WAV", "PCM_24"),
+    ".aif": ("AIFF", "PCM_24"),
+    ".aiff": ("AIFF", "PCM_24"),
+    ".flac": ("FLAC", "PCM_24"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+_AUDIO_MAGIC = (b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"ID3")
+_BLOCK_FRAMES = 1 << 20
+
+
+class AudioFileError(SdaError):
+    """An audio file could not be read or written; `.path` and `.reason` say which and why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str, hint: str = "") -> None:
+        self.path = Path(path)
+        self.reason = reason
+        message = f"{self.path}: {reason}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """A file's audio exactly as stored: native rate and channel layout."""
+
+    audio: np.ndarray  # (channels, samples) float32
+    sample_rate: int
+    format: str  # soundfile's name, e.g. "WAV"
+    subtype: str  # e.g. "PCM_24"
+    truncated: bool  # the file ends before its header says it should; what was there is kept
+
+    @property
+    def channels(self) -> int:
+        return int(self.audio.shape[0])
+
+    @property
+    def seconds(self) -> float:
+        return self.audio.shape[1] / self.sample_rate
+
+
+def _sniff_failure(path: Path, detail: str) -> AudioFileError:
+    """Explain why soundfile refused a file, judging by its first bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    looks_like_audio = head.startswith(_AUDIO_MAGIC) or (
+        len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MPEG frame sync
+    )
+    if looks_like_audio:
+        if path.stat().st_size <= 128:
+            return AudioFileError(path, "header only: the file holds no audio data")
+        return AudioFileError(path, f"corrupt or unsupported audio data ({detail})")
+    try:
+        text = head.decode("utf-8")
+        if all(ch.isprintable() or ch.isspace() for ch in text):
+            return AudioFileError(path, "not audio: it is a text file with an audio file name")
+    except UnicodeDecodeError:
+        pass
+    return AudioFileError(path, "not audio: the file format is not recognised")
+
+
+def _header_promises_more(path: Path, fmt: str) -> bool:
+    """True when a WAV/AIFF container declares more bytes than the file has (a cut-off copy)."""
+    if fmt not in ("WAV", "AIFF"):
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if len(head) < 8:
+        return False
+    declared = struct.unpack("<I" if fmt == "WAV" else ">I", head[4:8])[0]
+    if declared in (0, 0xFFFFFFFF):  # streaming writers leave the size unknown
+        return False
+    return declared + 8 > path.stat().st_size
+
+
+def decode_audio(path: str | os.PathLike) -> DecodedAudio:
+    """Read a whole file at its native rate and layout; a cut-off file keeps the audio it has."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(path, "file not found")
+    if path.is_dir():
+        raise AudioFileError(path, "this is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(path, "empty file (0 bytes)")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
+    try:
+        handle = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        detail = getattr(error, "error_string", "") or str(error)
+        raise _sniff_failure(path, detail.strip().rstrip(".")) from error
+    except OSError as error:
+        raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
+    blocks: list[np.ndarray] = []
+    truncated = False
+    with handle:
+        declared = handle.frames
+        try:
+            while True:
+                block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                blocks.append(block)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            if not blocks:
+                raise AudioFileError(
+                    path, "corrupt audio data: decoding failed at the start"
+                ) from error
+            truncated = True  # decoding broke part way: keep what came before the damage
+        rate, channels = handle.samplerate, handle.channels
+        fmt, subtype = handle.format, handle.subtype
+    audio = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, channels), np.float32)
+    if len(audio) == 0:
+        raise AudioFileError(path, "header only: the file holds no audio samples")
+    # Compressed decoders may differ from the declared length by a few frames; a cut-off file by far more.
+    shorter_than_declared = 0 < declared < (1 << 62) and len(audio) < 0.99 * declared
+    truncated = truncated or shorter_than_declared or _header_promises_more(path, fmt)
+    return DecodedAudio(
+        audio=np.ascontiguousarray(audio.T),  # (channels, samples)
+        sample_rate=int(rate),
+        format=fmt,
+        subtype=subtype,
+        truncated=truncated,
+    )
+
+
+def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a file at its native rate and channel layout -> ((channels, samples) float32, rate)."""
+    decoded = decode_audio(path)
+    return decoded.audio, decoded.sample_rate
+
+
+def convert_channels(audio: np.ndarray, channels: int | None) -> np.ndarray:
+    """Change the channel layout of (channels, samples) audio.
+
+    1 mixes down to mono; 2 duplicates mono, keeps stereo, and folds more channels into left
+    (even-numbered) and right (odd-numbered) averages; None keeps the layout.
+    """
+    have = audio.shape[0]
+    if channels is None or channels == have:
+        return audio
+    if channels == 1:
+        return audio.mean(axis=0, keepdims=True, dtype=np.float32)
+    if channels == 2:
+        if have == 1:
+            return np.repeat(audio, 2, axis=0)
+        return np.stack([audio[0::2].mean(axis=0), audio[1::2].mean(axis=0)]).astype(np.float32)
+    raise ValueError(f"channels must be 1, 2 or None, not {channels}")
+
+
+def load_audio(
+    path: str | os.PathLike, *, sample_rate: int | None = 48000, channels: int | None = 1
+) -> np.ndarray:
+    """Read a file as float32 (channels, samples) at `sample_rate` (None: the file's own rate)."""
+    decoded = decode_audio(path)
+    audio = convert_channels(decoded.audio, channels)
+    if sample_rate is not None and sample_rate != decoded.sample_rate:
+        from sda.audio.dsp import resample  # torch/scipy only when a conversion is needed
+
+        audio = resample(audio, decoded.sample_rate, sample_rate)
+    return audio
+
+
+def write_audio(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    subtype: str | None = None,
+    format: str | None = None,
+) -> Path:
+    """Write (channels, samples) or (samples,) audio atomically: a reader never sees half a file.
+
+    The format comes from the extension unless given; the default subtype is 24-bit PCM for
+    wav/aiff/flac. Integer subtypes clip to [-1, 1] instead of wrapping around.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    default_format, default_subtype = _WRITE_FORMATS.get(suffix, (None, None))
+    fmt = (format or default_format or "").upper()
+    if not fmt:
+        raise AudioFileError(
+            path,
+            f"unknown audio extension {suffix or '(none)'!r}",
+            "use .wav, .flac, .aiff, .ogg, .opus or .mp3",
+        )
+    subtype = (
+        subtype or (default_subtype if fmt == default_format else None) or ""
+    ).upper() or None
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2 or audio.shape[0] > 64:
+        raise ValueError(f"audio must be (channels, samples) or (samples,), got {audio.shape}")
+    if not np.isfinite(audio).all():
+        raise AudioFileError(path, "refusing to write audio that contains NaN or infinite samples")
+    if subtype == "OPUS" and sample_rate not in _OPUS_RATES:
+        raise AudioFileError(
+            path, f"Opus cannot store {sample_rate} Hz audio", "resample to 48000 Hz first"
+        )
+    if subtype is None or not subtype.startswith(("FLOAT", "DOUBLE")):
+        audio = np.clip(audio, -1.0, 1.0)
+    if not sf.check_format(fmt, subtype):
+        raise AudioFileError(path, f"soundfile cannot write {fmt} with subtype {subtype}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Hidden temp file in the same folder, so os.replace is atomic and scans ignore it meanwhile.
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        sf.write(temp, audio.T, int(sample_rate), subtype=subtype, format=fmt)
+        os.replace(temp, path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioFileError(path, f"could not be written ({error})") from error
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return path

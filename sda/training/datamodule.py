@@ -1,0 +1,312 @@
+"""Training data for the codec: random crops of a folder's recordings, validation on held-out ends.
+
+Validation audio is the END of each long-enough file (random held-out segments would sit next to
+training crops of the same passage and leak); a set of only short one-shots holds out whole files
+instead. Small sets get augmentation by default: gain, polarity and mild varispeed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from sda.audio.dsp import resample_by_ratio
+from sda.dataset.scan import DatasetReport, load_usable_audio, scan_folder
+
+SMALL_DATASET_SECONDS = 30 * 60  # below this, augmentation is on unless asked otherwise
+MAX_VAL_SEGMENTS = 64  # validation stays quick however large the folder is
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes applied to each training crop of a small dataset."""
+
+    gain_db: tuple[float, float] = (-6.0, 3.0)
+    polarity_flip: float = 0.5  # probability
+    varispeed: float = 0.5  # probability of a speed change
+    # up/down resampling ratios near 1 (+-4..6 %, about a semitone) with small terms, so the
+    # polyphase filter is short and cheap per crop.
+    ratios: tuple[tuple[int, int], ...] = (
+        (17, 16), (16, 17), (18, 17), (17, 18), (19, 18), (18, 19), (20, 19), (19, 20),
+        (24, 23), (23, 24),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Region:
+    """Samples [start, end) of usable file number `file`."""
+
+    file: int
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def split_regions(
+    lengths: list[int], segment: int, val_fraction: float
+) -> tuple[list[Region], list[Region]]:
+    """Train and validation regions that never overlap.
+
+    A file of at least two segments gives its last max(segment, val_fraction * length) samples to
+    validation. When no file is that long (a folder of one-shots), every k-th file (k about
+    1 / val_fraction) is held out whole instead, keeping at least one file for training.
+    """
+    train: list[Region] = []
+    val: list[Region] = []
+    if val_fraction <= 0:
+        return [Region(i, 0, n) for i, n in enumerate(lengths)], []
+    for index, length in enumerate(lengths):
+        if length >= 2 * segment:
+            held = min(max(segment, int(round(val_fraction * length))), length - segment)
+            train.append(Region(index, 0, length - held))
+            val.append(Region(index, length - held, length))
+        else:
+            train.append(Region(index, 0, length))
+    if not val and len(lengths) >= 2:
+        every = max(2, int(round(1 / val_fraction)))
+        held_files = {i for i in range(len(lengths)) if i % every == every - 1} or {
+            len(lengths) - 1
+        }
+        val = [region for region in train if region.file in held_files]
+        train = [region for region in train if region.file not in held_files]
+    return train, val
+
+
+def validation_segments(regions: list[Region], segment: int) -> list[Region]:
+    """Non-overlapping segment windows tiling the validation regions (at most MAX_VAL_SEGMENTS)."""
+    windows = []
+    for region in regions:
+        starts = list(range(region.start, region.end - segment + 1, segment))
+        leftover = region.end - (starts[-1] + segment if starts else region.start)
+        if not starts or leftover >= segment // 2:  # a short tail still counts, zero-padded
+            starts.append(region.end - leftover)
+        windows += [Region(region.file, s, min(s + segment, region.end)) for s in starts]
+    if len(windows) > MAX_VAL_SEGMENTS:
+        picks = np.linspace(0, len(windows) - 1, MAX_VAL_SEGMENTS).round().astype(int)
+        windows = [windows[i] for i in picks]
+    return windows
+
+
+def default_num_workers(usable_seconds: float) -> int:
+    """DataLoader workers: crops are cheap, so 0 unless the set is big and the machine Linux with
+    at least 4 cores (macOS and Windows spawn workers by re-importing everything: slow to start)."""
+    cores = os.cpu_count() or 1
+    if not sys.platform.startswith("linux") or cores < 4 or usable_seconds < 10 * 60:
+        return 0
+    return 2
+
+
+class _SeedSampler(Sampler[int]):
+    """Yields a fresh random seed per training crop: seedable, and new crops every epoch."""
+
+    def __init__(self, count: int, seed: int) -> None:
+        self.count = count
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        return iter(self._rng.integers(0, 2**63 - 1, size=self.count).tolist())
+
+
+class RandomCrops(Dataset):
+    """Item `seed` is one random (segment,) float32 crop of the training regions."""
+
+    def __init__(
+        self,
+        audio: list[np.ndarray],
+        regions: list[Region],
+        segment: int,
+        *,
+        augmentation: Augmentation | None,
+        length: int,
+    ) -> None:
+        self.audio, self.regions, self.segment = audio, regions, segment
+        self.augmentation, self.length = augmentation, length
+        # Long files are drawn more often, but every file at least as if it were one crop long.
+        weights = np.array([max(region.length, segment) for region in regions], dtype=np.float64)
+        self.weights = weights / weights.sum()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _read(self, region: Region, count: int, rng: np.random.Generator) -> np.ndarray:
+        """`count` samples from a random place in the region, zero-padded if it is shorter."""
+        source = self.audio[region.file]
+        if region.length >= count:
+            start = region.start + int(rng.integers(0, region.length - count + 1))
+            return np.array(source[start : start + count], dtype=np.float32)
+        out = np.zeros(count, dtype=np.float32)
+        offset = int(rng.integers(0, count - region.length + 1))  # one-shots land anywhere
+        out[offset : offset + region.length] = source[region.start : region.end]
+        return out
+
+    def __getitem__(self, seed: int) -> torch.Tensor:
+        rng = np.random.default_rng(seed)
+        region = self.regions[int(rng.choice(len(self.regions), p=self.weights))]
+        aug = self.augmentation
+        if aug is not None and rng.random() < aug.varispeed:
+            up, down = aug.ratios[int(rng.integers(len(aug.ratios)))]
+            margin = 64  # filter edge effects fall in the margin and are cut away
+            need = int(np.ceil(self.segment * down / up)) + 2 * margin
+            stretched = resample_by_ratio(self._read(region, need, rng), up, down)
+            skip = margin * up // down
+            crop = stretched[skip : skip + self.segment]
+            crop = np.pad(crop, (0, self.segment - len(crop)))
+        else:
+            crop = self._read(region, self.segment, rng)
+        if aug is not None:
+            crop = crop * np.float32(10 ** (rng.uniform(*aug.gain_db) / 20))
+            if rng.random() < aug.polarity_flip:
+                crop = -crop
+            peak = float(np.max(np.abs(crop)))
+            if peak > 1.0:  # gain never pushes a crop past full scale
+                crop = crop / peak
+        return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))  # (samples,)
+
+
+class FixedSegments(Dataset):
+    """Validation windows, each (segment,) float32, zero-padded at the end when short."""
+
+    def __init__(self, audio: list[np.ndarray], windows: list[Region], segment: int) -> None:
+        self.audio, self.windows, self.segment = audio, windows, segment
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        window = self.windows[index]
+        out = np.zeros(self.segment, dtype=np.float32)
+        out[: window.length] = self.audio[window.file][window.start : window.end]
+        return torch.from_numpy(out)  # (samples,)
+
+
+class AudioDataModule(L.LightningDataModule):
+    """A folder of recordings as (batch, samples) float32 training and validation batches.
+
+    An epoch is `steps_per_epoch` batches of fresh random crops (folders are too small for
+    "one pass over the data" to mean much). `augment=None` turns augmentation on for sets under
+    30 minutes. `num_workers=None` picks `default_num_workers`. `cache_dir=None` uses the user
+    cache for decoded audio.
+    """
+
+    def __init__(
+        self,
+        *,
+        dir: str | os.PathLike,
+        sample_rate: int = 48000,
+        segment_seconds: float = 1.0,
+        batch_size: int = 8,
+        val_fraction: float = 0.1,
+        augment: bool | None = None,
+        num_workers: int | None = None,
+        seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        steps_per_epoch: int = 200,
+    ) -> None:
+        super().__init__()
+        self.dir = Path(dir).expanduser()
+        self.sample_rate = int(sample_rate)
+        self.segment_samples = int(round(segment_seconds * sample_rate))
+        self.segment_seconds = float(segment_seconds)
+        self.batch_size = int(batch_size)
+        self.val_fraction = float(val_fraction)
+        self.augment = augment
+        self.num_workers = num_workers
+        self.seed = int(seed)
+        self.cache_dir = cache_dir
+        self.steps_per_epoch = int(steps_per_epoch)
+        self._report: DatasetReport | None = None
+        self.audio: list[np.ndarray] = []
+        self.train_regions: list[Region] = []
+        self.val_regions: list[Region] = []
+        self.train_set: RandomCrops | None = None
+        self.val_set: FixedSegments | None = None
+
+    def scan(self) -> DatasetReport:
+        """Scan the folder once (cached); raises DatasetError when nothing is usable."""
+        if self._report is None:
+            report = scan_folder(
+                self.dir,
+                sample_rate=self.sample_rate,
+                min_seconds=self.segment_seconds,
+                cache_dir=self.cache_dir,
+            )
+            report.require_usable()
+            self._report = report
+        return self._report
+
+    @property
+    def report(self) -> DatasetReport:
+        return self.scan()
+
+    @property
+    def augmentation(self) -> Augmentation | None:
+        augment = self.augment
+        if augment is None:
+            augment = self.scan().usable_seconds < SMALL_DATASET_SECONDS
+        return Augmentation() if augment else None
+
+    @property
+    def has_validation(self) -> bool:
+        return self.val_set is not None and len(self.val_set) > 0
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        report = self.scan()
+        self.audio = load_usable_audio(report, mmap=report.cache_dir is not None)
+        self.train_regions, self.val_regions = split_regions(
+            [len(audio) for audio in self.audio], self.segment_samples, self.val_fraction
+        )
+        self.train_set = RandomCrops(
+            self.audio,
+            self.train_regions,
+            self.segment_samples,
+            augmentation=self.augmentation,
+            length=self.steps_per_epoch * self.batch_size,
+        )
+        windows = validation_segments(self.val_regions, self.segment_samples)
+        self.val_set = FixedSegments(self.audio, windows, self.segment_samples)
+
+    def _workers(self) -> int:
+        if self.num_workers is not None:
+            return self.num_workers
+        return default_num_workers(self.scan().usable_seconds)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup("fit")
+        workers = self._workers()
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            sampler=_SeedSampler(len(self.train_set), self.seed),
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            drop_last=True,
+        )
+
+    def val_dataloader(self) -> DataLoader | list:
+        self.setup("validate")
+        if not self.has_validation:
+            return []  # a lone short file has nothing to hold out; Lightning skips validation
+        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False)
+
+    def example_segments(self, count: int = 4) -> torch.Tensor:
+        """Fixed held-out clips spread over the validation set, for listening in TensorBoard."""
+        self.setup("validate")
+        if not self.has_validation:
+            return torch.zeros(0, self.segment_samples)
+        picks = np.linspace(0, len(self.val_set) - 1, min(count, len(self.val_set))).round()
+        return torch.stack([self.val_set[int(i)] for i in picks])  # (count, samples)
