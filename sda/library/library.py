@@ -327,8 +327,8 @@ class Library:
 
     # ------------------------------------------------------------------ changing
 
-    def _update_meta(self, name: str, **changes: Any) -> dict[str, Any]:
-        path = self.bundles_dir / name / META_FILE
+    def _update_meta(self, folder: str, changes: dict[str, Any]) -> dict[str, Any]:
+        path = self.bundles_dir / folder / META_FILE
         meta = read_json_file(path, "bundle description")
         meta.update(changes)
         write_json_atomic(path, meta)
@@ -393,7 +393,7 @@ class Library:
             hop = self.bundles_dir / f".rename-{uuid.uuid4().hex}"
             os.replace(self.bundles_dir / entry.name, hop)
             os.replace(hop, self.bundles_dir / new)
-            self._update_meta(new, name=new)
+            self._update_meta(new, {"name": new})
             del entries[entry.name]
             entry.name = new
             entries[new] = entry
@@ -404,7 +404,7 @@ class Library:
             entry = self._find(entries, name)
             drop = set(_clean_tags(remove))
             entry.tags = [t for t in _clean_tags([*entry.tags, *add]) if t not in drop]
-            self._update_meta(entry.name, tags=entry.tags)
+            self._update_meta(entry.name, {"tags": entry.tags})
             return entry
 
     def delete(self, name: str) -> LibraryEntry:
