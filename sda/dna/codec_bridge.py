@@ -140,15 +140,15 @@ def save_codes_or_audio(
 def decode(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> np.ndarray:
     """Audio of a grid, (samples,) float32 at the model rate, using its first `levels` levels.
 
+    Long grids decode in crossfaded windows (`sda.generate.decode_codes`), so memory stays flat.
     Decoding is deterministic: the same grid always gives the same samples.
     """
+    from sda.generate import decode_codes
+
     check_codes_for(model, codes)
-    codec = model_parts(model)[0]
     if levels is not None and not 1 <= levels <= codes.levels:
         raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
-    with torch.inference_mode():
-        audio = codec.decode(to_tensor(codec, codes.indices), levels=levels)  # (1, samples)
-    return audio[0].float().cpu().numpy()
+    return decode_codes(model_parts(model)[0], codes, levels=levels)
 
 
 def regenerate(

@@ -148,3 +148,17 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert zipfile.is_zipfile(path)
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+
+
+def test_reloaded_session_decodes_bit_identically(tiny_bundle, tiny_training_audio, tmp_path):
+    from sda.dna import codec_bridge
+
+    session = Session()
+    session.add_source("pluck", codec_bridge.encode_audio(tiny_bundle, tiny_training_audio[0]))
+    session.add_source("drone", codec_bridge.encode_audio(tiny_bundle, tiny_training_audio[1]))
+    session.apply(edit.swap_levels(session.current, session.sources["drone"], slice(0, 2)))
+    session.apply(edit.randomize_region(session.current, start=3, end=30, levels=[3], seed=7))
+    before = codec_bridge.decode(tiny_bundle, session.current)
+    loaded = Session.load(session.save(tmp_path / "dna.sdasession"))
+    after = codec_bridge.decode(tiny_bundle, loaded.current)
+    assert before.dtype == after.dtype and np.array_equal(before, after)
