@@ -33,7 +33,7 @@ _WRITE_FORMATS: dict[str, tuple[str, str]] = {
 }
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 _AUDIO_MAGIC = (b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"ID3")
-_BLOCK_FRAMES = 1 << 20
+_BLOCK_FRAMES = 1 << 14  # a decoding error mid-file loses at most this many frames
 
 
 class AudioFileError(SdaError):
