@@ -306,7 +306,12 @@ def load_session(ctx: AppContext, session: UserSession, path: str | None) -> str
         raise EditorError("choose a .sdasession file to open")
     dna = Session.load(path)
     bundle_id = dna.bundle_id
-    model = next((e.name for e in ctx.library.list() if e.id == bundle_id), None)
+    # One codec can sit in several bundles: keep the current model if it fits, else prefer a prior.
+    candidates = sorted(
+        (e for e in ctx.library.list() if e.id == bundle_id), key=lambda e: not e.has_prior
+    )
+    names = [e.name for e in candidates]
+    model = session.editor.model if session.editor.model in names else (names or [None])[0]
     if model is None:
         raise EditorError(
             f"this session was made with model {bundle_id}, which is not in the library; "

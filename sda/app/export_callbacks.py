@@ -101,7 +101,7 @@ def export_source(
         sample_rate_in=rate,
         format=settings.format,
         sample_rate=settings.sample_rate,
-        bit_depth=settings.bit_depth,
+        bit_depth=settings.bit_depth if BIT_DEPTHS[settings.format] else None,
         channels=settings.channels,
         azimuth=settings.azimuth,
         tags=tags,

@@ -119,6 +119,12 @@ def generate_takes(
         seed = settings.seed + index
         if report is not None:
             report(index / settings.count, f"take {index + 1} of {settings.count} (seed {seed})")
+
+        def frames_done(done: int, total: int, index: int = index, seed: int = seed) -> None:
+            if report is not None:
+                fraction = (index + done / max(total, 1)) / settings.count
+                report(fraction, f"take {index + 1} of {settings.count} (seed {seed})")
+
         with torch.inference_mode():
             codes = generate(
                 bundle,
@@ -128,6 +134,7 @@ def generate_takes(
                 top_k=settings.top_k or None,
                 guidance=settings.guidance,
                 controls=settings.controls or None,
+                on_progress=frames_done,
             )
             audio = decode_codes(bundle.codec, codes)  # (samples,)
         path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
@@ -199,13 +206,13 @@ def save_preset(ctx: AppContext, model: str | None, name: str, settings: Generat
         raise GenerateError("pick a model first: presets are stored per model")
     data = settings.to_dict()
     data.pop("seed", None)  # a preset is a sound character, not one particular take
-    return ctx.presets.save(ctx.models.get(model).id, name, data)
+    return ctx.presets.save(ctx.models.key(model), name, data)
 
 
 def preset_names(ctx: AppContext, model: str | None) -> list[str]:
     if not model:
         return []
-    return ctx.presets.names(ctx.models.get(model).id)
+    return ctx.presets.names(ctx.models.key(model))
 
 
 def recall_preset(
@@ -214,11 +221,11 @@ def recall_preset(
     """The current settings with a stored preset applied (the seed is kept)."""
     if not model or not name:
         raise GenerateError("pick a model and a preset first")
-    data = ctx.presets.load(ctx.models.get(model).id, name)
+    data = ctx.presets.load(ctx.models.key(model), name)
     return GenerationSettings.from_dict({**current.to_dict(), **data, "seed": current.seed})
 
 
 def delete_preset(ctx: AppContext, model: str | None, name: str | None) -> None:
     if not model or not name:
         raise GenerateError("pick a model and a preset first")
-    ctx.presets.delete(ctx.models.get(model).id, name)
+    ctx.presets.delete(ctx.models.key(model), name)

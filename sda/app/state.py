@@ -6,6 +6,7 @@ person's takes and DNA slots, so two people using the same app never see each ot
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -27,6 +28,7 @@ class ModelCache:
         self.device = device
         self.capacity = capacity
         self._bundles: OrderedDict[str, Any] = OrderedDict()
+        self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Any:
@@ -51,13 +53,37 @@ class ModelCache:
                 self._bundles.popitem(last=False)
             return bundle
 
+    def key(self, name: str) -> str:
+        """A stable id of the whole model (codec + prior), e.g. for its presets.
+
+        The codec id alone is not enough: one codec can carry several priors.
+        """
+        bundle = self.get(name)
+        with self._lock:
+            if name not in self._keys:
+                self._keys[name] = bundle.id + "-" + _weights_digest(bundle.prior)
+            return self._keys[name]
+
     def forget(self, name: str | None = None) -> None:
         """Drop one model (after rename/delete) or all of them."""
         with self._lock:
             if name is None:
                 self._bundles.clear()
+                self._keys.clear()
             else:
                 self._bundles.pop(name, None)
+                self._keys.pop(name, None)
+
+
+def _weights_digest(module: Any) -> str:
+    """8 hex chars of sha256 over a module's weights ("codec" when there is no module)."""
+    if module is None:
+        return "codec"
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").float().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:8]
 
 
 @dataclass

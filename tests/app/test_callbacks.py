@@ -1,0 +1,347 @@
+"""The explorer's callbacks, called directly (no browser) on the real tiny bundles."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import factories
+import numpy as np
+import pytest
+
+from sda.app import dna_callbacks as dna
+from sda.app import export_callbacks as export
+from sda.app import generate_callbacks as gen
+from sda.app import library_callbacks as lib
+from sda.app.grid_image import Selection, code_colours, render_grid
+from sda.app.presets import PresetError, PresetStore
+from sda.app.state import AppContext, UserSession
+from sda.errors import SdaError
+
+
+@pytest.fixture
+def ctx(tiny_library_root, tmp_path) -> AppContext:
+    """An app context over the shared, read-only tiny library (files go to tmp_path)."""
+    from sda.library import Library
+
+    return AppContext.create(Library(tiny_library_root), work_dir=tmp_path / "work")
+
+
+@pytest.fixture
+def writable_ctx(tiny_library_root, tmp_path) -> AppContext:
+    """An app context over a private copy of the tiny library, for renames, tags and presets."""
+    from sda.library import Library
+
+    root = tmp_path / "library"
+    shutil.copytree(tiny_library_root, root)
+    return AppContext.create(Library(root), work_dir=tmp_path / "work")
+
+
+@pytest.fixture
+def session() -> UserSession:
+    return UserSession()
+
+
+@pytest.fixture
+def drone_file(tmp_path) -> Path:
+    from sda.audio.io import write_audio
+
+    path = tmp_path / "drone.wav"
+    write_audio(path, factories.synth_sound("drone", seconds=0.5, seed=4), 48_000)
+    return path
+
+
+@pytest.fixture
+def pluck_file(tmp_path) -> Path:
+    from sda.audio.io import write_audio
+
+    path = tmp_path / "pluck.wav"
+    write_audio(path, factories.synth_sound("pluck", seconds=0.5, seed=3), 48_000)
+    return path
+
+
+def one_take(ctx, session, **changes):
+    settings = gen.GenerationSettings(seconds=0.3, seed=7, **changes)
+    return gen.generate_takes(ctx, session, "tiny-prior", settings)
+
+
+# ----------------------------------------------------------------------------- generate
+
+
+def test_model_names_lists_the_library(ctx):
+    assert gen.model_names(ctx) == ["tiny", "tiny-prior"]
+
+
+def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, session):
+    reports = []
+    settings = gen.GenerationSettings(seconds=0.3, seed=11, count=2, controls={"brightness": 0.8})
+    takes = gen.generate_takes(
+        ctx, session, "tiny-prior", settings, report=lambda f, m: reports.append(f)
+    )
+    assert [t.settings["seed"] for t in takes] == [11, 12]
+    assert all(t.path.is_file() and t.path.is_relative_to(ctx.work_dir) for t in takes)
+    assert all(t.codes is not None and t.codes.bundle_id for t in takes)
+    assert takes[0].settings["controls"] == {"brightness": 0.8}
+    assert reports == sorted(reports) and reports[-1] == 1.0
+    rows = gen.take_rows(session)
+    assert [row[0] for row in rows] == [2, 1]  # newest first
+    assert rows[0][-1] == "brightness 0.80"
+    assert [value for _, value in gen.take_choices(session)] == ["2", "1"]
+
+
+def test_same_seed_gives_the_same_take(ctx, session):
+    from sda.audio.io import load_audio
+
+    first, second = one_take(ctx, session)[0], one_take(ctx, session)[0]
+    assert first.path != second.path
+    np.testing.assert_array_equal(load_audio(first.path), load_audio(second.path))
+    assert gen.settings_from_take(session, first.number).seed == 7
+
+
+def test_generate_refuses_a_codec_only_model_and_bad_settings(ctx, session):
+    with pytest.raises(gen.GenerateError, match="no prior"):
+        gen.generate_takes(ctx, session, "tiny", gen.GenerationSettings(seconds=0.3))
+    with pytest.raises(gen.GenerateError, match="pick a model"):
+        gen.generate_takes(ctx, session, None, gen.GenerationSettings())
+    with pytest.raises(gen.GenerateError, match="temperature"):
+        one_take(ctx, session, temperature=0.0)
+    with pytest.raises(gen.GenerateError, match="duration"):
+        gen.generate_takes(ctx, session, "tiny-prior", gen.GenerationSettings(seconds=1e6))
+    with pytest.raises(SdaError, match="no model named"):
+        gen.generate_takes(ctx, session, "../etc", gen.GenerationSettings())
+    assert session.takes == []
+
+
+def test_presets_are_saved_per_model_in_the_library(writable_ctx):
+    ctx = writable_ctx
+    bright = gen.GenerationSettings(
+        seconds=2.0, seed=5, temperature=0.8, controls={"brightness": 0.9}
+    )
+    assert gen.save_preset(ctx, "tiny-prior", "  bright   one ", bright) == "bright one"
+    assert gen.preset_names(ctx, "tiny-prior") == ["bright one"]
+    assert gen.preset_names(ctx, "tiny") == []  # per model
+    stored = Path(ctx.library.root) / "presets" / f"{ctx.models.key('tiny-prior')}.json"
+    assert stored.is_file()
+    recalled = gen.recall_preset(ctx, "tiny-prior", "bright one", gen.GenerationSettings(seed=42))
+    assert recalled.controls == {"brightness": 0.9}
+    assert (recalled.temperature, recalled.seconds, recalled.seed) == (0.8, 2.0, 42)
+    gen.delete_preset(ctx, "tiny-prior", "bright one")
+    assert gen.preset_names(ctx, "tiny-prior") == []
+    with pytest.raises(PresetError, match="no preset"):
+        gen.recall_preset(ctx, "tiny-prior", "bright one", bright)
+
+
+def test_preset_store_rejects_bad_names_ids_and_damaged_files(tmp_path):
+    store = PresetStore(root=tmp_path)
+    with pytest.raises(PresetError, match="name"):
+        store.save("abc", "   ", {})
+    with pytest.raises(PresetError, match="cannot store"):
+        store.save("../../x", "ok", {})
+    (tmp_path / "presets").mkdir(exist_ok=True)
+    (tmp_path / "presets" / "abc.json").write_text("{not json")
+    with pytest.raises(PresetError, match="damaged"):
+        store.names("abc")
+
+
+# ----------------------------------------------------------------------------- DNA editor
+
+
+def test_dna_flow_upload_take_swap_undo_redo_decode(ctx, session, pluck_file):
+    message = dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    assert "pluck.wav" in message
+    take = one_take(ctx, session)[0]
+    dna.load_take(ctx, session, "B", take.number)
+    a, b = dna.slot_codes(session, "A"), dna.slot_codes(session, "B")
+    region = dna.region_for(a, 0.0, a.seconds, 0, 0)
+    dna.apply_operation(ctx, session, "swap levels", region)
+    swapped = dna.slot_codes(session, "A")
+    frames = min(swapped.frames, b.frames)
+    np.testing.assert_array_equal(swapped.indices[0, :frames], b.indices[0, :frames])
+    np.testing.assert_array_equal(swapped.indices[1:], a.indices[1:])
+    assert "levels 0–0 from B" in dna.history_text(session)
+    dna.undo(session)
+    np.testing.assert_array_equal(dna.slot_codes(session, "A").indices, a.indices)
+    dna.redo(session)
+    np.testing.assert_array_equal(dna.slot_codes(session, "A").indices, swapped.indices)
+    path = dna.decode_working(ctx, session, levels=2)
+    assert path.is_file() and session.decoded == path
+    with pytest.raises(SdaError, match="nothing to redo"):
+        dna.redo(session)
+
+
+@pytest.mark.parametrize("operation", ["swap span", "blend", "morph", "randomize", "regenerate"])
+def test_every_operation_changes_only_what_it_should(
+    ctx, session, pluck_file, drone_file, operation
+):
+    dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    dna.load_file(ctx, session, "B", "tiny-prior", str(drone_file))
+    a = dna.slot_codes(session, "A")
+    region = dna.region_for(a, 0.1, 0.3, 0, a.levels - 1)
+    dna.apply_operation(ctx, session, operation, region, alpha=0.5, seed=3)
+    result = dna.slot_codes(session, "A")
+    assert result.frames == a.frames
+    # before the region nothing changes (a morph then ends on B after it, by design)
+    np.testing.assert_array_equal(result.indices[:, : region.start], a.indices[:, : region.start])
+    if operation != "morph":
+        np.testing.assert_array_equal(result.indices[:, region.end :], a.indices[:, region.end :])
+    assert dna.history_text(session).count("→") == 1
+
+
+def test_operations_need_their_slots_and_valid_regions(ctx, session, pluck_file):
+    with pytest.raises(dna.EditorError, match="slot A"):
+        dna.decode_working(ctx, session, 2)
+    dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    a = dna.slot_codes(session, "A")
+    with pytest.raises(dna.EditorError, match="slot B"):
+        dna.apply_operation(ctx, session, "blend", dna.region_for(a, 0, 0.1, 0, 0))
+    with pytest.raises(dna.EditorError, match="levels must lie"):
+        dna.region_for(a, 0, 0.1, 0, a.levels)
+    with pytest.raises(dna.EditorError, match="not an audio file"):
+        dna.load_file(ctx, session, "B", "tiny-prior", str(pluck_file.with_suffix(".txt")))
+    empty = dna.region_for(a, 0.2, 0.2, 1, 0)  # reversed and empty ranges still give one frame
+    assert (empty.first_level, empty.last_level) == (0, 1) and empty.end == empty.start + 1
+
+
+def test_grid_pictures_by_code_and_by_descriptor(ctx, session, pluck_file):
+    assert dna.grid_picture(ctx, session, "A") is None
+    dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    a = dna.slot_codes(session, "A")
+    region = dna.region_for(a, 0.1, 0.2, 1, 2)
+    by_code = dna.grid_picture(ctx, session, "A", dna.COLOUR_BY_CODE, region, width=400)
+    by_brightness = dna.grid_picture(ctx, session, "A", "brightness", region, width=400)
+    assert by_code.shape == by_brightness.shape and by_code.shape[1] == 400
+    assert by_code.dtype == np.uint8 and not np.array_equal(by_code, by_brightness)
+    with pytest.raises(dna.EditorError, match="unknown descriptor"):
+        dna.grid_picture(ctx, session, "A", "sparkle")
+
+
+def test_session_save_and_load_restores_history(ctx, session, pluck_file):
+    dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    a = dna.slot_codes(session, "A")
+    dna.apply_operation(ctx, session, "randomize", dna.region_for(a, 0, 0.2, 0, 1), seed=1)
+    path = dna.save_session(ctx, session)
+    fresh = UserSession()
+    assert "tiny-prior" in dna.load_session(ctx, fresh, str(path))
+    np.testing.assert_array_equal(
+        dna.slot_codes(fresh, "A").indices, dna.slot_codes(session, "A").indices
+    )
+    dna.undo(fresh)
+    np.testing.assert_array_equal(dna.slot_codes(fresh, "A").indices, a.indices)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def test_export_a_take_as_tagged_flac(ctx, session):
+    import mutagen
+    import soundfile
+
+    take = one_take(ctx, session)[0]
+    settings = export.ExportSettings(format="flac", bit_depth=16, sample_rate=44_100, artist="me")
+    path = export.export_source(ctx, session, str(take.number), settings)
+    assert path.suffix == ".flac" and path.is_relative_to(ctx.work_dir)
+    info = soundfile.info(str(path))
+    assert (info.format, info.samplerate, info.subtype) == ("FLAC", 44_100, "PCM_16")
+    tags = mutagen.File(str(path))
+    assert tags["artist"] == ["me"] and tags["album"] == ["tiny-prior"]
+    assert tags["seed"] == ["7"]
+
+
+def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
+    import soundfile
+
+    with pytest.raises(export.ExportPanelError, match="decode"):
+        export.export_source(ctx, session, export.EDITOR_SOURCE, export.ExportSettings())
+    dna.load_file(ctx, session, "A", "tiny", str(pluck_file))
+    dna.decode_working(ctx, session, None)
+    path = export.export_source(
+        ctx, session, export.EDITOR_SOURCE, export.ExportSettings(format="ogg", channels="stereo")
+    )
+    assert soundfile.info(str(path)).channels == 2
+
+
+def test_export_settings_are_checked():
+    with pytest.raises(export.ExportPanelError, match="FLAC supports"):
+        export.ExportSettings(format="flac", bit_depth=32).checked()
+    with pytest.raises(export.ExportPanelError, match="unknown format"):
+        export.ExportSettings(format="exe").checked()
+    with pytest.raises(export.ExportPanelError, match="sample rate"):
+        export.ExportSettings(sample_rate=12345).checked()
+    assert export.bit_depth_choices("mp3") == []
+
+
+# ----------------------------------------------------------------------------- library
+
+
+def test_library_table_details_and_search(ctx):
+    rows = lib.library_rows(ctx)
+    assert [row[0] for row in rows] == ["tiny", "tiny-prior"]
+    assert rows[1][2] == "yes" and rows[0][2] == "no"
+    assert lib.library_rows(ctx, "prior")[0][0] == "tiny-prior"
+    assert lib.library_rows(ctx, "nothing-like-this") == []
+    text, preview = lib.model_details(ctx, "tiny-prior")
+    assert "tiny-prior" in text and "pluck_0.wav" in text
+    assert preview is None or Path(preview).is_file()
+
+
+def test_library_rename_tag_delete_and_import(writable_ctx, tmp_path):
+    ctx = writable_ctx
+    assert lib.rename_model(ctx, "tiny", "tiny renamed") == "tiny renamed"
+    assert lib.tag_model(ctx, "tiny renamed", "drums, dark", "test") == ["drums", "dark"]
+    with pytest.raises(lib.LibraryTabError, match="type the name"):
+        lib.delete_model(ctx, "tiny renamed", "tiny")
+    zip_path = ctx.library.export_zip("tiny renamed", tmp_path / "shared.zip")
+    lib.delete_model(ctx, "tiny renamed", "tiny renamed")
+    assert gen.model_names(ctx) == ["tiny-prior"]
+    assert lib.import_zip(ctx, str(zip_path)) == "tiny renamed"
+    with pytest.raises(lib.LibraryTabError, match="not a .zip"):
+        lib.import_zip(ctx, str(tmp_path / "shared.txt"))
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def test_code_colours_are_stable_and_selection_is_highlighted():
+    indices = np.arange(24).reshape(3, 8) % 5
+    np.testing.assert_array_equal(code_colours(indices, 5), code_colours(indices, 5))
+    plain = render_grid(indices, codebook_size=5, width=80, row_height=10)
+    chosen = render_grid(
+        indices, codebook_size=5, width=80, row_height=10, selection=Selection(0, 1, 0, 4)
+    )
+    assert plain.shape == (3 * 11 - 1, 80, 3)
+    # outside the selection is dimmed, the outline is white
+    assert chosen[15:25, 50:70].mean() < plain[15:25, 50:70].mean()
+    assert (chosen[0, 0:40] == 255).all()
+
+
+def test_friendly_turns_errors_into_one_line_messages():
+    import gradio as gr
+
+    from sda.app.feedback import friendly
+
+    @friendly("testing")
+    def user_error():
+        raise SdaError("the file is empty; record something first")
+
+    @friendly("testing")
+    def bug():
+        raise ZeroDivisionError("division by zero in line 3")
+
+    with pytest.raises(gr.Error, match="the file is empty"):
+        user_error()
+    with pytest.raises(gr.Error) as caught:
+        bug()
+    assert "ZeroDivisionError" in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_build_app_keeps_state_per_app(tiny_library_root, tmp_path):
+    import gradio as gr
+
+    from sda.app import build_app
+    from sda.library import Library
+
+    first = build_app(Library(tiny_library_root), work_dir=tmp_path / "one")
+    second = build_app(Library(tiny_library_root), work_dir=tmp_path / "two")
+    assert isinstance(first, gr.Blocks)
+    assert first.sda_context.work_dir != second.sda_context.work_dir
+    assert first.sda_context.models is not second.sda_context.models
