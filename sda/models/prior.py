@@ -9,13 +9,19 @@ and training hides controls at random so classifier-free guidance can contrast w
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sda.errors import SdaError
 from sda.models.delay_pattern import apply_delay, undo_delay
+
+
+class PriorError(SdaError):
+    """Prior settings that cannot work (the message says which value and why)."""
 
 
 @dataclass
@@ -39,6 +45,28 @@ class PriorConfig:
         0.2  # ... and chance all are hidden (the unconditional model for guidance)
     )
     codec_fingerprint: str = ""  # the codec these codes come from ("" = unknown)
+
+    def __post_init__(self) -> None:
+        for name in ("num_levels", "codebook_size", "dim", "layers", "heads", "context_frames"):
+            if int(getattr(self, name)) < 1:
+                raise PriorError(
+                    f"prior setting {name} must be positive, got {getattr(self, name)}"
+                )
+        if self.dim % self.heads:
+            raise PriorError(f"prior dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        for name in ("dropout", "control_dropout", "control_drop_all"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise PriorError(
+                    f"prior setting {name} must lie in [0, 1), got {getattr(self, name)}"
+                )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PriorConfig:
+        """Rebuild from `asdict()` output; unknown keys mean a newer/foreign file and are refused."""
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise PriorError(f"unknown prior settings {unknown}; was this saved by a newer sda?")
+        return cls(**values)
 
     @property
     def pad_token(self) -> int:

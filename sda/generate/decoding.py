@@ -1,0 +1,89 @@
+"""Long-form decoding: any number of frames through the codec in overlapping, crossfaded windows.
+
+Decoding a whole minute at once would need memory proportional to its length; windows keep it flat.
+Each window overlaps its neighbour; the decoder's edge effects fall in the outer quarters of the
+overlap, which get no weight, and the middle half is a linear crossfade (the two windows decode the
+same codes, so their audio is correlated and a linear fade keeps the level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sda.dna.codes import Codes, CodesError
+
+WINDOW_FRAMES = 256
+OVERLAP_FRAMES = 16
+
+
+def _window_starts(frames: int, window: int, hop: int) -> list[int]:
+    """Window starts covering `frames`; the last window is full length and ends at the end."""
+    starts = list(range(0, max(frames - window, 0), hop))
+    starts.append(max(frames - window, 0))
+    return starts
+
+
+def _ramp(length: int) -> np.ndarray:
+    """Rising linear ramp sampled at sample centres, so ramp + reversed ramp == 1 exactly."""
+    return (np.arange(length) + 0.5) / length
+
+
+def check_codes_for_codec(codec, codes: Codes) -> None:
+    """Codes must come from this codec: same fingerprint, codebook and at most its levels."""
+    if codes.codebook_size != codec.config.codebook_size or codes.levels > codec.config.num_levels:
+        raise CodesError(
+            f"these codes ({codes.levels} levels of {codes.codebook_size} codes) do not fit this "
+            f"codec ({codec.config.num_levels} levels of {codec.config.codebook_size}); "
+            "decode them with the model that made them"
+        )
+    if codes.bundle_id and codes.bundle_id != codec.fingerprint():
+        raise CodesError(
+            f"these codes come from model {codes.bundle_id}, not from this one "
+            f"({codec.fingerprint()}); decode them with the model that made them"
+        )
+
+
+@torch.inference_mode()
+def decode_codes(
+    codec,
+    codes: Codes,
+    *,
+    levels: int | None = None,
+    window_frames: int = WINDOW_FRAMES,
+    overlap_frames: int = OVERLAP_FRAMES,
+) -> np.ndarray:  # -> (frames * samples_per_frame,) float32 at the codec rate
+    """Audio of a code grid of any length, decoded window by window with crossfades."""
+    check_codes_for_codec(codec, codes)
+    if overlap_frames < 4 or window_frames < 2 * overlap_frames:
+        raise ValueError("need overlap_frames >= 4 and window_frames >= 2 * overlap_frames")
+    spf = codec.config.samples_per_frame
+    frames = codes.frames
+    device = next(codec.parameters()).device
+    grid = torch.tensor(np.asarray(codes.indices), dtype=torch.long, device=device)[None]
+    was_training = codec.training
+    codec.eval()
+    try:
+        if frames <= window_frames:
+            return codec.decode(grid, levels=levels)[0].float().cpu().numpy()
+        out = np.zeros(frames * spf, dtype=np.float64)
+        starts = _window_starts(frames, window_frames, window_frames - overlap_frames)
+        for index, start in enumerate(starts):
+            end = start + window_frames
+            weight = np.ones((end - start) * spf)
+            if index > 0:  # fade in over the middle half of the overlap with the previous window
+                overlap = starts[index - 1] + window_frames - start
+                lo, hi = overlap // 4 * spf, (overlap - overlap // 4) * spf
+                weight[:lo] = 0.0
+                weight[lo:hi] = _ramp(hi - lo)
+            if index + 1 < len(starts):  # and out over the middle half of the next overlap
+                overlap = end - starts[index + 1]
+                lo = (window_frames - overlap + overlap // 4) * spf
+                hi = (window_frames - overlap // 4) * spf
+                weight[lo:hi] *= 1.0 - _ramp(hi - lo)
+                weight[hi:] = 0.0
+            audio = codec.decode(grid[:, :, start:end], levels=levels)[0].float().cpu().numpy()
+            out[start * spf : end * spf] += audio * weight
+        return out.astype(np.float32)
+    finally:
+        codec.train(was_training)

@@ -1,0 +1,232 @@
+"""`generate`: new code grids of any length from a bundle's prior, steered by the musical controls.
+
+Outputs longer than the prior's window are made window by window: each new window starts from the
+last half-window of codes already made (code-level continuation), so the music carries on instead of
+restarting. One seeded generator drives every draw, so a seed always gives the same grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from sda.audio.descriptors import CONTROL_NAMES
+from sda.dna.codes import Codes
+from sda.errors import SdaError
+from sda.generate.sampling import SamplingSettings, sample_window
+
+MAX_SECONDS = 600.0
+
+
+class GenerationError(SdaError):
+    """Generation settings or models that cannot work together."""
+
+
+def check_settings(
+    *,
+    seconds: float | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    guidance: float = 1.0,
+) -> None:
+    """Raise `GenerationError` with one clear message for the first bad setting."""
+    if seconds is not None and not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
+        raise GenerationError(
+            f"seconds must be more than 0 and at most {MAX_SECONDS:.0f}, got {seconds}"
+        )
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise GenerationError(
+            f"temperature must be more than 0 (1.0 is neutral), got {temperature}"
+        )
+    if top_k is not None and top_k < 0:
+        raise GenerationError(f"top-k must be 0 (off) or a positive number of codes, got {top_k}")
+    if top_p is not None and not (0 < top_p <= 1):
+        raise GenerationError(f"top-p must be more than 0 and at most 1, got {top_p}")
+    if not (math.isfinite(guidance) and 0 <= guidance <= 20):
+        raise GenerationError(
+            f"guidance must be between 0 (ignore controls) and 20, got {guidance}"
+        )
+
+
+def control_tensors(
+    controls: Mapping[str, float] | None, batch: int = 1
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """{name: 0..1} -> (values, mask), each (batch, len(CONTROL_NAMES)); unset controls are masked."""
+    if not controls:
+        return None, None
+    values = torch.zeros(batch, len(CONTROL_NAMES))
+    mask = torch.zeros(batch, len(CONTROL_NAMES), dtype=torch.bool)
+    for name, value in controls.items():
+        if value is None:
+            continue
+        if name not in CONTROL_NAMES:
+            raise GenerationError(
+                f"unknown control {name!r}; the controls are {', '.join(CONTROL_NAMES)}"
+            )
+        value = float(value)
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise GenerationError(f"control {name} must be between 0 and 1, got {value}")
+        values[:, CONTROL_NAMES.index(name)] = value
+        mask[:, CONTROL_NAMES.index(name)] = True
+    return (values, mask) if bool(mask.any()) else (None, None)
+
+
+def check_models(models: Any) -> tuple[Any, Any, str]:
+    """(codec, prior, codec fingerprint) from a Bundle-like object, or a clear refusal."""
+    codec, prior = getattr(models, "codec", None), getattr(models, "prior", None)
+    name = getattr(models, "name", "this model")
+    if codec is None:
+        raise GenerationError(f"{name} has no codec; load a bundle or training run")
+    if prior is None:
+        raise GenerationError(
+            f"{name} has no prior, so it cannot generate; train one with "
+            "`sda-train-prior codec=...` and export it with the codec"
+        )
+    fingerprint = getattr(models, "id", None) or codec.fingerprint()
+    config = prior.config
+    meta = getattr(models, "meta", None) or {}
+    trained_on = config.codec_fingerprint or meta.get("codec_fingerprint", "")
+    if trained_on and trained_on != fingerprint:
+        raise GenerationError(
+            f"the prior of {name} was trained on codec {trained_on}, but its codec is {fingerprint}: "
+            "codec and prior come from different runs; pair the prior with the codec it was trained on"
+        )
+    if (config.num_levels, config.codebook_size) != (
+        codec.config.num_levels,
+        codec.config.codebook_size,
+    ):
+        raise GenerationError(
+            f"the prior of {name} expects {config.num_levels} levels of {config.codebook_size} codes "
+            f"but the codec has {codec.config.num_levels} of {codec.config.codebook_size}: "
+            "codec and prior come from different runs"
+        )
+    return codec, prior, fingerprint
+
+
+def continue_codes(
+    prior,
+    history: torch.Tensor | None,  # (batch, levels, frames) codes to continue, or None
+    frames: int,
+    *,
+    settings: SamplingSettings,
+    generator: torch.Generator,
+    controls: torch.Tensor | None = None,
+    control_mask: torch.Tensor | None = None,
+    batch: int = 1,
+    overlap: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:  # -> (batch, levels, frames) new codes only
+    """`frames` new frames after `history`, window by window."""
+    window = prior.config.context_frames
+    overlap = window // 2 if overlap is None else max(0, min(overlap, window - 1))
+    made: list[torch.Tensor] = []
+    done = 0
+    while done < frames:
+        prompt = None if history is None or overlap == 0 else history[:, :, -overlap:]
+        known = 0 if prompt is None else prompt.shape[2]
+        new = min(frames - done, window - known)
+        grid = sample_window(
+            prior,
+            frames=known + new,
+            batch=batch,
+            prompt=prompt,
+            controls=controls,
+            control_mask=control_mask,
+            settings=settings,
+            generator=generator,
+        )[:, :, known:]
+        made.append(grid)
+        history = grid if history is None else torch.cat([history[:, :, -window:], grid], dim=2)
+        done += new
+        if on_progress is not None:
+            on_progress(done, frames)
+    return torch.cat(made, dim=2)
+
+
+def generate(
+    models: Any,
+    *,
+    seconds: float,
+    seed: int = 0,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    guidance: float = 1.0,
+    controls: Mapping[str, float] | None = None,
+    prompt: Codes | None = None,
+    include_prompt: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Codes:
+    """A new grid of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
+
+    `controls` maps control names to 0..1 targets (unset ones are free); `guidance` scales how hard
+    they pull (0 ignores them). With `prompt` the new codes continue it; `include_prompt` returns
+    prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
+    """
+    check_settings(
+        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance
+    )
+    values, mask = control_tensors(controls)
+    codec, prior, fingerprint = check_models(models)
+    history = None
+    if prompt is not None:
+        if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
+            raise GenerationError(
+                f"the prompt was encoded by model {prompt.bundle_id}, not by this one ({fingerprint}); "
+                "encode the prompt with the same model"
+            )
+        if prompt.levels != prior.config.num_levels or prompt.frames == 0:
+            raise GenerationError(
+                f"the prompt needs all {prior.config.num_levels} levels and at least one frame, "
+                f"it has {prompt.levels} levels and {prompt.frames} frames"
+            )
+        history = torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
+    frame_rate = float(codec.config.frame_rate)
+    frames = max(1, math.ceil(seconds * frame_rate))
+    settings = SamplingSettings(
+        temperature=float(temperature), top_k=top_k or None, top_p=top_p, guidance=float(guidance)
+    )
+    device = prior.position_embedding.weight.device
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    if history is not None:
+        history = history.to(device)
+    new = (
+        continue_codes(
+            prior,
+            history,
+            frames,
+            settings=settings,
+            generator=generator,
+            controls=values,
+            control_mask=mask,
+            on_progress=on_progress,
+        )[0]
+        .cpu()
+        .numpy()
+    )  # (levels, frames)
+    if include_prompt and prompt is not None:
+        new = np.concatenate([np.asarray(prompt.indices), new], axis=1)
+    step = {
+        "op": "generate",
+        "seed": int(seed),
+        "seconds": float(seconds),
+        "temperature": float(temperature),
+        "top_k": top_k,
+        "top_p": top_p,
+        "guidance": float(guidance),
+        "controls": {k: float(v) for k, v in (controls or {}).items() if v is not None},
+        "prompt": prompt is not None,
+    }
+    operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
+    return Codes(
+        indices=new,
+        bundle_id=fingerprint,
+        frame_rate=frame_rate,
+        codebook_size=prior.config.codebook_size,
+        provenance={"operations": operations},
+    )

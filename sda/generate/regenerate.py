@@ -1,0 +1,128 @@
+"""Regenerate a frame range of a grid given the codes on both sides.
+
+The prior continues the codes left of the region; of several candidates it keeps the one after which
+the codes right of the region are most likely (the best join), so the new material leads back into
+what follows instead of jumping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from sda.dna.codes import Codes
+from sda.generate.engine import (
+    GenerationError,
+    check_models,
+    check_settings,
+    continue_codes,
+    control_tensors,
+)
+from sda.generate.sampling import SamplingSettings
+
+MAX_CANDIDATES = 64
+
+
+@torch.inference_mode()
+def join_scores(
+    prior,
+    before: torch.Tensor,  # (levels, frames) codes left of the region
+    candidates: torch.Tensor,  # (count, levels, region) proposals for the region
+    after: torch.Tensor,  # (levels, frames) codes right of the region, to be scored
+    controls: torch.Tensor | None = None,
+    control_mask: torch.Tensor | None = None,
+) -> torch.Tensor:  # -> (count,) log-likelihood of `after` following each candidate
+    count = candidates.shape[0]
+    sequence = torch.cat(
+        [before.expand(count, -1, -1), candidates, after.expand(count, -1, -1)], dim=2
+    )[:, :, -prior.config.context_frames :]
+    if controls is not None:
+        controls, control_mask = controls.expand(count, -1), control_mask.expand(count, -1)
+    was_training = prior.training
+    prior.eval()
+    try:
+        logits = prior(sequence, controls, control_mask)[:, :, -after.shape[1] :]
+    finally:
+        prior.train(was_training)
+    log_probs = logits.float().log_softmax(dim=-1)  # (count, levels, after, codebook)
+    target = after.expand(count, -1, -1)[..., None]
+    return log_probs.gather(-1, target)[..., 0].sum(dim=(1, 2))
+
+
+def regenerate_region(
+    models: Any,
+    codes: Codes,
+    start: int,
+    end: int,
+    *,
+    seed: int = 0,
+    candidates: int = 4,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    guidance: float = 1.0,
+    controls: Mapping[str, float] | None = None,
+    join_frames: int = 16,
+) -> Codes:
+    """`codes` with frames start:end redrawn by the prior; everything else is kept as it was."""
+    check_settings(temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance)
+    values, mask = control_tensors(controls)
+    _, prior, fingerprint = check_models(models)
+    if codes.bundle_id != fingerprint or codes.levels != prior.config.num_levels:
+        raise GenerationError(
+            f"these codes come from model {codes.bundle_id} ({codes.levels} levels), not from this one "
+            f"({fingerprint}, {prior.config.num_levels} levels); regenerate with the model that made them"
+        )
+    start, end = int(start), int(end)
+    if not 0 <= start < end <= codes.frames:
+        raise GenerationError(
+            f"the region {start}..{end} must lie inside the grid's frames 0..{codes.frames} "
+            "and be at least one frame long"
+        )
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise GenerationError(
+            f"candidates must be between 1 and {MAX_CANDIDATES}, got {candidates}"
+        )
+    device = prior.position_embedding.weight.device
+    grid = torch.tensor(
+        np.asarray(codes.indices), dtype=torch.long, device=device
+    )  # (levels, frames)
+    window = prior.config.context_frames
+    after = grid[:, end : end + max(0, min(join_frames, window // 4))]
+    count = candidates if after.shape[1] else 1  # nothing to join to at the end: one draw suffices
+    history = grid[None, :, max(0, start - window // 2) : start]
+    history = history.expand(count, -1, -1) if history.shape[2] else None
+    if values is not None:
+        values, mask = values.to(device), mask.to(device)
+    settings = SamplingSettings(
+        temperature=float(temperature), top_k=top_k or None, top_p=top_p, guidance=float(guidance)
+    )
+    proposals = continue_codes(
+        prior,
+        history,
+        end - start,
+        settings=settings,
+        generator=torch.Generator(device=device).manual_seed(int(seed)),
+        controls=None if values is None else values.expand(count, -1),
+        control_mask=None if mask is None else mask.expand(count, -1),
+        batch=count,
+    )  # (count, levels, region)
+    best = 0
+    if count > 1:
+        scores = join_scores(prior, grid[:, :start], proposals, after, values, mask)
+        best = int(scores.argmax())
+    new = grid.clone()
+    new[:, start:end] = proposals[best]
+    step = {
+        "op": "regenerate",
+        "start": start,
+        "end": end,
+        "seed": int(seed),
+        "candidates": int(candidates),
+    }
+    return codes.with_indices(
+        new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
+    )

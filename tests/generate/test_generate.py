@@ -1,0 +1,122 @@
+"""Generation engine: lengths, valid indices, determinism, guidance, continuation, regions, bad input."""
+
+import math
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from sda.dna.codes import Codes, CodesError
+from sda.generate import GenerationError, decode_codes, generate, regenerate_region
+from sda.library.bundle import Bundle
+from sda.models.codec import Codec, CodecConfig
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_prior_bundle) -> Bundle:
+    return tiny_prior_bundle
+
+
+def other_codec(bundle) -> Codec:
+    torch.manual_seed(123)
+    return Codec(CodecConfig.from_dict(asdict(bundle.codec.config))).eval()
+
+
+def test_requested_length_and_valid_indices(bundle):
+    codes = generate(bundle, seconds=0.5, seed=0)  # several prior windows
+    frame_rate = bundle.codec.config.frame_rate
+    assert codes.frames == math.ceil(0.5 * frame_rate)
+    assert codes.levels == bundle.codec.config.num_levels and codes.bundle_id == bundle.id
+    assert codes.indices.min() >= 0 and codes.indices.max() < bundle.codec.config.codebook_size
+    audio = decode_codes(bundle.codec, codes)
+    assert audio.shape == (codes.frames * bundle.codec.config.samples_per_frame,)
+    assert audio.dtype == np.float32 and np.isfinite(audio).all()
+
+
+def test_fixed_seed_gives_identical_output(bundle):
+    settings = dict(seconds=0.3, temperature=0.8, top_k=8, top_p=0.9, controls={"warmth": 0.3})
+    first = generate(bundle, seed=5, guidance=2.0, **settings)
+    again = generate(bundle, seed=5, guidance=2.0, **settings)
+    other = generate(bundle, seed=6, guidance=2.0, **settings)
+    assert np.array_equal(first.indices, again.indices)
+    assert not np.array_equal(first.indices, other.indices)
+    assert first.provenance["operations"][-1]["seed"] == 5
+
+
+def test_guidance_zero_equals_unconditional(bundle):
+    free = generate(bundle, seconds=0.3, seed=3)
+    ignored = generate(bundle, seconds=0.3, seed=3, guidance=0.0, controls={"brightness": 0.9})
+    assert np.array_equal(free.indices, ignored.indices)
+
+
+def test_continuation_keeps_the_prompt(bundle):
+    prompt = generate(bundle, seconds=0.2, seed=1)
+    whole = generate(bundle, seconds=0.3, seed=2, prompt=prompt, include_prompt=True)
+    assert np.array_equal(whole.indices[:, : prompt.frames], prompt.indices)
+    new = generate(bundle, seconds=0.3, seed=2, prompt=prompt)
+    assert np.array_equal(new.indices, whole.indices[:, prompt.frames :])
+
+
+def test_windowed_decoding_matches_whole_decoding(bundle):
+    codes = generate(bundle, seconds=0.5, seed=4)
+    whole = decode_codes(bundle.codec, codes)
+    windowed = decode_codes(bundle.codec, codes, window_frames=48, overlap_frames=12)
+    assert np.abs(windowed - whole).max() < 0.1 * np.abs(whole).max()
+    assert decode_codes(bundle.codec, codes, levels=1).shape == whole.shape
+
+
+def test_regenerate_changes_only_the_region(bundle):
+    codes = generate(bundle, seconds=0.5, seed=0)
+    new = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
+    again = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
+    assert np.array_equal(new.indices, again.indices)
+    assert np.array_equal(new.indices[:, :20], codes.indices[:, :20])
+    assert np.array_equal(new.indices[:, 40:], codes.indices[:, 40:])
+    assert not np.array_equal(new.indices[:, 20:40], codes.indices[:, 20:40])
+    tail = regenerate_region(bundle, codes, 0, codes.frames, seed=2)  # whole grid, no sides
+    assert tail.frames == codes.frames
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"seconds": 0}, "seconds"),
+        ({"seconds": -1}, "seconds"),
+        ({"seconds": 601}, "seconds"),
+        ({"seconds": float("nan")}, "seconds"),
+        ({"temperature": 0}, "temperature"),
+        ({"top_p": 1.5}, "top-p"),
+        ({"controls": {"brightness": 1.5}}, "between 0 and 1"),
+        ({"controls": {"sparkle": 0.5}}, "unknown control 'sparkle'"),
+    ],
+)
+def test_bad_settings_get_one_clear_message(bundle, settings, message):
+    with pytest.raises(GenerationError, match=message):
+        generate(bundle, **{"seconds": 1.0, **settings})
+
+
+def test_models_from_different_runs_are_refused(bundle):
+    mixed = Bundle(path=None, meta={}, config={}, codec=other_codec(bundle), prior=bundle.prior)
+    with pytest.raises(GenerationError, match="different runs"):
+        generate(mixed, seconds=0.3)
+    no_prior = Bundle(path=None, meta={}, config={}, codec=bundle.codec, prior=None)
+    with pytest.raises(GenerationError, match="no prior"):
+        generate(no_prior, seconds=0.3)
+    levels, size = bundle.codec.config.num_levels, bundle.codec.config.codebook_size
+    foreign = Codes(np.zeros((levels, 4), np.int32), "0" * 16, 46.875, size)
+    with pytest.raises(GenerationError, match="prompt"):
+        generate(bundle, seconds=0.3, prompt=foreign)
+    with pytest.raises(CodesError):
+        decode_codes(bundle.codec, foreign)
+    with pytest.raises(GenerationError, match="region"):
+        regenerate_region(bundle, generate(bundle, seconds=0.1), 5, 500, seed=0)
