@@ -36,9 +36,13 @@ def tiny_models(tiny_training_audio):
     """(codec, prior): trained for a few dozen steps; shared, do not train them further."""
     import torch
 
-    torch.set_num_threads(2)
-    codec = factories.train_tiny_codec(tiny_training_audio)
-    prior = factories.train_tiny_prior(codec, tiny_training_audio)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops: threads only add overhead, worst on a busy machine
+    try:
+        codec = factories.train_tiny_codec(tiny_training_audio)
+        prior = factories.train_tiny_prior(codec, tiny_training_audio)
+    finally:
+        torch.set_num_threads(threads)
     return codec, prior
 
 

@@ -53,7 +53,7 @@ def _member_target(info: zipfile.ZipInfo, source: Path) -> tuple[str, str] | Non
         if len(parts) > 1:
             raise ArchiveError(f"{shown}: nested folders are not part of a bundle")
         return None
-    if mode and not stat.S_ISREG(mode):
+    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
         raise ArchiveError(f"{shown} is not a plain file; refusing to import this zip")
     if len(parts) > 2:
         raise ArchiveError(f"{shown}: nested folders are not part of a bundle")
