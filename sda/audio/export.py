@@ -57,6 +57,7 @@ FORMATS = {
         AudioFormat("mp3", ".mp3", "MP3", {None: "MPEG_LAYER_III"}, (44_100, 48_000), 0.1),
     )
 }
+_WRITE_BLOCK = 1 << 15  # frames per write call
 _AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"}
 
 
@@ -115,9 +116,15 @@ def export_resample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndar
     return out[..., : int(round(audio.shape[-1] * up / down))]
 
 
+_TRUE_PEAK_FILTER = signal.firwin(49, 0.25, window=("kaiser", 6.0)).astype(np.float32)
+
+
 def true_peak_db(audio: np.ndarray) -> float:
-    """Peak level in dBTP, measured 4x oversampled as BS.1770 asks (catches inter-sample peaks)."""
-    peak = np.max(np.abs(signal.resample_poly(audio, 4, 1, axis=-1)), initial=0.0)
+    """Peak level in dBTP, 4x oversampled with a 48-tap filter as BS.1770-4 Annex 2 does."""
+    upsampled = signal.resample_poly(
+        np.asarray(audio, dtype=np.float32), 4, 1, axis=-1, window=_TRUE_PEAK_FILTER
+    )
+    peak = float(np.max(np.abs(upsampled), initial=0.0))
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
@@ -281,8 +288,14 @@ def _publish(target: Path, spec, subtype, frames, rate, tags, overwrite) -> None
             f"Cannot write in {target.parent} ({exc.strerror}): choose another folder."
         ) from None
     try:
-        sf.write(temp, frames, rate, subtype=subtype, format=spec.container,
-                 compression_level=spec.compression)  # fmt: skip
+        with sf.SoundFile(
+            temp, "w", rate, frames.shape[1], subtype, format=spec.container,
+            compression_level=spec.compression,
+        ) as out:  # fmt: skip
+            # In blocks: libvorbis allocas the whole pending buffer on the stack and crashes
+            # the process on one long write (python-soundfile #396, libsndfile #1095).
+            for start in range(0, len(frames), _WRITE_BLOCK):
+                out.write(frames[start : start + _WRITE_BLOCK])
         write_tags(temp, tags)
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())

@@ -43,16 +43,27 @@ def widen(mono: np.ndarray, *, width: float = 0.5, sample_rate: int = 48_000) ->
     if not 0.0 <= width <= 1.0:
         raise SpatialError(f"Stereo width {width} is out of range: use a value from 0 to 1.")
     mono = _as_mono(mono)
-    side = mono
+    side = signal.oaconvolve(mono, _decorrelator(int(sample_rate)))[: len(mono)]
+    return np.stack([mono + width * side, mono - width * side])
+
+
+@functools.lru_cache(maxsize=8)
+def _decorrelator(sample_rate: int) -> np.ndarray:
+    """Impulse response of the side-signal filter, cut once it has decayed below -120 dB."""
+    impulse = np.zeros(sample_rate // 4)
+    impulse[0] = 1.0
+    response = impulse
     for delay_ms, gain in ((1.7, 0.6), (4.3, -0.5), (11.3, 0.4)):
         delay = max(1, round(delay_ms * sample_rate / 1000))
         b = np.zeros(delay + 1)
         a = np.zeros(delay + 1)
         b[0], b[-1] = -gain, 1.0  # H(z) = (-g + z^-d) / (1 - g z^-d): allpass
         a[0], a[-1] = 1.0, -gain
-        side = signal.lfilter(b, a, side)
-    side = signal.sosfilt(signal.butter(4, 200.0, "highpass", fs=sample_rate, output="sos"), side)
-    return np.stack([mono + width * side, mono - width * side])
+        response = signal.lfilter(b, a, response)
+    highpass = signal.butter(4, 200.0, "highpass", fs=sample_rate, output="sos")
+    response = signal.sosfilt(highpass, response)
+    audible = np.flatnonzero(np.abs(response) > 1e-6 * np.abs(response).max())
+    return response[: audible[-1] + 1]
 
 
 def pan(stereo: np.ndarray, position: float) -> np.ndarray:

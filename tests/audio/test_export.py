@@ -286,3 +286,10 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(ExportError, match="nothing was saved"):
         export_audio(_tone(), tmp_path / "x.flac", format="flac")
     assert _files(tmp_path) == []
+
+
+def test_long_ogg_export_survives_libvorbis_stack_limit(tmp_path):
+    """One 60 s write used to crash the process inside libvorbis; blocks keep it alive."""
+    noise = 0.1 * np.random.default_rng(0).standard_normal(90 * RATE)
+    path = export_audio(noise, tmp_path / "long.ogg", format="ogg")
+    assert sf.info(path).frames >= 90 * RATE
