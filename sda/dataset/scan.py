@@ -84,8 +84,8 @@ class DatasetReport:
             return
         if not self.files:
             raise DatasetError(
-                f"No audio files found in {self.folder} ({self.ignored} other entries ignored): "
-                f"add {', '.join(sorted(AUDIO_EXTENSIONS))} files and try again."
+                f"No audio files found in {self.folder}: add .wav, .flac, .aiff, .ogg, .opus "
+                f"or .mp3 files ({self.ignored} other entries were ignored)."
             )
         raise DatasetError(
             f"None of the {len(self.files)} audio files in {self.folder} is usable: "

@@ -1,0 +1,107 @@
+"""`sda data inspect`: a table of verdicts, exit 0 with usable audio, one sentence and exit 1 without."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from sda.audio.io import write_audio
+from sda.cli import app
+from sda.dataset import DatasetError
+
+SR = 48000
+runner = CliRunner()
+
+
+def _mixed_folder(folder: Path) -> Path:
+    noise = (np.random.default_rng(0).standard_normal((1, SR)) * 0.1).astype(np.float32)
+    write_audio(folder / "good.wav", noise, SR)
+    write_audio(folder / "sub" / "ünïcødé.flac", noise, SR)
+    write_audio(folder / "phone.wav", noise[:, :8000], 8000)
+    write_audio(folder / "blip.wav", noise[:, :480], SR)
+    write_audio(folder / "silent.wav", noise * 0, SR)
+    nan = noise.copy()
+    nan[0, 3] = np.nan
+    sf.write(folder / "nan.wav", nan.T, SR, subtype="FLOAT")
+    (folder / "random.wav").write_bytes(os.urandom(3000))
+    (folder / "zero.wav").write_bytes(b"")
+    (folder / "text.wav").write_text("not audio\n" * 30)
+    (folder / "dir.wav").mkdir()
+    (folder / ".hidden.wav").write_bytes(b"x")
+    (folder / "notes.txt").write_text("x")
+    return folder
+
+
+def test_inspect_lists_every_file_and_exits_zero(tmp_path):
+    folder = _mixed_folder(tmp_path / "mixed")
+    args = ["data", "inspect", str(folder), "--cache-dir", str(tmp_path / "c")]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for name in ("good.wav", "ünïcødé.flac", "phone.wav", "blip.wav", "silent.wav", "nan.wav",
+                 "random.wav", "zero.wav", "text.wav"):  # fmt: skip
+        assert name in text
+    for words in ("resampled", "short", "silent", "NaN", "not audio", "empty", "text file"):
+        assert words in text
+    assert "4 usable of 9 audio files" in text and "(1 hidden, 1 not audio)" in text
+
+
+def test_inspect_writes_json(tmp_path):
+    folder = _mixed_folder(tmp_path / "mixed")
+    out = tmp_path / "report.json"
+    args = ["data", "inspect", str(folder), "--cache-dir", str(tmp_path / "c"), "--json", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert '"usable_files": 4' in out.read_text(encoding="utf-8")
+
+
+def test_inspect_empty_folder_is_a_user_error(tmp_path):
+    result = runner.invoke(
+        app, ["data", "inspect", str(tmp_path), "--cache-dir", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, DatasetError)  # main() prints it as one line
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["data", "inspect", "--help"], env={"COLUMNS": "200"})
+    assert (
+        result.exit_code == 0 and "Example" in result.output and "sda data inspect" in result.output
+    )
+
+
+@pytest.fixture
+def sda_executable() -> Path:
+    path = Path(sys.executable).parent / "sda"
+    if not path.exists():
+        pytest.skip("the sda console script is not installed in this environment")
+    return path
+
+
+def test_real_command_never_shows_a_traceback(tmp_path, sda_executable):
+    folder = _mixed_folder(tmp_path / "mixed")
+    env = {**os.environ, "COLUMNS": "160"}
+    cache = ["--cache-dir", str(tmp_path / "c")]
+    ok = subprocess.run(
+        [sda_executable, "data", "inspect", str(folder), *cache],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "Traceback" not in ok.stdout + ok.stderr and "random.wav" in ok.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = subprocess.run(
+        [sda_executable, "data", "inspect", str(empty), *cache],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stdout + bad.stderr
+    # One sentence (Rich may wrap it at the terminal width).
+    message = " ".join(bad.stderr.split())
+    assert message.startswith("error: No audio files found") and message.count("error:") == 1
