@@ -238,7 +238,12 @@ def write_audio(
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        sf.write(temp, audio.T, int(sample_rate), subtype=subtype, format=fmt)
+        frames = audio.T  # (samples, channels)
+        with sf.SoundFile(temp, "w", int(sample_rate), audio.shape[0], subtype, format=fmt) as out:
+            # In blocks: libvorbis puts a whole write's buffer on the stack and segfaults on
+            # long writes (python-soundfile #396); small blocks cost nothing elsewhere.
+            for start in range(0, len(frames), _BLOCK_FRAMES):
+                out.write(frames[start : start + _BLOCK_FRAMES])
         os.replace(temp, path)
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
         raise AudioFileError(path, f"could not be written ({error})") from error

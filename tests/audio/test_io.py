@@ -183,3 +183,11 @@ def test_float_file_keeps_values_above_full_scale(tmp_path):
     path = tmp_path / "float.wav"
     sf.write(path, audio.T, SR, subtype="FLOAT")
     assert load_audio(path, sample_rate=None).tolist() == audio.tolist()
+
+
+def test_long_vorbis_write_does_not_crash(tmp_path):
+    # One long write made libvorbis overflow the C stack (a segfault, not an exception).
+    audio = np.zeros((2, 48000 * 120), np.float32)
+    audio[:, ::100] = 0.1
+    path = write_audio(tmp_path / "long.ogg", audio, SR)
+    assert sf.info(path).frames == audio.shape[1]
