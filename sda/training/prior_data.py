@@ -1,0 +1,316 @@
+"""Training data for the prior: a folder encoded once by the codec, then random windows of codes.
+
+Each file is encoded at a few sub-frame time shifts (a shift of a quarter frame gives other codes
+for the same music, multiplying a small set) and analysed for the musical descriptors; both are
+cached on disk keyed by the codec fingerprint and the file. A training example is a random window of
+`context_frames` frames of one shift plus the descriptors measured on exactly that stretch of audio,
+normalised by `DescriptorStats` fitted on the training windows. Validation uses the end of each
+long-enough file, like the codec's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
+from sda.dataset import AudioCache, DatasetReport, default_cache_dir, load_usable_audio, scan_folder
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+ENCODE_CHUNK_SECONDS = 30.0  # bounds the codec's memory on long files
+MAX_VAL_WINDOWS = 32
+
+
+@dataclass
+class EncodedFile:
+    """One recording as the prior sees it."""
+
+    codes: list[np.ndarray]  # per time shift: (levels, frames) int16
+    shifts: list[int]  # samples dropped from the start before encoding, per entry of `codes`
+    descriptors: DescriptorFrames
+    samples_per_frame: int
+
+    @property
+    def frames(self) -> int:
+        return self.codes[0].shape[1]
+
+    def raw_descriptors(self, shift: int, start: int, frames: int) -> np.ndarray:
+        """Raw descriptors (6,) of the audio behind codes[shift][:, start:start + frames]."""
+        first = self.shifts[shift] + start * self.samples_per_frame
+        return aggregate(self.descriptors, first, first + frames * self.samples_per_frame)
+
+
+def default_prior_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir().parent
+    return base / "prior-codes"
+
+
+@torch.inference_mode()
+def _encode(codec, audio: np.ndarray) -> np.ndarray:
+    """(samples,) -> (levels, frames) int16, in chunks of whole frames."""
+    spf = codec.config.samples_per_frame
+    chunk = max(spf, int(ENCODE_CHUNK_SECONDS * codec.config.sample_rate) // spf * spf)
+    device = next(codec.parameters()).device
+    parts = [
+        codec.encode(torch.from_numpy(np.ascontiguousarray(audio[i : i + chunk]))[None].to(device))[
+            0
+        ]
+        for i in range(0, max(len(audio), 1), chunk)
+    ]
+    return torch.cat(parts, dim=1).cpu().numpy().astype(np.int16)
+
+
+def encode_file(
+    codec, path: Path, audio: np.ndarray, *, shifts: int, fingerprint: str, cache: Path | None
+) -> EncodedFile:
+    """Codes at `shifts` sub-frame offsets + descriptor frames, from the cache when possible."""
+    spf = codec.config.samples_per_frame
+    offsets = sorted({round(i * spf / shifts) for i in range(shifts)})
+    target = None
+    if cache is not None:
+        audio_key = AudioCache(cache).key(path, codec.config.sample_rate)
+        ident = f"v{CACHE_VERSION}|{fingerprint}|{audio_key}|{offsets}"
+        target = cache / f"{hashlib.sha256(ident.encode()).hexdigest()}.npz"
+        if target.is_file():
+            try:
+                with np.load(target, allow_pickle=False) as stored:
+                    fields = {
+                        k: stored[k] for k in DescriptorFrames.__dataclass_fields__ if k in stored
+                    }
+                    codes = [stored[f"codes_{i}"] for i in range(len(offsets))]
+                return EncodedFile(
+                    codes,
+                    offsets,
+                    DescriptorFrames(
+                        **{
+                            **fields,
+                            "sample_rate": int(fields["sample_rate"]),
+                            "hop": int(fields["hop"]),
+                        }
+                    ),
+                    spf,
+                )
+            except (OSError, KeyError, ValueError, TypeError):
+                log.warning("re-encoding %s: its cache entry is unreadable", path)
+    codes = [_encode(codec, audio[offset:]) for offset in offsets]
+    frames = min(c.shape[1] for c in codes)  # shifted copies may be one frame shorter
+    codes = [c[:, :frames] for c in codes]
+    descriptors = analyse(audio, codec.config.sample_rate)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npz")
+        np.savez(temp, **{f"codes_{i}": c for i, c in enumerate(codes)}, **vars(descriptors))
+        os.replace(temp, target)
+    return EncodedFile(codes, offsets, descriptors, spf)
+
+
+def pad_window(codes: np.ndarray, frames: int, pad: int) -> np.ndarray:
+    """(levels, n <= frames) -> (levels, frames), `pad` after the end of a short sound."""
+    out = np.full((codes.shape[0], frames), pad, dtype=np.int64)
+    out[:, : codes.shape[1]] = codes
+    return out
+
+
+class RandomWindows(Dataset):
+    """`length` random (codes, controls) windows per epoch; files weighted by their length."""
+
+    def __init__(
+        self,
+        files: list[EncodedFile],
+        limits: list[int],  # usable frames per file (the rest is held out)
+        *,
+        frames: int,
+        pad: int,
+        stats: DescriptorStats,
+        length: int,
+        seed: int = 0,
+    ) -> None:
+        self.files, self.limits, self.frames, self.pad = files, limits, frames, pad
+        self.stats, self.length, self.seed = stats, length, seed
+        weights = np.array([max(limit, frames // 4) for limit in limits], dtype=np.float64)
+        self.weights = weights / weights.sum()
+        self.draws = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        # a fresh generator per draw: reproducible, and independent across loader workers
+        self.draws += 1
+        rng = np.random.default_rng([self.seed, index, self.draws])
+        number = int(rng.choice(len(self.files), p=self.weights))
+        file, limit = self.files[number], self.limits[number]
+        shift = int(rng.integers(len(file.codes)))
+        size = min(self.frames, limit)
+        start = int(rng.integers(0, limit - size + 1))
+        codes = pad_window(file.codes[shift][:, start : start + size], self.frames, self.pad)
+        controls = self.stats.normalize(file.raw_descriptors(shift, start, size))
+        return {"codes": torch.from_numpy(codes), "controls": torch.from_numpy(controls).float()}
+
+
+class FixedWindows(Dataset):
+    """Validation: fixed windows (file, start, frames), unshifted."""
+
+    def __init__(self, files, windows, *, frames: int, pad: int, stats: DescriptorStats) -> None:
+        self.files, self.windows, self.frames, self.pad, self.stats = (
+            files,
+            windows,
+            frames,
+            pad,
+            stats,
+        )
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        number, start, size = self.windows[index]
+        file = self.files[number]
+        codes = pad_window(file.codes[0][:, start : start + size], self.frames, self.pad)
+        controls = self.stats.normalize(file.raw_descriptors(0, start, size))
+        return {"codes": torch.from_numpy(codes), "controls": torch.from_numpy(controls).float()}
+
+
+def split_files(
+    frames: list[int], window: int, val_fraction: float
+) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """Training limit per file, and validation windows (file, start, frames) from the held-out ends."""
+    limits, windows = [], []
+    for number, count in enumerate(frames):
+        held = max(window, int(count * val_fraction)) if val_fraction > 0 else 0
+        if val_fraction > 0 and count >= 2 * window and count - held >= window:
+            limits.append(count - held)
+            for start in range(count - held, count - window + 1, window):
+                windows.append((number, start, window))
+        else:
+            limits.append(count)
+    return limits, windows[:MAX_VAL_WINDOWS]
+
+
+def grid_windows(limits: list[int], window: int) -> list[tuple[int, int, int]]:
+    """Half-overlapping windows over the training part of each file (for fitting the stats)."""
+    spans = []
+    for number, limit in enumerate(limits):
+        size = min(window, limit)
+        spans.extend(
+            (number, start, size) for start in range(0, limit - size + 1, max(1, window // 2))
+        )
+    return spans
+
+
+class PriorDataModule(L.LightningDataModule):
+    """Encodes `dir` with `codec` on setup; batches are {"codes": (batch, levels, frames) long,
+    "controls": (batch, 6) float in 0..1}. Codes past the end of a short sound hold `pad`."""
+
+    def __init__(
+        self,
+        *,
+        codec,
+        dir: str | os.PathLike,
+        context_frames: int,
+        pad: int,
+        sample_rate: int | None = None,
+        batch_size: int = 16,
+        val_fraction: float = 0.1,
+        shifts: int = 4,
+        steps_per_epoch: int = 200,
+        num_workers: int = 0,
+        seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        use_cache: bool = True,
+        stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
+    ) -> None:
+        super().__init__()
+        self.codec, self.dir, self.frames, self.pad = (
+            codec,
+            Path(dir).expanduser(),
+            context_frames,
+            pad,
+        )
+        self.sample_rate = int(sample_rate or codec.config.sample_rate)
+        self.batch_size, self.val_fraction, self.shifts = batch_size, val_fraction, max(1, shifts)
+        self.steps_per_epoch, self.num_workers, self.seed = steps_per_epoch, num_workers, seed
+        self.cache_dir, self.use_cache, self.stats = cache_dir, use_cache, stats
+        self.report: DatasetReport | None = None
+        self.files: list[EncodedFile] = []
+
+    def scan(self) -> DatasetReport:
+        if self.report is None:
+            self.report = scan_folder(
+                self.dir,
+                sample_rate=self.sample_rate,
+                cache_dir=self.cache_dir,
+                use_cache=self.use_cache,
+            )
+            self.report.require_usable()
+        return self.report
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.files:
+            return
+        report = self.scan()
+        cache = default_prior_cache_dir(self.cache_dir) if self.use_cache else None
+        fingerprint = self.codec.fingerprint()
+        was_training = self.codec.training
+        self.codec.eval()
+        audio = load_usable_audio(report)
+        self.files = [
+            encode_file(
+                self.codec,
+                entry.path,
+                sound,
+                shifts=self.shifts,
+                fingerprint=fingerprint,
+                cache=cache,
+            )
+            for entry, sound in zip(report.usable, audio, strict=True)
+        ]
+        self.codec.train(was_training)
+        self.limits, self.val_windows = split_files(
+            [f.frames for f in self.files], self.frames, self.val_fraction
+        )
+        if not self.val_windows:  # only short sounds: watch a few training windows instead
+            log.warning("prior data: too little audio to hold out; validating on training windows")
+            self.val_windows = grid_windows(self.limits, self.frames)[:8]
+        if self.stats is None:
+            raw = [
+                self.files[n].raw_descriptors(0, s, k)
+                for n, s, k in grid_windows(self.limits, self.frames)
+            ]
+            self.stats = DescriptorStats.fit(np.stack(raw))
+        log.info(
+            "prior data: %d files, %d frames, %d validation windows",
+            len(self.files),
+            sum(self.limits),
+            len(self.val_windows),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = RandomWindows(
+            self.files, self.limits, frames=self.frames, pad=self.pad, stats=self.stats,
+            length=self.steps_per_epoch * self.batch_size, seed=self.seed,
+        )  # fmt: skip
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def val_dataloader(self) -> DataLoader | list:
+        if not self.val_windows:
+            return []
+        dataset = FixedWindows(
+            self.files, self.val_windows, frames=self.frames, pad=self.pad, stats=self.stats
+        )
+        return DataLoader(dataset, batch_size=self.batch_size)

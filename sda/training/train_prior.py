@@ -1,0 +1,221 @@
+"""`sda-train-prior`: the Hydra app that trains a prior on a codec's codes.
+
+    sda-train-prior codec=outputs/codec/sounds                      # data: the codec's own folder
+    sda-train-prior codec="my kit" data.dir=~/sounds trainer.max_time=00:00:30:00
+    sda-train-prior codec=outputs/codec/sounds model=prior_small
+
+`codec` is a codec run, a bundle folder or a library name. The run dir is stable,
+`${paths.output_dir}/prior/${name}` (name: the codec's folder name), so running the same command
+again resumes from `<run>/checkpoints/last.ckpt`; a run trained on another codec is refused.
+`train(cfg)` and `compose_config(overrides)` do the same in-process (tests, `sda demo`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from sda.errors import SdaError
+from sda.models.prior import PriorConfig
+from sda.training import train_codec
+from sda.training.prior_data import PriorDataModule
+from sda.training.prior_module import PriorModule, PriorTrainingConfig
+from sda.training.train_codec import CONFIG_DIR, LAST_CHECKPOINT, TrainingError
+
+log = logging.getLogger(__name__)
+
+
+def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """The app's config with command-line style `overrides`, without starting a Hydra app."""
+    return train_codec.compose_config(overrides, config_name="train_prior")
+
+
+def _load_codec(source: Any):
+    """(bundle, its source path as text) for a codec run, bundle folder or library name."""
+    from sda.library import resolve_bundle
+
+    if not source:
+        raise TrainingError(
+            "no codec given: run `sda-train-prior codec=<codec run, bundle folder or library name>`"
+        )
+    bundle = resolve_bundle(str(source))
+    path = Path(bundle.path).resolve() if bundle.path is not None else Path(str(source))
+    return bundle, str(path)
+
+
+def _data_dir(cfg: DictConfig, codec_path: str, bundle) -> Path:
+    """`data.dir`, or else the folder the codec was trained on."""
+    given = cfg.data.get("dir")
+    if given:
+        return Path(str(given)).expanduser()
+    report = Path(codec_path) / "dataset_report.json"
+    folder = None
+    if report.is_file():
+        folder = json.loads(report.read_text(encoding="utf-8")).get("folder")
+    folder = folder or (bundle.meta.get("dataset") or {}).get("folder")
+    if not folder:
+        raise TrainingError(
+            f"the codec at {codec_path} does not say which folder it was trained on: "
+            "pass data.dir=/path/to/your/sounds"
+        )
+    return Path(str(folder)).expanduser()
+
+
+def _prior_config(cfg: DictConfig, codec, fingerprint: str) -> PriorConfig:
+    """The model config with levels and codebook size read from the codec (as nanoGPT reads vocab)."""
+    values = OmegaConf.to_container(cfg.model, resolve=True)
+    values.pop("_target_", None)
+    for key in ("num_levels", "codebook_size"):
+        theirs = getattr(codec.config, key)
+        if values.get(key) not in (None, theirs):
+            raise TrainingError(
+                f"model.{key}={values[key]} does not match the codec's {key}={theirs}: a prior must "
+                "use its codec's codebook; remove the override"
+            )
+        values[key] = theirs
+    values["codec_fingerprint"] = fingerprint
+    return PriorConfig.from_dict(values)
+
+
+def _saved_hparams(checkpoint: Path) -> dict[str, Any]:
+    try:
+        return dict(
+            torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]
+        )
+    except Exception as error:
+        raise TrainingError(
+            f"cannot resume from {checkpoint} ({type(error).__name__}: {error}); "
+            "delete it or pass resume=false"
+        ) from None
+
+
+def _check_resume(saved: dict[str, Any], config: PriorConfig, run_dir: Path) -> None:
+    old = dict(saved.get("prior") or {})
+    if old.get("codec_fingerprint") != config.codec_fingerprint:
+        raise TrainingError(
+            f"{run_dir} holds a prior trained on codec {old.get('codec_fingerprint')}, not on this "
+            f"codec ({config.codec_fingerprint}); its codebook means different sounds. Pass "
+            "name=<new name> for a separate run, or resume=false to start over there"
+        )
+    if old != asdict(config):
+        changed = sorted(k for k, v in asdict(config).items() if old.get(k) != v)
+        raise TrainingError(
+            f"{run_dir} holds a prior with other settings ({', '.join(changed)}): pass "
+            "name=<new name> for a separate run, or resume=false to start over there"
+        )
+
+
+def train(cfg: DictConfig) -> Path:
+    """Train (or resume) the prior described by `cfg`; returns the run dir."""
+    import lightning as L
+
+    cfg = copy.deepcopy(cfg)
+    train_codec._check_accelerator(cfg.trainer)
+    bundle, codec_source = _load_codec(cfg.get("codec"))
+    codec, fingerprint = bundle.codec, bundle.id
+    data_dir = _data_dir(cfg, codec_source, bundle)
+    if not data_dir.is_dir() and not cfg.data.get("synthesize_if_missing", False):
+        raise TrainingError(
+            f"data.dir {data_dir} does not exist or is not a folder: check the path"
+        )
+    if cfg.data.get("synthesize_if_missing", False) and not (
+        data_dir.is_dir() and any(data_dir.iterdir())
+    ):
+        from sda.dataset.demo import synthesize_demo_set
+
+        synthesize_demo_set(data_dir)
+    run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    prior_config = _prior_config(cfg, codec, fingerprint)
+    checkpoint = train_codec._resume_checkpoint(cfg, run_dir)
+    saved = _saved_hparams(checkpoint) if checkpoint else None
+    stats = None
+    if saved is not None:
+        _check_resume(saved, prior_config, run_dir)
+        from sda.audio.descriptors import DescriptorStats
+
+        stats = DescriptorStats.from_dict(saved["descriptor_stats"])
+    datamodule = PriorDataModule(
+        codec=codec,
+        dir=data_dir,
+        context_frames=prior_config.context_frames,
+        pad=prior_config.pad_token,
+        sample_rate=codec.config.sample_rate,
+        batch_size=int(cfg.data.batch_size),
+        val_fraction=float(cfg.data.val_fraction),
+        shifts=int(cfg.prior_data.shifts),
+        steps_per_epoch=int(cfg.data.steps_per_epoch),
+        num_workers=int(cfg.prior_data.num_workers),
+        seed=int(cfg.seed),
+        cache_dir=cfg.data.get("cache_dir"),
+        stats=stats,
+    )
+    report = datamodule.scan()
+    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
+    datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
+    with open_dict(cfg):
+        cfg.codec = codec_source
+        cfg.data.dir = str(data_dir)
+        cfg.model = OmegaConf.create(
+            {"_target_": "sda.models.prior.PriorConfig", **asdict(prior_config)}
+        )
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    (run_dir / ".hydra" / "config.yaml").write_text(
+        OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8"
+    )
+    (run_dir / "codebook_size.txt").write_text(f"{prior_config.codebook_size}\n", encoding="utf-8")
+
+    training: PriorTrainingConfig = instantiate(cfg.training)
+    module = PriorModule(
+        asdict(prior_config),
+        codec_source,
+        fingerprint,
+        datamodule.stats.to_dict(),
+        training=training,
+    )
+    module.set_codec(codec)
+    loggers = train_codec._instantiate_all(cfg.get("logger"))
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=train_codec._instantiate_all(cfg.get("callbacks")),
+        logger=loggers or False,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
+    trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
+    log.info("prior run saved in %s (%d steps)", run_dir, trainer.global_step)
+    return run_dir
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train_prior")
+def _hydra_main(cfg: DictConfig) -> None:
+    with open_dict(cfg):  # the job's own dir: differs from the formula under -m (sweeps)
+        cfg.paths.run_dir = HydraConfig.get().runtime.output_dir
+    try:
+        train(cfg)
+    except SdaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main() -> None:
+    """Console script `sda-train-prior`."""
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Smoke training of the prior on a tiny codec's codes: the Hydra app end to end, resume, refusals."""
+
+from pathlib import Path
+
+import factories
+import pytest
+import torch
+
+from sda.training.train_codec import TrainingError
+from sda.training.train_prior import compose_config, train
+
+
+@pytest.fixture(scope="module")
+def codec_run(tmp_path_factory, tiny_models) -> Path:
+    codec, _ = tiny_models
+    audio_dir = tmp_path_factory.mktemp("audio")
+    factories.write_tiny_audio(audio_dir, seconds=1.0)
+    return factories.write_codec_run(
+        tmp_path_factory.mktemp("codec_run"), codec, dataset_dir=audio_dir
+    )
+
+
+def smoke_config(codec_run: Path, out: Path, *overrides: str):
+    return compose_config(
+        [
+            f"codec={codec_run}",
+            "experiment=prior_smoke",
+            f"paths.output_dir={out}",
+            f"data.cache_dir={out / 'cache'}",
+            *overrides,
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def prior_run(codec_run, tmp_path_factory) -> Path:
+    torch.set_num_threads(1)
+    return train(smoke_config(codec_run, tmp_path_factory.mktemp("out")))
+
+
+def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, codec_run):
+    from sda.generate import generate
+    from sda.library import load_bundle
+    from sda.models.prior import Prior, PriorConfig
+    from sda.training.prior_data import PriorDataModule
+
+    checkpoint = torch.load(prior_run / "checkpoints" / "last.ckpt", weights_only=True)
+    hparams = checkpoint["hyper_parameters"]
+    assert set(hparams) == {"prior", "codec_source", "codec_fingerprint", "descriptor_stats"}
+    assert Path(hparams["codec_source"]) == codec_run.resolve()
+    assert all(key.startswith("prior.") for key in checkpoint["state_dict"])
+    assert list(hparams["descriptor_stats"]) == [
+        "brightness", "warmth", "roughness", "tension", "density", "loudness",
+    ]  # fmt: skip
+    assert (prior_run / ".hydra" / "config.yaml").is_file()
+    assert list((prior_run / "tensorboard").glob("events.*"))
+
+    bundle = load_bundle(prior_run)  # a prior run finds its codec
+    assert bundle.prior is not None and bundle.id == hparams["codec_fingerprint"]
+    codes = generate(bundle, seconds=0.2, seed=0, controls={"brightness": 0.7})
+    assert codes.bundle_id == bundle.id
+
+    config = PriorConfig.from_dict(hparams["prior"])
+    data = PriorDataModule(
+        codec=bundle.codec,
+        dir=factories_dir(codec_run),
+        context_frames=config.context_frames,
+        pad=config.pad_token,
+        cache_dir=prior_run.parent / "cache",
+    )
+    data.setup()
+    batch = next(iter(data.val_dataloader()))
+    torch.manual_seed(0)
+    untrained = Prior(config).eval()  # the same initialisation the run started from
+    with torch.no_grad():
+        before = untrained.loss(batch["codes"], batch["controls"])[0]
+        after = bundle.prior.loss(batch["codes"], batch["controls"])[0]
+    assert after < before
+
+
+def factories_dir(codec_run: Path) -> Path:
+    import json
+
+    return Path(json.loads((codec_run / "dataset_report.json").read_text())["folder"])
+
+
+def test_resume_continues_the_step_count(prior_run, codec_run):
+    out = prior_run.parent.parent
+    run = train(smoke_config(codec_run, out, "trainer.max_steps=14"))
+    assert run == prior_run
+    step = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert step == 14
+
+
+def test_a_codebook_mismatch_is_refused(prior_run, codec_run, tmp_path, tiny_models):
+    with pytest.raises(TrainingError, match="codebook_size=99 does not match"):
+        train(smoke_config(codec_run, tmp_path, "model.codebook_size=99"))
+    # the same run dir, but another codec: its codes mean different sounds
+    codec, _ = tiny_models
+    other = factories.train_tiny_codec([factories.synth_sound("noise")], steps=1, seed=5)
+    other_run = factories.write_codec_run(
+        tmp_path / "other", other, dataset_dir=factories_dir(codec_run)
+    )
+    out = prior_run.parent.parent
+    with pytest.raises(TrainingError, match="trained on codec"):
+        train(smoke_config(other_run, out, f"name={prior_run.name}"))
+
+
+def test_a_missing_codec_is_a_clear_error(tmp_path):
+    from sda.errors import SdaError
+
+    with pytest.raises(SdaError, match="does not exist"):
+        train(smoke_config(tmp_path / "nowhere", tmp_path))
