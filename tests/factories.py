@@ -224,3 +224,23 @@ def write_prior_run(run_dir: Path, prior, *, codec_source: Path, codec_fingerpri
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, run_dir / "checkpoints" / "last.ckpt")
     return run_dir
+
+
+def run_cli(capsys, *args, stdin: str = "") -> tuple[int, str, str]:
+    """Run `sda ARGS...` in-process exactly as the console script does; (exit code, stdout, stderr)."""
+    import io
+    import sys
+
+    from sda.cli import main
+
+    saved = sys.argv, sys.stdin
+    sys.argv, sys.stdin = ["sda", *(str(a) for a in args)], io.StringIO(stdin)
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        sys.argv, sys.stdin = saved
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -1,7 +1,321 @@
-"""CLI commands: codec (to be filled in)."""
+"""CLI commands: `sda encode`, `sda decode`, `sda reconstruct`: audio <-> code grids, many files at once.
+
+A bad file is reported and skipped while the others are processed; the command then exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sda.errors import SdaError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sda.library import Bundle
+
+BundleArgument = Annotated[
+    str, typer.Argument(help="Model: a library name, or a bundle / training-run folder.")
+]
+OutDirOption = Annotated[
+    Path, typer.Option("--out-dir", "-o", help="Folder for the outputs (created if needed).")
+]
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option("--library", help="Model library folder (default: $SDA_LIBRARY or user data)."),
+]
+DeviceOption = Annotated[
+    str, typer.Option("--device", help="Where the model runs: cpu, cuda or mps.")
+]
+LevelsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--levels", "-k", help="Decode with only the first K code levels (coarse sketch)."
+    ),
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace outputs that already exist.")
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Audio format: wav, flac, ogg, opus or mp3.")
+]
+RateOption = Annotated[
+    int, typer.Option("--rate", help="Output sample rate in Hz (44100, 48000, 88200, 96000).")
+]
+BitDepthOption = Annotated[
+    int | None, typer.Option("--bit-depth", help="16, 24 or 32 (float) for wav/flac; default 24.")
+]
+ChannelsOption = Annotated[str, typer.Option("--channels", help="mono, stereo or binaural.")]
+AzimuthOption = Annotated[
+    float, typer.Option("--azimuth", help="Direction in degrees, +90 = right (stereo / binaural).")
+]
+LufsOption = Annotated[
+    float | None, typer.Option("--lufs", help="Normalise loudness to this LUFS, e.g. -14.")
+]
+
+
+class CodecCommandError(SdaError):
+    """A batch in which some files failed, or options that cannot work together."""
+
+
+@dataclass
+class AudioOutput:
+    """How decoded audio is written: the export options shared by decode and reconstruct."""
+
+    format: str = "wav"
+    rate: int = 48_000
+    bit_depth: int | None = None
+    channels: str = "mono"
+    azimuth: float = 0.0
+    lufs: float | None = None
+    overwrite: bool = False
+
+    def check(self) -> str:
+        """Refuse impossible settings before any file is processed; return the file extension."""
+        from sda.audio.export import CHANNEL_LAYOUTS, FORMATS
+
+        spec = FORMATS.get(self.format.lower().lstrip("."))
+        if spec is None:
+            raise CodecCommandError(
+                f"unknown --format {self.format!r}; choose one of {', '.join(FORMATS)}"
+            )
+        if self.rate not in spec.rates:
+            rates = ", ".join(str(r) for r in spec.rates)
+            raise CodecCommandError(
+                f"{spec.name} cannot be written at {self.rate} Hz; use --rate {rates}"
+            )
+        if self.bit_depth is not None and (
+            not spec.lossless or self.bit_depth not in spec.subtypes
+        ):
+            raise CodecCommandError(f"--bit-depth {self.bit_depth} does not work with {spec.name}")
+        if self.channels not in CHANNEL_LAYOUTS:
+            raise CodecCommandError(
+                f"unknown --channels {self.channels!r}; use {', '.join(CHANNEL_LAYOUTS)}"
+            )
+        return spec.extension
+
+    def write(self, audio: np.ndarray, sample_rate: int, target: Path) -> Path:
+        from sda.audio.export import export_audio
+
+        return export_audio(
+            audio,
+            target,
+            sample_rate_in=sample_rate,
+            format=self.format.lower().lstrip("."),
+            sample_rate=self.rate,
+            bit_depth=self.bit_depth,
+            channels=self.channels,
+            azimuth=self.azimuth,
+            lufs=self.lufs,
+            overwrite=self.overwrite,
+        )
+
+
+def _load_model(bundle: str, library: Path | None, device: str) -> Bundle:
+    from sda.library import Library, resolve_bundle
+
+    return resolve_bundle(bundle, Library(library) if library is not None else None, device=device)
+
+
+def _targets(inputs: list[Path], out_dir: Path, suffix: str) -> dict[Path, Path]:
+    """Output path per input (named after it); refuses collisions before any work starts."""
+    targets: dict[Path, Path] = {}
+    seen: dict[Path, Path] = {}
+    for path in inputs:
+        target = out_dir / f"{path.stem}{suffix}"
+        if target in seen:
+            raise CodecCommandError(
+                f"{seen[target]} and {path} would both be written to {target}; "
+                "give them different names or process them into different --out-dir folders"
+            )
+        if target.resolve() == path.resolve():
+            raise CodecCommandError(
+                f"{path} would be overwritten by its own output; choose another --out-dir"
+            )
+        seen[target] = path
+        targets[path] = target
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return targets
+
+
+def _check_free(target: Path, overwrite: bool) -> None:
+    if target.exists() and not overwrite:
+        raise CodecCommandError(f"{target} already exists; pass --overwrite to replace it")
+
+
+def _run_batch(inputs: list[Path], verb: str, work: Callable[[Path], Path]) -> None:
+    """Apply `work` to each input with a progress bar; report and skip failures, exit 1 at the end."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    errors = Console(stderr=True, soft_wrap=True)
+    failed: list[Path] = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task(verb, total=len(inputs))
+        for path in inputs:
+            progress.update(task, description=f"{verb} {path.name}")
+            try:
+                written = work(path)
+            except SdaError as error:
+                failed.append(path)
+                progress.console.print(f"[red]skipped[/] {path}: {error}", highlight=False)
+            else:
+                typer.echo(str(written))  # stdout: one output path per line, for scripts
+            progress.advance(task)
+    if failed:
+        names = ", ".join(p.name for p in failed[:3]) + (", ..." if len(failed) > 3 else "")
+        raise CodecCommandError(
+            f"{len(failed)} of {len(inputs)} files failed ({names}); see the messages above"
+        )
+
+
+def encode(
+    bundle: BundleArgument,
+    inputs: Annotated[list[Path], typer.Argument(help="Audio files to encode.")],
+    out_dir: OutDirOption,
+    library: LibraryOption = None,
+    device: DeviceOption = "cpu",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Encode audio files into code grids: writes OUT_DIR/NAME.sdacodes for each input.
+
+    A .sdacodes file is a NumPy .npz archive: `indices` (levels x frames, int32) and `meta`
+    (JSON: bundle_id, frame_rate, codebook_size, provenance). Decode it with `sda decode`.
+
+    Example: sda encode "my kit" kick.wav snare.flac --out-dir codes/
+    """
+    from sda.dna.codec_bridge import encode_file
+    from sda.dna.codes import SUFFIX
+
+    targets = _targets(inputs, out_dir, SUFFIX)
+    model = _load_model(bundle, library, device)
+
+    def work(path: Path) -> Path:
+        _check_free(targets[path], overwrite)
+        return encode_file(model, path).save(targets[path])
+
+    _run_batch(inputs, "encoding", work)
+
+
+def decode(
+    bundle: BundleArgument,
+    codes: Annotated[list[Path], typer.Argument(help=".sdacodes files to decode.")],
+    out_dir: OutDirOption,
+    levels: LevelsOption = None,
+    format: FormatOption = "wav",
+    rate: RateOption = 48_000,
+    bit_depth: BitDepthOption = None,
+    channels: ChannelsOption = "mono",
+    azimuth: AzimuthOption = 0.0,
+    lufs: LufsOption = None,
+    library: LibraryOption = None,
+    device: DeviceOption = "cpu",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Decode code grids (.sdacodes) back into audio, named after each codes file.
+
+    Example: sda decode "my kit" codes/kick.sdacodes --out-dir audio/ --levels 2 --format flac
+    """
+    from sda.dna.codec_bridge import check_codes_for
+    from sda.dna.codes import Codes
+    from sda.generate import decode_codes
+
+    output = AudioOutput(
+        format=format,
+        rate=rate,
+        bit_depth=bit_depth,
+        channels=channels,
+        azimuth=azimuth,
+        lufs=lufs,
+        overwrite=overwrite,
+    )
+    targets = _targets(codes, out_dir, output.check())
+    model = _load_model(bundle, library, device)
+    _check_levels(levels, model)
+
+    def work(path: Path) -> Path:
+        _check_free(targets[path], overwrite)
+        grid = Codes.load(path)
+        check_codes_for(model, grid, what=f"the codes in {path.name}")
+        if levels is not None and levels > grid.levels:
+            raise CodecCommandError(f"{path} has only {grid.levels} levels; lower --levels")
+        audio = decode_codes(model.codec, grid, levels=levels)  # (samples,)
+        return output.write(audio, model.codec.config.sample_rate, targets[path])
+
+    _run_batch(codes, "decoding", work)
+
+
+def reconstruct(
+    bundle: BundleArgument,
+    inputs: Annotated[list[Path], typer.Argument(help="Audio files to pass through the codec.")],
+    out_dir: OutDirOption,
+    levels: LevelsOption = None,
+    format: FormatOption = "wav",
+    rate: RateOption = 48_000,
+    bit_depth: BitDepthOption = None,
+    channels: ChannelsOption = "mono",
+    azimuth: AzimuthOption = 0.0,
+    lufs: LufsOption = None,
+    library: LibraryOption = None,
+    device: DeviceOption = "cpu",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Encode then decode audio files: hear what the model keeps. Outputs are named after the inputs.
+
+    Example: sda reconstruct "my kit" takes/*.wav --out-dir recon/ --levels 4
+    """
+    from sda.dna.codec_bridge import encode_file
+    from sda.generate import decode_codes
+
+    output = AudioOutput(
+        format=format,
+        rate=rate,
+        bit_depth=bit_depth,
+        channels=channels,
+        azimuth=azimuth,
+        lufs=lufs,
+        overwrite=overwrite,
+    )
+    targets = _targets(inputs, out_dir, output.check())
+    model = _load_model(bundle, library, device)
+    _check_levels(levels, model)
+
+    def work(path: Path) -> Path:
+        _check_free(targets[path], overwrite)
+        grid = encode_file(model, path)
+        audio = decode_codes(model.codec, grid, levels=levels)[: _samples_of(grid, model)]
+        return output.write(audio, model.codec.config.sample_rate, targets[path])
+
+    _run_batch(inputs, "reconstructing", work)
+
+
+def _samples_of(grid, model: Bundle) -> int:
+    """The input's length: encoding pads to whole frames, the reconstruction should not grow."""
+    operations = grid.provenance.get("operations") or [{}]
+    return int(operations[0].get("samples") or grid.frames * model.codec.config.samples_per_frame)
+
+
+def _check_levels(levels: int | None, model: Bundle) -> None:
+    available = model.codec.config.num_levels
+    if levels is not None and not 1 <= levels <= available:
+        raise CodecCommandError(
+            f"--levels must be between 1 and {available} for {model.name}, got {levels}"
+        )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add `sda encode`, `sda decode` and `sda reconstruct` to the main app."""
+    app.command("encode")(encode)
+    app.command("decode")(decode)
+    app.command("reconstruct")(reconstruct)
