@@ -120,3 +120,48 @@ def test_models_from_different_runs_are_refused(bundle):
         decode_codes(bundle.codec, foreign)
     with pytest.raises(GenerationError, match="region"):
         regenerate_region(bundle, generate(bundle, seconds=0.1), 5, 500, seed=0)
+
+
+def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
+    from typer.testing import CliRunner
+
+    from sda.audio.io import load_audio
+    from sda.cli import app
+
+    args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "--seconds", "0.2"]
+    args += ["--count", "2", "--seed", "7", "--brightness", "0.8", "-o", str(tmp_path)]
+    args += ["--format", "flac", "--channels", "stereo"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = sorted(tmp_path.glob("*.flac"))
+    assert [p.name for p in written] == ["tiny-prior-seed7.flac", "tiny-prior-seed8.flac"]
+    assert load_audio(written[0], channels=None).shape[0] == 2
+    import mutagen
+
+    tags = mutagen.File(written[0])
+    assert tags["seed"] == ["7"] and "brightness" in tags["settings"][0]
+    again = CliRunner().invoke(app, args)  # never overwrites unless asked
+    assert "already exists" in str(again.exception)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--seconds", "0"], "seconds"),
+        (["--temperature", "0"], "temperature"),
+        (["--tension", "2"], "between 0 and 1"),
+        (["--count", "0"], "count"),
+        (["--format", "aiff"], "format"),
+    ],
+)
+def test_cli_bad_options_are_refused_before_work(tiny_library_root, tmp_path, option, message):
+    from typer.testing import CliRunner
+
+    from sda.cli import app
+    from sda.errors import SdaError
+
+    args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "-o", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, *option])
+    assert isinstance(result.exception, SdaError)
+    assert message in str(result.exception)
+    assert not list(tmp_path.iterdir())
