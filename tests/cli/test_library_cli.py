@@ -1,0 +1,114 @@
+"""`sda export` and `sda library ...` end to end on copies of the tiny bundle."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import factories
+import pytest
+from factories import run_cli
+
+from sda.library import Library
+
+
+@pytest.fixture
+def lib(tmp_path, tiny_bundle) -> Library:
+    library = Library(tmp_path / "lib")
+    library.add(tiny_bundle.path, name="drums", tags=["perc"])
+    library.add(tiny_bundle.path, name="pads")
+    return library
+
+
+@pytest.fixture
+def sda(capsys, lib):
+    def call(*args, stdin: str = ""):
+        code, out, err = run_cli(capsys, *args, "--library", lib.root, stdin=stdin)
+        assert "Traceback" not in err
+        return code, " ".join(out.split()), " ".join(err.split())
+
+    return call
+
+
+def test_export_then_list_show_search(sda, lib, tiny_models, tiny_audio_dir, tmp_path):
+    run = factories.write_codec_run(tmp_path / "run", tiny_models[0], dataset_dir=tiny_audio_dir)
+    code, out, err = sda("export", run, "--name", "my kit", "--tag", "new", "--no-preview")
+    assert code == 0, err
+    assert "exported my kit" in out and (lib.bundles_dir / "my kit" / "codec.safetensors").is_file()
+    code, out, _ = sda("library", "list")
+    assert code == 0 and all(name in out for name in ("drums", "pads", "my kit"))
+    code, out, _ = sda("library", "list", "--json")
+    assert sorted(e["name"] for e in json.loads(out)) == ["drums", "my kit", "pads"]
+    code, out, _ = sda("library", "show", "my kit")
+    assert code == 0 and "pluck_0.wav" in out and "torch" in out
+    code, out, _ = sda("library", "search", "drone_1")
+    assert code == 0 and "my kit" in out and "drums" not in out
+    code, out, _ = sda("library", "search", "--tag", "perc", "--json")
+    assert [e["name"] for e in json.loads(out)] == ["drums"]
+    code, _, err = sda("export", run, "--name", "my kit")
+    assert code == 1 and "already in the library" in err
+
+
+def test_rename_tag_and_delete_with_confirmation(sda, lib):
+    assert sda("library", "rename", "drums", "Drum Kit")[0] == 0
+    code, out, _ = sda("library", "tag", "Drum Kit", "acoustic", "live")
+    assert code == 0 and "perc, acoustic, live" in out
+    code, out, _ = sda("library", "tag", "Drum Kit", "live", "--remove")
+    assert code == 0 and "live" not in out
+    code, _, err = sda("library", "delete", "pads", stdin="n\n")
+    assert code == 1 and "nothing deleted" in err and lib.has("pads")
+    code, out, _ = sda("library", "delete", "pads", stdin="y\n")
+    assert code == 0 and not lib.has("pads")
+    assert sda("library", "delete", "Drum Kit", "--yes")[0] == 0
+    code, out, _ = sda("library", "list")
+    assert code == 0 and "no bundles" in out
+
+
+def test_zip_export_and_import(sda, lib, tmp_path, tiny_bundle):
+    target = tmp_path / "drums.zip"
+    assert sda("library", "export", "drums", target)[0] == 0
+    code, out, err = sda("library", "import", target, "--name", "drums again")
+    assert code == 0, err
+    assert lib.load("drums again").id == tiny_bundle.id
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as archive:
+        archive.writestr("../../outside.txt", "x")
+    code, _, err = sda("library", "import", tmp_path / "evil.zip")
+    assert code == 1 and "outside the bundle" in err
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_user_errors_are_one_line_with_help(sda, lib):
+    for args, message in [
+        (("library", "show", "drum"), 'Did you mean "drums"'),
+        (("library", "rename", "drums", "../x"), "looks like a path"),
+        (("library", "rename", "drums", "a/b"), "looks like a path"),
+        (("library", "rename", "drums", "PADS"), "already exists"),
+        (("library", "search", "--since", "yesterday"), "not a date"),
+        (("export", lib.root / "nothing", "--name", "x"), "neither a bundle"),
+    ]:
+        code, _, err = sda(*args)
+        assert code == 1, args
+        assert err.startswith("error:") and message in err, (args, err)
+
+
+def test_damaged_index_is_reported_and_recovered(sda, lib):
+    lib.index_path.write_text("not json")
+    code, out, err = sda("library", "list")
+    assert code == 0 and "drums" in out and "pads" in out
+    assert "warning:" in err and "damaged" in err
+
+
+def test_library_env_variable_is_used(capsys, lib, monkeypatch):
+    monkeypatch.setenv("SDA_LIBRARY", str(lib.root))
+    code, out, _ = run_cli(capsys, "library", "list", "--json")
+    assert code == 0 and len(json.loads(out)) == 2
+
+
+def test_every_command_has_an_example_in_its_help(capsys):
+    commands = [("export",)] + [
+        ("library", c)
+        for c in ("list", "show", "search", "rename", "tag", "delete", "import", "export")
+    ]
+    for command in commands:
+        code, out, _ = run_cli(capsys, *command, "--help")
+        assert code == 0 and "Example: sda " + " ".join(command) in " ".join(out.split()), command
