@@ -146,7 +146,7 @@ def train_tiny_prior(codec, audio: list[np.ndarray], *, steps: int = 15, seed: i
 
 
 def write_codec_run(
-    run_dir: Path, codec, *, dataset_dir: Path | None = None, init_from: str | None = None
+    run_dir: Path, codec, *, dataset_dir: Path | None = None, init_from: dict | None = None
 ) -> Path:
     """A codec training-run folder as the contract describes: checkpoints/last.ckpt (Lightning
     layout with optimizer and discriminator state to strip) plus dataset_report.json."""

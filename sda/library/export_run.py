@@ -80,9 +80,16 @@ def dataset_summary(run: RunCheckpoint) -> dict[str, Any]:
     return summary
 
 
-def _init_from(run: RunCheckpoint) -> str | None:
-    if run.hparams.get("init_from"):
-        return str(run.hparams["init_from"])
+def _init_from(run: RunCheckpoint) -> tuple[str | None, str | None]:
+    """(source, parent fingerprint) of a grown codec: hparams {"init_from": {"source", "fingerprint"}}
+    as sda-train writes them, or the init_from entry of the run's resolved Hydra config."""
+    recorded = run.hparams.get("init_from")
+    if isinstance(recorded, dict):
+        return (str(recorded["source"]) if recorded.get("source") else None), recorded.get(
+            "fingerprint"
+        )
+    if recorded:
+        return str(recorded), None
     hydra_config = run.run_dir / ".hydra" / "config.yaml"
     if hydra_config.is_file():
         import yaml  # PyYAML only, not Hydra: reading the resolved config needs no Hydra
@@ -92,17 +99,22 @@ def _init_from(run: RunCheckpoint) -> str | None:
                 "init_from"
             )
         except (yaml.YAMLError, OSError, AttributeError):
-            return None
-        return str(value) if value else None
-    return None
+            return None, None
+        return (str(value) if value else None), None
+    return None, None
 
 
 def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
-    """Which bundle this codec was fine-tuned from ("grow a model"), with that bundle's own lineage."""
-    source = _init_from(run)
+    """Which bundle or run this codec was fine-tuned from ("grow a model"), with the parent's own
+    lineage, so a chain of grown models can be traced back."""
+    source, fingerprint = _init_from(run)
     if not source:
         return None
-    record: dict[str, Any] = {"init_from": source}
+    record: dict[str, Any] = {
+        "init_from": source,
+        "parent_id": fingerprint,
+        "parent_name": Path(source).name,
+    }
     candidates = [Path(source).expanduser()]
     if library.has(source):
         candidates.insert(0, library.path_of(source))
@@ -114,8 +126,8 @@ def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
             except (OSError, ValueError):
                 break
             record.update(
-                parent_name=parent.get("name"),
-                parent_id=parent.get("id"),
+                parent_name=parent.get("name") or record["parent_name"],
+                parent_id=fingerprint or parent.get("id"),
                 parent_created=parent.get("created"),
                 parent_lineage=parent.get("lineage"),
             )

@@ -92,7 +92,10 @@ def test_export_codec_run_strips_training_state_and_decodes_identically(
 def test_export_with_prior_run_and_lineage(tiny_models, tiny_audio_dir, tmp_path, tiny_bundle):
     codec, prior = tiny_models
     codec_run = factories.write_codec_run(
-        tmp_path / "codec_run", codec, dataset_dir=tiny_audio_dir, init_from=str(tiny_bundle.path)
+        tmp_path / "codec_run",
+        codec,
+        dataset_dir=tiny_audio_dir,
+        init_from={"source": str(tiny_bundle.path), "fingerprint": tiny_bundle.id},
     )
     prior_run = factories.write_prior_run(
         tmp_path / "prior_run", prior, codec_source=codec_run, codec_fingerprint=codec.fingerprint()
