@@ -73,7 +73,8 @@ def generate(
     density: DensityOption = None,
     loudness: LoudnessOption = None,
     prompt: Annotated[
-        Path | None, typer.Option("--prompt", help="A .sdacodes file to continue.")
+        Path | None,
+        typer.Option("--prompt", help="Continue this: a .sdacodes file or an audio file."),
     ] = None,
     format: FormatOption = "wav",
     rate: RateOption = 48_000,
@@ -103,7 +104,7 @@ def generate(
 
     from sda.audio.export import export_audio, safe_filename
     from sda.cli.codec import _load_model
-    from sda.dna.codes import Codes
+    from sda.dna.codec_bridge import load_codes_or_audio
     from sda.generate import decode_codes
     from sda.generate import generate as generate_codes
     from sda.generate.engine import check_settings, control_tensors
@@ -124,8 +125,10 @@ def generate(
         lufs=lufs, overwrite=overwrite,
     )  # fmt: skip
     extension = output.check()
-    prompt_codes = Codes.load(prompt) if prompt is not None else None
+    if prompt is not None and not prompt.is_file():
+        raise GenerateCommandError(f"--prompt {prompt}: no such file")
     model = _load_model(bundle, library, device)
+    prompt_codes = load_codes_or_audio(model, prompt) if prompt is not None else None
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = safe_filename(model.name) or "take"
     targets = [out_dir / f"{stem}-seed{seed + i}{extension}" for i in range(count)]

@@ -125,7 +125,7 @@ def test_models_from_different_runs_are_refused(bundle):
 def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
     from typer.testing import CliRunner
 
-    from sda.audio.io import load_audio
+    from sda.audio.io import load_audio, write_audio
     from sda.cli import app
 
     args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "--seconds", "0.2"]
@@ -142,6 +142,11 @@ def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
     assert tags["seed"] == ["7"] and "brightness" in tags["settings"][0]
     again = CliRunner().invoke(app, args)  # never overwrites unless asked
     assert "already exists" in str(again.exception)
+    wav = tmp_path / "prompt.wav"
+    write_audio(wav, load_audio(written[0], channels=1), 48_000)
+    args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "--seconds", "0.1"]
+    result = CliRunner().invoke(app, [*args, "--prompt", str(wav), "-o", str(tmp_path / "more")])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(
@@ -152,6 +157,7 @@ def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
         (["--tension", "2"], "between 0 and 1"),
         (["--count", "0"], "count"),
         (["--format", "aiff"], "format"),
+        (["--prompt", "missing.sdacodes"], "no such file"),
     ],
 )
 def test_cli_bad_options_are_refused_before_work(tiny_library_root, tmp_path, option, message):

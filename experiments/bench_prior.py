@@ -1,0 +1,289 @@
+"""The prior: generation speed, controllability of each musical control, novelty, own-material check.
+
+Run: `.venv/bin/python experiments/bench_prior.py [--codec RUN_OR_BUNDLE] [--prior-minutes 10]`.
+Without --codec it uses the Sound DNA benchmark's codec run (outputs/bench_dna/codec/dna_bench,
+trained on real sonic-pi recordings) when present, else trains a cpu-small codec on the sonic-pi
+samples. A `prior_small` prior is trained on the codec's own folder with `sda-train-prior` for
+--prior-minutes (reused when the run exists). Then:
+  - speed: seconds of audio per second of wall time on 2 CPU threads (prior alone, and + decoding);
+  - controllability: per control, 5 settings x 4 seeds, the descriptor measured on the decoded
+    audio, Spearman rho between setting and measurement;
+  - novelty: the longest run of frames copied verbatim (all levels) from the training codes;
+  - own material: Frechet distance of log-mel statistics, generated vs the training audio and vs
+    two other real datasets (lmms samples, warzone2100 music).
+Prints a table and appends it under "## Prior" to experiments/RESULTS.md (unless --no-append).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg
+from scipy.stats import spearmanr
+
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
+from sda.audio.dsp import mel_spectrogram
+from sda.audio.io import AUDIO_EXTENSIONS, load_audio
+from sda.generate import decode_codes, generate
+from sda.library import resolve_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).with_name("RESULTS.md")
+DEV = Path.home() / ".cache/sda-dev-audio"
+SONIC_PI = DEV / "sonic-pi-samples/usr/share/sonic-pi/samples"
+LMMS = DEV / "lmms-common/usr/share/lmms/samples"
+WARZONE = DEV / "warzone2100-music/usr/share/games/warzone2100/music"
+DNA_CODEC = ROOT / "outputs/bench_dna/codec/dna_bench"
+SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
+SEEDS = (0, 1, 2, 3)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+def run(command: list[str]) -> None:
+    print("running:", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def codec_run(args, work: Path) -> Path:
+    if args.codec:
+        return Path(args.codec)
+    if (DNA_CODEC / "checkpoints" / "last.ckpt").exists():
+        return DNA_CODEC
+    run_dir = work / "codec" / "prior_bench"
+    if not (run_dir / "checkpoints" / "last.ckpt").exists():
+        run([
+            str(Path(sys.executable).with_name("sda-train")), "experiment=cpu-small",
+            f"data.dir={SONIC_PI}", f"paths.output_dir={work}", "name=prior_bench",
+            f"trainer.max_time=00:00:{args.codec_minutes:02d}:00",
+        ])  # fmt: skip
+    return run_dir
+
+
+def prior_run(args, codec: Path, work: Path) -> Path:
+    run_dir = work / "prior" / "prior_bench"
+    if not (run_dir / "checkpoints" / "last.ckpt").exists() or args.retrain:
+        run([
+            str(Path(sys.executable).with_name("sda-train-prior")), f"codec={codec}",
+            "model=prior_small", f"paths.output_dir={work}", "name=prior_bench", "threads=2",
+            f"trainer.max_time=00:00:{args.prior_minutes:02d}:00", "trainer.max_steps=100000",
+            "data.steps_per_epoch=100", "training.example_seconds=0", *args.override,
+        ])  # fmt: skip
+    return run_dir
+
+
+def speed(bundle, seconds: float) -> tuple[float, float, float]:
+    """(x real time prior only, prior + decode, with controls and guidance 3 + decode)."""
+    generate(bundle, seconds=1.0, seed=99)  # warm up
+    start = time.perf_counter()
+    codes = generate(bundle, seconds=seconds, seed=0)
+    prior_only = time.perf_counter() - start
+    start = time.perf_counter()
+    decode_codes(bundle.codec, codes)
+    decoding = time.perf_counter() - start
+    start = time.perf_counter()
+    steered = generate(bundle, seconds=seconds, seed=0, guidance=3.0, controls={"brightness": 0.8})
+    decode_codes(bundle.codec, steered)
+    guided = time.perf_counter() - start
+    return seconds / prior_only, seconds / (prior_only + decoding), seconds / guided
+
+
+def controllability(bundle, seconds: float, guidance: float) -> dict[str, tuple[float, list]]:
+    """Per control: Spearman rho of (setting, measured descriptor) and the mean per setting."""
+    rate = bundle.codec.config.sample_rate
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    results = {}
+    for index, name in enumerate(CONTROL_NAMES):
+        settings, measured = [], []
+        for value in SETTINGS:
+            for seed in SEEDS:
+                codes = generate(
+                    bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value}
+                )
+                raw = np.array(
+                    [measure(decode_codes(bundle.codec, codes), rate)[n] for n in CONTROL_NAMES]
+                )
+                settings.append(value)
+                measured.append(float(stats.normalize(raw)[index]))
+        rho = float(spearmanr(settings, measured).statistic)
+        means = [
+            float(np.mean(measured[i * len(SEEDS) : (i + 1) * len(SEEDS)]))
+            for i in range(len(SETTINGS))
+        ]
+        results[name] = (rho, means)
+        print(
+            f"  {name:10s} rho {rho:+.2f}  means {' '.join(f'{m:.2f}' for m in means)}", flush=True
+        )
+    return results
+
+
+def column_hashes(grid: np.ndarray) -> np.ndarray:
+    """(levels, frames) -> (frames,) one int64 per frame column (all levels)."""
+    weights = np.array([1_000_003**i for i in range(grid.shape[0])], dtype=np.int64)
+    return (grid.astype(np.int64) * weights[:, None]).sum(axis=0)
+
+
+def longest_copy(generated: np.ndarray, training: list[np.ndarray]) -> int:
+    """Longest run of consecutive generated frames found verbatim in one training grid."""
+    gen = column_hashes(generated)
+    train = [column_hashes(g) for g in training]
+
+    def grams(seq: np.ndarray, n: int) -> set:
+        if len(seq) < n:
+            return set()
+        windows = np.lib.stride_tricks.sliding_window_view(seq, n)
+        return {w.tobytes() for w in windows}
+
+    low, high = 0, len(gen)
+    while low < high:  # binary search: copies of length n imply copies of every shorter length
+        n = (low + high + 1) // 2
+        seen = set().union(*(grams(t, n) for t in train))
+        if grams(gen, n) & seen:
+            low = n
+        else:
+            high = n - 1
+    return low
+
+
+def log_mel_frames(audio: np.ndarray, rate: int) -> np.ndarray:
+    mel = mel_spectrogram(torch.from_numpy(audio), rate, n_fft=2048, hop_length=1024, n_mels=64)
+    frames = torch.log(mel.clamp(min=1e-5)).T.numpy().astype(np.float64)  # (frames, mels)
+    loud = frames.max(axis=1) > np.log(1e-4)  # silence would dominate the statistics
+    return frames[loud]
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(cov_a @ cov_b).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+def dataset_frames(files: list[Path], rate: int, seconds: float, budget: float) -> np.ndarray:
+    """Log-mel frames of up to `seconds` from each file until `budget` seconds are collected."""
+    rng = np.random.default_rng(0)
+    frames, total = [], 0.0
+    for path in rng.permutation(np.array(files, dtype=object)):
+        audio = load_audio(path, sample_rate=rate, channels=1)[0]
+        start = (
+            0 if len(audio) <= seconds * rate else int(rng.integers(0, len(audio) - seconds * rate))
+        )
+        clip = audio[start : start + int(seconds * rate)]
+        if len(clip) < 4096:  # too short for a centred 2048-point frame
+            continue
+        frames.append(log_mel_frames(clip, rate))
+        total += len(clip) / rate
+        if total >= budget:
+            break
+    return np.concatenate(frames)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--codec", help="codec run, bundle or library name")
+    parser.add_argument("--codec-minutes", type=int, default=8)
+    parser.add_argument("--prior-minutes", type=int, default=10)
+    parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--override", nargs="*", default=[], help="extra sda-train-prior overrides")
+    parser.add_argument("--guidance", type=float, default=3.0)
+    parser.add_argument("--no-append", action="store_true")
+    args = parser.parse_args()
+    work = ROOT / "outputs" / "bench_prior"
+    codec = codec_run(args, work)
+    prior = prior_run(args, codec, work)
+    torch.set_num_threads(2)
+    bundle = resolve_bundle(prior)
+    rate, frame_rate = bundle.codec.config.sample_rate, bundle.codec.config.frame_rate
+    steps = torch.load(prior / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    print(f"prior: {prior} ({steps} steps), codec {bundle.id}", flush=True)
+
+    realtime = speed(bundle, 20.0)
+    print(
+        "speed x real time (prior, +decode, guided+decode):",
+        [f"{x:.1f}" for x in realtime],
+        flush=True,
+    )
+    window = bundle.prior.config.context_frames / frame_rate
+    control = controllability(bundle, min(4.0, window), args.guidance)
+
+    from sda.training.prior_data import PriorDataModule
+
+    data = PriorDataModule(
+        codec=bundle.codec, dir=Path(_folder(prior)), context_frames=bundle.prior.config.context_frames,
+        pad=bundle.prior.config.pad_token, stats=DescriptorStats.from_dict(bundle.descriptor_stats),
+    )  # fmt: skip
+    data.setup()
+    training_codes = [f.codes[0] for f in data.files]
+    clips = [generate(bundle, seconds=10.0, seed=100 + i) for i in range(8)]
+    copy_frames = max(longest_copy(c.indices, training_codes) for c in clips)
+    generated = np.concatenate([log_mel_frames(decode_codes(bundle.codec, c), rate) for c in clips])
+    own = dataset_frames([e.path for e in data.report.usable], rate, 10.0, 240.0)
+    distances = {"training set (sonic-pi)": frechet(generated, own)}
+    for label, folder in (("lmms samples", LMMS), ("warzone2100 music", WARZONE)):
+        if audio_files(folder):
+            distances[label] = frechet(
+                generated, dataset_frames(audio_files(folder), rate, 10.0, 240.0)
+            )
+    print("novelty: longest copy", copy_frames / frame_rate, "s; FD", distances, flush=True)
+
+    lines = [
+        "",
+        "## Prior",
+        "",
+        f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
+        f"2 threads on 2 shared CPU cores (other workers' jobs running). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
+        f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
+        f"{frame_rate:.2f} frames/s); prior `prior_small` ({bundle.prior.config.dim} dim, "
+        f"{bundle.prior.config.layers} layers, {bundle.prior.config.context_frames}-frame window) trained "
+        f"{args.prior_minutes} min on CPU ({steps} steps) on the codec's own folder.",
+        "",
+        "| measure | value | target |",
+        "| --- | ---: | --- |",
+        f"| generation speed, prior only (x real time, 20 s) | {realtime[0]:.1f} | |",
+        f"| generation speed, prior + decoding | {realtime[1]:.1f} | >= 10 |",
+        f"| generation speed, guided (controls, guidance 3) + decoding | {realtime[2]:.1f} | |",
+    ]
+    for name, (rho, means) in control.items():
+        target = ">= 0.9" if name in ("brightness", "loudness", "density") else "report"
+        lines.append(
+            f"| controllability {name}: Spearman rho (means per setting {', '.join(f'{m:.2f}' for m in means)}) "
+            f"| {rho:+.2f} | {target} |"
+        )
+    lines.append(
+        f"| novelty: longest verbatim copy of training codes (8 x 10 s) | {copy_frames / frame_rate:.2f} s | < 2 s |"
+    )
+    for label, value in distances.items():
+        lines.append(
+            f"| Frechet distance of log-mel stats, generated vs {label} | {value:.1f} | own smallest |"
+        )
+    lines.append("")
+    lines.append(
+        f"Controllability: each control alone at {', '.join(map(str, SETTINGS))} x seeds {SEEDS}, "
+        f"{min(4.0, window):.1f} s clips, guidance {args.guidance}; the descriptor is measured on the decoded "
+        "audio and normalised with the training set's stats."
+    )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_append:
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _folder(prior: Path) -> str:
+    import json
+
+    return json.loads((prior / "dataset_report.json").read_text())["folder"]
+
+
+if __name__ == "__main__":
+    main()
