@@ -23,7 +23,10 @@ CSS = """
 .sda-panel { padding: 8px 10px; }
 .sda-slot { padding: 6px 10px; margin-bottom: 10px; }
 .sda-slot-title h4 { margin: 6px 0; }
-#dna-grid-a img, #dna-grid-b img { image-rendering: pixelated; width: 100%; }
+.sda-grid button, .sda-grid .image-frame { width: 100%; }
+.sda-grid img { width: 100% !important; height: auto !important; object-fit: fill !important;
+  image-rendering: pixelated; }
+.sda-grid .image-container { background: #181820; }
 """
 
 
@@ -53,16 +56,14 @@ def build_app(
 
 
 def _first_model(ctx: AppContext):
-    from sda.app.generate_callbacks import model_names
+    from sda.app.generate_callbacks import default_model, model_names
 
     def pick(current):
         try:
-            names = model_names(ctx)
+            return gr.Dropdown(choices=model_names(ctx), value=default_model(ctx, current))
         except Exception as error:  # a broken library must not keep the page from opening
             gr.Warning(f"cannot read the library: {error}")
             return gr.Dropdown(choices=[], value=None)
-        value = current if current in names else (names[0] if names else None)
-        return gr.Dropdown(choices=names, value=value)
 
     return pick
 

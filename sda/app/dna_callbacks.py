@@ -144,8 +144,9 @@ def apply_operation(
         keep = [level for level in range(a.levels) if level not in region.levels]
         if keep:
             result = edit.swap_levels(a, b, keep, fit="a")
-        else:
-            result = edit.swap_span(a, b, start=0, end=a.frames, b_start=0, b_end=b.frames)
+        else:  # every level from B, at A's length (B looped or cropped)
+            everything = edit.fit_pair(a, b, "a")[1]
+            result = edit.pair_result(a, b, "swap_levels", everything, levels=[], fit="a")
         label = f"levels {region.first_level}–{region.last_level} from B"
     elif operation == "swap span":
         if region.end > b.frames:

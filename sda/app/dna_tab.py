@@ -8,10 +8,10 @@ from sda.app import dna_callbacks as cb
 from sda.app.export_callbacks import EDITOR_SOURCE
 from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
-from sda.app.generate_callbacks import model_names, take_choices
+from sda.app.generate_callbacks import default_model, model_names, take_choices
 from sda.app.state import AppContext, UserSession
 
-GRID_WIDTH = 960
+GRID_WIDTH = 1200
 OPERATION_HELP = (
     "Operations change slot A (the working copy) inside the selected region, taking material "
     "from slot B: **swap levels** puts B's selected levels into A, **swap span** B's selected "
@@ -42,34 +42,35 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             )
         for slot, title in (("A", "Slot A · working copy"), ("B", "Slot B · donor")):
             with gr.Group(elem_classes=["sda-slot"]):
-                with gr.Row(equal_height=True):
-                    gr.Markdown(f"#### {title}", elem_classes=["sda-slot-title"])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=240):
+                        gr.Markdown(f"#### {title}", elem_classes=["sda-slot-title"])
+                        status = gr.Markdown("Empty.", elem_id=f"dna-status-{slot.lower()}")
                     upload = gr.File(
                         label="Load an audio file",
                         file_types=list(cb.UPLOAD_EXTENSIONS),
                         file_count="single",
-                        height=90,
+                        height=120,
+                        scale=3,
                         elem_id=f"dna-upload-{slot.lower()}",
                     )
-                    take = gr.Dropdown(
-                        label="…or a take", choices=[], elem_id=f"dna-take-{slot.lower()}"
-                    )
-                    use_take = gr.Button(
-                        "Use take",
-                        size="sm",
-                        scale=0,
-                        min_width=90,
-                        elem_id=f"dna-use-take-{slot.lower()}",
-                    )
-                status = gr.Markdown("Empty.", elem_id=f"dna-status-{slot.lower()}")
+                    with gr.Column(scale=3, min_width=240):
+                        take = gr.Dropdown(
+                            label="…or a take", choices=[], elem_id=f"dna-take-{slot.lower()}"
+                        )
+                        use_take = gr.Button(
+                            f"Put the take in slot {slot}",
+                            size="sm",
+                            elem_id=f"dna-use-take-{slot.lower()}",
+                        )
                 image = gr.Image(
                     label=f"Code grid {slot} (levels × time, level 0 on top)",
                     interactive=False,
                     show_label=False,
                     buttons=[],
-                    height=None,
                     format="png",
                     elem_id=f"dna-grid-{slot.lower()}",
+                    elem_classes=["sda-grid"],
                 )
             slot_widgets[slot] = (upload, take, use_take, status, image)
         with gr.Group(elem_classes=["sda-panel"]):
@@ -104,7 +105,7 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             history = gr.Markdown("History: empty.", elem_id="dna-history")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     levels = gr.Slider(
                         1, 8, value=8, step=1, label="Decode with the first k levels", scale=3
                     )
@@ -116,8 +117,8 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
                 build_export_panel(ctx, session_state, source, prefix="dna")
             with gr.Column(scale=2), gr.Accordion("Session", open=True):
                 save = gr.Button("Save session", size="sm", elem_id="dna-save")
-                saved = gr.File(label="Session file", interactive=False)
-                opened = gr.File(label="Open a session", file_types=[".sdasession"])
+                saved = gr.File(label="Session file", interactive=False, height=80, visible=False)
+                opened = gr.File(label="Open a session", file_types=[".sdasession"], height=100)
 
     region_inputs = [start_s, end_s, first_level, last_level]
     images = [slot_widgets["A"][4], slot_widgets["B"][4]]
@@ -144,6 +145,13 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             gr.Slider(maximum=codes.levels, value=codes.levels),
         ]
 
+    def limits(session: UserSession) -> list:
+        """New slider maxima after an edit changed A's length (the values stay)."""
+        codes = cb.slot_codes(session, "A")
+        if codes is None:
+            return [gr.Slider()] * 2
+        return [gr.Slider(maximum=round(codes.seconds, 2))] * 2
+
     view_outputs = [*images, history]
     range_outputs = [*region_inputs, levels]
 
@@ -168,6 +176,15 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             *pictures(session, colour, values),
             cb.history_text(session),
             *ranges(session),
+        ]
+
+    def edited_view(session: UserSession, colour, values):
+        return [
+            session,
+            *slot_statuses(session),
+            *pictures(session, colour, values),
+            cb.history_text(session),
+            *limits(session),
         ]
 
     full_outputs = [
@@ -204,34 +221,19 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
                 raise cb.EditorError("load a sound into slot A first")
             region = cb.region_for(codes, *values)
             cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
-            return [
-                session,
-                *slot_statuses(session),
-                *pictures(session, colour, values),
-                cb.history_text(session),
-            ]
+            return edited_view(session, colour, values)
 
         return on_operation
 
     @friendly("undoing")
     def on_undo(session: UserSession, colour, *values):
         cb.undo(session)
-        return [
-            session,
-            *slot_statuses(session),
-            *pictures(session, colour, values),
-            cb.history_text(session),
-        ]
+        return edited_view(session, colour, values)
 
     @friendly("redoing")
     def on_redo(session: UserSession, colour, *values):
         cb.redo(session)
-        return [
-            session,
-            *slot_statuses(session),
-            *pictures(session, colour, values),
-            cb.history_text(session),
-        ]
+        return edited_view(session, colour, values)
 
     @friendly("drawing the grids")
     def on_region(session: UserSession, colour, *values):
@@ -243,7 +245,7 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
 
     @friendly("saving the session")
     def on_save(session: UserSession):
-        return str(cb.save_session(ctx, session))
+        return gr.File(value=str(cb.save_session(ctx, session)), visible=True)
 
     @friendly("opening the session")
     def on_open(session: UserSession, path, colour):
@@ -253,7 +255,7 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
     @friendly("listing models and takes")
     def on_tab(session: UserSession, current):
         names = model_names(ctx)
-        value = current if current in names else (names[0] if names else None)
+        value = default_model(ctx, session.editor.model or current)
         choices = take_choices(session)
         newest = choices[0][1] if choices else None
         return (
@@ -262,7 +264,14 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             gr.Dropdown(choices=choices, value=newest),
         )
 
-    edit_outputs = [session_state, slot_widgets["A"][3], slot_widgets["B"][3], *view_outputs]
+    edit_outputs = [
+        session_state,
+        slot_widgets["A"][3],
+        slot_widgets["B"][3],
+        *view_outputs,
+        start_s,
+        end_s,
+    ]
     tab.select(
         on_tab,
         [session_state, model],

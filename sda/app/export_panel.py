@@ -52,11 +52,22 @@ def build_export_panel(
             normalise = gr.Checkbox(value=False, label="Normalise loudness")
             lufs = gr.Slider(-36, -6, value=-16, step=0.5, label="Target (LUFS)", visible=False)
         with gr.Row():
-            title = gr.Textbox(label="Title", placeholder="default: model and take", scale=2)
+            title = gr.Textbox(
+                label="Title",
+                placeholder="default: model and take",
+                scale=2,
+                elem_id=f"{prefix}-export-title",
+            )
             artist = gr.Textbox(label="Artist", scale=1)
         comment = gr.Textbox(label="Comment", placeholder="added before the generation settings")
         button = gr.Button("Export", variant="primary", elem_id=f"{prefix}-export-button")
-        file = gr.File(label="Download", interactive=False, elem_id=f"{prefix}-export-file")
+        file = gr.File(
+            label="Download",
+            interactive=False,
+            height=80,
+            visible=False,
+            elem_id=f"{prefix}-export-file",
+        )
 
     def on_format(value: str):
         depths = cb.bit_depth_choices(value)
@@ -93,7 +104,7 @@ def build_export_panel(
         )
         path = cb.export_source(ctx, session, source_value, settings)
         gr.Info(f"exported {path.name}")
-        return str(path)
+        return gr.File(value=str(path), visible=True)
 
     button.click(
         on_export,

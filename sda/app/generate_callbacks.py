@@ -73,6 +73,16 @@ def model_names(ctx: AppContext) -> list[str]:
     return [entry_name(entry) for entry in ctx.library.list()]
 
 
+def default_model(ctx: AppContext, current: str | None) -> str | None:
+    """Keep the current pick if it is still in the library, else the first model that generates."""
+    entries = list(ctx.library.list())
+    names = [entry.name for entry in entries]
+    if current in names:
+        return current
+    able = [entry.name for entry in entries if entry.has_prior]
+    return (able or names or [None])[0]
+
+
 def entry_name(entry: Any) -> str:
     if isinstance(entry, str):
         return entry

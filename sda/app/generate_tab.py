@@ -56,7 +56,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                 )
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=4)
-                    dice = gr.Button("🎲", scale=0, min_width=44, size="sm", elem_id="gen-dice")
+                    dice = gr.Button("Random", scale=0, min_width=80, size="sm", elem_id="gen-dice")
                 with gr.Row():
                     temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
                     top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
@@ -159,9 +159,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
 
     @friendly("listing models")
     def on_refresh(current):
-        choices = cb.model_names(ctx)
-        value = current if current in choices else (choices[0] if choices else None)
-        return gr.Dropdown(choices=choices, value=value)
+        return gr.Dropdown(choices=cb.model_names(ctx), value=cb.default_model(ctx, current))
 
     @friendly("loading the model")
     def on_model(name):

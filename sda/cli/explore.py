@@ -58,8 +58,11 @@ def explore(
             "the explorer and its models. There is no password."
         )
     app = build_app(lib, device=device)
+    chosen = _free_port(host, port)
+    shown = f"[{host}]" if ":" in host else host
     console.print(f"library: {lib.root}")
-    launch_app(app, host=host, port=_free_port(host, port), block=True)
+    console.print(f"open [bold]http://{shown}:{chosen}[/] in your browser (Ctrl+C stops)")
+    launch_app(app, host=host, port=chosen, block=True, quiet=True)
 
 
 def _free_port(host: str, port: int, tries: int = 20) -> int:

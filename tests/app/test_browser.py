@@ -1,0 +1,224 @@
+"""The explorer in a real browser: `sda explore` over the tiny library, driven by headless chromium.
+
+Runs the whole flow (pick model -> generate -> player shows audio -> upload into slot A -> swap with
+B -> decode -> export FLAC -> the download is a tagged FLAC) and writes a screenshot per step to
+test-artifacts/app/. Needs Debian's /usr/bin/chromium (`.ci/run` installs it); never downloads one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import factories
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "app"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STEP_TIMEOUT_MS = 90_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_library_root, tmp_path_factory):
+    """`sda explore` in a subprocess over a private copy of the tiny library; yields its URL."""
+    root = tmp_path_factory.mktemp("browser") / "library"
+    shutil.copytree(tiny_library_root, root)
+    port = _free_port()
+    log = tmp_path_factory.mktemp("browser-log") / "explore.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "2"}
+    command = [sys.executable, "-c", "from sda.cli import main; main()", "explore"]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*command, "--library", str(root), "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"sda explore exited early:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"sda explore did not answer within 120 s:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield {"url": url, "port": port, "log": log, "library": root}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield instance
+        instance.close()
+
+
+def _pick(page, elem_id: str, option: str) -> None:
+    """Choose an option of a Gradio dropdown."""
+    page.click(f"#{elem_id} input")
+    page.click(f"[role=option]:has-text('{option}')")
+
+
+def _wait_text(page, elem_id: str, text: str) -> None:
+    page.wait_for_function(
+        "([id, text]) => (document.querySelector('#' + id)?.innerText || '').includes(text)",
+        arg=[elem_id, text],
+        timeout=STEP_TIMEOUT_MS,
+    )
+
+
+def _no_error_toasts(page) -> None:
+    errors = [t.inner_text() for t in page.locator(".toast-body.error").all()]
+    assert not errors, f"the app showed errors: {errors}"
+
+
+def test_whole_flow_in_a_real_browser(server, browser, tmp_path):
+    import mutagen
+    import soundfile
+
+    from sda.audio.io import write_audio
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    upload = tmp_path / "pluck.wav"
+    write_audio(upload, factories.synth_sound("pluck", seconds=0.6, seed=3), 48_000)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+
+    def shot(name: str) -> None:
+        page.wait_for_timeout(300)  # let the last update paint
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    page.goto(server["url"])
+    page.wait_for_selector("#gen-button")
+    page.wait_for_function(  # the model list arrived
+        "() => document.querySelector('#gen-model input')?.value === 'tiny-prior'"
+    )
+    shot("01-start")
+
+    # pick model -> generate -> the player shows audio
+    _pick(page, "gen-model", "tiny-prior")
+    seconds = page.locator("#gen-seconds input[type=number]")
+    seconds.fill("0.5")
+    seconds.press("Enter")
+    page.click("#gen-button")
+    page.wait_for_selector("#gen-player-0 audio", state="attached")
+    _wait_text(page, "gen-status", "Made 1 take")
+    assert "seed 0" in page.inner_text("#gen-player-0")
+    _no_error_toasts(page)
+    shot("02-generated")
+
+    # DNA editor: upload a file into slot A, the take into slot B
+    page.click("button[role=tab]:has-text('DNA editor')")
+    page.set_input_files("#dna-upload-a input[type=file]", str(upload))
+    _wait_text(page, "dna-status-a", "pluck.wav")
+    page.wait_for_function(
+        "() => (document.querySelector('#dna-take-b input')?.value || '').startsWith('#1')"
+    )
+    page.click("#dna-use-take-b")
+    _wait_text(page, "dna-status-b", "take 1")
+    assert page.locator("#dna-grid-a img").count() == 1
+    shot("03-slots-filled")
+
+    # swap with B (the coarsest level), then decode
+    level = page.locator("#dna-last input[type=number]")
+    level.fill("0")
+    level.press("Enter")
+    page.click("#dna-op-swap-levels")
+    _wait_text(page, "dna-history", "from B")
+    shot("04-swapped")
+    page.click("#dna-decode")
+    page.wait_for_selector("#dna-player audio", state="attached")
+    _no_error_toasts(page)
+    shot("05-decoded")
+
+    # export FLAC with a title and download it
+    _pick(page, "dna-export-format", "flac")
+    page.locator("#dna-export-title").locator("input, textarea").first.fill("browser test")
+    page.click("#dna-export-button")
+    link = page.locator("#dna-export-file a").first
+    link.wait_for()
+    shot("06-exported")
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+
+    assert soundfile.info(str(saved)).format == "FLAC"
+    tags = mutagen.File(str(saved))
+    assert type(tags).__name__ == "FLAC"
+    assert tags["title"] == ["browser test"]
+    assert tags["album"] == ["tiny-prior"]
+    assert "sda" in tags["encoder"][0]
+    _no_error_toasts(page)
+    assert "Traceback" not in server["log"].read_text()
+    page.close()
+
+
+def test_a_failing_action_shows_a_message_not_a_trace(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(server["url"])
+    page.wait_for_selector("#gen-button")
+    page.click("button[role=tab]:has-text('DNA editor')")
+    page.click("#dna-decode")  # nothing loaded yet
+    toast = page.locator(".toast-body").first
+    toast.wait_for()
+    text = toast.inner_text()
+    assert "slot A" in text and "Traceback" not in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "07-friendly-error.png"), full_page=True)
+    page.close()
+
+
+def test_server_binds_localhost_and_serves_no_other_files(server):
+    base = f"http://127.0.0.1:{server['port']}"
+    for path in ("/gradio_api/file=/etc/passwd", f"/gradio_api/file={Path.home()}/.bashrc"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + path, timeout=5)
+        assert refused.value.code in (403, 404)
+    import psutil
+
+    others = [
+        address.address
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+        if address.family == socket.AF_INET and not address.address.startswith("127.")
+    ]
+    if not others:
+        pytest.skip("this machine has no non-loopback address to test")
+    for address in others:  # not reachable on other interfaces
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            assert probe.connect_ex((address, server["port"])) != 0, address
