@@ -75,7 +75,7 @@ def prior_run(args, codec: Path, work: Path) -> Path:
     if not (run_dir / "checkpoints" / "last.ckpt").exists() or args.retrain:
         run([
             str(Path(sys.executable).with_name("sda-train-prior")), f"codec={codec}",
-            "model=prior_small", f"paths.output_dir={work}", "name=prior_bench", "threads=2",
+            f"model={args.model}", f"paths.output_dir={work}", "name=prior_bench", "threads=2",
             f"trainer.max_time=00:00:{args.prior_minutes:02d}:00", "trainer.max_steps=100000",
             "data.steps_per_epoch=100", "training.example_seconds=0", *args.override,
         ])  # fmt: skip
@@ -193,12 +193,14 @@ def main() -> None:
     parser.add_argument("--codec", help="codec run, bundle or library name")
     parser.add_argument("--codec-minutes", type=int, default=8)
     parser.add_argument("--prior-minutes", type=int, default=10)
+    parser.add_argument("--model", default="prior_small", help="prior model config (conf/model/)")
+    parser.add_argument("--work", default=str(ROOT / "outputs" / "bench_prior"))
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--override", nargs="*", default=[], help="extra sda-train-prior overrides")
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
-    work = ROOT / "outputs" / "bench_prior"
+    work = Path(args.work)
     codec = codec_run(args, work)
     prior = prior_run(args, codec, work)
     torch.set_num_threads(2)
@@ -243,7 +245,7 @@ def main() -> None:
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
         f"2 threads on 2 shared CPU cores (other workers' jobs running). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
         f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
-        f"{frame_rate:.2f} frames/s); prior `prior_small` ({bundle.prior.config.dim} dim, "
+        f"{frame_rate:.2f} frames/s); prior `{args.model}` ({bundle.prior.config.dim} dim, "
         f"{bundle.prior.config.layers} layers, {bundle.prior.config.context_frames}-frame window) trained "
         f"{args.prior_minutes} min on CPU ({steps} steps) on the codec's own folder.",
         "",

@@ -16,6 +16,7 @@ import copy
 import json
 import logging
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -88,16 +89,45 @@ def _prior_config(cfg: DictConfig, codec, fingerprint: str) -> PriorConfig:
     return PriorConfig.from_dict(values)
 
 
-def _saved_hparams(checkpoint: Path) -> dict[str, Any]:
-    try:
-        return dict(
-            torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]
-        )
-    except Exception as error:
-        raise TrainingError(
-            f"cannot resume from {checkpoint} ({type(error).__name__}: {error}); "
-            "delete it or pass resume=false"
-        ) from None
+def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    """The newest readable checkpoint of the run and its hyper-parameters, or (None, None).
+
+    last.ckpt first; if a crash left it truncated, the newest step file beside it.
+    resume=false moves old checkpoints aside (never deletes them) and starts over.
+    """
+    folder = run_dir / "checkpoints"
+    steps = sorted(folder.glob("step*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    candidates = [p for p in [run_dir / LAST_CHECKPOINT, *steps] if p.is_file()]
+    if not candidates:
+        return None, None
+    if not cfg.get("resume", True):
+        aside = run_dir / f"checkpoints-replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+        folder.rename(aside)
+        log.info("resume=false: previous checkpoints moved to %s", aside)
+        return None, None
+    problems = []
+    for path in candidates:
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            hparams = dict(ckpt["hyper_parameters"])
+            if not isinstance(hparams.get("prior"), dict):  # e.g. a codec run's checkpoint
+                raise KeyError("prior")
+        except Exception as error:  # truncated by a crash mid-save, or not a prior checkpoint
+            problems.append(f"{path.name}: {type(error).__name__}")
+            continue
+        log.info("resuming from %s (step %s)", path, ckpt.get("global_step"))
+        return path, hparams
+    raise TrainingError(
+        f"cannot resume from {folder} ({'; '.join(problems)}): "
+        "pass resume=false to start over (old checkpoints are kept aside)"
+    )
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Every configured callback / logger; a group entry set to null is left out."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node and "_target_" in node]
 
 
 def _check_resume(saved: dict[str, Any], config: PriorConfig, run_dir: Path) -> None:
@@ -121,7 +151,9 @@ def train(cfg: DictConfig) -> Path:
     import lightning as L
 
     cfg = copy.deepcopy(cfg)
-    train_codec._check_accelerator(cfg.trainer)
+    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise TrainingError("trainer=gpu was chosen but PyTorch sees no CUDA GPU: use trainer=cpu")
     bundle, codec_source = _load_codec(cfg.get("codec"))
     codec, fingerprint = bundle.codec, bundle.id
     data_dir = _data_dir(cfg, codec_source, bundle)
@@ -142,8 +174,7 @@ def train(cfg: DictConfig) -> Path:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     prior_config = _prior_config(cfg, codec, fingerprint)
-    checkpoint = train_codec._resume_checkpoint(cfg, run_dir)
-    saved = _saved_hparams(checkpoint) if checkpoint else None
+    checkpoint, saved = _resume_checkpoint(cfg, run_dir)
     stats = None
     if saved is not None:
         _check_resume(saved, prior_config, run_dir)
@@ -189,10 +220,10 @@ def train(cfg: DictConfig) -> Path:
         training=training,
     )
     module.set_codec(codec)
-    loggers = train_codec._instantiate_all(cfg.get("logger"))
+    loggers = _instantiate_all(cfg.get("logger"))
     trainer = instantiate(
         cfg.trainer,
-        callbacks=train_codec._instantiate_all(cfg.get("callbacks")),
+        callbacks=_instantiate_all(cfg.get("callbacks")),
         logger=loggers or False,
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
