@@ -77,7 +77,11 @@ def _sniff_failure(path: Path, detail: str) -> AudioFileError:
     if looks_like_audio:
         if path.stat().st_size <= 128:
             return AudioFileError(path, "header only: the file holds no audio data")
-        return AudioFileError(path, f"corrupt or unsupported audio data ({detail})")
+        return AudioFileError(
+            path,
+            f"corrupt or unsupported audio data ({detail})",
+            "if it plays elsewhere, convert it to .wav or .flac",
+        )
     try:
         text = head.decode("utf-8")
         if all(ch.isprintable() or ch.isspace() for ch in text):
@@ -122,32 +126,42 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
         raise _sniff_failure(path, detail.strip().rstrip(".")) from error
     except OSError as error:
         raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
-    blocks: list[np.ndarray] = []
     truncated = False
     with handle:
         declared = handle.frames
+        rate, channels = handle.samplerate, handle.channels
+        fmt, subtype = handle.format, handle.subtype
+        # Fill one preallocated (channels, samples) array block by block: a long recording then
+        # costs its own size in memory, not three copies of it.
+        capacity = declared if 0 < declared < (1 << 34) else _BLOCK_FRAMES
+        audio = np.empty((channels, capacity), np.float32)
+        buffer = np.empty((_BLOCK_FRAMES, channels), np.float32)
+        filled = 0
         try:
             while True:
-                block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-                if len(block) == 0:
+                count = len(handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True, out=buffer))
+                if count == 0:
                     break
-                blocks.append(block)
+                if filled + count > audio.shape[1]:  # the header under-declared the length
+                    audio = np.concatenate([audio, np.empty_like(audio)], axis=1)
+                audio[:, filled : filled + count] = buffer[:count].T
+                filled += count
         except (sf.LibsndfileError, RuntimeError) as error:
-            if not blocks:
+            if filled == 0:
                 raise AudioFileError(
                     path, "corrupt audio data: decoding failed at the start"
                 ) from error
             truncated = True  # decoding broke part way: keep what came before the damage
-        rate, channels = handle.samplerate, handle.channels
-        fmt, subtype = handle.format, handle.subtype
-    audio = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, channels), np.float32)
-    if len(audio) == 0:
+    if filled == 0:
         raise AudioFileError(path, "header only: the file holds no audio samples")
-    # Compressed decoders may differ from the declared length by a few frames; a cut-off file by far more.
-    shorter_than_declared = 0 < declared < (1 << 62) and len(audio) < 0.99 * declared
+    if filled < audio.shape[1]:
+        audio = np.ascontiguousarray(audio[:, :filled])
+    # Compressed decoders may differ from the declared length by a few frames; a cut-off file
+    # by far more.
+    shorter_than_declared = 0 < declared < (1 << 62) and filled < 0.99 * declared
     truncated = truncated or shorter_than_declared or _header_promises_more(path, fmt)
     return DecodedAudio(
-        audio=np.ascontiguousarray(audio.T),  # (channels, samples)
+        audio=audio,  # (channels, samples)
         sample_rate=int(rate),
         format=fmt,
         subtype=subtype,

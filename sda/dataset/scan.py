@@ -133,14 +133,16 @@ def _measure(path: Path, sample_rate: int) -> tuple[dict, np.ndarray | None]:
     except AudioFileError as error:
         return {"error": error.reason}, None
     native = decoded.audio  # (channels, samples)
-    finite = bool(np.isfinite(native).all())
-    peak = float(np.max(np.abs(native))) if finite else 0.0
-    at_full_scale = np.abs(native) >= _CLIP_LEVEL
-    repeats = at_full_scale[:, 1:] & (native[:, 1:] == native[:, :-1])  # (channels, samples - 1)
+    low, high = float(native.min()), float(native.max())  # NaN or inf shows up in these
+    finite = bool(np.isfinite(low) and np.isfinite(high))
+    peak = max(high, -low) if finite else 0.0
     clipped_runs = 0
-    if repeats.shape[1] >= _CLIP_RUN - 1 and repeats.any():
-        windows = np.lib.stride_tricks.sliding_window_view(repeats, _CLIP_RUN - 1, axis=-1)
-        clipped_runs = int(windows.all(axis=-1).sum())
+    if finite and peak >= _CLIP_LEVEL:
+        at_full_scale = (native >= _CLIP_LEVEL) | (native <= -_CLIP_LEVEL)  # no float temporary
+        repeats = at_full_scale[:, 1:] & (native[:, 1:] == native[:, :-1])  # (channels, samples-1)
+        if repeats.shape[1] >= _CLIP_RUN - 1 and repeats.any():
+            windows = np.lib.stride_tricks.sliding_window_view(repeats, _CLIP_RUN - 1, axis=-1)
+            clipped_runs = int(windows.all(axis=-1).sum())
     info = {
         "sample_rate": decoded.sample_rate,
         "channels": decoded.channels,
