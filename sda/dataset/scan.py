@@ -225,7 +225,7 @@ def scan_folder(
     flagged and padded. `cache_dir=None` uses the per-user cache; `use_cache=False` turns it off.
     `progress(done, total, path)` is called before each file.
     """
-    folder = Path(folder).expanduser()
+    folder = Path(folder).expanduser().absolute()  # reports stay valid from any working dir
     if not folder.exists():
         raise DatasetError(f"Folder not found: {folder}; check the path and try again.")
     if not folder.is_dir():
