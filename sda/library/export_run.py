@@ -135,8 +135,45 @@ def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
     return record
 
 
+# Scalars worth keeping with a model: validation quality, the training loss, codebook health.
+_KEPT_SCALARS = ("val/", "train/loss", "codebook/used_percent_min", "codebook/perplexity_level0")
+
+
+def tensorboard_metrics(run_dir: Path) -> dict[str, float]:
+    """Last value (and, for validation, the best) of the run's key TensorBoard scalars."""
+    events = sorted(
+        run_dir.glob("tensorboard/**/events.out.tfevents.*"), key=lambda p: p.stat().st_mtime
+    )
+    if not events:
+        return {}
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return {}
+    metrics: dict[str, float] = {}
+    for path in events:  # oldest first: a resumed run's newer files win
+        skip = {"images": 1, "audio": 1, "histograms": 1, "tensors": 1, "scalars": 0}
+        accumulator = EventAccumulator(str(path), size_guidance=skip)
+        try:
+            accumulator.Reload()
+        except Exception:  # a damaged log must never block an export
+            continue
+        for tag in accumulator.Tags().get("scalars", []):
+            if not tag.startswith(_KEPT_SCALARS):
+                continue
+            values = [event.value for event in accumulator.Scalars(tag)]
+            metrics[tag] = round(float(values[-1]), 5)
+            if tag.startswith("val/"):
+                best = max if "accuracy" in tag else min
+                metrics[f"{tag} (best)"] = round(float(best(values)), 5)
+    return metrics
+
+
 def _training_metrics(run: RunCheckpoint) -> dict[str, Any]:
     info = dict(run.training)
+    logged = tensorboard_metrics(run.run_dir)
+    if logged:
+        info["metrics"] = {**info.get("metrics", {}), **logged}
     extra = run.run_dir / "metrics.json"  # final evaluation, if the training entry wrote one
     if extra.is_file():
         with contextlib.suppress(OSError, ValueError):

@@ -227,3 +227,48 @@ def test_truncated_checkpoint_and_non_runs(tiny_models, tmp_path):
         load_bundle(tmp_path / "empty")
     with pytest.raises(BundleError, match="does not exist"):
         load_bundle(tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+def test_real_smoke_training_runs_export_and_load(tmp_path, tiny_training_audio):
+    """The contract with sda-train / sda-train-prior: their real checkpoints export and load."""
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    data = tmp_path / "data"
+    factories.write_tiny_audio(data, count=4, seconds=1.0)
+    outputs = tmp_path / "outputs"
+    common = [f"paths.output_dir={outputs}", "logger=none", "callbacks.lr_monitor=null"]
+    for command in (
+        [bin_dir / "sda-train", "experiment=smoke", f"data.dir={data}", "name=codec", *common],
+        [
+            bin_dir / "sda-train-prior",
+            "experiment=prior_smoke",
+            f"codec={outputs / 'codec' / 'codec'}",
+            "name=prior",
+            *common,
+        ],
+    ):
+        result = subprocess.run(
+            [str(c) for c in command], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+    library = Library(tmp_path / "lib")
+    path = export_run(
+        outputs / "codec" / "codec",
+        prior_run=outputs / "prior" / "prior",
+        name="smoke",
+        library=library,
+    )
+    bundle = load_bundle(path)
+    direct = load_bundle(outputs / "prior" / "prior")  # a run loads straight away too
+    assert bundle.has_prior and bundle.id == direct.id and bundle.descriptor_stats
+    assert sorted(f["name"] for f in bundle.meta["dataset"]["files"]) == sorted(
+        p.name for p in data.iterdir()
+    )
+    assert bundle.meta["training"]["codec"]["global_step"] == 10
+    assert torch.equal(
+        _decoded(bundle.codec, tiny_training_audio[0]),
+        _decoded(direct.codec, tiny_training_audio[0]),
+    )
