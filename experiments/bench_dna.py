@@ -66,7 +66,6 @@ def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
         f"paths.output_dir={work}",
         "name=dna_bench",
         f"trainer.max_time=00:00:{minutes:02d}:00",
-        "logger=none",
     ]
     print("training:", " ".join(command), flush=True)
     subprocess.run(command, check=True)
@@ -161,6 +160,7 @@ def main() -> None:
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
 
     folder = args.audio or default_audio(args.work)
