@@ -3,7 +3,8 @@ edits, and the speed of every operation.
 
 Run: `.venv/bin/python experiments/bench_dna.py [--model BUNDLE_OR_RUN] [--audio DIR]`.
 Without --model it trains a `cpu-small` codec on the audio files not held out (every 5th file is
-held out) for --train-minutes with `sda-train`, reusing that run when it already exists. Audio
+held out) for --train-minutes in total with `sda-train`, resuming that run when it exists (so
+repeated runs with a growing budget keep each one under ten minutes; 0 reuses it as it is). Audio
 defaults to the real recordings of /work/shared/scripts/get-dev-audio.sh (sonic-pi samples),
 else the synthesized demo set. Prints a table and appends it under "## Sound DNA" to
 experiments/RESULTS.md.
@@ -49,7 +50,11 @@ def default_audio(work: Path) -> Path:
 
 
 def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
-    """A cpu-small codec run on `train` (symlinked into one folder); resumed if it exists."""
+    """A cpu-small codec run on `train` (symlinked into one folder).
+
+    Re-running resumes the same run: `minutes` is the total training time (Lightning's timer is
+    restored from the checkpoint), so a longer budget continues and `0` reuses the run as it is.
+    """
     data = work / "train_audio"
     data.mkdir(parents=True, exist_ok=True)
     for path in train:
@@ -57,7 +62,7 @@ def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
         if not link.exists():
             link.symlink_to(path)
     run = work / "codec" / "dna_bench"
-    if (run / "checkpoints" / "last.ckpt").exists():
+    if minutes <= 0:
         return run
     command = [
         str(Path(sys.executable).with_name("sda-train")),

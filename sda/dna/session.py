@@ -68,9 +68,12 @@ class Session:
 
     @property
     def bundle_id(self) -> str | None:
-        for codes in (*self.sources.values(), *(s.codes for s in self._steps)):
-            return codes.bundle_id
-        return None
+        reference = self._reference()
+        return None if reference is None else reference.bundle_id
+
+    def _reference(self) -> Codes | None:
+        """Any grid already in the session: they all come from one model."""
+        return next(iter((*self.sources.values(), *(s.codes for s in self._steps))), None)
 
     @property
     def can_undo(self) -> bool:
@@ -81,12 +84,13 @@ class Session:
         return self._position < len(self._steps) - 1
 
     def _check(self, codes: Codes) -> None:
-        for other in (*self.sources.values(), *(s.codes for s in self._steps)):
-            try:
-                other.check_compatible(codes)
-            except CodesError as error:
-                raise SessionError(f"cannot add to this session: {error}") from None
+        reference = self._reference()
+        if reference is None:
             return
+        try:
+            reference.check_compatible(codes)
+        except CodesError as error:
+            raise SessionError(f"cannot add to this session: {error}") from None
 
     # ------------------------------------------------------------------ editing
 
