@@ -49,7 +49,6 @@ class CodecConfig:
     kernel_size: int = 7
     ema_decay: float = 0.99
     kmeans_iters: int = 10
-    commitment_weight: float = 1.0
     rotation_trick: bool = False
 
     def __post_init__(self) -> None:
@@ -130,7 +129,6 @@ class Codec(nn.Module):
             codebook_size=config.codebook_size,
             decay=config.ema_decay,
             kmeans_iters=config.kmeans_iters,
-            commitment_weight=config.commitment_weight,
             rotation_trick=config.rotation_trick,
             sync_codebook=sync_codebook,
         )

@@ -1,0 +1,209 @@
+"""Codec benchmark (issue 3): train for M minutes on 2 CPU threads, then measure on held-out audio.
+
+    python experiments/bench_codec.py --data DIR --minutes 10 [--override model=codec_small ...]
+
+Reports held-out mel distance (sda.audio.dsp.mel_distance) for every prefix of levels, MR-STFT
+distance, codebook usage per level over all training audio, training throughput (audio seconds per
+second of wall time, warm-up and validation included), encode+decode speed (x real time, 60 s of
+audio, 2 threads) and peak RSS; appends a row to experiments/RESULTS.md under "## Codec".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+
+from sda.audio.dsp import mel_distance
+from sda.models.codec import Codec, CodecConfig
+from sda.training.losses import SpectralLoss
+from sda.training.train_codec import compose_config, datamodule_config, train
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HEADER = (
+    "| date | data | model | K x levels | budget | steps | held-out mel (levels 1/2/4/all) "
+    "| MR-STFT | codes used % per level | train audio-s/s | enc+dec x RT | peak RSS GB | notes |\n"
+    "| --- | --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |\n"
+)
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
+
+
+def load_codec(run_dir: Path) -> tuple[Codec, dict]:
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
+    state = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
+    codec.load_state_dict(state)
+    return codec.eval(), ckpt
+
+
+@torch.inference_mode()
+def evaluate(codec: Codec, datamodule) -> dict:
+    datamodule.setup("validate")
+    audio = datamodule.audio
+    spectral = SpectralLoss(sample_rate=codec.config.sample_rate)
+    levels = sorted({1, 2, 4, codec.config.num_levels} & set(range(1, codec.config.num_levels + 1)))
+    clips = [
+        torch.from_numpy(np.asarray(audio[r.file][r.start : r.end], dtype=np.float32))
+        for r in datamodule.val_regions
+    ]
+    held_out_seconds = sum(len(c) for c in clips) / codec.config.sample_rate
+    mel = {k: [] for k in levels}
+    stft_values = []
+    for clip in clips:
+        codes = codec.encode(clip[None])
+        for k in levels:
+            recon = codec.decode(codes, levels=k)[0, : clip.shape[-1]]
+            mel[k].append(mel_distance(clip, recon, codec.config.sample_rate))
+            if k == codec.config.num_levels:
+                stft_values.append(float(spectral(recon[None], clip[None]).stft))
+    # usage: encode every training region (what the prior will see)
+    counts = torch.zeros(codec.config.num_levels, codec.config.codebook_size)
+    for region in datamodule.train_regions:
+        clip = torch.from_numpy(
+            np.asarray(audio[region.file][region.start : region.end], dtype=np.float32)
+        )
+        codes = codec.encode(clip[None])[0]  # (levels, frames)
+        for level in range(codes.shape[0]):
+            counts[level] += torch.bincount(codes[level], minlength=codec.config.codebook_size)
+    used = (counts > 0).float().mean(dim=1) * 100
+    p = counts / counts.sum(dim=1, keepdim=True)
+    perplexity = torch.exp(-(p * p.clamp(min=1e-12).log()).sum(dim=1))
+    return {
+        "held_out_clips": len(clips),
+        "held_out_seconds": round(held_out_seconds, 1),
+        "mel_by_levels": {k: float(np.mean(v)) for k, v in mel.items()},
+        "mr_stft": float(np.mean(stft_values)),
+        "used_percent": [round(float(u), 1) for u in used],
+        "perplexity": [round(float(x), 1) for x in perplexity],
+    }
+
+
+@torch.inference_mode()
+def speed(codec: Codec, datamodule, seconds: float = 60.0) -> float:
+    joined = np.concatenate([np.asarray(a, dtype=np.float32) for a in datamodule.audio])
+    total = int(seconds * codec.config.sample_rate)
+    audio = torch.from_numpy(np.resize(joined, total))[None]
+    codec.decode(codec.encode(audio[:, : codec.config.sample_rate * 5]))  # warm-up (oneDNN)
+    best = math.inf
+    for _ in range(2):
+        started = time.perf_counter()
+        codec.decode(codec.encode(audio))
+        best = min(best, time.perf_counter() - started)
+    return seconds / best
+
+
+def append_row(row: str) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if "## Codec" not in text:
+        intro = (
+            "\n## Codec\n\nHeld-out mel distance: sum over 7 scales of mean |log10 mel| difference "
+            "(lower is better; 12 kHz low-pass ~1-2, silence ~17-22). Codes used: share of codes hit "
+            "when encoding all training audio. Speed and throughput on 2 CPU threads.\n\n"
+        )
+        text = text.rstrip("\n") + "\n" + intro + HEADER
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.strip() == "## Codec")
+    end = start + 1
+    while end < len(lines) and not lines[end].startswith("## "):
+        end += 1
+    last_row = max((i for i in range(start, end) if lines[i].startswith("|")), default=end - 1)
+    lines.insert(last_row + 1, row)
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, RESULTS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--experiment", default="cpu-small")
+    parser.add_argument("--override", action="append", default=[], help="extra Hydra overrides")
+    parser.add_argument("--output-dir", type=Path, default=None)
+    parser.add_argument("--note", default="")
+    parser.add_argument("--no-record", action="store_true", help="print only, do not append")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    seconds = int(round(args.minutes * 60))
+    max_time = f"00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="sda-bench-"))
+    overrides = [
+        f"experiment={args.experiment}",
+        f"data.dir={args.data}",
+        f"trainer.max_time={max_time}",
+        f"paths.output_dir={output_dir}",
+        f"threads={args.threads}",
+        "name=bench",
+        "resume=false",
+        "trainer.enable_progress_bar=false",
+        *args.override,
+    ]
+    cfg = compose_config(overrides)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    run_dir = train(cfg)
+    wall = time.perf_counter() - started
+    rss = peak_rss_gb()
+    codec, ckpt = load_codec(run_dir)
+    steps = int(ckpt["global_step"])
+    datamodule = instantiate(datamodule_config(cfg))
+    trained_audio = steps * cfg.data.batch_size * cfg.data.segment_seconds
+    quality = evaluate(codec, datamodule)
+    realtime = speed(codec, datamodule)
+    load_after = os.getloadavg()[0]
+    report = datamodule.scan()
+    result = {
+        "run_dir": str(run_dir),
+        "files": len(report.usable),
+        "seconds": round(report.usable_seconds, 1),
+        "steps": steps,
+        "wall_seconds": round(wall, 1),
+        "train_audio_seconds_per_second": round(trained_audio / wall, 2),
+        "encode_decode_x_realtime": round(realtime, 1),
+        "peak_rss_gb": round(rss, 2),
+        "load_average": [round(load_before, 1), round(load_after, 1)],
+        "codebook_size": codec.config.codebook_size,
+        "levels": codec.config.num_levels,
+        **quality,
+    }
+    print(json.dumps(result, indent=2))
+    (run_dir / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.no_record:
+        return
+    mel = "/".join(f"{v:.2f}" for v in quality["mel_by_levels"].values())
+    model = next(
+        (o.split("=", 1)[1] for o in args.override if o.startswith("model=")), args.experiment
+    )
+    row = (
+        f"| {datetime.date.today()} | {args.data.name}: {result['files']} files, {result['seconds']} s "
+        f"| {model} | {result['codebook_size']} x {result['levels']} | {args.minutes:g} min "
+        f"| {steps} | {mel} | {quality['mr_stft']:.2f} | {' '.join(f'{u:.0f}' for u in quality['used_percent'])} "
+        f"| {result['train_audio_seconds_per_second']} | {realtime:.0f} | {rss:.2f} "
+        f"| {platform.machine()}, 2 threads, shared CPU (load {load_before:.1f}->{load_after:.1f}); "
+        f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s{'; ' + args.note if args.note else ''} |"
+    )
+    append_row(row)
+    print(f"appended to {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""LightningModule that trains the codec: reconstruction losses, EMA codebooks, optional GAN phase.
+
+Manual optimization: one generator step per batch (the only step Lightning counts in
+`global_step`), plus a discriminator step in the adversarial phase that runs on the raw optimizer
+so the step count keeps meaning "codec updates". In that phase the encoder and quantizer are
+frozen (no gradients, no EMA, no dead-code resets) so the codes keep their meaning while the
+decoder learns to sound better.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from sda.models.codec import Codec, CodecConfig
+from sda.training.discriminators import (
+    Discriminators,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_loss,
+)
+from sda.training.losses import SpectralLoss
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CodecTrainingConfig:
+    """Optimisation settings (not saved in checkpoints' hyper_parameters: they live in the run's
+    .hydra/config.yaml)."""
+
+    learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.01
+    warmup_steps: int = 100  # linear learning-rate warm-up
+    lr_half_life_steps: int | None = None  # exponential decay after warm-up; None: constant
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 10.0
+    mel_weight: float = 15.0
+    stft_weight: float = 2.0
+    commitment_weight: float = 0.25
+    quantizer_dropout: float = 0.5  # share of steps that stop at a random level
+    dead_code_fraction: float = 0.1  # of the average hits per code per batch; 0 disables resets
+    warmup_vectors_per_code: int = 20  # k-means warm-up batch size, in vectors per code
+    max_warmup_batches: int = 256
+    adversarial_start_step: int | None = None  # None: no adversarial phase
+    discriminator_lr: float = 2e-4
+    adversarial_weight: float = 1.0
+    feature_matching_weight: float = 2.0
+    discriminator_channels: int = 32
+    seed: int = 0
+
+
+class CodecModule(L.LightningModule):
+    """Trains `Codec`; checkpoints hold hyper_parameters {"codec", "dataset"[, "init_from"]}
+    (primitives only) and state_dict keys `codec.*` (plus `discriminators.*` when adversarial)."""
+
+    def __init__(
+        self,
+        codec_config: CodecConfig,
+        *,
+        training: CodecTrainingConfig | None = None,
+        dataset_summary: dict[str, Any] | None = None,
+        init_from: dict[str, Any] | None = None,
+        sync_codebook: bool = False,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        hparams: dict[str, Any] = {"codec": asdict(codec_config), "dataset": dataset_summary or {}}
+        if init_from:
+            hparams["init_from"] = init_from
+        self.save_hyperparameters(hparams)
+        self.settings = training or CodecTrainingConfig()
+        self.codec = Codec(codec_config, sync_codebook=sync_codebook)
+        self.spectral_loss = SpectralLoss(sample_rate=codec_config.sample_rate)
+        self.discriminators = (
+            Discriminators(channels=self.settings.discriminator_channels)
+            if self.settings.adversarial_start_step is not None
+            else None
+        )
+        self._dead_codes_ready = False
+
+    # --- optimisers ----------------------------------------------------------------------------
+    def configure_optimizers(self):
+        s = self.settings
+        generator = torch.optim.AdamW(
+            self.codec.parameters(),
+            lr=s.learning_rate,
+            betas=tuple(s.betas),
+            weight_decay=s.weight_decay,
+        )
+
+        def schedule(step: int) -> float:
+            warm = min(1.0, (step + 1) / max(s.warmup_steps, 1))
+            if not s.lr_half_life_steps:
+                return warm
+            decay = 0.5 ** (max(0, step - s.warmup_steps) / s.lr_half_life_steps)
+            return warm * max(s.min_lr_ratio, decay)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(generator, schedule)
+        optimizers = [generator]
+        if self.discriminators is not None:
+            optimizers.append(
+                torch.optim.AdamW(
+                    self.discriminators.parameters(), lr=s.discriminator_lr, betas=tuple(s.betas)
+                )
+            )
+        return optimizers, [{"scheduler": scheduler, "interval": "step"}]
+
+    # --- k-means warm-up -----------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        # Runs after a resumed checkpoint's weights are loaded and before the sanity validation:
+        # codebooks are seeded from training crops here, never from validation audio.
+        if not self.codec.quantizer.initialized:
+            datamodule = getattr(self.trainer, "datamodule", None)
+            if datamodule is None:
+                raise RuntimeError(
+                    "CodecModule needs a datamodule for its k-means warm-up; "
+                    "or call warm_up(batches) before fit"
+                )
+            self.warm_up(datamodule.train_dataloader())
+
+    @torch.no_grad()
+    def warm_up(self, batches: Iterable[Any]) -> int:
+        """k-means-initialise the codebooks from training batches; returns vectors used."""
+        quantizer = self.codec.quantizer
+        needed = self.settings.warmup_vectors_per_code * quantizer.codebook_size
+        started = time.perf_counter()
+        vectors, count, per_batch = [], 0, 0
+        for index, batch in enumerate(batches):
+            latents = self.codec.encode_latents(self._audio(batch).to(self.device))
+            per_batch = per_batch or latents.shape[0] * latents.shape[2]
+            vectors.append(latents.transpose(1, 2).reshape(-1, latents.shape[1]))
+            count += vectors[-1].shape[0]
+            if count >= needed or index + 1 >= self.settings.max_warmup_batches:
+                break
+        if not vectors:
+            raise RuntimeError("k-means warm-up received no training batches")
+        if count < needed:
+            log.warning(
+                "k-means warm-up found %d latent vectors for %d codes (wanted %d)",
+                count, quantizer.codebook_size, needed,
+            )  # fmt: skip
+        self._configure_dead_codes(per_batch)
+        quantizer.warm_up(torch.cat(vectors).T.unsqueeze(0), vectors_per_batch=per_batch)
+        log.info(
+            "k-means warm-up: %d vectors, %d levels x %d codes, %.1f s",
+            count, quantizer.num_levels, quantizer.codebook_size, time.perf_counter() - started,
+        )  # fmt: skip
+        return count
+
+    def _configure_dead_codes(self, vectors_per_batch: int) -> None:
+        threshold = self.codec.quantizer.configure_dead_codes(
+            vectors_per_batch=vectors_per_batch, fraction=self.settings.dead_code_fraction
+        )
+        self._dead_codes_ready = True
+        log.info(
+            "dead-code threshold: %.3f hits per batch of %d vectors", threshold, vectors_per_batch
+        )
+
+    # --- steps ---------------------------------------------------------------------------------
+    @staticmethod
+    def _audio(batch: Any) -> Tensor:
+        if isinstance(batch, (list, tuple)):
+            batch = batch[0]
+        if isinstance(batch, dict):
+            batch = batch["audio"]
+        if batch.dim() == 3:
+            batch = batch[:, 0]
+        # a stray NaN/inf sample must not poison the weights and codebooks
+        return torch.nan_to_num(batch.float(), nan=0.0, posinf=0.0, neginf=0.0)  # (batch, samples)
+
+    def adversarial_active(self) -> bool:
+        start = self.settings.adversarial_start_step
+        return self.discriminators is not None and start is not None and self.global_step >= start
+
+    def _step_random(self) -> random.Random:
+        # the same decision on every DDP rank: derived from the step, not from a local RNG
+        return random.Random(self.settings.seed * 1_000_003 + self.global_step)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        s = self.settings
+        audio = self._audio(batch)
+        length = audio.shape[-1]
+        if not self._dead_codes_ready:
+            frames = self.codec.num_frames(length)
+            self._configure_dead_codes(audio.shape[0] * frames)
+        adversarial = self.adversarial_active()
+        rng = self._step_random()
+        dropout = rng.random() < s.quantizer_dropout
+        optimizers = self.optimizers()
+        generator_opt = optimizers[0] if isinstance(optimizers, list) else optimizers
+
+        if adversarial:
+            self.codec.encoder.requires_grad_(False)
+            self.codec.quantizer.eval()
+            levels = rng.randint(1, self.codec.config.num_levels) if dropout else None
+            with torch.no_grad():
+                codes = self.codec.encode(audio)
+            recon = self.codec.decode(codes, levels=levels)[:, :length]
+            commit = audio.new_zeros(())
+            levels_used = levels or self.codec.config.num_levels
+        else:
+            out = self.codec(audio, quantizer_dropout=dropout)
+            recon, commit, levels_used = out.audio[:, :length], out.commit_loss, out.levels
+
+        spectral = self.spectral_loss(recon, audio)
+        mel, stft = spectral.mel, spectral.stft
+        loss = s.mel_weight * mel + s.stft_weight * stft + s.commitment_weight * commit
+        logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
+
+        if adversarial:
+            disc_opt = optimizers[1].optimizer  # raw optimizer: not counted in global_step
+            real = self.discriminators(audio)
+            disc_loss = discriminator_loss(real, self.discriminators(recon.detach()))
+            disc_opt.zero_grad(set_to_none=True)
+            self.manual_backward(disc_loss)
+            torch.nn.utils.clip_grad_norm_(self.discriminators.parameters(), s.grad_clip)
+            disc_opt.step()
+            fake = self.discriminators(recon)
+            adv, fm = generator_loss(fake), feature_matching_loss(real, fake)
+            loss = loss + s.adversarial_weight * adv + s.feature_matching_weight * fm
+            logs.update(
+                {
+                    "train/discriminator": disc_loss,
+                    "train/adversarial": adv,
+                    "train/feature_matching": fm,
+                }
+            )
+
+        generator_opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.codec.parameters(), s.grad_clip)
+        generator_opt.step()
+        self.lr_schedulers().step()
+        if adversarial:
+            self.codec.encoder.requires_grad_(True)
+
+        logs.update(
+            {
+                "train/loss": loss.detach(),
+                "train/grad_norm": grad_norm,
+                "train/levels": float(levels_used),
+                "train/quantizer_dropout": float(dropout),
+            }
+        )
+        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=audio.shape[0])
+        self.log("loss", loss.detach(), prog_bar=True, on_step=True, logger=False)
+        return loss.detach()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        audio = self._audio(batch)
+        length = audio.shape[-1]
+        full = self.codec(audio).audio[:, :length]
+        coarse = self.codec(audio, levels=1).audio[:, :length]
+        spectral = self.spectral_loss(full, audio)
+        metrics = {
+            "val/mel_distance": spectral.mel,
+            "val/mel_distance_level1": self.spectral_loss(coarse, audio).mel,
+            "val/stft": spectral.stft,
+        }
+        self.log_dict(metrics, on_epoch=True, batch_size=audio.shape[0], sync_dist=True)
+        self.log(
+            "val_mel",
+            metrics["val/mel_distance"],
+            prog_bar=True,
+            logger=False,
+            batch_size=audio.shape[0],
+        )

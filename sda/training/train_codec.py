@@ -1,0 +1,314 @@
+"""`sda-train`: the Hydra app that trains a codec on a folder of recordings.
+
+    sda-train data.dir=~/sounds                       # outputs/codec/sounds/ (resumes if re-run)
+    sda-train experiment=cpu-small data.dir=~/sounds trainer.max_time=00:00:20:00
+    sda-train -m data.dir=~/sounds model=codec_tiny,codec_small hydra/launcher=joblib
+
+The run dir is stable, `${paths.output_dir}/codec/${name}` with `name` defaulting to the data
+folder's name, so running the same command again resumes from `<run>/checkpoints/last.ckpt`
+(after a crash or `kill -9` too) and continues the step count. `name=...` starts a separate run;
+`resume=false` starts over in the same dir (old checkpoints are moved aside, never deleted).
+`train(cfg)` and `compose_config(overrides)` do the same in-process (tests, `sda demo`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import MissingMandatoryValue
+
+from sda.errors import SdaError
+from sda.models.codec import Codec, CodecConfig
+from sda.training.codebook_size import pick_codebook_size
+from sda.training.codec_module import CodecModule, CodecTrainingConfig
+
+log = logging.getLogger(__name__)
+
+# conf/ sits at the repository root (editable install): sda/training/ -> ../../conf, made absolute
+# because Hydra reads a relative config_path as a package when run from a console script
+CONFIG_PATH = "../../conf"
+CONFIG_DIR = (Path(__file__).resolve().parent / CONFIG_PATH).resolve()
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+# Lightning warnings that say nothing to a musician (manual optimization is deliberate here)
+_NOISE = (
+    ".*Using ModelCheckpoint with manual optimization.*",
+    ".*isinstance.treespec, LeafSpec.*",
+    ".*does not have many workers.*",
+    ".*`weights_only` was not set.*",
+)
+
+
+class TrainingError(SdaError):
+    """A training run that cannot start or continue (bad data dir, device, run dir clash)."""
+
+
+def run_name_from_dir(data_dir: Any) -> str:
+    """A folder-safe run name from a data dir: "~/My Sounds/" -> "My_Sounds"."""
+    name = Path(str(data_dir or "")).expanduser().name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
+    return name or "run"
+
+
+OmegaConf.register_new_resolver("sda_run_name", run_name_from_dir, replace=True)
+
+
+def compose_config(
+    overrides: list[str] | tuple[str, ...] = (), *, config_name: str = "train_codec"
+) -> DictConfig:
+    """The app's config with command-line style `overrides`, without starting a Hydra app."""
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
+
+
+# --- pieces of `train` ---------------------------------------------------------------------------
+def _check_data_dir(cfg: DictConfig) -> Path:
+    try:
+        data_dir = cfg.data.dir
+    except MissingMandatoryValue:
+        data_dir = None
+    if not data_dir:
+        raise TrainingError("no data folder given: run `sda-train data.dir=/path/to/your/sounds`")
+    path = Path(str(data_dir)).expanduser()
+    if not path.is_dir() and not cfg.data.get("synthesize_if_missing", False):
+        raise TrainingError(f"data.dir {path} does not exist or is not a folder: check the path")
+    return path
+
+
+def _check_accelerator(trainer_cfg: DictConfig) -> None:
+    accelerator = str(trainer_cfg.get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise TrainingError(
+            "trainer=gpu was chosen but no CUDA GPU is visible to PyTorch: "
+            "use trainer=cpu (or trainer=mps on Apple silicon)"
+        )
+    if accelerator == "mps" and not torch.backends.mps.is_available():
+        raise TrainingError(
+            "trainer=mps was chosen but Apple MPS is not available here: use trainer=cpu"
+        )
+
+
+def _is_distributed(trainer_cfg: DictConfig) -> bool:
+    strategy = str(trainer_cfg.get("strategy", "auto"))
+    devices = trainer_cfg.get("devices", 1)
+    many = devices in (-1, "auto") or (isinstance(devices, int) and devices > 1)
+    return strategy.startswith("ddp") and (many or int(trainer_cfg.get("num_nodes", 1)) > 1)
+
+
+def datamodule_config(cfg: DictConfig) -> DictConfig:
+    """`cfg.data` without sda-only keys (`synthesize_if_missing`), ready for `instantiate`."""
+    data_cfg = copy.deepcopy(cfg.data)
+    with open_dict(data_cfg):
+        data_cfg.pop("synthesize_if_missing", None)
+    return data_cfg
+
+
+def _build_datamodule(cfg: DictConfig, data_dir: Path):
+    if cfg.data.get("synthesize_if_missing", False) and not (
+        data_dir.is_dir() and any(data_dir.iterdir())
+    ):
+        from sda.dataset.demo import synthesize_demo_set
+
+        log.info("synthesizing the demo sounds into %s", data_dir)
+        synthesize_demo_set(data_dir)
+    return instantiate(datamodule_config(cfg))
+
+
+def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    """The newest readable checkpoint of the run (and its codec settings), or (None, None).
+
+    last.ckpt first; if a crash left it truncated, the step file saved beside it.
+    """
+    folder = run_dir / "checkpoints"
+    candidates = [run_dir / LAST_CHECKPOINT] + sorted(
+        (p for p in folder.glob("*.ckpt") if p.name != "last.ckpt"),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    candidates = [p for p in candidates if p.is_file()]
+    if not candidates:
+        return None, None
+    if not cfg.get("resume", True):
+        aside = run_dir / f"checkpoints-replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+        folder.rename(aside)
+        log.info("resume=false: previous checkpoints moved to %s", aside)
+        return None, None
+    problems = []
+    for path in candidates:
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            saved = dict(ckpt["hyper_parameters"]["codec"])
+        except Exception as error:  # truncated by a crash mid-save, or not a codec checkpoint
+            problems.append(f"{path.name}: {type(error).__name__}")
+            continue
+        log.info("resuming from %s (step %s)", path, ckpt.get("global_step"))
+        return path, saved
+    raise TrainingError(
+        f"cannot resume from {folder} ({'; '.join(problems)}): "
+        "pass resume=false to start over (old checkpoints are kept aside)"
+    )
+
+
+def _load_init_from(source: str) -> tuple[Codec, dict[str, Any]]:
+    """Codec weights to start from (a bundle or a codec run dir), plus lineage for the record."""
+    path = Path(str(source)).expanduser()
+    try:
+        from sda.library import load_bundle
+    except ImportError:  # library not installed: read the run's checkpoint directly
+        load_bundle = None
+    if load_bundle is not None:
+        codec = load_bundle(path).codec
+    else:
+        checkpoint = path / LAST_CHECKPOINT if path.is_dir() else path
+        if not checkpoint.is_file():
+            raise TrainingError(f"init_from={path} holds no {LAST_CHECKPOINT}")
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
+        state = {
+            k[len("codec.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")
+        }
+        codec.load_state_dict(state)
+    return codec, {"source": str(path.resolve()), "fingerprint": codec.fingerprint()}
+
+
+def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
+    if saved is not None:
+        return int(saved["codebook_size"])
+    if init_codec is not None:
+        return init_codec.config.codebook_size
+    requested = cfg.quantizer.codebook_size
+    if str(requested) == "auto":
+        size = pick_codebook_size(report.num_frames(frame_rate))
+        log.info(
+            "quantizer=auto: %d codes per level for %d frames", size, report.num_frames(frame_rate)
+        )
+        return size
+    return int(requested)
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node and "_target_" in node]
+
+
+def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str, Any]:
+    return {
+        "folder": str(report.folder),
+        "usable_files": len(report.usable),
+        "skipped_files": len(report.skipped),
+        "usable_seconds": round(float(report.usable_seconds), 3),
+        "frames": int(report.num_frames(frame_rate)),
+        "codebook_size": int(codebook_size),
+    }
+
+
+# --- the entry points ----------------------------------------------------------------------------
+def train(cfg: DictConfig) -> Path:
+    """Train (or resume) the codec described by `cfg`; returns the run dir."""
+    import lightning as L
+
+    for message in _NOISE:
+        warnings.filterwarnings("ignore", message=message)
+    cfg = copy.deepcopy(cfg)
+    data_dir = _check_data_dir(cfg)
+    _check_accelerator(cfg.trainer)
+    run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
+    if str(cfg.trainer.get("accelerator")) in ("gpu", "cuda"):
+        torch.set_float32_matmul_precision("high")
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    datamodule = _build_datamodule(cfg, data_dir)
+    report = datamodule.scan()  # DatasetError (an SdaError) when nothing is usable
+    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
+    log.info("dataset: %s", report.summary())
+
+    checkpoint, saved = _resume_checkpoint(cfg, run_dir)
+    init_codec, lineage = (None, None)
+    if cfg.get("init_from") and checkpoint is None:
+        init_codec, lineage = _load_init_from(cfg.init_from)
+
+    frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
+    codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, init_codec)
+    with open_dict(cfg):
+        cfg.quantizer.codebook_size = codebook_size
+        if init_codec is not None:  # growing a model keeps its architecture and codes
+            cfg.model = OmegaConf.create(
+                {"_target_": "sda.models.codec.CodecConfig", **asdict(init_codec.config)}
+            )
+            cfg.training.dead_code_fraction = 0.0
+    codec_config: CodecConfig = instantiate(cfg.model)
+    if saved is not None and asdict(codec_config) != saved:
+        changed = sorted(k for k, v in asdict(codec_config).items() if saved.get(k) != v)
+        raise TrainingError(
+            f"{run_dir} holds a codec with other settings ({', '.join(changed)}): "
+            "pass name=<new name> for a separate run, or resume=false to start over there"
+        )
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    (run_dir / ".hydra" / "config.yaml").write_text(
+        OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8"
+    )
+    (run_dir / "codebook_size.txt").write_text(f"{codebook_size}\n", encoding="utf-8")
+
+    training: CodecTrainingConfig = instantiate(cfg.training)
+    module = CodecModule(
+        codec_config,
+        training=training,
+        dataset_summary=_dataset_summary(report, codec_config.frame_rate, codebook_size),
+        init_from=lineage,
+        sync_codebook=_is_distributed(cfg.trainer),
+    )
+    if init_codec is not None:
+        module.codec.load_state_dict(init_codec.state_dict())
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer = instantiate(
+        cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
+    trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
+    if trainer.global_step < 10:
+        log.warning(
+            "training stopped after %d steps (trainer.max_time / max_steps): the codec has barely "
+            "started to learn; give it more time", trainer.global_step,
+        )  # fmt: skip
+    log.info("codec run saved in %s (%d steps)", run_dir, trainer.global_step)
+    return run_dir
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train_codec")
+def _hydra_main(cfg: DictConfig) -> None:
+    with open_dict(cfg):  # the job's own dir: differs from the formula under -m (sweeps)
+        cfg.paths.run_dir = HydraConfig.get().runtime.output_dir
+    try:
+        train(cfg)
+    except SdaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main() -> None:
+    """Console script `sda-train`."""
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
