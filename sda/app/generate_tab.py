@@ -11,13 +11,50 @@ from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
 from sda.app.state import AppContext, UserSession
 
-# Reads the A/B player's position and play state before switching, so B starts where A was.
-AB_POSITION_JS = """
-() => {
-  const audio = document.querySelector('#gen-ab-player audio');
-  return [audio ? audio.currentTime : 0, audio ? !audio.paused : false];
-}
+# A/B switching happens in the browser around the server call that swaps the file: remember where
+# the player was (and whether it played), then seek the new file there once it has loaded.
+# Gradio's audio player keeps its <audio> element inside a shadow root.
+FIND_AB_AUDIO = """
+const findAbAudio = () => {
+  const host = document.querySelector('#gen-ab-player');
+  for (const el of host ? host.querySelectorAll('*') : []) {
+    const audio = el.shadowRoot ? el.shadowRoot.querySelector('audio') : null;
+    if (audio) return audio;
+  }
+  return null;
+};
 """
+AB_REMEMBER_JS = (
+    "() => {"
+    + FIND_AB_AUDIO
+    + """
+  const audio = findAbAudio();
+  window.sdaAb = audio ? {time: audio.currentTime, playing: !audio.paused, src: audio.src} : null;
+  if (audio) audio.pause();
+  return [];
+}"""
+)
+AB_RESTORE_JS = (
+    "() => {"
+    + FIND_AB_AUDIO
+    + """
+  const saved = window.sdaAb;
+  if (!saved) return [];
+  let tries = 0;
+  const timer = setInterval(() => {
+    const audio = findAbAudio();
+    tries += 1;
+    if (audio && audio.src && audio.src !== saved.src && audio.readyState >= 1) {
+      clearInterval(timer);
+      audio.currentTime = Math.min(saved.time, audio.duration || saved.time);
+      if (saved.playing) audio.play();
+    } else if (tries > 200) {
+      clearInterval(timer);
+    }
+  }, 25);
+  return [];
+}"""
+)
 
 
 def control_names() -> tuple[str, ...]:
@@ -60,7 +97,9 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                 with gr.Row():
                     temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
                     top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
-                count = gr.Slider(1, ctx.max_count, value=1, step=1, label="Takes")
+                count = gr.Slider(
+                    1, ctx.max_count, value=1, step=1, label="Takes", elem_id="gen-count"
+                )
                 with gr.Accordion("Musical controls", open=True):
                     gr.Markdown(
                         "Tick a control to steer the model towards it; unticked ones stay free."
@@ -122,8 +161,6 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                     ab_player = gr.Audio(
                         label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
                     )
-                    position = gr.Number(visible=False)
-                    playing = gr.Checkbox(visible=False)
                 export_take = gr.Dropdown(
                     label="Take to export", choices=[], elem_id="gen-export-take"
                 )
@@ -203,9 +240,8 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
             gr.Dropdown(choices=choices, value=newest),
         )
 
-    def on_ab(session: UserSession, choice, a, b, pos, was_playing):
-        path = cb.take_path(session, a if choice == "A" else b)
-        return gr.Audio(value=path, playback_position=float(pos or 0), autoplay=bool(was_playing))
+    def on_ab(session: UserSession, choice, a, b):
+        return cb.take_path(session, a if choice == "A" else b)
 
     @friendly("reusing settings")
     def on_reuse(session: UserSession, number):
@@ -239,9 +275,9 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         concurrency_id="generate",
     )
     for trigger in (ab.change, take_a.change, take_b.change):
-        trigger(None, None, [position, playing], js=AB_POSITION_JS, queue=False).then(
-            on_ab, [session_state, ab, take_a, take_b, position, playing], ab_player, queue=False
-        )
+        trigger(None, None, None, js=AB_REMEMBER_JS, queue=False).then(
+            on_ab, [session_state, ab, take_a, take_b], ab_player, queue=False
+        ).then(None, None, None, js=AB_RESTORE_JS, queue=False)
     reuse.click(on_reuse, [session_state, pick], setting_inputs, queue=False)
     preset_save.click(on_preset_save, [model, preset_name, *setting_inputs], preset)
     preset_recall.click(on_preset_recall, [model, preset, *setting_inputs], setting_inputs)

@@ -186,6 +186,46 @@ def test_whole_flow_in_a_real_browser(server, browser, tmp_path):
     page.close()
 
 
+AB_AUDIO = """() => {
+  for (const el of document.querySelectorAll('#gen-ab-player *')) {
+    const audio = el.shadowRoot ? el.shadowRoot.querySelector('audio') : null;
+    if (audio) return audio;
+  }
+  return null;
+}"""
+AB_STATE = (
+    f"() => {{ const a = ({AB_AUDIO})(); return a ? [a.src, a.currentTime, a.readyState] : null; }}"
+)
+AB_SEEK = f"(t) => {{ ({AB_AUDIO})().currentTime = t; }}"
+
+
+def test_ab_compare_switches_at_the_same_position(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(server["url"])
+    page.wait_for_function(
+        "() => document.querySelector('#gen-model input')?.value === 'tiny-prior'"
+    )
+    for elem_id, value in (("gen-seconds", "1"), ("gen-count", "2")):
+        field = page.locator(f"#{elem_id} input[type=number]")
+        field.fill(value)
+        field.press("Enter")
+    page.click("#gen-button")
+    _wait_text(page, "gen-status", "Made 2 takes")
+    page.wait_for_function(f"() => ({AB_STATE})()?.[2] >= 1")
+    source_a = page.evaluate(AB_STATE)[0]
+    page.evaluate(AB_SEEK, 0.4)
+    page.click("#gen-ab-choice label:has-text('B')")
+    page.wait_for_function(
+        f"([a]) => {{ const s = ({AB_STATE})(); return s && s[0] !== a && s[1] > 0; }}",
+        arg=[source_a],
+    )
+    assert abs(page.evaluate(AB_STATE)[1] - 0.4) < 0.05
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "08-ab-compare.png"), full_page=True)
+    page.close()
+
+
 def test_a_failing_action_shows_a_message_not_a_trace(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(STEP_TIMEOUT_MS)
