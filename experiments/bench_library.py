@@ -35,12 +35,15 @@ start = time.perf_counter()
 import torch
 from sda.library import load_bundle
 imported = time.perf_counter()
+import sda.models.codec, sda.models.prior
+models = time.perf_counter()
 bundle = load_bundle(sys.argv[1])
 loaded = time.perf_counter()
 with torch.inference_mode():
     bundle.codec.decode(torch.zeros(1, bundle.codec.config.num_levels, 47, dtype=torch.long))
 decoded = time.perf_counter()
-print(json.dumps({"imports": imported - start, "load": loaded - imported, "first_decode": decoded - loaded}))
+times = {"imports": imported - start, "models": models - imported, "load": loaded - models}
+print(json.dumps({**times, "first_decode": decoded - loaded}))
 """
 
 
@@ -99,10 +102,11 @@ def main() -> None:
         for label, path in (("codec", plain), ("codec + prior", full)):
             result = cold_load(path)
             note = f"{size_mb(path):.1f} MB on disk"
-            rows.append((f"cold load {label}: imports (torch, sda)", result["imports"], note))
-            rows.append(
-                (f"cold load {label}: load_bundle", result["load"], "safetensors + build + checks")
-            )
+            rows.append((f"cold load {label}: import torch + sda.library", result["imports"], note))
+            models_note = "vector_quantize_pytorch -> einx -> torch._dynamo"
+            rows.append((f"cold load {label}: import sda.models", result["models"], models_note))
+            load_note = "read safetensors, build, strict load, fingerprint check"
+            rows.append((f"cold load {label}: load_bundle", result["load"], load_note))
             rows.append((f"cold load {label}: first 1 s decode", result["first_decode"], ""))
 
         # --- CLI start-up
@@ -154,7 +158,9 @@ def main() -> None:
         )
         rows.append((f"search tag among {n}", timed(lambda: fresh.search(tags=["drums"]), 5), ""))
         rows.append((f"show 1 of {n}", timed(lambda: fresh.show(f"kit {n // 2:04d}"), 5), ""))
-        rows.append((f"tag 1 of {n}", timed(lambda: fresh.tag(f"kit {n // 2:04d}", add=["x"]), 5), ""))
+        rows.append(
+            (f"tag 1 of {n}", timed(lambda: fresh.tag(f"kit {n // 2:04d}", add=["x"]), 5), "")
+        )
         names = iter(range(10))
         current = [f"kit {n // 2 + 1:04d}"]
 
