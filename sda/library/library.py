@@ -383,16 +383,19 @@ class Library:
         new = validate_name(new)
         with self._transaction() as entries:
             entry = self._find(entries, old)
-            if name_key(new) != name_key(entry.name) and any(
-                name_key(n) == name_key(new) for n in entries
-            ):
+            taken = {name_key(n) for n in entries} | {name_key(f) for f in self._folders()}
+            if name_key(new) != name_key(entry.name) and name_key(new) in taken:
                 raise LibraryError(f'a bundle named "{new}" already exists; pick another name')
             if new == entry.name:
                 return entry
             # Through a temporary name so a case-only rename works on case-insensitive disks.
             hop = self.bundles_dir / f".rename-{uuid.uuid4().hex}"
             os.replace(self.bundles_dir / entry.name, hop)
-            os.replace(hop, self.bundles_dir / new)
+            try:
+                os.replace(hop, self.bundles_dir / new)
+            except OSError:
+                os.replace(hop, self.bundles_dir / entry.name)  # put it back; never lose a bundle
+                raise
             self._update_meta(new, {"name": new})
             del entries[entry.name]
             entry.name = new

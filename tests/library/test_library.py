@@ -83,6 +83,11 @@ def test_duplicate_and_invalid_names_are_refused(library, tiny_bundle):
         library.add(tiny_bundle.path, name="DRUMS")
     with pytest.raises(LibraryError, match="already exists"):
         library.rename("pads", "Drums")
+    (library.bundles_dir / "stranger").mkdir()  # a folder that is not a bundle is never replaced
+    (library.bundles_dir / "stranger" / "notes.txt").write_text("mine")
+    with pytest.raises(LibraryError, match="already exists"):
+        library.rename("pads", "stranger")
+    shutil.rmtree(library.bundles_dir / "stranger")
     for bad in ("../x", "a/b"):
         with pytest.raises(InvalidNameError, match="looks like a path"):
             library.add(tiny_bundle.path, name=bad)
