@@ -8,19 +8,17 @@ index is written atomically, so concurrent sda processes never lose each other's
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sda.errors import SdaError
-from sda.library.atomic import write_bytes_atomic, write_json_atomic
+from sda.library.atomic import write_json_atomic
 from sda.library.bundle import (
     META_FILE,
     BundleError,
@@ -28,17 +26,21 @@ from sda.library.bundle import (
     load_bundle,
     read_json_file,
 )
+from sda.library.index import (
+    BACKUP_FILE,
+    INDEX_FILE,
+    CorruptIndex,
+    LibraryEntry,
+    read_index,
+    write_index,
+)
 from sda.library.names import InvalidNameError, did_you_mean, name_key, validate_name
 
 if TYPE_CHECKING:
     from sda.library.bundle import Bundle
 
-INDEX_FILE = "index.json"
-BACKUP_FILE = "index.json.bak"
 LOCK_FILE = ".lock"
 BUNDLES_DIR = "bundles"
-INDEX_FORMAT = "sda-library"
-INDEX_VERSION = 1
 MAX_TAG_LENGTH = 40
 ENV_VAR = "SDA_LIBRARY"
 
@@ -62,45 +64,6 @@ def default_library_root(explicit: str | os.PathLike | None = None) -> Path:
     return platformdirs.user_data_path("sda", appauthor=False) / "library"
 
 
-@dataclass
-class LibraryEntry:
-    """One bundle as the index lists it."""
-
-    name: str
-    id: str = ""
-    created: str = ""
-    added: str = ""
-    tags: list[str] = field(default_factory=list)
-    has_prior: bool = False
-    dataset_files: list[str] = field(default_factory=list)
-    dataset_seconds: float | None = None
-
-    @classmethod
-    def from_meta(cls, name: str, meta: dict[str, Any], *, added: str = "") -> LibraryEntry:
-        dataset = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
-        files = [str(f.get("name", "")) for f in dataset.get("files", []) if isinstance(f, dict)]
-        seconds = dataset.get("seconds")
-        return cls(
-            name=name,
-            id=str(meta.get("id", "")),
-            created=str(meta.get("created", "")),
-            added=added or _now(),
-            tags=[str(t) for t in meta.get("tags", []) if isinstance(t, str)],
-            has_prior=bool(meta.get("has_prior", False)),
-            dataset_files=files,
-            dataset_seconds=float(seconds) if isinstance(seconds, int | float) else None,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LibraryEntry:
-        known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
-        return cls(**known)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     cleaned: list[str] = []
     for tag in tags:
@@ -114,10 +77,6 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
         if tag not in cleaned:
             cleaned.append(tag)
     return cleaned
-
-
-class _CorruptIndex(Exception):
-    pass
 
 
 class Library:
@@ -138,26 +97,6 @@ class Library:
         return f"Library({str(self.root)!r})"
 
     # ------------------------------------------------------------------ index I/O
-
-    def _parse(self, path: Path) -> dict[str, LibraryEntry] | None:
-        """Entries of an index file; None when the file is absent; `_CorruptIndex` when unreadable."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise _CorruptIndex(str(error)) from None
-        if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
-            raise _CorruptIndex("not an sda library index")
-        if not isinstance(data.get("version"), int) or data["version"] > INDEX_VERSION:
-            raise LibraryError(
-                f"{path} was written by a newer sda; upgrade sda to use this library"
-            )
-        try:
-            entries = [LibraryEntry.from_dict(item) for item in data.get("bundles", [])]
-        except (TypeError, AttributeError) as error:
-            raise _CorruptIndex(str(error)) from None
-        return {entry.name: entry for entry in entries}
 
     def _folders(self) -> set[str]:
         try:
@@ -189,8 +128,8 @@ class Library:
 
     def _load(self, *, locked: bool) -> dict[str, LibraryEntry]:
         try:
-            entries = self._parse(self.index_path)
-        except _CorruptIndex as error:
+            entries = read_index(self.index_path)
+        except CorruptIndex as error:
             if not locked:
                 with self._locked():
                     return self._load(locked=True)
@@ -200,9 +139,9 @@ class Library:
     def _recover(self, reason: str) -> dict[str, LibraryEntry]:
         """Rebuild a damaged index from its backup and the bundle folders; keep the damaged file aside."""
         try:
-            backup = self._parse(self.backup_path) or {}
+            backup = read_index(self.backup_path) or {}
             source = "its backup and the bundle folders"
-        except _CorruptIndex:
+        except CorruptIndex:
             backup, source = {}, "the bundle folders"
         entries = self._reconcile(backup)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -216,15 +155,7 @@ class Library:
         return entries
 
     def _write(self, entries: dict[str, LibraryEntry], *, backup_current: bool = True) -> None:
-        data = {
-            "format": INDEX_FORMAT,
-            "version": INDEX_VERSION,
-            "updated": _now(),
-            "bundles": [asdict(entries[name]) for name in sorted(entries, key=name_key)],
-        }
-        if backup_current and self.index_path.exists():
-            write_bytes_atomic(self.backup_path, self.index_path.read_bytes())
-        write_json_atomic(self.index_path, data)
+        write_index(self.index_path, entries, backup=self.backup_path if backup_current else None)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
