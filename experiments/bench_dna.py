@@ -49,7 +49,9 @@ def default_audio(work: Path) -> Path:
     return folder
 
 
-def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
+def train_codec(
+    train: list[Path], work: Path, minutes: int, *, name: str, overrides: list[str]
+) -> Path:
     """A cpu-small codec run on `train` (symlinked into one folder).
 
     Re-running resumes the same run: `minutes` is the total training time (Lightning's timer is
@@ -61,7 +63,7 @@ def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
         link = data / f"{path.parent.name}__{path.name}"
         if not link.exists():
             link.symlink_to(path)
-    run = work / "codec" / "dna_bench"
+    run = work / "codec" / name
     if minutes <= 0:
         return run
     command = [
@@ -69,8 +71,9 @@ def train_codec(train: list[Path], work: Path, minutes: int) -> Path:
         "experiment=cpu-small",
         f"data.dir={data}",
         f"paths.output_dir={work}",
-        "name=dna_bench",
+        f"name={name}",
         f"trainer.max_time=00:00:{minutes:02d}:00",
+        *overrides,
     ]
     print("training:", " ".join(command), flush=True)
     subprocess.run(command, check=True)
@@ -161,6 +164,10 @@ def main() -> None:
     parser.add_argument("--holdout-every", type=int, default=5)
     parser.add_argument("--train-minutes", type=int, default=8)
     parser.add_argument("--work", type=Path, default=Path("outputs/bench_dna"))
+    parser.add_argument("--run-name", default="dna_bench", help="codec run name under WORK/codec")
+    parser.add_argument(
+        "--override", action="append", default=[], help="extra sda-train override, repeatable"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-append", action="store_true", help="print only")
     args = parser.parse_args()
@@ -176,8 +183,15 @@ def main() -> None:
         bundle = resolve_bundle(args.model)
         model_note = f"model {args.model}"
     else:
-        bundle = resolve_bundle(str(train_codec(train, args.work, args.train_minutes)))
-        model_note = f"cpu-small codec trained {args.train_minutes} min on {len(train)} files"
+        run = train_codec(
+            train, args.work, args.train_minutes, name=args.run_name, overrides=args.override
+        )
+        bundle = resolve_bundle(str(run))
+        steps = (bundle.meta.get("training") or {}).get("codec", {}).get("global_step")
+        model_note = (
+            f"cpu-small codec{''.join(' ' + o for o in args.override)} trained {args.train_minutes} min"
+            f"{f' ({steps} steps)' if steps else ''} on {len(train)} files"
+        )
     config = bundle.codec.config
     rate = config.sample_rate
     clips = {}
