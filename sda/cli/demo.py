@@ -61,6 +61,14 @@ def run_demo(
     renders = out_dir / "renders"
     resume = "false" if fresh else "true"
 
+    library = Library(library_dir)
+    if library.has(name) and not _replaceable(library, name, out_dir):
+        # checked before minutes of training, not after
+        raise SdaError(
+            f'the library already has a bundle named "{name}" that is not from this demo; '
+            "pass --name to choose another name"
+        )
+
     console.rule("[bold]1/5 demo data")
     if fresh or not (data_dir.is_dir() and any(data_dir.iterdir())):
         synthesize_demo_set(data_dir)
@@ -94,13 +102,7 @@ def run_demo(
     prior_run = train_prior.train(prior_cfg)
 
     console.rule("[bold]4/5 bundle")
-    library = Library(library_dir)
-    if library.has(name):
-        if not _replaceable(library, name, out_dir):
-            raise SdaError(
-                f'the library already has a bundle named "{name}" that is not from this demo; '
-                "pass --name to choose another name"
-            )
+    if library.has(name):  # an earlier demo's bundle (checked above): replace it
         library.delete(name)
     bundle_dir = export_run(codec_run, prior_run=prior_run, name=name, library=library)
     bundle = load_bundle(bundle_dir)
@@ -131,7 +133,7 @@ def run_demo(
         console.print(f"  {path}")
     console.print(
         f"\n[green]Done.[/] Listen to {renders}, then try:\n"
-        f'  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n'
+        f"  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n"
         f"  sda explore\n  tensorboard --logdir {out_dir}"
     )
     return bundle_dir
