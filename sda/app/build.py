@@ -12,6 +12,7 @@ from sda.app.dna_tab import build_dna_tab
 from sda.app.generate_tab import build_generate_tab
 from sda.app.library_tab import build_library_tab
 from sda.app.state import AppContext, new_session, remove_session_files
+from sda.app.train_tab import build_train_tab
 
 MAX_UPLOAD = "200mb"
 SESSION_SECONDS = 6 * 3600  # a browser tab's takes are dropped after 6 idle hours
@@ -31,10 +32,19 @@ CSS = """
 
 
 def build_app(
-    library: Any, *, work_dir: str | os.PathLike | None = None, device: str = "cpu"
+    library: Any,
+    *,
+    work_dir: str | os.PathLike | None = None,
+    device: str = "cpu",
+    allow_training: bool = True,
+    runs_dir: str | os.PathLike | None = None,
 ) -> gr.Blocks:
-    """The whole explorer for one library; every session keeps its own takes and DNA slots."""
-    ctx = AppContext.create(library, work_dir=work_dir, device=device)
+    """The whole explorer for one library; every session keeps its own takes and DNA slots.
+
+    `allow_training` adds the Train tab, which reads folders of the machine running the app:
+    keep it off when the app is reachable by others.
+    """
+    ctx = AppContext.create(library, work_dir=work_dir, device=device, runs_dir=runs_dir)
     with gr.Blocks(title="sda explorer", analytics_enabled=False) as app:
         gr.Markdown(
             "# sda explorer\nYour models, their sounds and their DNA: generate, compare, edit, export.",
@@ -49,6 +59,8 @@ def build_app(
             build_library_tab(ctx, session_state)
             generate = build_generate_tab(ctx, session_state)
             build_dna_tab(ctx, session_state)
+            if allow_training:
+                build_train_tab(ctx)
         # Fill the model picker once the page is open, so a new model shows up on reload.
         app.load(_first_model(ctx), generate.model, generate.model, queue=False)
     app.sda_context = ctx  # for launch_app and tests: where files live

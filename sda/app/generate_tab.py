@@ -29,6 +29,7 @@ AB_REMEMBER_JS = (
     + FIND_AB_AUDIO
     + """
   const audio = findAbAudio();
+  window.sdaAbBusy = (window.sdaAbBusy || 0) + 1;
   window.sdaAb = audio ? {time: audio.currentTime, playing: !audio.paused, src: audio.src} : null;
   if (audio) audio.pause();
   return [];
@@ -39,7 +40,8 @@ AB_RESTORE_JS = (
     + FIND_AB_AUDIO
     + """
   const saved = window.sdaAb;
-  if (!saved) return [];
+  const done = () => { window.sdaAbBusy = Math.max((window.sdaAbBusy || 1) - 1, 0); };
+  if (!saved) { done(); return []; }
   let tries = 0;
   const timer = setInterval(() => {
     const audio = findAbAudio();
@@ -48,8 +50,10 @@ AB_RESTORE_JS = (
       clearInterval(timer);
       audio.currentTime = Math.min(saved.time, audio.duration || saved.time);
       if (saved.playing) audio.play();
+      done();
     } else if (tries > 200) {
       clearInterval(timer);
+      done();
     }
   }, 25);
   return [];

@@ -8,7 +8,7 @@ from typing import Any
 from sda.app.state import AppContext
 from sda.errors import SdaError
 
-LIBRARY_COLUMNS = ["name", "tags", "can generate", "dataset files", "dataset seconds", "created"]
+LIBRARY_COLUMNS = ["name", "tags", "generates", "files", "seconds", "created"]
 MAX_ZIP_BYTES = 2 * 1024**3
 
 
@@ -51,19 +51,20 @@ def model_details(ctx: AppContext, name: str | None) -> tuple[str, str | None]:
     if dataset:
         seconds = dataset.get("seconds")
         seconds_text = f", {float(seconds):.1f} s" if isinstance(seconds, int | float) else ""
-        lines.append(f"\n**Dataset**: {len(files)} files{seconds_text}")
+        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+        lines.append(f"**Dataset**: {count}{seconds_text}")
         shown = ", ".join(str(f.get("name", "?")) for f in files[:12])
         if shown:
             lines.append(shown + (" …" if len(files) > 12 else ""))
     metrics = meta.get("metrics") or meta.get("training") or {}
     if isinstance(metrics, dict) and metrics:
-        lines.append("\n**Training**")
-        lines.extend(f"- {key}: {_short(value)}" for key, value in list(metrics.items())[:12])
+        items = "\n".join(f"- {key}: {_short(value)}" for key, value in list(metrics.items())[:12])
+        lines.append(f"**Training**\n\n{items}")
     versions = meta.get("versions")
     if isinstance(versions, dict) and versions:
-        lines.append("\n" + " · ".join(f"{k} {v}" for k, v in versions.items()))
+        lines.append(" · ".join(f"{k} {v}" for k, v in versions.items()))
     preview = Path(meta["path"]) / "preview.ogg" if meta.get("path") else None
-    return "\n".join(lines), str(preview) if preview is not None and preview.is_file() else None
+    return "\n\n".join(lines), str(preview) if preview is not None and preview.is_file() else None
 
 
 def _short(value: Any) -> str:

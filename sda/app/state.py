@@ -96,10 +96,18 @@ class AppContext:
     presets: PresetStore
     max_seconds: float = 60.0
     max_count: int = 8
+    runs_dir: Path = field(default_factory=lambda: Path("outputs").resolve())  # Train tab runs
+    training: Any = None  # the app's one background training run (train_callbacks.TrainingJob)
+    training_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(
-        cls, library: Any, *, work_dir: str | Path | None = None, device: str = "cpu"
+        cls,
+        library: Any,
+        *,
+        work_dir: str | Path | None = None,
+        device: str = "cpu",
+        runs_dir: str | Path | None = None,
     ) -> AppContext:
         if work_dir is None:
             work_dir = tempfile.mkdtemp(prefix="sda-explore-")
@@ -110,6 +118,7 @@ class AppContext:
             work_dir=work_dir,
             models=ModelCache(library, device=device),
             presets=PresetStore(root=library.root),
+            runs_dir=Path(runs_dir or "outputs").resolve(),
         )
 
 

@@ -52,12 +52,13 @@ def explore(
     console = Console(stderr=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     lib = Library(library)
-    if host not in LOCAL_HOSTS:
+    local = host in LOCAL_HOSTS
+    if not local:
         console.print(
             f"[yellow]warning:[/] serving on {host}: anyone who can reach this address can use "
-            "the explorer and its models. There is no password."
+            "the explorer and its models. There is no password. The Train tab is off."
         )
-    app = build_app(lib, device=device)
+    app = build_app(lib, device=device, allow_training=local)
     chosen = _free_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"library: {lib.root}")

@@ -212,12 +212,13 @@ def test_ab_compare_switches_at_the_same_position(server, browser):
         field.press("Enter")
     page.click("#gen-button")
     _wait_text(page, "gen-status", "Made 2 takes")
-    page.wait_for_function(f"() => ({AB_STATE})()?.[2] >= 1")
+    settled = f"() => !window.sdaAbBusy && ({AB_STATE})()?.[2] >= 1"
+    page.wait_for_function(settled)  # the pickers' own A/B updates are over
     source_a = page.evaluate(AB_STATE)[0]
     page.evaluate(AB_SEEK, 0.4)
     page.click("#gen-ab-choice label:has-text('B')")
     page.wait_for_function(
-        f"([a]) => {{ const s = ({AB_STATE})(); return s && s[0] !== a && s[1] > 0; }}",
+        f"([a]) => {{ const s = ({AB_STATE})(); return s && s[0] !== a && !window.sdaAbBusy; }}",
         arg=[source_a],
     )
     assert abs(page.evaluate(AB_STATE)[1] - 0.4) < 0.05

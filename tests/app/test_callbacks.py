@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import factories
@@ -345,3 +347,69 @@ def test_build_app_keeps_state_per_app(tiny_library_root, tmp_path):
     assert isinstance(first, gr.Blocks)
     assert first.sda_context.work_dir != second.sda_context.work_dir
     assert first.sda_context.models is not second.sda_context.models
+
+
+# ----------------------------------------------------------------------------- train tab
+
+
+def test_inspect_folder_reports_every_file(tiny_audio_dir):
+    from sda.app import train_callbacks as train
+
+    rows, summary = train.inspect_folder(str(tiny_audio_dir))
+    assert len(rows) == 3 and all(row[1] == "ok" for row in rows)
+    assert summary.startswith("**3 of 3 files usable**")
+    with pytest.raises(train.TrainTabError, match="not a folder"):
+        train.inspect_folder(str(tiny_audio_dir / "missing"))
+
+
+def test_training_commands_are_valid_configs(tiny_audio_dir, tmp_path):
+    from sda.app import train_callbacks as train
+    from sda.training.train_codec import compose_config
+
+    steps = train.training_steps(None, tiny_audio_dir, "my-kit", minutes=1.5, runs_dir=tmp_path)
+    assert [label for label, _ in steps][-1] == "adding the model to the library"
+    codec_args, prior_args = steps[0][1], steps[1][1]
+    codec = compose_config(codec_args[3:])
+    assert codec.data.dir == str(tiny_audio_dir) and codec.trainer.max_time == "00:00:01:30"
+    prior = compose_config(prior_args[3:], config_name="train_prior")
+    assert prior.codec == str(tmp_path / "codec" / "my-kit")
+    assert train.run_name("  My kit! v2 ") == "My-kit-v2"
+
+
+def test_training_job_runs_steps_in_order_and_stops(tmp_path):
+    from sda.app.train_callbacks import TrainingJob
+
+    python = [sys.executable, "-c"]
+    done = TrainingJob(
+        name="ok",
+        steps=[("one", [*python, "print('first')"]), ("two", lambda: "second")],
+        log_path=tmp_path / "ok.log",
+    ).start()
+    done.wait(30)
+    assert done.state == "done" and "first" in done.log_tail() and "second" in done.log_tail()
+    failed = TrainingJob(
+        name="bad", steps=[("boom", [*python, "raise SystemExit(3)"])], log_path=tmp_path / "b.log"
+    ).start()
+    failed.wait(30)
+    assert failed.state == "failed" and "exit code 3" in failed.status()
+    slow = TrainingJob(
+        name="slow",
+        steps=[("sleep", [*python, "import time; time.sleep(60)"])],
+        log_path=tmp_path / "s.log",
+    ).start()
+    time.sleep(0.5)
+    slow.stop()
+    slow.wait(30)
+    assert slow.state == "stopped"
+
+
+def test_start_training_refuses_bad_requests(ctx, tiny_audio_dir):
+    from sda.app import train_callbacks as train
+
+    with pytest.raises(train.TrainTabError, match="folder"):
+        train.start_training(ctx, "", "x", 5)
+    with pytest.raises(train.TrainTabError, match="already in the library"):
+        train.start_training(ctx, str(tiny_audio_dir), "tiny", 5)
+    with pytest.raises(train.TrainTabError, match="minutes"):
+        train.start_training(ctx, str(tiny_audio_dir), "new-one", 0)
+    assert ctx.training is None
