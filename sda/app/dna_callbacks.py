@@ -273,21 +273,36 @@ def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) 
     if per_frame is None:
         bundle = ctx.models.get(session.editor.model)
         config = bundle.codec.config
-        stats = bundle.descriptor_stats or None
-        per_frame = frame_descriptors(
+        raw = frame_descriptors(
             decode(bundle, codes),
             sample_rate=int(config.sample_rate),
             samples_per_frame=int(config.samples_per_frame),
             frames=codes.frames,
-            stats=stats,
-        )  # (frames, 6)
-        if not stats:  # no training statistics: stretch this grid's own range to 0..1
-            low, high = per_frame.min(axis=0), per_frame.max(axis=0)
-            per_frame = (per_frame - low) / np.maximum(high - low, 1e-9)
+        )  # (frames, 6) raw units
+        per_frame = _normalise(raw, bundle.descriptor_stats)
         session.descriptor_cache = {key: per_frame}  # one grid is enough; they change every edit
     profile = code_profile([(codes, per_frame)], CONTROL_NAMES)
     column = profile.mean[:, :, CONTROL_NAMES.index(name)]  # (levels, codebook_size)
     return column[np.arange(codes.levels)[:, None], codes.indices]
+
+
+def _normalise(raw: np.ndarray, stats: dict | None) -> np.ndarray:
+    """Raw per-frame descriptors (frames, 6) -> 0..1, on the model's training scale when known.
+
+    A grid whose values all sit at one end of that scale (e.g. a dark sound in a bright model)
+    would draw as one flat colour, so such a descriptor is stretched to the grid's own range.
+    """
+    from sda.audio.descriptors import DescriptorStats
+
+    # Percentiles, not min/max: one click or silent edge frame must not squash everything else.
+    low, high = np.percentile(raw, 5, axis=0), np.percentile(raw, 95, axis=0)
+    stretched = np.clip((raw - low) / np.maximum(high - low, 1e-9), 0.0, 1.0)
+    if not stats:
+        return stretched
+    scaled = DescriptorStats.from_dict(stats).normalize(raw)
+    spread = np.percentile(scaled, 95, axis=0) - np.percentile(scaled, 5, axis=0)
+    flat = spread < 0.1  # (6,)
+    return np.where(flat[None, :], stretched, scaled)
 
 
 def save_session(ctx: AppContext, session: UserSession) -> Path:
