@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sda.app.grid_image import Selection, render_grid
+from sda.app.grid_image import Selection, cell_at, render_grid
 from sda.app.state import AppContext, Editor, UserSession
 from sda.dna.codes import Codes
 from sda.errors import SdaError
@@ -52,6 +52,25 @@ def region_for(codes: Codes, start_s: float, end_s: float, first: int, last: int
     start = int(np.clip(round(start_s * codes.frame_rate), 0, codes.frames - 1))
     end = int(np.clip(round(end_s * codes.frame_rate), start + 1, codes.frames))
     return Region(first, last, start, end)
+
+
+def click_region(
+    codes: Codes, x: int, y: int, *, width: int, anchor: tuple[int, int] | None
+) -> tuple[Region, tuple[int, int] | None]:
+    """Clicks on the grid pick a region: the first click marks a corner, the second the opposite
+    corner. Returns the region to show and the corner still waiting for its partner (or None)."""
+    level, frame = cell_at(x, y, levels=codes.levels, frames=codes.frames, width=width)
+    if anchor is None:
+        return Region(level, level, frame, frame + 1), (level, frame)
+    first, last = sorted((anchor[0], level))
+    start, end = sorted((anchor[1], frame))
+    return Region(first, last, start, end + 1), None
+
+
+def region_seconds(codes: Codes, region: Region) -> tuple[float, float]:
+    """The region's time span in seconds, for the sliders."""
+    # Millisecond precision reads well and still maps back to the same frames (< half a frame).
+    return round(region.start / codes.frame_rate, 3), round(region.end / codes.frame_rate, 3)
 
 
 # ----------------------------------------------------------------------------- filling slots

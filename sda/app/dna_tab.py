@@ -74,7 +74,10 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
                 )
             slot_widgets[slot] = (upload, take, use_take, status, image)
         with gr.Group(elem_classes=["sda-panel"]):
-            gr.Markdown("#### Region")
+            gr.Markdown(
+                "#### Region\nClick two corners on grid A, or use the sliders "
+                "(level 0 is the coarsest codebook)."
+            )
             with gr.Row():
                 start_s = gr.Slider(
                     0, 10, value=0, step=0.01, label="From (s)", elem_id="dna-start"
@@ -239,6 +242,19 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
     def on_region(session: UserSession, colour, *values):
         return pictures(session, colour, values)
 
+    @friendly("selecting on the grid")
+    def on_grid_click(session: UserSession, colour, event: gr.SelectData):
+        codes = cb.slot_codes(session, "A")
+        if codes is None:
+            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 2
+        x, y = event.index
+        region, session.editor.anchor = cb.click_region(
+            codes, int(x), int(y), width=GRID_WIDTH, anchor=session.editor.anchor
+        )
+        start, end = cb.region_seconds(codes, region)
+        values = [start, end, region.first_level, region.last_level]
+        return [session, *values, *pictures(session, colour, values)]
+
     @friendly("decoding")
     def on_decode(session: UserSession, k):
         return session, str(cb.decode_working(ctx, session, int(k)))
@@ -296,6 +312,9 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
     for slider in region_inputs:
         slider.release(on_region, [session_state, colour_by, *region_inputs], images)
     colour_by.change(on_region, [session_state, colour_by, *region_inputs], images)
+    slot_widgets["A"][4].select(
+        on_grid_click, [session_state, colour_by], [session_state, *region_inputs, *images]
+    )
     decode.click(on_decode, [session_state, levels], [session_state, player])
     save.click(on_save, session_state, saved)
     opened.upload(on_open, [session_state, opened, colour_by], full_outputs)

@@ -29,6 +29,19 @@ class Selection:
     frame_end: int
 
 
+def default_row_height(levels: int) -> int:
+    """Pixel height of one level's row: short grids get taller rows."""
+    return int(np.clip(240 // max(levels, 1), 12, 32))
+
+
+def cell_at(x: int, y: int, *, levels: int, frames: int, width: int) -> tuple[int, int]:
+    """The (level, frame) under pixel (x, y) of an image drawn by `render_grid` (default rows)."""
+    pitch = default_row_height(levels) + 1
+    level = int(np.clip(y // pitch, 0, levels - 1))
+    frame = int(np.clip((x * frames) // width, 0, frames - 1))
+    return level, frame
+
+
 def code_colours(indices: np.ndarray, codebook_size: int) -> np.ndarray:
     """A stable colour per code id: neighbouring ids get far-apart hues.  # (levels, frames, 3) uint8"""
     ids = np.asarray(indices, dtype=np.float64)
@@ -78,7 +91,7 @@ def render_grid(
     if selection is not None:
         cells = _dim_outside(cells, selection)
     if row_height is None:
-        row_height = int(np.clip(240 // levels, 12, 32))
+        row_height = default_row_height(levels)
     # Pixel column -> frame (nearest), pixel row -> level, with a 1-pixel gap between levels.
     columns = np.minimum((np.arange(width) * frames) // width, frames - 1)
     pitch = row_height + 1

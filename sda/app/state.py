@@ -148,6 +148,7 @@ class Editor:
     session: Any = None  # sda.dna.session.Session, created when the first slot is filled
     model: str | None = None  # library name of the bundle every grid in the editor comes from
     labels: dict[str, str] = field(default_factory=dict)  # slot -> "take #2", "kick.wav"
+    anchor: tuple[int, int] | None = None  # (level, frame) of a first click on the grid
 
     def slot(self, name: str) -> Codes | None:
         if self.session is None:

@@ -413,3 +413,18 @@ def test_start_training_refuses_bad_requests(ctx, tiny_audio_dir):
     with pytest.raises(train.TrainTabError, match="minutes"):
         train.start_training(ctx, str(tiny_audio_dir), "new-one", 0)
     assert ctx.training is None
+
+
+def test_two_clicks_on_the_grid_select_a_region(ctx, session, pluck_file):
+    dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
+    codes = dna.slot_codes(session, "A")
+    image = dna.grid_picture(ctx, session, "A", width=600)
+    height = image.shape[0]
+    first, anchor = dna.click_region(codes, 590, height - 1, width=600, anchor=None)
+    assert anchor == (codes.levels - 1, first.start) and first.end == first.start + 1
+    region, anchor = dna.click_region(codes, 0, 0, width=600, anchor=anchor)
+    assert anchor is None
+    assert (region.first_level, region.last_level, region.start) == (0, codes.levels - 1, 0)
+    assert region.end == first.end
+    start, end = dna.region_seconds(codes, region)
+    assert dna.region_for(codes, start, end, 0, codes.levels - 1) == region
