@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     import_seconds, build_module = timed(importlib.import_module, "sda.app.build")
     rows.append(("import the app (gradio)", import_seconds, "first import in this process"))
 
-    from sda.app import dna_callbacks, generate_callbacks
+    from sda.app import dna_callbacks, dna_pictures, generate_callbacks
     from sda.app.state import UserSession
     from sda.library import Library
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     codes = dna_callbacks.slot_codes(session, "A")
     region = dna_callbacks.region_for(codes, 0, codes.seconds, 0, 0)
     dna_callbacks.apply_operation(ctx, session, "swap levels", region)
-    dna_callbacks.grid_picture(ctx, session, "A", dna_callbacks.COLOUR_BY_CODE, region)
+    dna_pictures.grid_picture(ctx, session, "A", dna_pictures.COLOUR_BY_CODE, region)
     dna_callbacks.decode_working(ctx, session, None)
     dna_seconds += time.perf_counter()
     rows.append(("DNA round: encode, swap, draw, decode", dna_seconds, f"{args.seconds:g} s grids"))

@@ -6,19 +6,17 @@ every operation is applied to it, so undo/redo and saved sessions come for free.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sda.app.grid_image import Selection, cell_at, render_grid
+from sda.app.grid_image import Selection, cell_at
 from sda.app.state import AppContext, Editor, UserSession
 from sda.dna.codes import Codes
 from sda.errors import SdaError
 
 OPERATIONS = ("swap levels", "swap span", "blend", "morph", "randomize", "regenerate")
-COLOUR_BY_CODE = "code id"
 UPLOAD_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3")
 
 
@@ -248,80 +246,6 @@ def decode_working(ctx: AppContext, session: UserSession, levels: int | None) ->
     write_audio(path, audio, int(bundle.codec.config.sample_rate), subtype="PCM_16")
     session.decoded = path
     return path
-
-
-def grid_picture(
-    ctx: AppContext,
-    session: UserSession,
-    slot: str,
-    colour_by: str = COLOUR_BY_CODE,
-    region: Region | None = None,
-    *,
-    width: int = 960,
-) -> np.ndarray | None:
-    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot."""
-    codes = session.editor.slot(slot)
-    if codes is None:
-        return None
-    values = None
-    if colour_by and colour_by != COLOUR_BY_CODE:
-        values = code_values(ctx, session, codes, colour_by)
-    selection = region.selection() if region is not None and region.end <= codes.frames else None
-    return render_grid(
-        codes.indices,
-        codebook_size=codes.codebook_size,
-        values=values,
-        selection=selection,
-        width=width,
-    )
-
-
-def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) -> np.ndarray:
-    """Each cell coloured by how its code sounds: the mean descriptor of the frames using it.
-
-    # (levels, frames) in 0..1; descriptors come from decoding this grid (cached per grid).
-    """
-    from sda.audio.descriptors import CONTROL_NAMES
-    from sda.dna.analytics import code_profile, frame_descriptors
-    from sda.dna.codec_bridge import decode
-
-    if name not in CONTROL_NAMES:
-        raise EditorError(f"unknown descriptor {name!r}; choose from {', '.join(CONTROL_NAMES)}")
-    key = hashlib.sha1(codes.indices.tobytes() + codes.bundle_id.encode()).hexdigest()
-    per_frame = session.descriptor_cache.get(key)
-    if per_frame is None:
-        bundle = ctx.models.get(session.editor.model)
-        config = bundle.codec.config
-        raw = frame_descriptors(
-            decode(bundle, codes),
-            sample_rate=int(config.sample_rate),
-            samples_per_frame=int(config.samples_per_frame),
-            frames=codes.frames,
-        )  # (frames, 6) raw units
-        per_frame = _normalise(raw, bundle.descriptor_stats)
-        session.descriptor_cache = {key: per_frame}  # one grid is enough; they change every edit
-    profile = code_profile([(codes, per_frame)], CONTROL_NAMES)
-    column = profile.mean[:, :, CONTROL_NAMES.index(name)]  # (levels, codebook_size)
-    return column[np.arange(codes.levels)[:, None], codes.indices]
-
-
-def _normalise(raw: np.ndarray, stats: dict | None) -> np.ndarray:
-    """Raw per-frame descriptors (frames, 6) -> 0..1, on the model's training scale when known.
-
-    A grid whose values all sit at one end of that scale (e.g. a dark sound in a bright model)
-    would draw as one flat colour, so such a descriptor is stretched to the grid's own range.
-    """
-    from sda.audio.descriptors import DescriptorStats
-
-    # Percentiles, not min/max: one click or silent edge frame must not squash everything else.
-    low, high = np.percentile(raw, 5, axis=0), np.percentile(raw, 95, axis=0)
-    stretched = np.clip((raw - low) / np.maximum(high - low, 1e-9), 0.0, 1.0)
-    if not stats:
-        return stretched
-    scaled = DescriptorStats.from_dict(stats).normalize(raw)
-    spread = np.percentile(scaled, 95, axis=0) - np.percentile(scaled, 5, axis=0)
-    flat = spread < 0.1  # (6,)
-    return np.where(flat[None, :], stretched, scaled)
 
 
 def save_session(ctx: AppContext, session: UserSession) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from sda.app import dna_callbacks as cb
+from sda.app.dna_pictures import COLOUR_BY_CODE, grid_picture
 from sda.app.export_callbacks import EDITOR_SOURCE
 from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
@@ -34,8 +35,8 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
                 info="encodes the files you load into slots",
             )
             colour_by = gr.Radio(
-                [cb.COLOUR_BY_CODE, *CONTROL_NAMES],
-                value=cb.COLOUR_BY_CODE,
+                [COLOUR_BY_CODE, *CONTROL_NAMES],
+                value=COLOUR_BY_CODE,
                 label="Colour cells by",
                 scale=5,
                 elem_id="dna-colour",
@@ -132,7 +133,7 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
 
     def pictures(session: UserSession, colour, values) -> list:
         region = region_of(session, values)
-        return [cb.grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH) for s in "AB"]
+        return [grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH) for s in "AB"]
 
     def ranges(session: UserSession) -> list:
         codes = cb.slot_codes(session, "A")

@@ -126,7 +126,7 @@ def _describe_source(session: UserSession, source: str | None) -> tuple[Path, st
             "comment": "operations " + json.dumps([op.get("op") for op in operations]),
             "sources": codes.provenance.get("sources", []) if codes is not None else [],
         }
-        return Path(session.decoded), f"dna-{label}", tags
+        return Path(session.decoded), f"dna-{Path(label).stem}", tags
     take = session.take(source)
     if take is None:
         raise ExportPanelError("pick a take to export (generate one first)")

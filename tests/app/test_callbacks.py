@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sda.app import dna_callbacks as dna
+from sda.app import dna_pictures as pictures
 from sda.app import export_callbacks as export
 from sda.app import generate_callbacks as gen
 from sda.app import library_callbacks as lib
@@ -205,16 +206,16 @@ def test_operations_need_their_slots_and_valid_regions(ctx, session, pluck_file)
 
 
 def test_grid_pictures_by_code_and_by_descriptor(ctx, session, pluck_file):
-    assert dna.grid_picture(ctx, session, "A") is None
+    assert pictures.grid_picture(ctx, session, "A") is None
     dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
     a = dna.slot_codes(session, "A")
     region = dna.region_for(a, 0.1, 0.2, 1, 2)
-    by_code = dna.grid_picture(ctx, session, "A", dna.COLOUR_BY_CODE, region, width=400)
-    by_brightness = dna.grid_picture(ctx, session, "A", "brightness", region, width=400)
+    by_code = pictures.grid_picture(ctx, session, "A", pictures.COLOUR_BY_CODE, region, width=400)
+    by_brightness = pictures.grid_picture(ctx, session, "A", "brightness", region, width=400)
     assert by_code.shape == by_brightness.shape and by_code.shape[1] == 400
     assert by_code.dtype == np.uint8 and not np.array_equal(by_code, by_brightness)
     with pytest.raises(dna.EditorError, match="unknown descriptor"):
-        dna.grid_picture(ctx, session, "A", "sparkle")
+        pictures.grid_picture(ctx, session, "A", "sparkle")
 
 
 def test_session_save_and_load_restores_history(ctx, session, pluck_file):
@@ -418,7 +419,7 @@ def test_start_training_refuses_bad_requests(ctx, tiny_audio_dir):
 def test_two_clicks_on_the_grid_select_a_region(ctx, session, pluck_file):
     dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
     codes = dna.slot_codes(session, "A")
-    image = dna.grid_picture(ctx, session, "A", width=600)
+    image = pictures.grid_picture(ctx, session, "A", width=600)
     height = image.shape[0]
     first, anchor = dna.click_region(codes, 590, height - 1, width=600, anchor=None)
     assert anchor == (codes.levels - 1, first.start) and first.end == first.start + 1
