@@ -41,7 +41,9 @@ class Codes:
     def __post_init__(self) -> None:
         indices = np.asarray(self.indices)
         if indices.ndim != 2:
-            raise CodesError(f"a code grid must be 2-D (levels x frames), got shape {indices.shape}")
+            raise CodesError(
+                f"a code grid must be 2-D (levels x frames), got shape {indices.shape}"
+            )
         if not np.issubdtype(indices.dtype, np.integer):
             raise CodesError(f"code indices must be integers, got {indices.dtype}")
         if indices.size and (indices.min() < 0 or indices.max() >= self.codebook_size):
