@@ -10,12 +10,15 @@ audio, 2 threads) and peak RSS; appends a row to experiments/RESULTS.md under "#
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+
 import argparse
 import datetime
 import json
 import logging
 import math
-import os
 import platform
 import resource
 import sys

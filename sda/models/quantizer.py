@@ -34,7 +34,16 @@ class CodebookStats:
 
 
 class Quantizer(nn.Module):
-    """`num_levels` Euclidean EMA codebooks of `codebook_size` codes, coarse (level 0) to fine."""
+    """`num_levels` Euclidean EMA codebooks of `codebook_size` codes, coarse (level 0) to fine.
+
+    Choices made against the library's defaults: EMA decay 0.99 (not 0.8, which forgets a tiny
+    dataset's rare sounds within a few steps); k-means init only through `warm_up`; Euclidean
+    lookup (`use_cosine_sim` would l2-normalise codes and latents, which is not DAC's factorised
+    lookup and discards the latent norm); plain straight-through gradients by default
+    (`rotation_trick=False`): codebooks learn by EMA, not by gradient, and the rotation trick's
+    per-level |q|/|e| rescaling of the encoder gradient is an unmeasured variable here, so it
+    stays an option. `sync_codebook` is always passed explicitly (True only under DDP).
+    """
 
     def __init__(
         self,
@@ -99,6 +108,12 @@ class Quantizer(nn.Module):
             codebook.reset_cluster_size = average
             codebook.has_dead_code_replacement = threshold > 0
         return threshold
+
+    @torch.no_grad()
+    def reinitialize(self) -> None:
+        """Forget the codebooks so the next `warm_up` runs k-means again (on fresher latents)."""
+        for codebook in self._codebooks:
+            codebook.initted.fill_(False)
 
     @torch.no_grad()
     def warm_up(self, latents: Tensor, *, vectors_per_batch: int | None = None) -> bool:

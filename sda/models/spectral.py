@@ -100,12 +100,18 @@ class ISTFTHead(nn.Module):
     cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4).
     """
 
-    def __init__(self, *, dim: int, n_fft: int, hop_length: int) -> None:
+    def __init__(
+        self, *, dim: int, n_fft: int, hop_length: int, initial_log_magnitude: float = -4.0
+    ) -> None:
         super().__init__()
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.bins = n_fft // 2 + 1
         self.proj = nn.Linear(dim, 2 * self.bins)
+        # Start quiet (about -70 dBFS per bin) rather than as loud noise: the log-domain losses
+        # punish noise in silent passages hardest, and sound is easier to grow than to silence.
+        with torch.no_grad():
+            self.proj.bias[: self.bins].fill_(initial_log_magnitude)
         self.max_log_magnitude = math.log(n_fft)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 

@@ -51,6 +51,9 @@ class CodecTrainingConfig:
     dead_code_fraction: float = 0.1  # of the average hits per code per batch; 0 disables resets
     warmup_vectors_per_code: int = 20  # k-means warm-up batch size, in vectors per code
     max_warmup_batches: int = 256
+    # k-means once more at this step, on the encoder's latents by then: the first init sees a
+    # random encoder, whose latents drift fast early on and leave many codes stale
+    codebook_refresh_step: int | None = 100
     adversarial_start_step: int | None = None  # None: no adversarial phase
     discriminator_lr: float = 2e-4
     adversarial_weight: float = 1.0
@@ -87,6 +90,7 @@ class CodecModule(L.LightningModule):
             else None
         )
         self._dead_codes_ready = False
+        self._sync_codebook = sync_codebook
 
     # --- optimisers ----------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -123,8 +127,8 @@ class CodecModule(L.LightningModule):
             datamodule = getattr(self.trainer, "datamodule", None)
             if datamodule is None:
                 raise RuntimeError(
-                    "CodecModule needs a datamodule for its k-means warm-up; "
-                    "or call warm_up(batches) before fit"
+                    "CodecModule.fit needs a datamodule (its training batches seed the codebooks); "
+                    "pass one to trainer.fit or call module.warm_up(batches) first"
                 )
             self.warm_up(datamodule.train_dataloader())
 
@@ -157,7 +161,17 @@ class CodecModule(L.LightningModule):
         )  # fmt: skip
         return count
 
+    def refresh_codebooks(self) -> None:
+        """Re-run the k-means warm-up on current latents (same vectors-per-code budget)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None:
+            return
+        self.codec.quantizer.reinitialize()
+        self.warm_up(datamodule.train_dataloader())
+
     def _configure_dead_codes(self, vectors_per_batch: int) -> None:
+        if self._sync_codebook and self.trainer.world_size > 1:
+            vectors_per_batch *= self.trainer.world_size  # synced EMA counts sum over ranks
         threshold = self.codec.quantizer.configure_dead_codes(
             vectors_per_batch=vectors_per_batch, fraction=self.settings.dead_code_fraction
         )
@@ -194,6 +208,8 @@ class CodecModule(L.LightningModule):
             frames = self.codec.num_frames(length)
             self._configure_dead_codes(audio.shape[0] * frames)
         adversarial = self.adversarial_active()
+        if self.global_step == s.codebook_refresh_step and not adversarial:
+            self.refresh_codebooks()
         rng = self._step_random()
         dropout = rng.random() < s.quantizer_dropout
         optimizers = self.optimizers()
@@ -218,13 +234,18 @@ class CodecModule(L.LightningModule):
         logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
 
         if adversarial:
-            disc_opt = optimizers[1].optimizer  # raw optimizer: not counted in global_step
+            # toggling freezes the other optimizer's parameters: each backward touches one model
+            # (the documented GAN pattern, which also keeps DDP's gradient hooks consistent)
+            disc_opt = optimizers[1]
+            self.toggle_optimizer(disc_opt)
             real = self.discriminators(audio)
             disc_loss = discriminator_loss(real, self.discriminators(recon.detach()))
-            disc_opt.zero_grad(set_to_none=True)
+            disc_opt.optimizer.zero_grad(set_to_none=True)  # raw: not counted in global_step
             self.manual_backward(disc_loss)
             torch.nn.utils.clip_grad_norm_(self.discriminators.parameters(), s.grad_clip)
-            disc_opt.step()
+            disc_opt.optimizer.step()
+            self.untoggle_optimizer(disc_opt)
+            self.toggle_optimizer(generator_opt)
             fake = self.discriminators(recon)
             adv, fm = generator_loss(fake), feature_matching_loss(real, fake)
             loss = loss + s.adversarial_weight * adv + s.feature_matching_weight * fm
@@ -242,6 +263,7 @@ class CodecModule(L.LightningModule):
         generator_opt.step()
         self.lr_schedulers().step()
         if adversarial:
+            self.untoggle_optimizer(generator_opt)
             self.codec.encoder.requires_grad_(True)
 
         logs.update(

@@ -13,6 +13,13 @@ folder's name, so running the same command again resumes from `<run>/checkpoints
 
 from __future__ import annotations
 
+import os
+
+# Sleeping (not spinning) OpenMP workers: on a laptop or server shared with other busy processes,
+# spinning threads made training steps 5-10x slower here; with free cores the cost is negligible.
+# Must be set before torch starts its thread pool; an explicit user setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import copy
 import logging
 import re
@@ -95,8 +102,8 @@ def _check_accelerator(trainer_cfg: DictConfig) -> None:
     accelerator = str(trainer_cfg.get("accelerator", "cpu"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise TrainingError(
-            "trainer=gpu was chosen but no CUDA GPU is visible to PyTorch: "
-            "use trainer=cpu (or trainer=mps on Apple silicon)"
+            f"trainer.accelerator={accelerator} (trainer=gpu or ddp) was chosen but no CUDA GPU is "
+            "visible to PyTorch: use trainer=cpu (or trainer=mps on Apple silicon)"
         )
     if accelerator == "mps" and not torch.backends.mps.is_available():
         raise TrainingError(
@@ -130,8 +137,8 @@ def _build_datamodule(cfg: DictConfig, data_dir: Path):
     return instantiate(datamodule_config(cfg))
 
 
-def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any] | None]:
-    """The newest readable checkpoint of the run (and its codec settings), or (None, None).
+def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any], int]:
+    """The newest readable checkpoint of the run, its codec settings and step, or (None, {}, 0).
 
     last.ckpt first; if a crash left it truncated, the step file saved beside it.
     """
@@ -143,12 +150,12 @@ def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dic
     )
     candidates = [p for p in candidates if p.is_file()]
     if not candidates:
-        return None, None
+        return None, {}, 0
     if not cfg.get("resume", True):
         aside = run_dir / f"checkpoints-replaced-{time.strftime('%Y%m%d-%H%M%S')}"
         folder.rename(aside)
         log.info("resume=false: previous checkpoints moved to %s", aside)
-        return None, None
+        return None, {}, 0
     problems = []
     for path in candidates:
         try:
@@ -157,8 +164,9 @@ def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dic
         except Exception as error:  # truncated by a crash mid-save, or not a codec checkpoint
             problems.append(f"{path.name}: {type(error).__name__}")
             continue
-        log.info("resuming from %s (step %s)", path, ckpt.get("global_step"))
-        return path, saved
+        step = int(ckpt.get("global_step", 0))
+        log.info("resuming from %s (step %d)", path, step)
+        return path, saved, step
     raise TrainingError(
         f"cannot resume from {folder} ({'; '.join(problems)}): "
         "pass resume=false to start over (old checkpoints are kept aside)"
@@ -188,7 +196,7 @@ def _load_init_from(source: str) -> tuple[Codec, dict[str, Any]]:
 
 
 def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
-    if saved is not None:
+    if saved:
         return int(saved["codebook_size"])
     if init_codec is not None:
         return init_codec.config.codebook_size
@@ -242,7 +250,7 @@ def train(cfg: DictConfig) -> Path:
     (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
     log.info("dataset: %s", report.summary())
 
-    checkpoint, saved = _resume_checkpoint(cfg, run_dir)
+    checkpoint, saved, start_step = _resume_checkpoint(cfg, run_dir)
     init_codec, lineage = (None, None)
     if cfg.get("init_from") and checkpoint is None:
         init_codec, lineage = _load_init_from(cfg.init_from)
@@ -257,7 +265,7 @@ def train(cfg: DictConfig) -> Path:
             )
             cfg.training.dead_code_fraction = 0.0
     codec_config: CodecConfig = instantiate(cfg.model)
-    if saved is not None and asdict(codec_config) != saved:
+    if saved and asdict(codec_config) != saved:
         changed = sorted(k for k, v in asdict(codec_config).items() if saved.get(k) != v)
         raise TrainingError(
             f"{run_dir} holds a codec with other settings ({', '.join(changed)}): "
@@ -285,7 +293,13 @@ def train(cfg: DictConfig) -> Path:
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
     trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
-    if trainer.global_step < 10:
+    if checkpoint is not None and trainer.global_step == start_step:
+        log.warning(
+            "nothing left to train in %s: it already reached trainer.max_steps or used its "
+            "trainer.max_time budget (counted across resumes); raise one to continue",
+            run_dir,
+        )
+    elif trainer.global_step < 10:
         log.warning(
             "training stopped after %d steps (trainer.max_time / max_steps): the codec has barely "
             "started to learn; give it more time", trainer.global_step,

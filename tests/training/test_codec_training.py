@@ -148,6 +148,25 @@ def test_resume_continues_the_step_count(tmp_path: Path) -> None:
     assert steps == list(range(7))
 
 
+def test_adversarial_phase_trains_only_the_decoder(tmp_path: Path) -> None:
+    data = make_sounds(tmp_path / "sounds", count=2)
+    extra = ("training.adversarial_start_step=2", "training.discriminator_channels=4")
+    before = checkpoint(train(smoke_config(tmp_path, data, "trainer.max_steps=2", *extra)))
+    run = train(smoke_config(tmp_path, data, "trainer.max_steps=4", *extra))
+    after = checkpoint(run)
+    assert after["global_step"] == 4  # discriminator steps are not codec steps
+    assert "train/discriminator" in scalars(run).Tags()["scalars"]
+    codes_side = [
+        k for k in after["state_dict"] if k.startswith(("codec.encoder", "codec.quantizer"))
+    ]
+    assert all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in codes_side)
+    assert not torch.equal(
+        before["state_dict"]["codec.decoder.head.proj.weight"],
+        after["state_dict"]["codec.decoder.head.proj.weight"],
+    )
+    assert any(k.startswith("discriminators.") for k in after["state_dict"])
+
+
 def test_codebook_size_is_picked_from_the_data(tmp_path: Path) -> None:
     # the tiny model runs at 187.5 frames/s: 24 s of audio -> 4,500 frames -> 128 codes
     data = make_sounds(tmp_path / "sounds", count=4, seconds=6.0)
