@@ -127,22 +127,23 @@ def controllability(bundle, seconds: float, guidance: float) -> dict[str, tuple[
     return results
 
 
-def column_hashes(grid: np.ndarray) -> np.ndarray:
-    """(levels, frames) -> (frames,) one int64 per frame column (all levels)."""
-    weights = np.array([1_000_003**i for i in range(grid.shape[0])], dtype=np.int64)
-    return (grid.astype(np.int64) * weights[:, None]).sum(axis=0)
+def column_ids(grids: list[np.ndarray]) -> list[np.ndarray]:
+    """(levels, frames) grids -> (frames,) int64 each: one id per distinct frame column."""
+    columns = np.concatenate([g.T for g in grids]).astype(np.int64)
+    _, ids = np.unique(columns, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    splits = np.cumsum([g.shape[1] for g in grids])[:-1]
+    return np.split(ids, splits)
 
 
 def longest_copy(generated: np.ndarray, training: list[np.ndarray]) -> int:
-    """Longest run of consecutive generated frames found verbatim in one training grid."""
-    gen = column_hashes(generated)
-    train = [column_hashes(g) for g in training]
+    """Longest run of consecutive generated frames found verbatim (all levels) in a training grid."""
+    gen, *train = column_ids([generated, *training])
 
     def grams(seq: np.ndarray, n: int) -> set:
         if len(seq) < n:
             return set()
-        windows = np.lib.stride_tricks.sliding_window_view(seq, n)
-        return {w.tobytes() for w in windows}
+        return {w.tobytes() for w in np.lib.stride_tricks.sliding_window_view(seq, n)}
 
     low, high = 0, len(gen)
     while low < high:  # binary search: copies of length n imply copies of every shorter length

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1
 ENCODE_CHUNK_SECONDS = 30.0  # bounds the codec's memory on long files
 MAX_VAL_WINDOWS = 32
+STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
+GAP_SECONDS = 0.05
 
 
 @dataclass
@@ -70,16 +72,46 @@ def _encode(codec, audio: np.ndarray) -> np.ndarray:
     return torch.cat(parts, dim=1).cpu().numpy().astype(np.int16)
 
 
-def encode_file(
-    codec, path: Path, audio: np.ndarray, *, shifts: int, fingerprint: str, cache: Path | None
+def pack_short_sounds(
+    keys: list[str],
+    audio: list[np.ndarray],
+    *,
+    min_samples: int,
+    gap: int,
+    stream_samples: int,
+    seed: int,
+) -> list[tuple[str, np.ndarray]]:
+    """(key, audio) per recording: long files alone, short ones chained into streams.
+
+    A one-shot shorter than the prior's window would teach it only "a sound, then nothing"; chained
+    in a seeded random order with a short silence between them, windows show the prior what comes
+    after a hit ends: another one. Streams stay about `stream_samples` long.
+    """
+    out = [(k, a) for k, a in zip(keys, audio, strict=True) if len(a) >= min_samples]
+    short = [i for i, a in enumerate(audio) if len(a) < min_samples]
+    order = np.random.default_rng(seed).permutation(short)
+    silence = np.zeros(gap, dtype=np.float32)
+    stream: list[int] = []
+    for position, index in enumerate(order):
+        stream.append(int(index))
+        size = sum(len(audio[i]) + gap for i in stream)
+        if size >= stream_samples or position == len(order) - 1:
+            key = hashlib.sha256("|".join(keys[i] for i in stream).encode() + f"|{gap}".encode())
+            parts = [piece for i in stream for piece in (audio[i], silence)]
+            out.append((f"stream:{key.hexdigest()}", np.concatenate(parts)))
+            stream = []
+    return out
+
+
+def encode_recording(
+    codec, key: str, audio: np.ndarray, *, shifts: int, fingerprint: str, cache: Path | None
 ) -> EncodedFile:
     """Codes at `shifts` sub-frame offsets + descriptor frames, from the cache when possible."""
     spf = codec.config.samples_per_frame
     offsets = sorted({round(i * spf / shifts) for i in range(shifts)})
     target = None
     if cache is not None:
-        audio_key = AudioCache(cache).key(path, codec.config.sample_rate)
-        ident = f"v{CACHE_VERSION}|{fingerprint}|{audio_key}|{offsets}"
+        ident = f"v{CACHE_VERSION}|{fingerprint}|{key}|{offsets}"
         target = cache / f"{hashlib.sha256(ident.encode()).hexdigest()}.npz"
         if target.is_file():
             try:
@@ -101,7 +133,7 @@ def encode_file(
                     spf,
                 )
             except (OSError, KeyError, ValueError, TypeError):
-                log.warning("re-encoding %s: its cache entry is unreadable", path)
+                log.warning("re-encoding %s: its cache entry is unreadable", key)
     codes = [_encode(codec, audio[offset:]) for offset in offsets]
     frames = min(c.shape[1] for c in codes)  # shifted copies may be one frame shorter
     codes = [c[:, :frames] for c in codes]
@@ -229,6 +261,7 @@ class PriorDataModule(L.LightningDataModule):
         cache_dir: str | os.PathLike | None = None,
         use_cache: bool = True,
         stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
+        pack_short: bool = True,  # chain sounds shorter than the window into streams
     ) -> None:
         super().__init__()
         self.codec, self.dir, self.frames, self.pad = (
@@ -241,6 +274,7 @@ class PriorDataModule(L.LightningDataModule):
         self.batch_size, self.val_fraction, self.shifts = batch_size, val_fraction, max(1, shifts)
         self.steps_per_epoch, self.num_workers, self.seed = steps_per_epoch, num_workers, seed
         self.cache_dir, self.use_cache, self.stats = cache_dir, use_cache, stats
+        self.pack_short = pack_short
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
 
@@ -264,16 +298,26 @@ class PriorDataModule(L.LightningDataModule):
         was_training = self.codec.training
         self.codec.eval()
         audio = load_usable_audio(report)
-        self.files = [
-            encode_file(
-                self.codec,
-                entry.path,
-                sound,
-                shifts=self.shifts,
-                fingerprint=fingerprint,
-                cache=cache,
+        rate, spf = self.codec.config.sample_rate, self.codec.config.samples_per_frame
+        keys = [
+            AudioCache(cache).key(entry.path, rate) if cache else str(entry.path)
+            for entry in report.usable
+        ]
+        recordings = list(zip(keys, audio, strict=True))
+        if self.pack_short:
+            recordings = pack_short_sounds(
+                keys,
+                audio,
+                min_samples=self.frames * spf,
+                gap=int(GAP_SECONDS * rate),
+                stream_samples=int(STREAM_SECONDS * rate),
+                seed=self.seed,
             )
-            for entry, sound in zip(report.usable, audio, strict=True)
+        self.files = [
+            encode_recording(
+                self.codec, key, sound, shifts=self.shifts, fingerprint=fingerprint, cache=cache
+            )
+            for key, sound in recordings
         ]
         self.codec.train(was_training)
         self.limits, self.val_windows = split_files(

@@ -192,6 +192,7 @@ def train(cfg: DictConfig) -> Path:
         shifts=int(cfg.prior_data.shifts),
         steps_per_epoch=int(cfg.data.steps_per_epoch),
         num_workers=int(cfg.prior_data.num_workers),
+        pack_short=bool(cfg.prior_data.get("pack_short", True)),
         seed=int(cfg.seed),
         cache_dir=cfg.data.get("cache_dir"),
         stats=stats,

@@ -111,3 +111,20 @@ def test_a_missing_codec_is_a_clear_error(tmp_path):
 
     with pytest.raises(SdaError, match="does not exist"):
         train(smoke_config(tmp_path / "nowhere", tmp_path))
+
+
+def test_short_sounds_are_chained_into_streams():
+    import numpy as np
+
+    from sda.training.prior_data import pack_short_sounds
+
+    sounds = [np.full(n, i + 1, np.float32) for i, n in enumerate([50, 500, 30, 40, 20])]
+    keys = [f"k{i}" for i in range(len(sounds))]
+    packed = pack_short_sounds(keys, sounds, min_samples=100, gap=5, stream_samples=80, seed=0)
+    assert packed[0] == ("k1", sounds[1])  # long enough: stays alone
+    streams = [audio for key, audio in packed[1:]]
+    assert all(key.startswith("stream:") for key, _ in packed[1:])
+    assert sorted(set(np.concatenate(streams).tolist()) - {0.0}) == [1.0, 3.0, 4.0, 5.0]
+    assert sum(len(s) for s in streams) == 50 + 30 + 40 + 20 + 4 * 5
+    again = pack_short_sounds(keys, sounds, min_samples=100, gap=5, stream_samples=80, seed=0)
+    assert [k for k, _ in again] == [k for k, _ in packed]  # seeded: the cache keys are stable
