@@ -32,7 +32,7 @@ AB_REMEMBER_JS = (
   window.sdaAbBusy = (window.sdaAbBusy || 0) + 1;
   window.sdaAb = audio ? {time: audio.currentTime, playing: !audio.paused, src: audio.src} : null;
   if (audio) audio.pause();
-  return [];
+  return [audio ? audio.currentTime : 0];
 }"""
 )
 AB_RESTORE_JS = (
@@ -42,15 +42,26 @@ AB_RESTORE_JS = (
   const saved = window.sdaAb;
   const done = () => { window.sdaAbBusy = Math.max((window.sdaAbBusy || 1) - 1, 0); };
   if (!saved) { done(); return []; }
+  const seek = (audio) => {
+    audio.currentTime = Math.min(saved.time, audio.duration || saved.time);
+    if (saved.playing) audio.play();
+  };
   let tries = 0;
   const timer = setInterval(() => {
     const audio = findAbAudio();
     tries += 1;
     if (audio && audio.src && audio.src !== saved.src && audio.readyState >= 1) {
       clearInterval(timer);
-      audio.currentTime = Math.min(saved.time, audio.duration || saved.time);
-      if (saved.playing) audio.play();
-      done();
+      seek(audio);
+      // Once it has decoded the file the player rewinds to 0 by itself: seek back, once.
+      const guard = () => {
+        if (audio.currentTime < 0.01 && saved.time > 0.05) {
+          audio.removeEventListener('seeked', guard);
+          seek(audio);
+        }
+      };
+      audio.addEventListener('seeked', guard);
+      setTimeout(() => { audio.removeEventListener('seeked', guard); done(); }, 3000);
     } else if (tries > 200) {
       clearInterval(timer);
       done();
@@ -165,6 +176,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                     ab_player = gr.Audio(
                         label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
                     )
+                    ab_position = gr.Number(value=0, visible=False)
                 export_take = gr.Dropdown(
                     label="Take to export", choices=[], elem_id="gen-export-take"
                 )
@@ -203,7 +215,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         return gr.Dropdown(choices=cb.model_names(ctx), value=cb.default_model(ctx, current))
 
     @friendly("loading the model")
-    def on_model(name):
+    def on_model(name, current_preset):
         if not name:
             return gr.Dropdown(choices=[], value=None), gr.Slider()
         bundle = ctx.models.get(name)
@@ -211,7 +223,10 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         message = "" if bundle.prior is not None else " (no prior: this model cannot generate)"
         if message:
             gr.Warning(f"{name}{message}")
-        return gr.Dropdown(choices=cb.preset_names(ctx, name), value=None), gr.Slider(maximum=size)
+        names = cb.preset_names(ctx, name)
+        # Keep a preset picked (or just saved) while this ran, if the model has it.
+        keep = current_preset if current_preset in names else None
+        return gr.Dropdown(choices=names, value=keep), gr.Slider(maximum=size)
 
     @friendly("generating")
     def on_generate(session: UserSession, model_name, *values_in, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
@@ -242,10 +257,13 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
             gr.Dropdown(choices=choices, value=previous),
             gr.Dropdown(choices=choices, value=newest),
             gr.Dropdown(choices=choices, value=newest),
+            gr.Radio(value="A"),
+            cb.take_path(session, previous),  # the A/B player starts on A
         )
 
-    def on_ab(session: UserSession, choice, a, b):
-        return cb.take_path(session, a if choice == "A" else b)
+    def on_ab(session: UserSession, choice, a, b, position):
+        path = cb.take_path(session, a if choice == "A" else b)
+        return gr.Audio(value=path, playback_position=float(position or 0))
 
     @friendly("reusing settings")
     def on_reuse(session: UserSession, number):
@@ -269,18 +287,30 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
 
     refresh.click(on_refresh, model, model, queue=False)
     tab.select(on_refresh, model, model, queue=False)
-    model.change(on_model, model, [preset, top_k])
+    model.change(on_model, [model, preset], [preset, top_k])
     dice.click(cb.random_seed, None, seed, queue=False)
     go.click(
         on_generate,
         [session_state, model, *setting_inputs],
-        [session_state, status, *players, history, pick, take_a, take_b, export_take],
+        [
+            session_state,
+            status,
+            *players,
+            history,
+            pick,
+            take_a,
+            take_b,
+            export_take,
+            ab,
+            ab_player,
+        ],
         concurrency_limit=2,
         concurrency_id="generate",
     )
-    for trigger in (ab.change, take_a.change, take_b.change):
-        trigger(None, None, None, js=AB_REMEMBER_JS, queue=False).then(
-            on_ab, [session_state, ab, take_a, take_b], ab_player, queue=False
+    # `.input`: only a person's switch moves the player; generating sets it directly.
+    for trigger in (ab.input, take_a.input, take_b.input):
+        trigger(None, None, ab_position, js=AB_REMEMBER_JS, queue=False).then(
+            on_ab, [session_state, ab, take_a, take_b, ab_position], ab_player, queue=False
         ).then(None, None, None, js=AB_RESTORE_JS, queue=False)
     reuse.click(on_reuse, [session_state, pick], setting_inputs, queue=False)
     preset_save.click(on_preset_save, [model, preset_name, *setting_inputs], preset)
