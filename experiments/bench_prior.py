@@ -1,9 +1,8 @@
 """The prior: generation speed, controllability of each musical control, novelty, own-material check.
 
 Run: `.venv/bin/python experiments/bench_prior.py [--codec RUN_OR_BUNDLE] [--prior-minutes 10]`.
-Without --codec it uses the Sound DNA benchmark's codec run (outputs/bench_dna/codec/dna_bench,
-trained on real sonic-pi recordings) when present, else trains a cpu-small codec on the sonic-pi
-samples. A `prior_small` prior is trained on the codec's own folder with `sda-train-prior` for
+Without --codec it trains a cpu-small codec on the real sonic-pi recordings of
+/work/shared/scripts/get-dev-audio.sh for --codec-minutes (reused when the run exists). A prior is trained on the codec's own folder with `sda-train-prior` for
 --prior-minutes (reused when the run exists). Then:
   - speed: seconds of audio per second of wall time on 2 CPU threads (prior alone, and + decoding);
   - controllability: per control, 5 settings x 4 seeds, the descriptor measured on the decoded
@@ -41,7 +40,6 @@ DEV = Path.home() / ".cache/sda-dev-audio"
 SONIC_PI = DEV / "sonic-pi-samples/usr/share/sonic-pi/samples"
 LMMS = DEV / "lmms-common/usr/share/lmms/samples"
 WARZONE = DEV / "warzone2100-music/usr/share/games/warzone2100/music"
-DNA_CODEC = ROOT / "outputs/bench_dna/codec/dna_bench"
 SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
 SEEDS = (0, 1, 2, 3)
 
@@ -58,8 +56,6 @@ def run(command: list[str]) -> None:
 def codec_run(args, work: Path) -> Path:
     if args.codec:
         return Path(args.codec)
-    if (DNA_CODEC / "checkpoints" / "last.ckpt").exists():
-        return DNA_CODEC
     run_dir = work / "codec" / "prior_bench"
     if not (run_dir / "checkpoints" / "last.ckpt").exists():
         run([
@@ -71,13 +67,14 @@ def codec_run(args, work: Path) -> Path:
 
 
 def prior_run(args, codec: Path, work: Path) -> Path:
-    run_dir = work / "prior" / "prior_bench"
-    if not (run_dir / "checkpoints" / "last.ckpt").exists() or args.retrain:
+    run_dir = work / "prior" / args.name
+    if not (run_dir / "checkpoints" / "last.ckpt").exists():
         run([
             str(Path(sys.executable).with_name("sda-train-prior")), f"codec={codec}",
-            f"model={args.model}", f"paths.output_dir={work}", "name=prior_bench", "threads=2",
+            f"model={args.model}", f"paths.output_dir={work}", f"name={args.name}", "threads=2",
             f"trainer.max_time=00:00:{args.prior_minutes:02d}:00", "trainer.max_steps=100000",
-            "data.steps_per_epoch=100", "training.example_seconds=0", *args.override,
+            "data.steps_per_epoch=100", "data.batch_size=8", "training.example_seconds=0",
+            "training.warmup_steps=30", "training.learning_rate=1e-3", *args.override,
         ])  # fmt: skip
     return run_dir
 
@@ -192,11 +189,11 @@ def dataset_frames(files: list[Path], rate: int, seconds: float, budget: float) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codec", help="codec run, bundle or library name")
-    parser.add_argument("--codec-minutes", type=int, default=8)
+    parser.add_argument("--codec-minutes", type=int, default=10)
+    parser.add_argument("--name", default="prior_bench", help="prior run name")
     parser.add_argument("--prior-minutes", type=int, default=10)
     parser.add_argument("--model", default="prior_small", help="prior model config (conf/model/)")
     parser.add_argument("--work", default=str(ROOT / "outputs" / "bench_prior"))
-    parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--override", nargs="*", default=[], help="extra sda-train-prior overrides")
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument("--no-append", action="store_true")

@@ -12,6 +12,11 @@ again resumes from `<run>/checkpoints/last.ckpt`; a run trained on another codec
 
 from __future__ import annotations
 
+import os
+
+# Sleeping OpenMP workers (see train_codec.py): set before torch starts its thread pool.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import copy
 import json
 import logging
