@@ -45,7 +45,10 @@ def build_app(
     keep it off when the app is reachable by others.
     """
     ctx = AppContext.create(library, work_dir=work_dir, device=device, runs_dir=runs_dir)
-    with gr.Blocks(title="sda explorer", analytics_enabled=False) as app:
+    # delete_cache: every hour, drop served copies of files older than a day from Gradio's cache.
+    with gr.Blocks(
+        title="sda explorer", analytics_enabled=False, delete_cache=(3600, 86400)
+    ) as app:
         gr.Markdown(
             "# sda explorer\nYour models, their sounds and their DNA: generate, compare, edit, export.",
             elem_id="sda-header",
