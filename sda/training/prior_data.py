@@ -38,8 +38,8 @@ class EncodedFile:
     """One recording as the prior sees it."""
 
     codes: list[np.ndarray]  # per time shift: (levels, frames) int16
-    shifts: list[int]  # samples dropped from the start before encoding, per entry of `codes`
     descriptors: DescriptorFrames
+    shifts: list[int]  # samples dropped from the start before encoding, per entry of `codes`
     samples_per_frame: int
 
     @property
@@ -63,12 +63,10 @@ def _encode(codec, audio: np.ndarray) -> np.ndarray:
     spf = codec.config.samples_per_frame
     chunk = max(spf, int(ENCODE_CHUNK_SECONDS * codec.config.sample_rate) // spf * spf)
     device = next(codec.parameters()).device
-    parts = [
-        codec.encode(torch.from_numpy(np.ascontiguousarray(audio[i : i + chunk]))[None].to(device))[
-            0
-        ]
-        for i in range(0, max(len(audio), 1), chunk)
-    ]
+    parts = []
+    for start in range(0, max(len(audio), 1), chunk):
+        piece = torch.from_numpy(np.ascontiguousarray(audio[start : start + chunk]))
+        parts.append(codec.encode(piece[None].to(device))[0])  # (levels, frames)
     return torch.cat(parts, dim=1).cpu().numpy().astype(np.int16)
 
 
@@ -103,6 +101,14 @@ def pack_short_sounds(
     return out
 
 
+def _read_cached(target: Path, shifts: int) -> tuple[list[np.ndarray], DescriptorFrames]:
+    with np.load(target, allow_pickle=False) as stored:
+        values = {key: stored[key] for key in stored.files}
+    codes = [values.pop(f"codes_{i}") for i in range(shifts)]
+    values["sample_rate"], values["hop"] = int(values["sample_rate"]), int(values["hop"])
+    return codes, DescriptorFrames(**values)
+
+
 def encode_recording(
     codec, key: str, audio: np.ndarray, *, shifts: int, fingerprint: str, cache: Path | None
 ) -> EncodedFile:
@@ -115,23 +121,7 @@ def encode_recording(
         target = cache / f"{hashlib.sha256(ident.encode()).hexdigest()}.npz"
         if target.is_file():
             try:
-                with np.load(target, allow_pickle=False) as stored:
-                    fields = {
-                        k: stored[k] for k in DescriptorFrames.__dataclass_fields__ if k in stored
-                    }
-                    codes = [stored[f"codes_{i}"] for i in range(len(offsets))]
-                return EncodedFile(
-                    codes,
-                    offsets,
-                    DescriptorFrames(
-                        **{
-                            **fields,
-                            "sample_rate": int(fields["sample_rate"]),
-                            "hop": int(fields["hop"]),
-                        }
-                    ),
-                    spf,
-                )
+                return EncodedFile(*_read_cached(target, len(offsets)), offsets, spf)
             except (OSError, KeyError, ValueError, TypeError):
                 log.warning("re-encoding %s: its cache entry is unreadable", key)
     codes = [_encode(codec, audio[offset:]) for offset in offsets]
@@ -143,7 +133,7 @@ def encode_recording(
         temp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npz")
         np.savez(temp, **{f"codes_{i}": c for i, c in enumerate(codes)}, **vars(descriptors))
         os.replace(temp, target)
-    return EncodedFile(codes, offsets, descriptors, spf)
+    return EncodedFile(codes, descriptors, offsets, spf)
 
 
 def pad_window(codes: np.ndarray, frames: int, pad: int) -> np.ndarray:

@@ -66,9 +66,14 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
         dir=factories_dir(codec_run),
         context_frames=config.context_frames,
         pad=config.pad_token,
-        cache_dir=prior_run.parent / "cache",
+        shifts=2,  # as prior_smoke
+        cache_dir=prior_run.parent.parent / "cache",  # the run's: encoded codes are read back
     )
+    cached = sorted((prior_run.parent.parent / "cache" / "prior-codes").glob("*.npz"))
+    assert cached
     data.setup()
+    assert sorted((prior_run.parent.parent / "cache" / "prior-codes").glob("*.npz")) == cached
+    assert all(len(f.codes) == 2 for f in data.files)  # prior_smoke: two time shifts
     batch = next(iter(data.val_dataloader()))
     torch.manual_seed(0)
     untrained = Prior(config).eval()  # the same initialisation the run started from
