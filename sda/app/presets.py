@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
+from sda.atomic_files import atomic_write
 from sda.errors import SdaError
 
 FORMAT_NAME = "sda-presets"
@@ -93,16 +93,8 @@ class PresetStore:
     def _write(self, model_id: str, presets: dict[str, dict[str, Any]]) -> None:
         path = self._path(model_id)
         payload = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "presets": presets}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True)
 
 
 def validate_preset_name(name: str) -> str:

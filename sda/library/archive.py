@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from sda.atomic_files import atomic_write
 from sda.errors import SdaError
-from sda.library.atomic import fsync_dir
 from sda.library.bundle import (
     BUNDLE_FILES,
     CONFIG_FILE,
@@ -151,25 +150,18 @@ def write_bundle_zip(
         raise ArchiveError(f"{zip_path} already exists; choose another file or pass --overwrite")
     check_bundle_folder(bundle_dir)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for filename in BUNDLE_FILES:
-                    path = bundle_dir / filename
-                    if path.is_file():
-                        # Weights barely compress; storing them keeps export and import fast.
-                        method = (
-                            zipfile.ZIP_STORED
-                            if filename.endswith((".safetensors", ".ogg"))
-                            else zipfile.ZIP_DEFLATED
-                        )
-                        archive.write(path, f"{bundle_dir.name}/{filename}", compress_type=method)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, zip_path)
-        fsync_dir(zip_path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_write(zip_path) as handle,
+        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for filename in BUNDLE_FILES:
+            path = bundle_dir / filename
+            if path.is_file():
+                # Weights barely compress; storing them keeps export and import fast.
+                method = (
+                    zipfile.ZIP_STORED
+                    if filename.endswith((".safetensors", ".ogg"))
+                    else zipfile.ZIP_DEFLATED
+                )
+                archive.write(path, f"{bundle_dir.name}/{filename}", compress_type=method)
     return zip_path

@@ -318,7 +318,7 @@ def save_bundle(
     """Write a bundle folder at `path` (must not exist yet); all files appear at once or not at all."""
     from safetensors.torch import save_file
 
-    from sda.library.atomic import fsync_dir
+    from sda.atomic_files import fsync_dir
 
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sda.atomic_files import write_bytes_atomic, write_json_atomic
 from sda.errors import SdaError
-from sda.library.atomic import write_bytes_atomic, write_json_atomic
 from sda.library.names import name_key
 
 INDEX_FILE = "index.json"

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sda.atomic_files import write_json_atomic
 from sda.errors import SdaError
-from sda.library.atomic import write_json_atomic
 from sda.library.bundle import (
     META_FILE,
     BundleError,
