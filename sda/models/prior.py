@@ -2,8 +2,10 @@
 
 The grid (levels x frames) is read through the delay pattern (see `delay_pattern.py`), so each
 transformer step emits one column: every level at once. Controls (brightness, warmth, ...) enter as
-one vector added to every position; a control can be missing (a learned embedding takes its place),
-and training hides controls at random so classifier-free guidance can contrast with and without them.
+a vector added at every position, one per window or one per frame (training gives each frame the
+descriptors of the audio that follows it). A control can be missing (a learned embedding takes its
+place), and training hides controls at random so classifier-free guidance can contrast with and
+without them.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ class Block(nn.Module):
 
 
 class ControlEmbedding(nn.Module):
-    """(batch, controls) values in 0..1 + presence mask -> (batch, dim) conditioning vector."""
+    """(..., controls) values in 0..1 + presence mask -> (..., dim) conditioning vectors."""
 
     def __init__(self, config: PriorConfig) -> None:
         super().__init__()
@@ -163,12 +165,12 @@ class ControlEmbedding(nn.Module):
         self.missing = nn.Parameter(torch.randn(config.num_controls, config.dim) * 0.02)
         self.mlp = nn.Sequential(nn.GELU(), nn.Linear(config.dim, config.dim))
 
-    def forward(self, controls: Tensor, present: Tensor) -> Tensor:
-        angles = controls[..., None] * self.frequencies  # (batch, controls, half)
+    def forward(self, controls: Tensor, present: Tensor) -> Tensor:  # (..., controls) -> (..., dim)
+        angles = controls[..., None] * self.frequencies  # (..., controls, half)
         features = torch.cat([controls[..., None], angles.sin(), angles.cos()], dim=-1)
-        embedded = torch.einsum("bcf,cfd->bcd", features, self.weight) + self.bias
+        embedded = torch.einsum("...cf,cfd->...cd", features, self.weight) + self.bias
         embedded = torch.where(present[..., None], embedded, self.missing)
-        return self.mlp(embedded.sum(dim=1))
+        return self.mlp(embedded.sum(dim=-2))
 
 
 class Prior(nn.Module):
@@ -197,21 +199,30 @@ class Prior(nn.Module):
             nn.init.zeros_(module.bias)
 
     def condition(
-        self, controls: Tensor | None, control_mask: Tensor | None, batch: int, device: torch.device
-    ) -> Tensor:
-        """The conditioning vector (batch, dim); controls missing from the mask use learned stand-ins."""
+        self,
+        controls: Tensor
+        | None,  # (batch, controls) for the whole window, or (batch, steps, controls)
+        control_mask: Tensor | None,  # (batch, controls) bool, True = given
+        batch: int,
+        device: torch.device,
+    ) -> Tensor:  # -> (batch, 1 or steps, dim)
+        """Conditioning vectors; controls missing from the mask use learned stand-ins."""
         num = self.config.num_controls
         if controls is None:
             controls = torch.zeros(batch, num, device=device)
             control_mask = torch.zeros(batch, num, dtype=torch.bool, device=device)
         elif control_mask is None:
-            control_mask = torch.ones(controls.shape, dtype=torch.bool, device=device)
+            control_mask = torch.ones(batch, num, dtype=torch.bool, device=device)
+        controls = (
+            controls if controls.dim() == 3 else controls[:, None]
+        )  # (batch, steps, controls)
         control_mask = control_mask.bool()
         if self.training:  # condition dropout teaches the model to work without some/all controls
             keep = torch.rand(control_mask.shape, device=device) >= self.config.control_dropout
             keep_any = torch.rand(batch, 1, device=device) >= self.config.control_drop_all
             control_mask = control_mask & keep & keep_any
-        return self.controls(controls.float(), control_mask)
+        mask = control_mask[:, None].expand(controls.shape)
+        return self.controls(controls.float(), mask)
 
     def new_cache(self, batch: int, *, like: Tensor) -> list[LayerCache]:
         head_dim = self.config.dim // self.config.heads
@@ -223,7 +234,7 @@ class Prior(nn.Module):
     def forward_columns(
         self,
         tokens: Tensor,  # (batch, levels, steps) input columns: codes, pad or start
-        condition: Tensor,  # (batch, dim)
+        condition: Tensor,  # (batch, 1 or steps, dim)
         *,
         cache: list[LayerCache] | None = None,
         offset: int = 0,  # position of the first column (the number already in `cache`)
@@ -236,7 +247,7 @@ class Prior(nn.Module):
         flat = tokens + self.level_offsets[:, None]
         x = self.token_embedding(flat).sum(dim=1)  # (batch, steps, dim)
         positions = torch.arange(offset, offset + steps, device=tokens.device)
-        x = x + self.position_embedding(positions) + condition[:, None, :]
+        x = x + self.position_embedding(positions) + condition
         for index, block in enumerate(self.blocks):
             x = block(x, None if cache is None else cache[index])
         logits = self.head(self.norm(x)).view(batch, steps, levels, self.config.codebook_size)
@@ -245,7 +256,7 @@ class Prior(nn.Module):
     def forward(
         self,
         codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
-        controls: Tensor | None = None,  # (batch, num_controls) in 0..1
+        controls: Tensor | None = None,  # (batch, num_controls) or (batch, frames, num_controls)
         control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
     ) -> Tensor:  # -> (batch, levels, frames, codebook_size): logits for each cell of `codes`
         batch, levels, frames = codes.shape
@@ -254,6 +265,9 @@ class Prior(nn.Module):
         delayed = apply_delay(codes, self.config.pad_token)  # (batch, levels, columns)
         start = delayed.new_full((batch, levels, 1), self.config.start_token)
         inputs = torch.cat([start, delayed[:, :, :-1]], dim=2)
+        if controls is not None and controls.dim() == 3:  # per frame: the column of frame t is t
+            tail = controls[:, -1:].expand(-1, levels - 1, -1)
+            controls = torch.cat([controls, tail], dim=1)  # (batch, columns, num_controls)
         condition = self.condition(controls, control_mask, batch, codes.device)
         logits = self.forward_columns(inputs, condition)  # (batch, levels, columns, codebook)
         return undo_delay(logits)

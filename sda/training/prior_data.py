@@ -3,9 +3,11 @@
 Each file is encoded at a few sub-frame time shifts (a shift of a quarter frame gives other codes
 for the same music, multiplying a small set) and analysed for the musical descriptors; both are
 cached on disk keyed by the codec fingerprint and the file. A training example is a random window of
-`context_frames` frames of one shift plus the descriptors measured on exactly that stretch of audio,
-normalised by `DescriptorStats` fitted on the training windows. Validation uses the end of each
-long-enough file, like the codec's data.
+`context_frames` frames of one shift plus, for every frame, the descriptors of the audio that comes
+next (the following `lookahead_seconds`), normalised by `DescriptorStats` fitted on the training
+part. Describing what comes next, not what was, is what makes the prior listen to its controls: the
+past codes already tell it what the past sounded like. Validation uses the end of each long-enough
+file, like the codec's data.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ENCODE_CHUNK_SECONDS = 30.0  # bounds the codec's memory on long files
 MAX_VAL_WINDOWS = 32
 STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
 GAP_SECONDS = 0.05
+CONTROL_BLOCK_FRAMES = 8  # controls change every 8 frames (~0.17 s at 47 frames/s)
 
 
 @dataclass
@@ -41,6 +44,7 @@ class EncodedFile:
     descriptors: DescriptorFrames
     shifts: list[int]  # samples dropped from the start before encoding, per entry of `codes`
     samples_per_frame: int
+    track: np.ndarray | None = None  # (blocks, 6) raw descriptors of what follows each block start
 
     @property
     def frames(self) -> int:
@@ -50,6 +54,18 @@ class EncodedFile:
         """Raw descriptors (6,) of the audio behind codes[shift][:, start:start + frames]."""
         first = self.shifts[shift] + start * self.samples_per_frame
         return aggregate(self.descriptors, first, first + frames * self.samples_per_frame)
+
+    def measure_track(self, lookahead: int) -> None:
+        """Fill `track`: per block of CONTROL_BLOCK_FRAMES frames, the next `lookahead` frames."""
+        starts = range(0, max(self.frames, 1), CONTROL_BLOCK_FRAMES)
+        self.track = np.stack(
+            [self.raw_descriptors(0, s, max(1, min(lookahead, self.frames - s))) for s in starts]
+        )
+
+    def window_controls(self, start: int, frames: int) -> np.ndarray:
+        """(frames, 6) raw controls for the frames start..start+frames (the last block repeats)."""
+        blocks = (start + np.arange(frames)) // CONTROL_BLOCK_FRAMES
+        return self.track[np.minimum(blocks, len(self.track) - 1)]
 
 
 def default_prior_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -176,7 +192,7 @@ class RandomWindows(Dataset):
         size = min(self.frames, limit)
         start = int(rng.integers(0, limit - size + 1))
         codes = pad_window(file.codes[shift][:, start : start + size], self.frames, self.pad)
-        controls = self.stats.normalize(file.raw_descriptors(shift, start, size))
+        controls = self.stats.normalize(file.window_controls(start, self.frames))
         return {"codes": torch.from_numpy(codes), "controls": torch.from_numpy(controls).float()}
 
 
@@ -199,7 +215,7 @@ class FixedWindows(Dataset):
         number, start, size = self.windows[index]
         file = self.files[number]
         codes = pad_window(file.codes[0][:, start : start + size], self.frames, self.pad)
-        controls = self.stats.normalize(file.raw_descriptors(0, start, size))
+        controls = self.stats.normalize(file.window_controls(start, self.frames))
         return {"codes": torch.from_numpy(codes), "controls": torch.from_numpy(controls).float()}
 
 
@@ -232,7 +248,7 @@ def grid_windows(limits: list[int], window: int) -> list[tuple[int, int, int]]:
 
 class PriorDataModule(L.LightningDataModule):
     """Encodes `dir` with `codec` on setup; batches are {"codes": (batch, levels, frames) long,
-    "controls": (batch, 6) float in 0..1}. Codes past the end of a short sound hold `pad`."""
+    "controls": (batch, frames, 6) float in 0..1}. Codes past the end of a short sound hold `pad`."""
 
     def __init__(
         self,
@@ -252,6 +268,7 @@ class PriorDataModule(L.LightningDataModule):
         use_cache: bool = True,
         stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
         pack_short: bool = True,  # chain sounds shorter than the window into streams
+        lookahead_seconds: float = 1.0,  # each frame's controls describe this much audio ahead
     ) -> None:
         super().__init__()
         self.codec, self.dir, self.frames, self.pad = (
@@ -264,7 +281,7 @@ class PriorDataModule(L.LightningDataModule):
         self.batch_size, self.val_fraction, self.shifts = batch_size, val_fraction, max(1, shifts)
         self.steps_per_epoch, self.num_workers, self.seed = steps_per_epoch, num_workers, seed
         self.cache_dir, self.use_cache, self.stats = cache_dir, use_cache, stats
-        self.pack_short = pack_short
+        self.pack_short, self.lookahead_seconds = pack_short, lookahead_seconds
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
 
@@ -316,12 +333,15 @@ class PriorDataModule(L.LightningDataModule):
         if not self.val_windows:  # only short sounds: watch a few training windows instead
             log.warning("prior data: too little audio to hold out; validating on training windows")
             self.val_windows = grid_windows(self.limits, self.frames)[:8]
-        if self.stats is None:
+        lookahead = max(1, round(self.lookahead_seconds * self.codec.config.frame_rate))
+        for file in self.files:
+            file.measure_track(lookahead)
+        if self.stats is None:  # over the training part only
             raw = [
-                self.files[n].raw_descriptors(0, s, k)
-                for n, s, k in grid_windows(self.limits, self.frames)
+                f.track[: -(-limit // CONTROL_BLOCK_FRAMES)]
+                for f, limit in zip(self.files, self.limits, strict=True)
             ]
-            self.stats = DescriptorStats.fit(np.stack(raw))
+            self.stats = DescriptorStats.fit(np.concatenate(raw))
         log.info(
             "prior data: %d files, %d frames, %d validation windows",
             len(self.files),

@@ -198,6 +198,7 @@ def train(cfg: DictConfig) -> Path:
         steps_per_epoch=int(cfg.data.steps_per_epoch),
         num_workers=int(cfg.prior_data.num_workers),
         pack_short=bool(cfg.prior_data.get("pack_short", True)),
+        lookahead_seconds=float(cfg.prior_data.get("lookahead_seconds", 1.0)),
         seed=int(cfg.seed),
         cache_dir=cfg.data.get("cache_dir"),
         stats=stats,

@@ -102,3 +102,17 @@ def test_filter_logits_keeps_the_best_class():
 def test_window_longer_than_the_context_is_refused(prior):
     with pytest.raises(ValueError, match="window"):
         sample_window(prior, frames=prior.config.context_frames + 1)
+
+
+def test_per_frame_controls_generalise_window_controls(prior):
+    codes = torch.randint(0, CODES, (2, LEVELS, 12))
+    controls = torch.rand(2, 6)
+    per_frame = controls[:, None].expand(-1, 12, -1)
+    assert torch.allclose(prior(codes, controls), prior(codes, per_frame), atol=1e-6)
+    later = per_frame.clone()
+    later[:, 6:] = 1 - later[:, 6:]  # other targets from frame 6 on
+    before, after = prior(codes, per_frame), prior(codes, later)
+    for level in range(LEVELS):  # cell (q, t) sits in column t + q, conditioned on frame t + q
+        assert torch.equal(
+            before[:, level, : max(0, 6 - level)], after[:, level, : max(0, 6 - level)]
+        )
