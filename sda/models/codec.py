@@ -20,6 +20,8 @@ from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
 from sda.models.quantizer import Quantizer
 
+# settings that older files may carry and that no longer change the model
+_RETIRED_SETTINGS = frozenset({"commitment_weight"})
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
 
@@ -87,6 +89,7 @@ class CodecConfig:
     def from_dict(cls, values: dict[str, Any]) -> CodecConfig:
         """Rebuild from `asdict()` output; unknown keys mean a newer/foreign file and are refused."""
         known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k not in _RETIRED_SETTINGS}
         unknown = sorted(set(values) - known)
         if unknown:
             raise CodecError(f"unknown codec settings {unknown}; was this saved by a newer sda?")

@@ -56,14 +56,3 @@ class ConvNeXtStack(nn.Sequential):
                 for _ in range(blocks)
             )
         )
-
-
-class ChannelNorm(nn.Module):
-    """LayerNorm over the channel axis of a (batch, channels, frames) tensor."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x.transpose(1, 2)).transpose(1, 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sda.models.convnext import ChannelNorm, ConvNeXtStack
+from sda.models.convnext import ConvNeXtStack
 from sda.models.spectral import ISTFTHead
 
 
@@ -29,8 +29,9 @@ class Decoder(nn.Module):
         kernel_size: int,
     ) -> None:
         super().__init__()
+        # No per-frame LayerNorm right after the embedding: it squashes the level the latents
+        # carry (the codec compressed a 40 dB input range into ~15 dB, measured).
         self.embed = nn.Conv1d(latent_dim, dim, kernel_size=kernel_size, padding=kernel_size // 2)
-        self.embed_norm = ChannelNorm(dim)
         self.latent_blocks = ConvNeXtStack(
             dim=dim, blocks=latent_blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
@@ -41,12 +42,20 @@ class Decoder(nn.Module):
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
-        self.out_norm = ChannelNorm(dim)
+        # The head reads a LayerNorm'd stream (without it training diverged), so the overall
+        # level also gets its own path: a scalar log-gain read from the un-normalised stream and
+        # added to every bin's log-magnitude. Zero-initialised: it starts neutral.
+        self.out_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.log_gain = nn.Linear(dim, 1)
+        nn.init.zeros_(self.log_gain.weight)
+        nn.init.zeros_(self.log_gain.bias)
         self.head = ISTFTHead(dim=dim, n_fft=n_fft, hop_length=hop_length)
 
     def forward(self, latents: Tensor) -> Tensor:
-        x = self.embed_norm(self.embed(latents))  # (batch, dim, frames)
+        x = self.embed(latents)  # (batch, dim, frames)
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
         x = self.blocks(x)
-        return self.head(self.out_norm(x))  # (batch, samples)
+        stream = x.transpose(1, 2)  # (batch, frames, dim)
+        gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

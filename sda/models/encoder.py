@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sda.models.convnext import ChannelNorm, ConvNeXtStack
+from sda.models.convnext import ConvNeXtStack
 from sda.models.spectral import LogMagnitudeSTFT
 
 
@@ -29,8 +29,11 @@ class Encoder(nn.Module):
     ) -> None:
         super().__init__()
         self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length)
+        # No LayerNorm right after the embedding (Vocos has one): a level change is a uniform
+        # shift of every log-magnitude, which that norm mostly removes; the codec then decoded a
+        # -20 dB input louder than the original (measured). The final norm stays: bounded
+        # latents keep the EMA codebooks stable (without it commitment losses grew 5-10x).
         self.embed = nn.Conv1d(n_fft // 2 + 1, dim, kernel_size=1)
-        self.embed_norm = ChannelNorm(dim)
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
@@ -44,14 +47,16 @@ class Encoder(nn.Module):
         self.latent_blocks = ConvNeXtStack(
             dim=dim, blocks=latent_blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
-        self.out_norm = ChannelNorm(dim)
-        self.out = nn.Conv1d(dim, latent_dim, kernel_size=1)
+        self.out_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.out = nn.Linear(dim, latent_dim)
         self.frames_per_latent = downsample
 
     def forward(self, audio: Tensor) -> Tensor:
         x = self.stft(audio)  # (batch, bins, stft_frames)
-        x = self.embed_norm(self.embed(x))
+        x = self.embed(x)
         x = self.blocks(x)
         x = self.downsample(x)[..., : x.shape[-1] // self.frames_per_latent]
         x = self.latent_blocks(x)
-        return self.out(self.out_norm(x))  # (batch, latent_dim, frames)
+        return self.out(self.out_norm(x.transpose(1, 2))).transpose(
+            1, 2
+        )  # (batch, latent_dim, frames)

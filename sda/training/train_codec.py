@@ -259,11 +259,14 @@ def train(cfg: DictConfig) -> Path:
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, init_codec)
     with open_dict(cfg):
         cfg.quantizer.codebook_size = codebook_size
-        if init_codec is not None:  # growing a model keeps its architecture and codes
+        if init_codec is not None:
+            # growing a model keeps its architecture, codebook size and what its codes mean:
+            # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)
             cfg.model = OmegaConf.create(
                 {"_target_": "sda.models.codec.CodecConfig", **asdict(init_codec.config)}
             )
             cfg.training.dead_code_fraction = 0.0
+            cfg.training.codebook_refresh_step = None
     codec_config: CodecConfig = instantiate(cfg.model)
     if saved and asdict(codec_config) != saved:
         changed = sorted(k for k, v in asdict(codec_config).items() if saved.get(k) != v)

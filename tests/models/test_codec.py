@@ -142,6 +142,8 @@ def test_bad_settings_and_inputs_are_clear() -> None:
         CodecConfig(codebook_size=0)
     with pytest.raises(CodecError, match="unknown"):
         CodecConfig.from_dict({"bogus": 1})
+    # a retired setting in an older checkpoint is dropped, not refused
+    assert CodecConfig.from_dict({"commitment_weight": 1.0, "num_levels": 4}).num_levels == 4
     model = Codec(CodecConfig(**TINY))
     with pytest.raises(CodecError, match="mono"):
         model.encode(torch.zeros(1, 2, 100))
