@@ -174,25 +174,11 @@ def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dic
 
 
 def _load_init_from(source: str) -> tuple[Codec, dict[str, Any]]:
-    """Codec weights to start from (a bundle or a codec run dir), plus lineage for the record."""
-    path = Path(str(source)).expanduser()
-    try:
-        from sda.library import load_bundle
-    except ImportError:  # library not installed: read the run's checkpoint directly
-        load_bundle = None
-    if load_bundle is not None:
-        codec = load_bundle(path).codec
-    else:
-        checkpoint = path / LAST_CHECKPOINT if path.is_dir() else path
-        if not checkpoint.is_file():
-            raise TrainingError(f"init_from={path} holds no {LAST_CHECKPOINT}")
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
-        state = {
-            k[len("codec.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")
-        }
-        codec.load_state_dict(state)
-    return codec, {"source": str(path.resolve()), "fingerprint": codec.fingerprint()}
+    """Codec weights to start from (a library name, bundle or codec run dir) plus lineage."""
+    from sda.library import resolve_bundle
+
+    bundle = resolve_bundle(source)  # BundleError / UnknownBundleError (SdaError) when unusable
+    return bundle.codec, {"source": str(bundle.path.resolve()), "fingerprint": bundle.id}
 
 
 def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
