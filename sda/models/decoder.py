@@ -29,8 +29,8 @@ class Decoder(nn.Module):
         kernel_size: int,
     ) -> None:
         super().__init__()
-        # No per-frame LayerNorm right after the embedding: it squashes the level the latents
-        # carry (the codec compressed a 40 dB input range into ~15 dB, measured).
+        # No per-frame LayerNorm right after the embedding: it rescales every frame and so
+        # throws away level information the latents carry (see the encoder).
         self.embed = nn.Conv1d(latent_dim, dim, kernel_size=kernel_size, padding=kernel_size // 2)
         self.latent_blocks = ConvNeXtStack(
             dim=dim, blocks=latent_blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
@@ -42,9 +42,9 @@ class Decoder(nn.Module):
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
-        # The head reads a LayerNorm'd stream (without it training diverged), so the overall
-        # level also gets its own path: a scalar log-gain read from the un-normalised stream and
-        # added to every bin's log-magnitude. Zero-initialised: it starts neutral.
+        # The head reads a LayerNorm'd stream (without that norm training diverged here), so the
+        # overall level gets its own path: a scalar log-gain read from the un-normalised stream
+        # and added to every bin's log-magnitude. Zero-initialised: it starts neutral.
         self.out_norm = nn.LayerNorm(dim, eps=1e-6)
         self.log_gain = nn.Linear(dim, 1)
         nn.init.zeros_(self.log_gain.weight)

@@ -30,9 +30,12 @@ class Encoder(nn.Module):
         super().__init__()
         self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length)
         # No LayerNorm right after the embedding (Vocos has one): a level change is a uniform
-        # shift of every log-magnitude, which that norm mostly removes; the codec then decoded a
-        # -20 dB input louder than the original (measured). The final norm stays: bounded
-        # latents keep the EMA codebooks stable (without it commitment losses grew 5-10x).
+        # shift of every log-magnitude, which a per-frame norm largely removes. Measured on 12
+        # texture files, 300 steps: held-out mel distance 2.71 with each added level helping,
+        # where the normalised version stayed flat across levels. (The codec still compresses
+        # level differences early in training: a 40 dB input range came out as ~13 dB.)
+        # The final norm stays: bounded latents keep the EMA codebooks close to the latents
+        # (without it the commitment loss was 100-1000x larger in the same test).
         self.embed = nn.Conv1d(n_fft // 2 + 1, dim, kernel_size=1)
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
