@@ -133,21 +133,31 @@ class SelfAttention(nn.Module):
 
 
 class Block(nn.Module):
+    """Pre-norm transformer block whose norms the controls shift and scale (adaptive LayerNorm).
+
+    Modulating every block gives the controls a short path to every layer: added to the input
+    only, they were drowned by the codes and a CPU-budget training never learned to follow them.
+    """
+
     def __init__(self, config: PriorConfig) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(config.dim)
+        self.norm1 = nn.LayerNorm(config.dim, elementwise_affine=False)
         self.attention = SelfAttention(config)
-        self.norm2 = nn.LayerNorm(config.dim)
+        self.norm2 = nn.LayerNorm(config.dim, elementwise_affine=False)
         self.mlp = nn.Sequential(
             nn.Linear(config.dim, config.mlp_ratio * config.dim),
             nn.GELU(),
             nn.Linear(config.mlp_ratio * config.dim, config.dim),
             nn.Dropout(config.dropout),
         )
+        self.modulation = nn.Linear(config.dim, 4 * config.dim)  # zero-initialised by the Prior
 
-    def forward(self, x: Tensor, cache: LayerCache | None = None) -> Tensor:
-        x = x + self.attention(self.norm1(x), cache)
-        return x + self.mlp(self.norm2(x))
+    def forward(
+        self, x: Tensor, condition: Tensor, cache: LayerCache | None = None
+    ) -> Tensor:  # x (batch, steps, dim), condition (batch, 1 or steps, dim)
+        shift1, scale1, shift2, scale2 = self.modulation(condition).chunk(4, dim=-1)
+        x = x + self.attention(self.norm1(x) * (1 + scale1) + shift1, cache)
+        return x + self.mlp(self.norm2(x) * (1 + scale2) + shift2)
 
 
 class ControlEmbedding(nn.Module):
@@ -163,7 +173,9 @@ class ControlEmbedding(nn.Module):
         self.weight = nn.Parameter(torch.randn(config.num_controls, features, config.dim) * 0.02)
         self.bias = nn.Parameter(torch.zeros(config.num_controls, config.dim))
         self.missing = nn.Parameter(torch.randn(config.num_controls, config.dim) * 0.02)
-        self.mlp = nn.Sequential(nn.GELU(), nn.Linear(config.dim, config.dim))
+        self.mlp = nn.Sequential(
+            nn.GELU(), nn.Linear(config.dim, config.dim), nn.LayerNorm(config.dim)
+        )
 
     def forward(self, controls: Tensor, present: Tensor) -> Tensor:  # (..., controls) -> (..., dim)
         angles = controls[..., None] * self.frequencies  # (..., controls, half)
@@ -184,12 +196,18 @@ class Prior(nn.Module):
         self.position_embedding = nn.Embedding(config.max_positions, config.dim)
         self.controls = ControlEmbedding(config)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
-        self.norm = nn.LayerNorm(config.dim)
+        self.norm = nn.LayerNorm(config.dim, elementwise_affine=False)
+        self.final_modulation = nn.Linear(config.dim, 2 * config.dim)
         self.head = nn.Linear(config.dim, config.num_levels * config.codebook_size)
         self.register_buffer(
             "level_offsets", torch.arange(config.num_levels) * self.vocab, persistent=False
         )
         self.apply(self._init_weights)
+        for (
+            block
+        ) in self.blocks:  # start as a plain transformer; the controls' influence is learned
+            nn.init.zeros_(block.modulation.weight)
+        nn.init.zeros_(self.final_modulation.weight)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -202,7 +220,7 @@ class Prior(nn.Module):
         self,
         controls: Tensor
         | None,  # (batch, controls) for the whole window, or (batch, steps, controls)
-        control_mask: Tensor | None,  # (batch, controls) bool, True = given
+        control_mask: Tensor | None,  # (batch, controls) or like `controls`, bool, True = given
         batch: int,
         device: torch.device,
     ) -> Tensor:  # -> (batch, 1 or steps, dim)
@@ -217,11 +235,13 @@ class Prior(nn.Module):
             controls if controls.dim() == 3 else controls[:, None]
         )  # (batch, steps, controls)
         control_mask = control_mask.bool()
+        if control_mask.dim() == 2:
+            control_mask = control_mask[:, None]  # (batch, 1 or steps, controls)
         if self.training:  # condition dropout teaches the model to work without some/all controls
-            keep = torch.rand(control_mask.shape, device=device) >= self.config.control_dropout
-            keep_any = torch.rand(batch, 1, device=device) >= self.config.control_drop_all
+            keep = torch.rand(batch, 1, num, device=device) >= self.config.control_dropout
+            keep_any = torch.rand(batch, 1, 1, device=device) >= self.config.control_drop_all
             control_mask = control_mask & keep & keep_any
-        mask = control_mask[:, None].expand(controls.shape)
+        mask = control_mask.expand(controls.shape)
         return self.controls(controls.float(), mask)
 
     def new_cache(self, batch: int, *, like: Tensor) -> list[LayerCache]:
@@ -249,8 +269,10 @@ class Prior(nn.Module):
         positions = torch.arange(offset, offset + steps, device=tokens.device)
         x = x + self.position_embedding(positions) + condition
         for index, block in enumerate(self.blocks):
-            x = block(x, None if cache is None else cache[index])
-        logits = self.head(self.norm(x)).view(batch, steps, levels, self.config.codebook_size)
+            x = block(x, condition, None if cache is None else cache[index])
+        shift, scale = self.final_modulation(condition).chunk(2, dim=-1)
+        x = self.norm(x) * (1 + scale) + shift
+        logits = self.head(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)
 
     def forward(
@@ -268,6 +290,9 @@ class Prior(nn.Module):
         if controls is not None and controls.dim() == 3:  # per frame: the column of frame t is t
             tail = controls[:, -1:].expand(-1, levels - 1, -1)
             controls = torch.cat([controls, tail], dim=1)  # (batch, columns, num_controls)
+            if control_mask is not None and control_mask.dim() == 3:
+                tail = control_mask[:, -1:].expand(-1, levels - 1, -1)
+                control_mask = torch.cat([control_mask, tail], dim=1)
         condition = self.condition(controls, control_mask, batch, codes.device)
         logits = self.forward_columns(inputs, condition)  # (batch, levels, columns, codebook)
         return undo_delay(logits)

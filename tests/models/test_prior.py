@@ -67,7 +67,7 @@ def test_loss_ignores_padding_and_trains(prior):
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.6 * losses[0]
 
 
 @pytest.mark.parametrize("guidance", [1.0, 3.0])
