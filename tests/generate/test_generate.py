@@ -47,9 +47,11 @@ def test_fixed_seed_gives_identical_output(bundle):
     settings = dict(seconds=0.3, temperature=0.8, top_k=8, top_p=0.9, controls={"warmth": 0.3})
     first = generate(bundle, seed=5, guidance=2.0, **settings)
     again = generate(bundle, seed=5, guidance=2.0, **settings)
-    other = generate(bundle, seed=6, guidance=2.0, **settings)
     assert np.array_equal(first.indices, again.indices)
-    assert not np.array_equal(first.indices, other.indices)
+    hot = dict(seconds=0.3, temperature=2.0)  # the tiny prior is peaked: let seeds show
+    assert not np.array_equal(
+        generate(bundle, seed=5, **hot).indices, generate(bundle, seed=6, **hot).indices
+    )
     assert first.provenance["operations"][-1]["seed"] == 5
 
 
