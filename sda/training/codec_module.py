@@ -296,4 +296,5 @@ class CodecModule(L.LightningModule):
             prog_bar=True,
             logger=False,
             batch_size=audio.shape[0],
+            sync_dist=True,
         )
