@@ -280,7 +280,12 @@ def train(cfg: DictConfig) -> Path:
     trainer = instantiate(
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
+    trainer.fit(
+        module,
+        datamodule=datamodule,
+        ckpt_path=str(checkpoint) if checkpoint else None,
+        weights_only=True,  # resume never unpickles code, even from a tampered run folder
+    )
     trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
     if checkpoint is not None and trainer.global_step == start_step:
         log.warning(

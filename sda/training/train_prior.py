@@ -233,7 +233,12 @@ def train(cfg: DictConfig) -> Path:
         callbacks=_instantiate_all(cfg.get("callbacks")),
         logger=loggers or False,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if checkpoint else None)
+    trainer.fit(
+        module,
+        datamodule=datamodule,
+        ckpt_path=str(checkpoint) if checkpoint else None,
+        weights_only=True,  # resume never unpickles code, even from a tampered run folder
+    )
     trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
     log.info("prior run saved in %s (%d steps)", run_dir, trainer.global_step)
     return run_dir
