@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
-from sda.audio.io import AUDIO_EXTENSIONS, load_audio
+from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 from sda.generate import decode_codes, generate
 from sda.library import resolve_bundle
 
@@ -172,7 +172,10 @@ def dataset_frames(files: list[Path], rate: int, seconds: float, budget: float) 
     rng = np.random.default_rng(0)
     frames, total = [], 0.0
     for path in rng.permutation(np.array(files, dtype=object)):
-        audio = load_audio(path, sample_rate=rate, channels=1)[0]
+        try:
+            audio = load_audio(path, sample_rate=rate, channels=1)[0]
+        except AudioFileError:  # a few packaged samples are damaged: skip them
+            continue
         start = (
             0 if len(audio) <= seconds * rate else int(rng.integers(0, len(audio) - seconds * rate))
         )
