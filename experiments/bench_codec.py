@@ -67,8 +67,12 @@ def evaluate(codec: Codec, datamodule) -> dict:
     ]
     held_out_seconds = sum(len(c) for c in clips) / codec.config.sample_rate
     mel = {k: [] for k in levels}
-    stft_values = []
+    stft_values, unquantized = [], []
     for clip in clips:
+        # what the decoder makes of the encoder's latents before quantization: the quantizer's cost
+        # is the gap between this and the all-levels figure
+        direct = codec.decode_latents(codec.encode_latents(clip[None]))[0, : clip.shape[-1]]
+        unquantized.append(mel_distance(clip, direct, codec.config.sample_rate))
         codes = codec.encode(clip[None])
         for k in levels:
             recon = codec.decode(codes, levels=k)[0, : clip.shape[-1]]
@@ -91,6 +95,7 @@ def evaluate(codec: Codec, datamodule) -> dict:
         "held_out_clips": len(clips),
         "held_out_seconds": round(held_out_seconds, 1),
         "mel_by_levels": {k: float(np.mean(v)) for k, v in mel.items()},
+        "mel_unquantized": float(np.mean(unquantized)),
         "mr_stft": float(np.mean(stft_values)),
         "used_percent": [round(float(u), 1) for u in used],
         "perplexity": [round(float(x), 1) for x in perplexity],
@@ -201,7 +206,7 @@ def main() -> None:
         f"| {model} | {result['codebook_size']} x {result['levels']} | {args.minutes:g} min "
         f"| {steps} | {mel} | {quality['mr_stft']:.2f} | {' '.join(f'{u:.0f}' for u in quality['used_percent'])} "
         f"| {result['train_audio_seconds_per_second']} | {realtime:.0f} | {rss:.2f} "
-        f"| {platform.machine()}, 2 threads, shared CPU (load {load_before:.1f}->{load_after:.1f}); "
+        f"| {platform.machine()}, 2 threads, load {load_before:.1f}->{load_after:.1f}; "
         f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s{'; ' + args.note if args.note else ''} |"
     )
     append_row(row)

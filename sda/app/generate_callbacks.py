@@ -25,7 +25,8 @@ class GenerationSettings:
     seed: int = 0
     temperature: float = 1.0
     top_k: int = 0  # 0 = no top-k filtering
-    guidance: float = 1.0
+    guidance: float = 3.0
+    candidates: int = 4  # used only when some control is ticked (sda.generate.steering)
     count: int = 1
     controls: dict[str, float] = field(default_factory=dict)
 
@@ -49,6 +50,8 @@ class GenerationSettings:
             raise GenerateError("top-k must be 0 (off) or a positive number of codes")
         if not 0.0 <= float(self.guidance) <= 10.0:
             raise GenerateError("guidance must be between 0 and 10")
+        if not 1 <= int(self.candidates) <= 8:
+            raise GenerateError("candidates must be between 1 and 8")
         if not 1 <= int(self.count) <= ctx.max_count:
             raise GenerateError(f"count must be between 1 and {ctx.max_count}")
         seed = int(self.seed) if self.seed is not None else 0
@@ -63,6 +66,7 @@ class GenerationSettings:
             temperature=float(self.temperature),
             top_k=int(self.top_k),
             guidance=float(self.guidance),
+            candidates=int(self.candidates),
             count=int(self.count),
             controls={k: float(v) for k, v in self.controls.items()},
         )
@@ -144,6 +148,7 @@ def generate_takes(
                 top_k=settings.top_k or None,
                 guidance=settings.guidance,
                 controls=settings.controls or None,
+                candidates=settings.candidates,
                 on_progress=frames_done,
             )
             audio = decode_codes(bundle.codec, codes)  # (samples,)

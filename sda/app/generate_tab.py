@@ -131,10 +131,18 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                     guidance = gr.Slider(
                         0.0,
                         5.0,
-                        value=1.0,
+                        value=cb.GenerationSettings.guidance,
                         step=0.1,
                         label="Guidance",
                         info="how strongly the ticked controls are followed (1 = plain)",
+                    )
+                    candidates = gr.Slider(
+                        1,
+                        8,
+                        value=cb.GenerationSettings.candidates,
+                        step=1,
+                        label="Candidates",
+                        info="with controls ticked: make this many, keep the closest (1 = off)",
                     )
                 with gr.Accordion("Presets", open=False):
                     preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
@@ -182,10 +190,12 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                 )
                 build_export_panel(ctx, session_state, export_take, prefix="gen")
 
-    setting_inputs = [seconds, seed, temperature, top_k, guidance, count, *checks, *values]
+    setting_inputs = [
+        seconds, seed, temperature, top_k, guidance, candidates, count, *checks, *values
+    ]  # fmt: skip
 
     def collect(values_in) -> cb.GenerationSettings:
-        sec, sd, temp, k, guide, cnt, *rest = values_in
+        sec, sd, temp, k, guide, pick_of, cnt, *rest = values_in
         enabled, amounts = rest[: len(names)], rest[len(names) :]
         controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
         return cb.GenerationSettings(
@@ -194,6 +204,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
             temperature=temp,
             top_k=int(k),
             guidance=guide,
+            candidates=int(pick_of),
             count=int(cnt),
             controls=controls,
         )
@@ -205,6 +216,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
             settings.temperature,
             settings.top_k,
             settings.guidance,
+            settings.candidates,
             settings.count,
             *[n in settings.controls for n in names],
             *[settings.controls.get(n, 0.5) for n in names],

@@ -66,6 +66,13 @@ def generate(
     guidance: Annotated[
         float, typer.Option("--guidance", help="How hard the controls pull: 0 ignores them.")
     ] = 3.0,
+    candidates: Annotated[
+        int,
+        typer.Option(
+            "--candidates",
+            help="With controls set: sample this many, keep the one measuring closest (1: off).",
+        ),
+    ] = 4,
     brightness: BrightnessOption = None,
     warmth: WarmthOption = None,
     roughness: RoughnessOption = None,
@@ -117,8 +124,9 @@ def generate(
     if not 1 <= count <= 1000:
         raise GenerateCommandError(f"--count must be between 1 and 1000, got {count}")
     check_settings(
-        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance
-    )
+        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance,
+        candidates=candidates,
+    )  # fmt: skip
     control_tensors(controls)  # refuse bad values before the model loads
     output = AudioOutput(
         format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
@@ -139,7 +147,7 @@ def generate(
             )
     settings = {
         "seconds": seconds, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-        "guidance": guidance, "controls": controls,
+        "guidance": guidance, "controls": controls, "candidates": candidates,
     }  # fmt: skip
     console = Console(stderr=True)
     columns = (
@@ -159,7 +167,7 @@ def generate(
             codes = generate_codes(
                 model, seconds=seconds, seed=take_seed, temperature=temperature, top_k=top_k,
                 top_p=top_p, guidance=guidance, controls=controls, prompt=prompt_codes,
-                on_progress=report,
+                candidates=candidates, on_progress=report,
             )  # fmt: skip
             audio = decode_codes(model.codec, codes)  # (samples,)
             tags = {

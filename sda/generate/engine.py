@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from sda.audio.descriptors import CONTROL_NAMES
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
 from sda.errors import SdaError
+from sda.generate.decoding import decode_codes
 from sda.generate.sampling import SamplingSettings, sample_window
+from sda.generate.steering import MAX_CANDIDATES, closest_candidate
 
 MAX_SECONDS = 600.0
 
@@ -33,6 +35,7 @@ def check_settings(
     top_k: int | None = None,
     top_p: float | None = None,
     guidance: float = 1.0,
+    candidates: int = 1,
 ) -> None:
     """Raise `GenerationError` with one clear message for the first bad setting."""
     if seconds is not None and not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
@@ -50,6 +53,10 @@ def check_settings(
     if not (math.isfinite(guidance) and 0 <= guidance <= 20):
         raise GenerationError(
             f"guidance must be between 0 (ignore controls) and 20, got {guidance}"
+        )
+    if not 1 <= int(candidates) <= MAX_CANDIDATES:
+        raise GenerationError(
+            f"candidates must be between 1 (no choosing) and {MAX_CANDIDATES}, got {candidates}"
         )
 
 
@@ -160,19 +167,26 @@ def generate(
     controls: Mapping[str, float] | None = None,
     prompt: Codes | None = None,
     include_prompt: bool = False,
+    candidates: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Codes:
     """A new grid of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
 
     `controls` maps control names to 0..1 targets (unset ones are free); `guidance` scales how hard
-    they pull (0 ignores them). With `prompt` the new codes continue it; `include_prompt` returns
-    prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
+    they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
+    sampled in one batch, decoded and measured, and the one closest to the controls is returned
+    (see `sda.generate.steering`). With `prompt` the new codes continue it; `include_prompt`
+    returns prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
     """
     check_settings(
-        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance
-    )
-    values, mask = control_tensors(controls)
+        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance,
+        candidates=candidates,
+    )  # fmt: skip
     codec, prior, fingerprint = check_models(models)
+    targets = {name: value for name, value in (controls or {}).items() if value is not None}
+    stats = _descriptor_stats(models) if candidates > 1 and targets else None
+    batch = candidates if stats is not None else 1
+    values, mask = control_tensors(controls, batch)
     history = None
     if prompt is not None:
         if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
@@ -194,21 +208,26 @@ def generate(
     device = prior.position_embedding.weight.device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     if history is not None:
-        history = history.to(device)
-    new = (
-        continue_codes(
-            prior,
-            history,
-            frames,
-            settings=settings,
-            generator=generator,
-            controls=values,
-            control_mask=mask,
-            on_progress=on_progress,
-        )[0]
-        .cpu()
-        .numpy()
-    )  # (levels, frames)
+        history = history.to(device).expand(batch, -1, -1)
+    grids = continue_codes(
+        prior,
+        history,
+        frames,
+        settings=settings,
+        generator=generator,
+        controls=values,
+        control_mask=mask,
+        batch=batch,
+        on_progress=on_progress,
+    ).cpu()  # (batch, levels, frames)
+    chosen, distances = 0, None
+    if stats is not None:
+        size = prior.config.codebook_size
+        audio = [
+            decode_codes(codec, Codes(g.numpy(), fingerprint, frame_rate, size)) for g in grids
+        ]
+        chosen, distances = closest_candidate(audio, int(codec.config.sample_rate), targets, stats)
+    new = grids[chosen].numpy()  # (levels, frames)
     if include_prompt and prompt is not None:
         new = np.concatenate([np.asarray(prompt.indices), new], axis=1)
     step = {
@@ -219,9 +238,12 @@ def generate(
         "top_k": top_k,
         "top_p": top_p,
         "guidance": float(guidance),
-        "controls": {k: float(v) for k, v in (controls or {}).items() if v is not None},
+        "controls": {name: float(value) for name, value in targets.items()},
         "prompt": prompt is not None,
     }
+    if distances is not None:
+        step["candidates"] = {"count": len(distances), "chosen": chosen,
+                              "distances": [round(d, 4) for d in distances]}  # fmt: skip
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
     return Codes(
         indices=new,
@@ -230,3 +252,16 @@ def generate(
         codebook_size=prior.config.codebook_size,
         provenance={"operations": operations},
     )
+
+
+def _descriptor_stats(models: Any) -> DescriptorStats:
+    """The training set's descriptor ranges a bundle carries (what 0..1 means for each control)."""
+    meta = getattr(models, "meta", None) or {}
+    stats = meta.get("descriptor_stats")
+    if not stats:
+        name = getattr(models, "name", "this model")
+        raise GenerationError(
+            f"{name} carries no descriptor statistics, so candidates cannot be compared with the "
+            "controls; generate with candidates=1, or re-export the prior with `sda export`"
+        )
+    return DescriptorStats.from_dict(stats)

@@ -58,13 +58,15 @@ def split_regions(
     """Train and validation regions that never overlap.
 
     A file of at least two segments gives its last max(segment, val_fraction * length) samples to
-    validation. When no file is that long (a folder of one-shots), every k-th file (k about
-    1 / val_fraction) is held out whole instead, keeping at least one file for training.
+    validation. Shorter files (one-shots) are held out whole instead: every k-th of them, k about
+    1 / val_fraction, so a folder mixing a few long recordings with many one-shots still validates
+    on one-shots. At least one file always stays for training.
     """
     train: list[Region] = []
     val: list[Region] = []
     if val_fraction <= 0:
         return [Region(i, 0, n) for i, n in enumerate(lengths)], []
+    short = []
     for index, length in enumerate(lengths):
         if length >= 2 * segment:
             held = min(max(segment, int(round(val_fraction * length))), length - segment)
@@ -72,14 +74,15 @@ def split_regions(
             val.append(Region(index, length - held, length))
         else:
             train.append(Region(index, 0, length))
-    if not val and len(lengths) >= 2:
-        every = max(2, int(round(1 / val_fraction)))
-        held_files = {i for i in range(len(lengths)) if i % every == every - 1} or {
-            len(lengths) - 1
-        }
-        val = [region for region in train if region.file in held_files]
+            short.append(index)
+    every = max(2, int(round(1 / val_fraction)))
+    held_files = {index for n, index in enumerate(short) if n % every == every - 1}
+    if not val and not held_files and len(lengths) >= 2:
+        held_files = {short[-1]}  # a handful of one-shots still validates on one of them
+    if held_files and len(held_files) < len(train):
+        val += [region for region in train if region.file in held_files]
         train = [region for region in train if region.file not in held_files]
-    return train, val
+    return train, sorted(val, key=lambda region: region.file)
 
 
 def validation_segments(regions: list[Region], segment: int) -> list[Region]:

@@ -61,6 +61,36 @@ def test_guidance_zero_equals_unconditional(bundle):
     assert np.array_equal(free.indices, ignored.indices)
 
 
+def test_candidates_keep_the_take_closest_to_the_controls(bundle):
+    from sda.audio.descriptors import DescriptorStats
+    from sda.generate.steering import control_distance
+
+    settings = dict(seconds=0.4, seed=7, temperature=2.0, guidance=1.0)
+    target = {"brightness": 0.1}
+    chosen = generate(bundle, controls=target, candidates=4, **settings)
+    again = generate(bundle, controls=target, candidates=4, **settings)
+    assert np.array_equal(chosen.indices, again.indices)
+    record = chosen.provenance["operations"][-1]["candidates"]
+    assert record["count"] == 4 and len(record["distances"]) == 4
+    assert record["distances"][record["chosen"]] == min(record["distances"])
+    # the recorded distance is what the chosen grid measures, and no candidate came closer
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    audio = decode_codes(bundle.codec, chosen)
+    measured = control_distance(audio, bundle.codec.config.sample_rate, target, stats)
+    assert measured == pytest.approx(min(record["distances"]), abs=1e-4)
+    # one candidate is plain generation; controls left unset leave nothing to choose by
+    single = generate(bundle, controls=target, candidates=1, **settings)
+    assert "candidates" not in single.provenance["operations"][-1]
+    free = generate(bundle, candidates=4, **settings)
+    assert np.array_equal(free.indices, generate(bundle, **settings).indices)
+
+
+def test_candidates_need_descriptor_statistics(bundle):
+    bare = Bundle(path=None, meta={}, config={}, codec=bundle.codec, prior=bundle.prior)
+    with pytest.raises(GenerationError, match="descriptor statistics"):
+        generate(bare, seconds=0.2, controls={"loudness": 0.5}, candidates=2)
+
+
 def test_continuation_keeps_the_prompt(bundle):
     prompt = generate(bundle, seconds=0.2, seed=1)
     whole = generate(bundle, seconds=0.3, seed=2, prompt=prompt, include_prompt=True)
@@ -100,6 +130,8 @@ def test_regenerate_changes_only_the_region(bundle):
         ({"top_p": 1.5}, "top-p"),
         ({"controls": {"brightness": 1.5}}, "between 0 and 1"),
         ({"controls": {"sparkle": 0.5}}, "unknown control 'sparkle'"),
+        ({"candidates": 0}, "candidates"),
+        ({"candidates": 17}, "candidates"),
     ],
 )
 def test_bad_settings_get_one_clear_message(bundle, settings, message):
