@@ -2,7 +2,7 @@
 
 Validation audio is the END of each long-enough file (random held-out segments would sit next to
 training crops of the same passage and leak); a set of only short one-shots holds out whole files
-instead. Small sets get augmentation by default: gain, polarity and mild varispeed.
+instead. Small sets get augmentation by default: gain, polarity, mild varispeed and mixing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ class Augmentation:
 
     gain_db: tuple[float, float] = (-6.0, 3.0)
     polarity_flip: float = 0.5  # probability
+    # Probability of adding a second random crop, mix_gain_db below the first: new combinations
+    # of the same sounds (a kick under a hat, two textures layered), so a codec trained on a few
+    # seconds of one-shots overfits less to the exact spectra it has seen.
+    mix: float = 0.3
+    mix_gain_db: tuple[float, float] = (-12.0, 0.0)
     varispeed: float = 0.5  # probability of a speed change
     # up/down resampling ratios near 1 (+-4..6 %, about a semitone) with small terms, so the
     # polyphase filter is short and cheap per crop.
@@ -155,21 +160,29 @@ class RandomCrops(Dataset):
         out[offset : offset + region.length] = source[region.start : region.end]
         return out
 
-    def __getitem__(self, seed: int) -> torch.Tensor:
-        rng = np.random.default_rng(seed)
+    def _crop(self, rng: np.random.Generator) -> np.ndarray:
+        """One (segment,) crop of a random region, sped up or slowed down when augmenting."""
         region = self.regions[int(rng.choice(len(self.regions), p=self.weights))]
         aug = self.augmentation
-        if aug is not None and rng.random() < aug.varispeed:
-            up, down = aug.ratios[int(rng.integers(len(aug.ratios)))]
-            margin = 64  # filter edge effects fall in the margin and are cut away
-            need = int(np.ceil(self.segment * down / up)) + 2 * margin
-            stretched = resample_by_ratio(self._read(region, need, rng), up, down)
-            skip = margin * up // down
-            crop = stretched[skip : skip + self.segment]
-            crop = np.pad(crop, (0, self.segment - len(crop)))
-        else:
-            crop = self._read(region, self.segment, rng)
+        if aug is None or rng.random() >= aug.varispeed:
+            return self._read(region, self.segment, rng)
+        up, down = aug.ratios[int(rng.integers(len(aug.ratios)))]
+        margin = 64  # filter edge effects fall in the margin and are cut away
+        need = int(np.ceil(self.segment * down / up)) + 2 * margin
+        stretched = resample_by_ratio(self._read(region, need, rng), up, down)
+        skip = margin * up // down
+        crop = stretched[skip : skip + self.segment]
+        return np.pad(crop, (0, self.segment - len(crop)))
+
+    def __getitem__(self, seed: int) -> torch.Tensor:
+        rng = np.random.default_rng(seed)
+        crop = self._crop(rng)
+        aug = self.augmentation
         if aug is not None:
+            if rng.random() < aug.mix:
+                crop = crop + self._crop(rng) * np.float32(
+                    10 ** (rng.uniform(*aug.mix_gain_db) / 20)
+                )
             crop = crop * np.float32(10 ** (rng.uniform(*aug.gain_db) / 20))
             if rng.random() < aug.polarity_flip:
                 crop = -crop

@@ -85,6 +85,8 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     assert all(t.path.is_file() and t.path.is_relative_to(ctx.work_dir) for t in takes)
     assert all(t.codes is not None and t.codes.bundle_id for t in takes)
     assert takes[0].settings["controls"] == {"brightness": 0.8}
+    # a ticked control makes the default 4 candidates and keeps the closest
+    assert takes[0].codes.provenance["operations"][-1]["candidates"]["count"] == 4
     assert reports == sorted(reports) and reports[-1] == 1.0
     rows = gen.take_rows(session)
     assert [row[0] for row in rows] == [2, 1]  # newest first

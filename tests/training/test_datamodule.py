@@ -154,6 +154,25 @@ def test_varispeed_changes_pitch(tmp_path):
     assert 1000 in peaks and len(peaks) >= 3 and all(930 <= p <= 1070 for p in peaks)
 
 
+def test_mixing_layers_two_crops_sometimes(tmp_path):
+    folder = tmp_path / "tones"
+    t = np.arange(SR * 2) / SR
+    for name, hz in (("low", 500), ("high", 5000)):
+        write_audio(
+            folder / f"{name}.wav", (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32), SR
+        )
+    module = _module(folder, tmp_path, steps_per_epoch=20, val_fraction=0.0)
+    module.setup("fit")
+    both = 0
+    for seed in range(60):
+        spectrum = np.abs(np.fft.rfft(module.train_set[seed].numpy()))
+        freqs = np.fft.rfftfreq(SEGMENT, 1 / SR)
+        low = spectrum[(freqs > 400) & (freqs < 600)].max()
+        high = spectrum[(freqs > 4000) & (freqs < 6000)].max()
+        both += min(low, high) > 0.05 * max(low, high)
+    assert 5 <= both <= 40  # about 30 % of crops (same-file mixes show one tone only)
+
+
 def test_single_short_file_trains_padded_without_validation(tmp_path):
     folder = tmp_path / "one"
     write_audio(folder / "hit.wav", np.full(SR // 10, 0.5, np.float32), SR)
