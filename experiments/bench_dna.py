@@ -17,12 +17,12 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import best_time
 
 from sda.audio.io import AUDIO_EXTENSIONS, load_audio
 from sda.dna import analytics, blend, codec_bridge, edit
@@ -78,15 +78,6 @@ def train_codec(
     print("training:", " ".join(command), flush=True)
     subprocess.run(command, check=True)
     return run
-
-
-def best_of(fn, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def stability(bundle, clips: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
@@ -154,7 +145,7 @@ def timings(bundle, audio: np.ndarray, grids: dict, work: Path) -> list[tuple[st
             audio, sample_rate=config.sample_rate, samples_per_frame=config.samples_per_frame,
             frames=a.frames)),
     ]  # fmt: skip
-    return [(label, best_of(fn)) for label, fn in rows]
+    return [(label, best_time(fn)) for label, fn in rows]
 
 
 def main() -> None:

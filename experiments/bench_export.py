@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from timing import best_time
 
 from sda.audio.export import export_audio
 from sda.audio.spatial import binaural, load_hrtf
@@ -48,15 +48,6 @@ def _material(seconds: float) -> np.ndarray:
     return (tone + noise).astype(np.float32)
 
 
-def _timed(fn, repeats: int = 2) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -73,20 +64,24 @@ def main() -> None:
         for i, (label, kwargs) in enumerate(CASES):
             # warm-up (filter design, HRTF load, torch import), then the best of two
             export_audio(audio[:RATE], Path(folder) / f"warm{i}", **kwargs)
-            seconds = _timed(
+            seconds = best_time(
                 lambda kw=kwargs, i=i: export_audio(
                     audio, Path(folder) / f"b{i}", overwrite=True, **kw
-                )
+                ),
+                repeats=2,
             )
             rows.append((f"export {label}", seconds))
     hrtf = load_hrtf()
     binaural(audio[:RATE], RATE, azimuth=30.0, hrtf=hrtf)
     rows.append(
-        ("render binaural static", _timed(lambda: binaural(audio, RATE, azimuth=30.0, hrtf=hrtf)))
+        (
+            "render binaural static",
+            best_time(lambda: binaural(audio, RATE, azimuth=30.0, hrtf=hrtf), repeats=2),
+        )
     )
     path = [(0.0, 0.0, 0.0), (args.seconds, 720.0, 40.0)]
     rows.append(("render binaural moving (1024-sample blocks, crossfaded)",
-                 _timed(lambda: binaural(audio, RATE, path=path, hrtf=hrtf))))  # fmt: skip
+                 best_time(lambda: binaural(audio, RATE, path=path, hrtf=hrtf), repeats=2)))  # fmt: skip
 
     header = (
         f"\n## Export\n\n{date.today().isoformat()}, {args.seconds:.0f} s of 48 kHz mono input, "

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import math
 
+import factories
 import pytest
 import torch
 
 from sda.models.codec import Codec, CodecConfig, CodecError
 
-TINY = dict(
-    n_fft=256,
-    hop_length=64,
-    downsample=2,
-    latent_dim=16,
-    num_levels=4,
-    codebook_size=16,
-    encoder_dim=32,
-    encoder_blocks=1,
-    encoder_latent_blocks=1,
-    decoder_dim=32,
-    decoder_blocks=1,
-    decoder_latent_blocks=1,
-    kmeans_iters=2,
-)
+# the shared tiny codec with fewer codes: 16 per level fit the test clips' frame counts
+TINY = {**factories.TINY_CODEC, "codebook_size": 16, "kmeans_iters": 2}
 
 
 @pytest.fixture
