@@ -96,10 +96,34 @@ def evaluate(codec: Codec, datamodule) -> dict:
         "held_out_seconds": round(held_out_seconds, 1),
         "mel_by_levels": {k: float(np.mean(v)) for k, v in mel.items()},
         "mel_unquantized": float(np.mean(unquantized)),
+        "mel_references": reference_scores(clips, codec.config.sample_rate),
         "mr_stft": float(np.mean(stft_values)),
         "used_percent": [round(float(u), 1) for u in used],
         "perplexity": [round(float(x), 1) for x in perplexity],
     }
+
+
+@torch.inference_mode()
+def reference_scores(clips: list[torch.Tensor], sample_rate: int) -> dict[str, float]:
+    """Mel distance of two fixed degradations of the held-out clips, to read the codec's against.
+
+    "random phase": the exact STFT magnitude (2048/512) with random phases, i.e. a perfect
+    magnitude codec that transmits no phase; "low-pass 12 kHz": a brick-wall FFT low-pass.
+    """
+    generator = torch.Generator().manual_seed(0)
+    window = torch.hann_window(2048)
+    random_phase, low_pass = [], []
+    for clip in clips:
+        spectrum = torch.stft(clip, 2048, 512, window=window, return_complex=True)
+        phase = torch.rand(spectrum.shape, generator=generator) * 2 * math.pi
+        scrambled = torch.istft(
+            spectrum.abs() * torch.exp(1j * phase), 2048, 512, window=window, length=len(clip)
+        )
+        random_phase.append(mel_distance(clip, scrambled, sample_rate))
+        full = torch.fft.rfft(clip)
+        full[torch.fft.rfftfreq(len(clip), 1 / sample_rate) > 12000] = 0
+        low_pass.append(mel_distance(clip, torch.fft.irfft(full, len(clip)), sample_rate))
+    return {"random_phase": float(np.mean(random_phase)), "low_pass_12k": float(np.mean(low_pass))}
 
 
 @torch.inference_mode()
@@ -207,7 +231,10 @@ def main() -> None:
         f"| {steps} | {mel} | {quality['mr_stft']:.2f} | {' '.join(f'{u:.0f}' for u in quality['used_percent'])} "
         f"| {result['train_audio_seconds_per_second']} | {realtime:.0f} | {rss:.2f} "
         f"| {platform.machine()}, 2 threads, load {load_before:.1f}->{load_after:.1f}; "
-        f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s{'; ' + args.note if args.note else ''} |"
+        f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s "
+        f"(random-phase {quality['mel_references']['random_phase']:.2f}, "
+        f"12 kHz low-pass {quality['mel_references']['low_pass_12k']:.2f}; unquantized "
+        f"{quality['mel_unquantized']:.2f}){'; ' + args.note if args.note else ''} |"
     )
     append_row(row)
     print(f"appended to {RESULTS}", file=sys.stderr)
