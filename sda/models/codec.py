@@ -22,6 +22,9 @@ from sda.models.quantizer import Quantizer
 
 # settings that older files may carry and that no longer change the model
 _RETIRED_SETTINGS = frozenset({"commitment_weight"})
+# settings added later, with the value every older file implicitly had: filled in on load and left
+# out of the fingerprint at that value, so older bundles and their .sdacodes keep their identity
+_LEGACY_DEFAULTS = {"edge_padding": "reflect"}
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
 
@@ -52,6 +55,7 @@ class CodecConfig:
     ema_decay: float = 0.99
     kmeans_iters: int = 10
     rotation_trick: bool = False
+    edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
 
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -74,6 +78,10 @@ class CodecConfig:
             raise CodecError(f"downsample must be 1, 2 or 4, got {self.downsample}")
         if self.codebook_size < 2:
             raise CodecError(f"codebook_size must be at least 2, got {self.codebook_size}")
+        if self.edge_padding not in ("zeros", "reflect"):
+            raise CodecError(
+                f"edge_padding must be 'zeros' or 'reflect', got {self.edge_padding!r}"
+            )
         if not 0.0 < self.ema_decay < 1.0:
             raise CodecError(f"ema_decay must lie between 0 and 1, got {self.ema_decay}")
 
@@ -93,7 +101,7 @@ class CodecConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise CodecError(f"unknown codec settings {unknown}; was this saved by a newer sda?")
-        return cls(**values)
+        return cls(**{**_LEGACY_DEFAULTS, **values})
 
 
 @dataclass
@@ -124,6 +132,7 @@ class Codec(nn.Module):
             dim=config.encoder_dim,
             blocks=config.encoder_blocks,
             latent_blocks=config.encoder_latent_blocks,
+            edge_padding=config.edge_padding,
             **shared,
         )
         self.quantizer = Quantizer(
@@ -235,7 +244,12 @@ class Codec(nn.Module):
         EMA bookkeeping buffers are left out, so a bundle that strips them keeps the same id.
         """
         digest = hashlib.sha256()
-        digest.update(json.dumps(asdict(self.config), sort_keys=True).encode())
+        settings = {
+            key: value
+            for key, value in asdict(self.config).items()
+            if _LEGACY_DEFAULTS.get(key, object()) != value
+        }
+        digest.update(json.dumps(settings, sort_keys=True).encode())
         for name, tensor in sorted(self.state_dict().items()):
             if name.endswith(_TRAINING_ONLY_BUFFERS):
                 continue

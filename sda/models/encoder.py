@@ -26,9 +26,10 @@ class Encoder(nn.Module):
         latent_dim: int,
         mlp_ratio: float,
         kernel_size: int,
+        edge_padding: str = "zeros",
     ) -> None:
         super().__init__()
-        self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length)
+        self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length, edge_padding=edge_padding)
         # No LayerNorm right after the embedding (Vocos has one): a level change is a uniform
         # shift of every log-magnitude, which a per-frame norm largely removes. Measured on 12
         # texture files, 300 steps: held-out mel distance 2.71 with each added level helping,

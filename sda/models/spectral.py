@@ -25,10 +25,15 @@ def _needs_cpu_fallback(device: torch.device) -> bool:
 class LogMagnitudeSTFT(nn.Module):
     """(batch, samples) -> (batch, n_fft // 2 + 1, samples // hop_length) log-magnitudes."""
 
-    def __init__(self, *, n_fft: int, hop_length: int, floor: float = 1e-5) -> None:
+    def __init__(
+        self, *, n_fft: int, hop_length: int, floor: float = 1e-5, edge_padding: str = "zeros"
+    ) -> None:
         super().__init__()
         if n_fft < hop_length or (n_fft - hop_length) % 2:
             raise ValueError("n_fft - hop_length must be a non-negative even number")
+        if edge_padding not in ("zeros", "reflect"):
+            raise ValueError(f"edge_padding must be 'zeros' or 'reflect', got {edge_padding!r}")
+        self.edge_padding = edge_padding
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.floor = floor
@@ -40,8 +45,11 @@ class LogMagnitudeSTFT(nn.Module):
         if _needs_cpu_fallback(device):
             audio, window = audio.cpu(), window.cpu()
         pad = (self.n_fft - self.hop_length) // 2
-        # reflect padding needs a signal longer than the pad; very short inputs get zeros instead
-        mode = "reflect" if audio.shape[-1] > pad else "constant"
+        # Zeros: a sound that starts at sample 0 (a one-shot) is analysed as in training, where
+        # one-shots sit in silence. Reflecting mirrors the attack before time 0 (older codecs; it
+        # needs a signal longer than the pad, very short inputs get zeros either way).
+        reflect = self.edge_padding == "reflect" and audio.shape[-1] > pad
+        mode = "reflect" if reflect else "constant"
         padded = F.pad(audio.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
         spec = torch.stft(
             padded,

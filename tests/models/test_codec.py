@@ -123,6 +123,37 @@ def test_fingerprint_is_stable_and_tracks_weights(codec: Codec) -> None:
     assert clone.fingerprint() != first
 
 
+def test_older_configs_keep_reflect_padding_and_their_fingerprint(codec: Codec) -> None:
+    from dataclasses import asdict
+
+    saved = asdict(codec.config)
+    assert saved["edge_padding"] == "zeros"
+    older = {k: v for k, v in saved.items() if k != "edge_padding"}  # a file from before the field
+    assert CodecConfig.from_dict(older).edge_padding == "reflect"
+    legacy = Codec(CodecConfig.from_dict(older))
+    legacy.load_state_dict(codec.state_dict())
+    # the hash of an older codec is what it was before the field existed: its settings alone
+    explicit = Codec(CodecConfig.from_dict({**older, "edge_padding": "reflect"}))
+    explicit.load_state_dict(codec.state_dict())
+    assert legacy.fingerprint() == explicit.fingerprint() != codec.fingerprint()
+
+
+def test_zero_edge_padding_sees_silence_before_a_sound(codec: Codec) -> None:
+    # the encoder's STFT of a hit at sample 0 equals that of the same hit after silence (as
+    # one-shots sit in training crops); reflect padding would mirror the attack before time 0
+    stft = codec.encoder.stft
+    hit = torch.zeros(1, 4096)
+    hit[0, :200] = torch.hann_window(400)[200:]
+    later = torch.nn.functional.pad(hit, (stft.hop_length, 0))
+    first, shifted = stft(hit), stft(later)[..., 1:]
+    assert torch.allclose(first, shifted[..., : first.shape[-1]], atol=1e-4)
+    stft.edge_padding = "reflect"
+    try:
+        assert not torch.allclose(stft(hit)[..., 0], first[..., 0], atol=1e-2)
+    finally:
+        stft.edge_padding = "zeros"
+
+
 def test_bad_settings_and_inputs_are_clear() -> None:
     with pytest.raises(CodecError, match="downsample"):
         CodecConfig(downsample=3)
