@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
-from sda.generate import decode_codes, generate
+from sda.generate import decode_codes, generate, render
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,11 +97,13 @@ def speed(bundle, seconds: float) -> tuple[float, float, float]:
 
 
 def controllability(
-    bundle, seconds: float, guidance: float, candidates: int = 1
+    bundle, seconds: float, guidance: float, candidates: int = 1, *, rendered: bool = False
 ) -> dict[str, tuple[float, list]]:
     """Per control: Spearman rho of (setting, measured descriptor) and the mean per setting.
 
-    `candidates` > 1 lets `generate` keep the closest of that many takes (sda.generate.steering).
+    `candidates` > 1 lets `generate` keep the closest of that many takes; `rendered` measures
+    what the CLI and app write (`render`: the loudness control also sets the level by a gain)
+    instead of the plain decoded codes (sda.generate.steering).
     """
     rate = bundle.codec.config.sample_rate
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
@@ -114,9 +116,9 @@ def controllability(
                     bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value},
                     candidates=candidates,
                 )  # fmt: skip
-                raw = np.array(
-                    [measure(decode_codes(bundle.codec, codes), rate)[n] for n in CONTROL_NAMES]
-                )
+                controls = {name: value} if rendered else None
+                audio = render(bundle, codes, controls)
+                raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
                 settings.append(value)
                 measured.append(float(stats.normalize(raw)[index]))
         rho = float(spearmanr(settings, measured).statistic)
@@ -231,7 +233,7 @@ def main() -> None:
     clip_seconds = min(4.0, window)
     control = controllability(bundle, clip_seconds, args.guidance)
     chosen = (
-        controllability(bundle, clip_seconds, args.guidance, args.candidates)
+        controllability(bundle, clip_seconds, args.guidance, args.candidates, rendered=True)
         if args.candidates > 1
         else {}
     )
@@ -283,7 +285,8 @@ def main() -> None:
             f"| generation speed, guided, best of {args.candidates} candidates (decoding included) "
             f"| {chosen_speed:.1f} | |"
         )
-    for label, table in (("conditioning only", control), (f"best of {args.candidates}", chosen)):
+    chosen_label = f"best of {args.candidates}, rendered"
+    for label, table in (("conditioning only", control), (chosen_label, chosen)):
         for name, (rho, means) in table.items():
             target = ">= 0.9" if name in ("brightness", "loudness", "density") else "report"
             lines.append(
@@ -306,7 +309,9 @@ def main() -> None:
         f"{clip_seconds:.1f} s clips, guidance {args.guidance}; the descriptor is measured on the decoded "
         "audio and normalised with the training set's stats. 'best of N': `generate(candidates=N)` "
         "samples N takes in one batch and keeps the one whose measured descriptors are closest to "
-        "the controls (the CLI's and app's default when a control is set)."
+        "the controls; 'rendered': measured on what `sda generate` and the app write "
+        "(`sda.generate.render`: the loudness control also sets the output level with a gain). "
+        "Conditioning only: the plain decoded codes of one take."
     )
     text = "\n".join(lines) + "\n"
     print(text)

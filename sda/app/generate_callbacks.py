@@ -116,7 +116,7 @@ def generate_takes(
     import torch
 
     from sda.audio.io import write_audio
-    from sda.generate import decode_codes, generate
+    from sda.generate import generate, render
 
     if not model:
         raise GenerateError("pick a model first (Library tab lists them)")
@@ -151,7 +151,7 @@ def generate_takes(
                 candidates=settings.candidates,
                 on_progress=frames_done,
             )
-            audio = decode_codes(bundle.codec, codes)  # (samples,)
+            audio = render(bundle, codes, settings.controls)  # (samples,)
         path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
         write_audio(path, audio, rate, subtype="PCM_16")
         take_settings = {**settings.to_dict(), "seed": seed, "count": 1}

@@ -112,8 +112,8 @@ def generate(
     from sda.audio.export import export_audio, safe_filename
     from sda.cli.codec import _load_model
     from sda.dna.codec_bridge import load_codes_or_audio
-    from sda.generate import decode_codes
     from sda.generate import generate as generate_codes
+    from sda.generate import render
     from sda.generate.engine import check_settings, control_tensors
 
     controls = {
@@ -169,7 +169,7 @@ def generate(
                 top_p=top_p, guidance=guidance, controls=controls, prompt=prompt_codes,
                 candidates=candidates, on_progress=report,
             )  # fmt: skip
-            audio = decode_codes(model.codec, codes)  # (samples,)
+            audio = render(model, codes, controls)  # (samples,), at the loudness asked for
             tags = {
                 "title": f"{model.name} seed {take_seed}",
                 "album": model.name,

@@ -4,6 +4,7 @@ from sda.generate.decoding import decode_codes
 from sda.generate.engine import MAX_SECONDS, GenerationError, generate
 from sda.generate.regenerate import regenerate_region
 from sda.generate.sampling import SamplingSettings
+from sda.generate.steering import render
 
 __all__ = [
     "MAX_SECONDS",
@@ -12,4 +13,5 @@ __all__ = [
     "decode_codes",
     "generate",
     "regenerate_region",
+    "render",
 ]

@@ -1,20 +1,26 @@
-"""Steering by choice: sample several candidate grids, keep the one that sounds closest to the controls.
+"""Steering beyond conditioning: choose among candidates by their measured sound, and set the level.
 
 Conditioning alone pulls the prior towards the requested brightness, loudness, ... but a prior trained
 for minutes on a CPU follows it loosely. Measuring each candidate's decoded audio with the same
 descriptors the controls are defined by, and keeping the closest, makes a slider move the sound
-reliably; the cost is one batched sampling run and one decode per candidate.
+reliably; the cost is one batched sampling run and one decode per candidate. Loudness is a level,
+so `render` finally sets it with a gain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
+from sda.dna.codes import Codes
+from sda.generate.decoding import decode_codes
 
 MAX_CANDIDATES = 16
+MAX_GAIN_DB = 24.0
+PEAK_CEILING = 0.89  # -1 dBFS: room for resampling and lossy encoders at export
 
 
 def control_distance(
@@ -42,3 +48,44 @@ def closest_candidate(
     """
     distances = [control_distance(audio, sample_rate, targets, stats) for audio in candidates]
     return int(np.argmin(distances)), distances
+
+
+def loudness_gain_db(
+    audio: np.ndarray,
+    sample_rate: int,
+    target: float,
+    stats: DescriptorStats,
+    *,
+    max_gain_db: float = MAX_GAIN_DB,
+    peak_ceiling: float = PEAK_CEILING,
+) -> float:
+    """The gain (dB) that brings `audio` to the loudness control's `target` (0..1).
+
+    Loudness is a level, so it is set exactly by a gain rather than hoped for from the codes;
+    the gain is kept within +-`max_gain_db` and never lifts the peak above `peak_ceiling`.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak <= 1e-6:
+        return 0.0  # silence stays silence
+    index = CONTROL_NAMES.index("loudness")
+    wanted = float(stats.denormalize(np.full(len(CONTROL_NAMES), float(target)))[index])
+    measured = measure(audio, sample_rate)["loudness"]
+    gain = float(np.clip(wanted - measured, -max_gain_db, max_gain_db))
+    return min(gain, 20.0 * np.log10(peak_ceiling / peak))
+
+
+def render(models: Any, codes: Codes, controls: Mapping[str, float] | None = None) -> np.ndarray:
+    """Decode a generated grid to audio (samples,) and set its level to the loudness control.
+
+    Without a loudness control, or without the bundle's descriptor statistics, this is plain
+    `decode_codes`.
+    """
+    audio = decode_codes(models.codec, codes)
+    target = (controls or {}).get("loudness")
+    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats")
+    if target is None or not stats:
+        return audio
+    rate = int(models.codec.config.sample_rate)
+    gain = loudness_gain_db(audio, rate, float(target), DescriptorStats.from_dict(stats))
+    return (audio * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)

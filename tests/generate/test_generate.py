@@ -85,6 +85,30 @@ def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     assert np.array_equal(free.indices, generate(bundle, **settings).indices)
 
 
+def test_render_sets_the_level_to_the_loudness_control(bundle):
+    from sda.audio.descriptors import DescriptorStats, measure
+    from sda.generate import render
+    from sda.generate.steering import PEAK_CEILING, loudness_gain_db
+
+    codes = generate(bundle, seconds=0.4, seed=2)
+    plain = decode_codes(bundle.codec, codes)
+    np.testing.assert_array_equal(render(bundle, codes), plain)
+    np.testing.assert_array_equal(render(bundle, codes, {"brightness": 0.9}), plain)
+    rate = bundle.codec.config.sample_rate
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    levels = []
+    for target in (0.2, 0.4, 0.6):
+        audio = render(bundle, codes, {"loudness": target})
+        assert np.abs(audio).max() <= PEAK_CEILING + 1e-6
+        levels.append(measure(audio, rate)["loudness"])
+    assert levels[0] < levels[1] < levels[2]
+    # a gain is a gain: the waveform keeps its shape
+    quiet = render(bundle, codes, {"loudness": 0.2})
+    ratio = quiet[np.abs(plain) > 1e-3] / plain[np.abs(plain) > 1e-3]
+    assert np.allclose(ratio, ratio[0], rtol=1e-4)
+    assert loudness_gain_db(np.zeros(4800, np.float32), rate, 0.9, stats) == 0.0
+
+
 def test_candidates_need_descriptor_statistics(bundle):
     bare = Bundle(path=None, meta={}, config={}, codec=bundle.codec, prior=bundle.prior)
     with pytest.raises(GenerationError, match="descriptor statistics"):
