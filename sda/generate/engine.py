@@ -19,7 +19,7 @@ from sda.dna.codes import Codes
 from sda.errors import SdaError
 from sda.generate.decoding import decode_codes
 from sda.generate.sampling import SamplingSettings, sample_window
-from sda.generate.steering import MAX_CANDIDATES, closest_candidate
+from sda.generate.steering import MAX_CANDIDATES, bundle_stats, closest_candidate
 
 MAX_SECONDS = 600.0
 
@@ -255,13 +255,12 @@ def generate(
 
 
 def _descriptor_stats(models: Any) -> DescriptorStats:
-    """The training set's descriptor ranges a bundle carries (what 0..1 means for each control)."""
-    meta = getattr(models, "meta", None) or {}
-    stats = meta.get("descriptor_stats")
-    if not stats:
+    """`bundle_stats`, or a clear refusal: candidates cannot be compared without them."""
+    stats = bundle_stats(models)
+    if stats is None:
         name = getattr(models, "name", "this model")
         raise GenerationError(
             f"{name} carries no descriptor statistics, so candidates cannot be compared with the "
             "controls; generate with candidates=1, or re-export the prior with `sda export`"
         )
-    return DescriptorStats.from_dict(stats)
+    return stats

@@ -75,6 +75,12 @@ def loudness_gain_db(
     return min(gain, 20.0 * np.log10(peak_ceiling / peak))
 
 
+def bundle_stats(models: Any) -> DescriptorStats | None:
+    """The training set's descriptor ranges a bundle carries (what 0..1 means per control), if any."""
+    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats")
+    return DescriptorStats.from_dict(stats) if stats else None
+
+
 def render(models: Any, codes: Codes, controls: Mapping[str, float] | None = None) -> np.ndarray:
     """Decode a generated grid to audio (samples,) and set its level to the loudness control.
 
@@ -83,9 +89,9 @@ def render(models: Any, codes: Codes, controls: Mapping[str, float] | None = Non
     """
     audio = decode_codes(models.codec, codes)
     target = (controls or {}).get("loudness")
-    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats")
-    if target is None or not stats:
+    stats = bundle_stats(models) if target is not None else None
+    if stats is None:
         return audio
     rate = int(models.codec.config.sample_rate)
-    gain = loudness_gain_db(audio, rate, float(target), DescriptorStats.from_dict(stats))
+    gain = loudness_gain_db(audio, rate, float(target), stats)
     return (audio * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)

@@ -19,6 +19,7 @@ from sda.errors import SdaError
 from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
 from sda.models.quantizer import Quantizer
+from sda.models.spectral import EDGE_PADDINGS
 
 # settings that older files may carry and that no longer change the model
 _RETIRED_SETTINGS = frozenset({"commitment_weight"})
@@ -78,9 +79,9 @@ class CodecConfig:
             raise CodecError(f"downsample must be 1, 2 or 4, got {self.downsample}")
         if self.codebook_size < 2:
             raise CodecError(f"codebook_size must be at least 2, got {self.codebook_size}")
-        if self.edge_padding not in ("zeros", "reflect"):
+        if self.edge_padding not in EDGE_PADDINGS:
             raise CodecError(
-                f"edge_padding must be 'zeros' or 'reflect', got {self.edge_padding!r}"
+                f"edge_padding must be one of {EDGE_PADDINGS}, got {self.edge_padding!r}"
             )
         if not 0.0 < self.ema_decay < 1.0:
             raise CodecError(f"ema_decay must lie between 0 and 1, got {self.ema_decay}")

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+EDGE_PADDINGS = ("zeros", "reflect")  # what the analysis sees before time 0 and after the end
+
 
 def _needs_cpu_fallback(device: torch.device) -> bool:
     return device.type == "mps"
@@ -31,8 +33,8 @@ class LogMagnitudeSTFT(nn.Module):
         super().__init__()
         if n_fft < hop_length or (n_fft - hop_length) % 2:
             raise ValueError("n_fft - hop_length must be a non-negative even number")
-        if edge_padding not in ("zeros", "reflect"):
-            raise ValueError(f"edge_padding must be 'zeros' or 'reflect', got {edge_padding!r}")
+        if edge_padding not in EDGE_PADDINGS:
+            raise ValueError(f"edge_padding must be one of {EDGE_PADDINGS}, got {edge_padding!r}")
         self.edge_padding = edge_padding
         self.n_fft = n_fft
         self.hop_length = hop_length
