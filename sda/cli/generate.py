@@ -24,9 +24,13 @@ from sda.errors import SdaError
 
 
 def _control(name: str, what: str):
-    """A --NAME option: a 0..1 target for one control."""
+    """A --NAME option: a 0..1 target for one control, or a curve of keyframes ("0.1:0.9")."""
     return Annotated[
-        float | None, typer.Option(f"--{name}", help=f"0..1 target, {what} (unset: free).")
+        str | None,
+        typer.Option(
+            f"--{name}",
+            help=f"0..1 target, {what}; a:b[:c...] moves from a to b over the take (unset: free).",
+        ),
     ]
 
 
@@ -99,6 +103,7 @@ def generate(
     """Generate new sounds with a model's prior; prints one output path per take.
 
     Example: sda generate "my kit" --seconds 30 --count 4 --brightness 0.8 --format flac -o takes/
+    A control can move over the take: --density 0.1:0.9 starts sparse and ends busy.
     """
     from rich.console import Console
     from rich.progress import (
@@ -114,6 +119,7 @@ def generate(
     from sda.dna.codec_bridge import load_codes_or_audio
     from sda.generate import generate as generate_codes
     from sda.generate import render
+    from sda.generate.curves import describe
     from sda.generate.engine import check_settings, control_tensors
 
     controls = {
@@ -121,13 +127,14 @@ def generate(
         "tension": tension, "density": density, "loudness": loudness,
     }  # fmt: skip
     controls = {name: value for name, value in controls.items() if value is not None}
+    control_tensors(controls)  # refuse bad values before the model loads
+    controls = {name: describe(value, name) for name, value in controls.items()}
     if not 1 <= count <= 1000:
         raise GenerateCommandError(f"--count must be between 1 and 1000, got {count}")
     check_settings(
         seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance,
         candidates=candidates,
     )  # fmt: skip
-    control_tensors(controls)  # refuse bad values before the model loads
     output = AudioOutput(
         format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
         lufs=lufs, overwrite=overwrite,

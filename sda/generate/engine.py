@@ -8,7 +8,7 @@ restarting. One seeded generator drives every draw, so a seed always gives the s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,11 +17,13 @@ import torch
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
 from sda.errors import SdaError
+from sda.generate.curves import ControlValueError, describe, keyframes, sample_curve
 from sda.generate.decoding import decode_codes
 from sda.generate.sampling import SamplingSettings, sample_window
 from sda.generate.steering import MAX_CANDIDATES, bundle_stats, closest_candidate
 
 MAX_SECONDS = 600.0
+ControlValue = float | str | Sequence[float]  # a number, or a curve (see sda.generate.curves)
 
 
 class GenerationError(SdaError):
@@ -61,13 +63,14 @@ def check_settings(
 
 
 def control_tensors(
-    controls: Mapping[str, float] | None, batch: int = 1
+    controls: Mapping[str, ControlValue] | None, batch: int = 1, frames: int | None = None
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """{name: 0..1} -> (values, mask), each (batch, len(CONTROL_NAMES)); unset controls are masked."""
+    """{name: 0..1 or curve} -> (values, mask): values (batch, controls), or (batch, frames,
+    controls) when some control is a curve and the take's `frames` are given (without `frames` a
+    curve counts as its mean); mask (batch, controls), unset controls masked."""
     if not controls:
         return None, None
-    values = torch.zeros(batch, len(CONTROL_NAMES))
-    mask = torch.zeros(batch, len(CONTROL_NAMES), dtype=torch.bool)
+    points: dict[str, list[float]] = {}
     for name, value in controls.items():
         if value is None:
             continue
@@ -75,12 +78,31 @@ def control_tensors(
             raise GenerationError(
                 f"unknown control {name!r}; the controls are {', '.join(CONTROL_NAMES)}"
             )
-        value = float(value)
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise GenerationError(f"control {name} must be between 0 and 1, got {value}")
-        values[:, CONTROL_NAMES.index(name)] = value
-        mask[:, CONTROL_NAMES.index(name)] = True
-    return (values, mask) if bool(mask.any()) else (None, None)
+        try:
+            points[name] = keyframes(name, value)
+        except ControlValueError as error:
+            raise GenerationError(str(error)) from None
+    if not points:
+        return None, None
+    curved = frames is not None and any(len(p) > 1 for p in points.values())
+    steps = (frames,) if curved else ()
+    values = torch.zeros(batch, *steps, len(CONTROL_NAMES))
+    mask = torch.zeros(batch, len(CONTROL_NAMES), dtype=torch.bool)
+    for name, keys in points.items():
+        index = CONTROL_NAMES.index(name)
+        curve = sample_curve(keys, frames) if curved else float(np.mean(keys))
+        values[..., index] = torch.as_tensor(curve, dtype=torch.float32)
+        mask[:, index] = True
+    return values, mask
+
+
+def window_controls(controls: torch.Tensor | None, first: int, frames: int) -> torch.Tensor | None:
+    """The part of per-frame controls (batch, take frames, controls) for take frames first..first
+    + frames (clipped to the take: a prompt's frames get the first value); constant ones as is."""
+    if controls is None or controls.dim() == 2:
+        return controls
+    index = torch.arange(first, first + frames).clamp(0, controls.shape[1] - 1)
+    return controls[:, index.to(controls.device)]
 
 
 def check_models(models: Any) -> tuple[Any, Any, str]:
@@ -122,7 +144,8 @@ def continue_codes(
     *,
     settings: SamplingSettings,
     generator: torch.Generator,
-    controls: torch.Tensor | None = None,
+    controls: torch.Tensor
+    | None = None,  # (batch, controls) or per frame (batch, frames, controls)
     control_mask: torch.Tensor | None = None,
     batch: int = 1,
     overlap: int | None = None,
@@ -142,7 +165,7 @@ def continue_codes(
             frames=known + new,
             batch=batch,
             prompt=prompt,
-            controls=controls,
+            controls=window_controls(controls, done - known, known + new),
             control_mask=control_mask,
             settings=settings,
             generator=generator,
@@ -164,7 +187,7 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     guidance: float = 1.0,
-    controls: Mapping[str, float] | None = None,
+    controls: Mapping[str, ControlValue] | None = None,
     prompt: Codes | None = None,
     include_prompt: bool = False,
     candidates: int = 1,
@@ -172,7 +195,8 @@ def generate(
 ) -> Codes:
     """A new grid of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
 
-    `controls` maps control names to 0..1 targets (unset ones are free); `guidance` scales how hard
+    `controls` maps control names to 0..1 targets, or to curves of keyframes spread over the take
+    (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
     they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
     sampled in one batch, decoded and measured, and the one closest to the controls is returned
     (see `sda.generate.steering`). With `prompt` the new codes continue it; `include_prompt`
@@ -186,7 +210,9 @@ def generate(
     targets = {name: value for name, value in (controls or {}).items() if value is not None}
     stats = _descriptor_stats(models) if candidates > 1 and targets else None
     batch = candidates if stats is not None else 1
-    values, mask = control_tensors(controls, batch)
+    frame_rate = float(codec.config.frame_rate)
+    frames = max(1, math.ceil(seconds * frame_rate))
+    values, mask = control_tensors(controls, batch, frames)
     history = None
     if prompt is not None:
         if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
@@ -200,8 +226,6 @@ def generate(
                 f"it has {prompt.levels} levels and {prompt.frames} frames"
             )
         history = torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
-    frame_rate = float(codec.config.frame_rate)
-    frames = max(1, math.ceil(seconds * frame_rate))
     settings = SamplingSettings(
         temperature=float(temperature), top_k=top_k or None, top_p=top_p, guidance=float(guidance)
     )
@@ -238,7 +262,7 @@ def generate(
         "top_k": top_k,
         "top_p": top_p,
         "guidance": float(guidance),
-        "controls": {name: float(value) for name, value in targets.items()},
+        "controls": {name: describe(value, name) for name, value in targets.items()},
         "prompt": prompt is not None,
     }
     if distances is not None:

@@ -65,6 +65,15 @@ def forced_cells(
     return forced
 
 
+def per_column(controls: Tensor, columns: int) -> Tensor:
+    """Per-frame controls (batch, frames, n) -> (batch, columns, n): the delay pattern's extra
+    columns at the end keep the last frame's value, as in training; constant ones pass through."""
+    if controls.dim() == 2:
+        return controls
+    index = torch.arange(columns, device=controls.device).clamp(max=controls.shape[1] - 1)
+    return controls[:, index]
+
+
 @contextmanager
 def one_cpu_thread(device: torch.device) -> Iterator[None]:
     """Run on one CPU thread, then restore the setting.
@@ -90,7 +99,7 @@ def sample_window(
     frames: int,
     batch: int = 1,
     prompt: Tensor | None = None,  # (batch, levels, prompt_frames) long, continued by the window
-    controls: Tensor | None = None,  # (batch, num_controls) in 0..1
+    controls: Tensor | None = None,  # (batch, num_controls) in 0..1, or (batch, frames, ...)
     control_mask: Tensor | None = None,  # (batch, num_controls) bool
     settings: SamplingSettings = SamplingSettings(),
     generator: torch.Generator | None = None,
@@ -121,12 +130,13 @@ def sample_window(
     if scale == 0.0:
         controls, control_mask = None, None
     if controls is not None:
-        controls = controls.to(device)
+        controls = per_column(controls.to(device), columns)
         control_mask = None if control_mask is None else control_mask.to(device)
-    condition = prior.condition(controls, control_mask, batch, device)
+    condition = prior.condition(controls, control_mask, batch, device)  # (batch, 1 or columns, dim)
     if scale not in (0.0, 1.0):
         unconditional = prior.condition(None, None, batch, device)
-        condition = torch.cat([condition, unconditional])
+        condition = torch.cat([condition, unconditional.expand_as(condition)])
+    varying = condition.shape[1] > 1
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -142,8 +152,9 @@ def sample_window(
                     inputs, offset = out[:, :, column - 1 : column], column
                 else:  # the whole prefix (with the cache: the prefill of every known column at once)
                     inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
+                steps = condition[:, offset : offset + inputs.shape[2]] if varying else condition
                 logits = prior.forward_columns(
-                    inputs.repeat(repeat, 1, 1), condition, cache=cache, offset=offset
+                    inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
                 )[:, :, -1]  # (rows, levels, codebook)
                 if repeat == 2:
                     conditional, unconditional = logits.chunk(2)

@@ -9,37 +9,55 @@ so `render` finally sets it with a gain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.dna.codes import Codes
+from sda.generate.curves import keyframes, sample_curve
 from sda.generate.decoding import decode_codes
+
+ControlValue = float | str | Sequence[float]
 
 MAX_CANDIDATES = 16
 MAX_GAIN_DB = 24.0
 PEAK_CEILING = 0.89  # -1 dBFS: room for resampling and lossy encoders at export
+CURVE_SEGMENTS = 4  # parts a take with a control curve is measured in
+CURVE_RESOLUTION = 32  # curve samples per part, for its mean there
 
 
 def control_distance(
-    audio: np.ndarray, sample_rate: int, targets: Mapping[str, float], stats: DescriptorStats
+    audio: np.ndarray,
+    sample_rate: int,
+    targets: Mapping[str, ControlValue],
+    stats: DescriptorStats,
 ) -> float:
-    """Mean |measured - target| over the given controls, on the training set's 0..1 scale."""
-    raw = measure(np.asarray(audio, dtype=np.float32), sample_rate)
-    scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
-    gaps = [
-        abs(float(scaled[CONTROL_NAMES.index(name)]) - float(value))
-        for name, value in targets.items()
-    ]
+    """Mean |measured - target| over the given controls, on the training set's 0..1 scale.
+
+    With a curve among the targets the take is measured in CURVE_SEGMENTS equal parts, each
+    against the curves' mean over that part, so a rise is told from a constant middle value.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    points = {name: keyframes(name, value) for name, value in targets.items()}
+    parts = CURVE_SEGMENTS if any(len(p) > 1 for p in points.values()) else 1
+    bounds = np.linspace(0, len(audio), parts + 1).astype(int)
+    gaps = []
+    for part in range(parts):
+        raw = measure(audio[bounds[part] : bounds[part + 1]], sample_rate)
+        scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
+        for name, keys in points.items():
+            wanted = sample_curve(keys, CURVE_RESOLUTION * parts)
+            wanted = wanted[part * CURVE_RESOLUTION : (part + 1) * CURVE_RESOLUTION].mean()
+            gaps.append(abs(float(scaled[CONTROL_NAMES.index(name)]) - float(wanted)))
     return float(np.mean(gaps)) if gaps else 0.0
 
 
 def closest_candidate(
     candidates: list[np.ndarray],
     sample_rate: int,
-    targets: Mapping[str, float],
+    targets: Mapping[str, ControlValue],
     stats: DescriptorStats,
 ) -> tuple[int, list[float]]:
     """Index of the candidate audio closest to `targets`, and every candidate's distance.
@@ -81,9 +99,13 @@ def bundle_stats(models: Any) -> DescriptorStats | None:
     return DescriptorStats.from_dict(stats) if stats else None
 
 
-def render(models: Any, codes: Codes, controls: Mapping[str, float] | None = None) -> np.ndarray:
+def render(
+    models: Any, codes: Codes, controls: Mapping[str, ControlValue] | None = None
+) -> np.ndarray:
     """Decode a generated grid to audio (samples,) and set its level to the loudness control.
 
+    A loudness curve sets the take's mean level to the curve's mean and then shapes it with the
+    curve (the control's 0..1 range is a range of dB, so the curve is a gain envelope in dB).
     Without a loudness control, or without the bundle's descriptor statistics, this is plain
     `decode_codes`.
     """
@@ -93,5 +115,14 @@ def render(models: Any, codes: Codes, controls: Mapping[str, float] | None = Non
     if stats is None:
         return audio
     rate = int(models.codec.config.sample_rate)
-    gain = loudness_gain_db(audio, rate, float(target), stats)
-    return (audio * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)
+    curve = sample_curve(keyframes("loudness", target), len(audio))
+    level = float(curve.mean())
+    gain = loudness_gain_db(audio, rate, level, stats, peak_ceiling=np.inf)
+    index = CONTROL_NAMES.index("loudness")
+    span_db = stats.high[index] - stats.low[index]
+    envelope_db = gain + (curve - level) * span_db
+    out = audio * (10.0 ** (envelope_db / 20.0)).astype(np.float32)
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > PEAK_CEILING:
+        out *= np.float32(PEAK_CEILING / peak)
+    return out.astype(np.float32)

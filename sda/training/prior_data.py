@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
 from sda.dataset import AudioCache, DatasetReport, default_cache_dir, load_usable_audio, scan_folder
+from sda.training.prior_variants import Variant
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,20 @@ def split_files(
     return limits, windows[:MAX_VAL_WINDOWS]
 
 
+def variant_limits(
+    frames: list[int], sources: list[int], own_frames: list[int], own_limits: list[int]
+) -> list[int]:
+    """Training frames per file, each copy holding out the same part as its original.
+
+    File i is a copy of original `sources[i]`, which has `own_frames` frames of which `own_limits`
+    train; a faster copy is shorter, but its held-out end is the same music, kept out of training.
+    """
+    return [
+        count * own_limits[source] // max(own_frames[source], 1)
+        for count, source in zip(frames, sources, strict=True)
+    ]
+
+
 def grid_windows(limits: list[int], window: int) -> list[tuple[int, int, int]]:
     """Half-overlapping windows over the training part of each file (for fitting the stats)."""
     spans = []
@@ -269,6 +284,7 @@ class PriorDataModule(L.LightningDataModule):
         stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
         pack_short: bool = True,  # chain sounds shorter than the window into streams
         lookahead_seconds: float = 1.0,  # each frame's controls describe this much audio ahead
+        variants: list[Variant] | None = None,  # copies at other speeds/levels (prior_variants.py)
     ) -> None:
         super().__init__()
         self.codec, self.dir, self.frames, self.pad = (
@@ -282,6 +298,7 @@ class PriorDataModule(L.LightningDataModule):
         self.steps_per_epoch, self.num_workers, self.seed = steps_per_epoch, num_workers, seed
         self.cache_dir, self.use_cache, self.stats = cache_dir, use_cache, stats
         self.pack_short, self.lookahead_seconds = pack_short, lookahead_seconds
+        self.variants = [v for v in (variants or []) if not v.is_original]
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
 
@@ -320,15 +337,27 @@ class PriorDataModule(L.LightningDataModule):
                 stream_samples=int(STREAM_SECONDS * rate),
                 seed=self.seed,
             )
-        self.files = [
-            encode_recording(
-                self.codec, key, sound, shifts=self.shifts, fingerprint=fingerprint, cache=cache
-            )
-            for key, sound in recordings
-        ]
+        self.files, sources = [], []
+        for number, (key, sound) in enumerate(recordings):
+            for variant in (Variant(), *self.variants):  # the original first: it is validated
+                self.files.append(
+                    encode_recording(
+                        self.codec,
+                        key + variant.key,
+                        variant.apply(sound),
+                        shifts=self.shifts,
+                        fingerprint=fingerprint,
+                        cache=cache,
+                    )  # fmt: skip
+                )
+                sources.append(number)
         self.codec.train(was_training)
-        self.limits, self.val_windows = split_files(
-            [f.frames for f in self.files], self.frames, self.val_fraction
+        originals = [sources.index(number) for number in range(len(recordings))]
+        own_frames = [self.files[i].frames for i in originals]
+        own_limits, val = split_files(own_frames, self.frames, self.val_fraction)
+        self.val_windows = [(originals[number], start, size) for number, start, size in val]
+        self.limits = variant_limits(
+            [f.frames for f in self.files], sources, own_frames, own_limits
         )
         if not self.val_windows:  # only short sounds: watch a few training windows instead
             log.warning("prior data: too little audio to hold out; validating on training windows")

@@ -37,6 +37,7 @@ from sda.models.prior import PriorConfig
 from sda.training import train_codec
 from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
+from sda.training.prior_variants import variants
 from sda.training.train_codec import CONFIG_DIR, LAST_CHECKPOINT, TrainingError
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,9 @@ def train(cfg: DictConfig) -> Path:
         num_workers=int(cfg.prior_data.num_workers),
         pack_short=bool(cfg.prior_data.get("pack_short", True)),
         lookahead_seconds=float(cfg.prior_data.get("lookahead_seconds", 1.0)),
+        variants=variants(
+            list(cfg.prior_data.get("speeds") or []), list(cfg.prior_data.get("gains_db") or [])
+        ),
         seed=int(cfg.seed),
         cache_dir=cfg.data.get("cache_dir"),
         stats=stats,

@@ -107,6 +107,11 @@ def test_render_sets_the_level_to_the_loudness_control(bundle):
     ratio = quiet[np.abs(plain) > 1e-3] / plain[np.abs(plain) > 1e-3]
     assert np.allclose(ratio, ratio[0], rtol=1e-4)
     assert loudness_gain_db(np.zeros(4800, np.float32), rate, 0.9, stats) == 0.0
+    # a curve is a gain envelope in dB: 0.2 -> 0.3 over the take rises by a tenth of the range
+    rising = render(bundle, codes, {"loudness": [0.2, 0.3]})
+    gain_db = 20 * np.log10(np.abs(rising[[0, -1]]) / np.abs(plain[[0, -1]]))
+    span = stats.high[5] - stats.low[5]
+    assert gain_db[1] - gain_db[0] == pytest.approx(0.1 * span, abs=0.01)
 
 
 def test_candidates_need_descriptor_statistics(bundle):
@@ -203,8 +208,11 @@ def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
     wav = tmp_path / "prompt.wav"
     write_audio(wav, load_audio(written[0], channels=1), 48_000)
     args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "--seconds", "0.1"]
-    result = CliRunner().invoke(app, [*args, "--prompt", str(wav), "-o", str(tmp_path / "more")])
-    assert result.exit_code == 0, result.output
+    more = ["--prompt", str(wav), "--loudness", "0.2:0.8", "--format", "flac"]
+    result = CliRunner().invoke(app, [*args, *more, "-o", str(tmp_path / "more")])
+    assert result.exit_code == 0, result.output  # continues the prompt, rising in level
+    tags = mutagen.File(next((tmp_path / "more").glob("*.flac")))
+    assert '"loudness": [0.2, 0.8]' in tags["settings"][0]
 
 
 @pytest.mark.parametrize(
@@ -213,6 +221,7 @@ def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
         (["--seconds", "0"], "seconds"),
         (["--temperature", "0"], "temperature"),
         (["--tension", "2"], "between 0 and 1"),
+        (["--density", "0.2:x"], "not a number"),
         (["--count", "0"], "count"),
         (["--format", "aiff"], "format"),
         (["--prompt", "missing.sdacodes"], "no such file"),
@@ -229,3 +238,41 @@ def test_cli_bad_options_are_refused_before_work(tiny_library_root, tmp_path, op
     assert isinstance(result.exception, SdaError)
     assert message in str(result.exception)
     assert not list(tmp_path.iterdir())
+
+
+def test_control_curves_move_over_the_take(bundle):
+    from sda.generate.curves import describe, keyframes, sample_curve
+    from sda.generate.engine import control_tensors, window_controls
+
+    assert keyframes("density", "0.1:0.9") == [0.1, 0.9] == keyframes("density", [0.1, 0.9])
+    assert describe(0.5) == 0.5 and describe("0.2:0.4:0.2") == [0.2, 0.4, 0.2]
+    assert np.allclose(sample_curve([0.0, 1.0, 0.0], 5), [0, 0.5, 1, 0.5, 0])
+    values, mask = control_tensors({"density": [0.0, 1.0], "warmth": 0.3}, batch=2, frames=11)
+    assert values.shape == (2, 11, 6) and mask[0].tolist() == [0, 1, 0, 0, 1, 0]
+    assert (
+        torch.allclose(values[0, :, 4], torch.linspace(0, 1, 11)) and (values[..., 1] == 0.3).all()
+    )
+    assert control_tensors({"density": [0.2, 0.6]})[0][0, 4] == pytest.approx(
+        0.4
+    )  # no frames: mean
+    part = window_controls(values, -2, 6)  # a window starting 2 frames into a prompt
+    assert torch.equal(part[:, :2], values[:, :1].expand(-1, 2, -1))
+    assert torch.equal(part[:, 2:], values[:, :4])
+    # a flat curve is the constant control; a real curve gives another take, recorded as such
+    settings = dict(seconds=0.5, seed=4, guidance=3.0, temperature=1.5)  # several windows
+    flat = generate(bundle, controls={"brightness": [0.7, 0.7]}, **settings)
+    assert np.array_equal(
+        flat.indices, generate(bundle, controls={"brightness": 0.7}, **settings).indices
+    )
+    rising = generate(bundle, controls={"brightness": "0:1"}, candidates=2, **settings)
+    assert rising.frames == flat.frames and not np.array_equal(rising.indices, flat.indices)
+    assert rising.provenance["operations"][-1]["controls"] == {"brightness": [0.0, 1.0]}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0.1:x", "not a number"), ([0.2, 1.4], "between 0 and 1"), ([], "keyframes")],
+)
+def test_bad_curves_get_one_clear_message(bundle, value, message):
+    with pytest.raises(GenerationError, match=message):
+        generate(bundle, seconds=0.2, controls={"density": value})

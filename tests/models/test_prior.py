@@ -70,11 +70,11 @@ def test_loss_ignores_padding_and_trains(prior):
     assert losses[-1] < 0.6 * losses[0]
 
 
-@pytest.mark.parametrize("guidance", [1.0, 3.0])
-def test_cached_sampling_equals_uncached(prior, guidance):
+@pytest.mark.parametrize(("guidance", "per_frame"), [(1.0, False), (3.0, False), (3.0, True)])
+def test_cached_sampling_equals_uncached(prior, guidance, per_frame):
     prompt = torch.randint(0, CODES, (2, LEVELS, 5))
     settings = SamplingSettings(temperature=0.9, top_k=10, top_p=0.95, guidance=guidance)
-    controls = torch.rand(2, 6)
+    controls = torch.rand(2, 20, 6) if per_frame else torch.rand(2, 6)
     results = [
         sample_window(
             prior,
@@ -116,3 +116,20 @@ def test_per_frame_controls_generalise_window_controls(prior):
         assert torch.equal(
             before[:, level, : max(0, 6 - level)], after[:, level, : max(0, 6 - level)]
         )
+
+
+def test_sampling_with_a_constant_curve_equals_a_constant_control(prior):
+    controls = torch.rand(2, 6)
+    settings = SamplingSettings(guidance=3.0)
+    runs = [
+        sample_window(
+            prior,
+            frames=16,
+            batch=2,
+            controls=given,
+            settings=settings,
+            generator=torch.Generator().manual_seed(3),
+        )  # fmt: skip
+        for given in (controls, controls[:, None].expand(-1, 16, -1))
+    ]
+    assert torch.equal(runs[0], runs[1])
