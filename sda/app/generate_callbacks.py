@@ -28,7 +28,8 @@ class GenerationSettings:
     guidance: float = 3.0
     candidates: int = 4  # used only when some control is ticked (sda.generate.steering)
     count: int = 1
-    controls: dict[str, float] = field(default_factory=dict)
+    # a number, or [start, ..., end] for a control that moves over the take (sda.generate.curves)
+    controls: dict[str, float | list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,7 +38,9 @@ class GenerationSettings:
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         settings = cls(**known)
-        settings.controls = {str(k): float(v) for k, v in dict(settings.controls or {}).items()}
+        settings.controls = {
+            str(k): _control(k, v) for k, v in dict(settings.controls or {}).items()
+        }
         return settings
 
     def checked(self, ctx: AppContext) -> GenerationSettings:
@@ -57,9 +60,7 @@ class GenerationSettings:
         seed = int(self.seed) if self.seed is not None else 0
         if not 0 <= seed < 2**31:
             raise GenerateError("seed must be a whole number from 0 to 2147483647")
-        for name, value in self.controls.items():
-            if not 0.0 <= float(value) <= 1.0:
-                raise GenerateError(f"control {name} must lie between 0 and 1")
+        controls = {name: _control(name, value) for name, value in self.controls.items()}
         return GenerationSettings(
             seconds=float(self.seconds),
             seed=seed,
@@ -68,8 +69,26 @@ class GenerationSettings:
             guidance=float(self.guidance),
             candidates=int(self.candidates),
             count=int(self.count),
-            controls={k: float(v) for k, v in self.controls.items()},
+            controls=controls,
         )
+
+
+def _control(name: str, value: Any) -> float | list[float]:
+    """A checked control value: a 0..1 number, or a list of 0..1 keyframes."""
+    from sda.generate.curves import ControlValueError, describe
+
+    try:
+        return describe(value, name)
+    except ControlValueError as error:
+        raise GenerateError(str(error)) from None
+    except (TypeError, ValueError):
+        raise GenerateError(f"control {name} must be a number between 0 and 1") from None
+
+
+def format_control(name: str, value: float | list[float]) -> str:
+    """ "brightness 0.70", or "density 0.10 → 0.90" for a curve."""
+    points = value if isinstance(value, list) else [value]
+    return f"{name} " + " → ".join(f"{float(point):.2f}" for point in points)
 
 
 def model_names(ctx: AppContext) -> list[str]:
@@ -182,7 +201,8 @@ def take_rows(session: UserSession) -> list[list[Any]]:
     rows = []
     for take in reversed(session.takes):
         s = take.settings
-        controls = ", ".join(f"{k} {v:.2f}" for k, v in s.get("controls", {}).items()) or "free"
+        controls = s.get("controls", {})
+        controls = ", ".join(format_control(k, v) for k, v in controls.items()) or "free"
         rows.append(
             [
                 take.number,

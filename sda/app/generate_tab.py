@@ -128,6 +128,19 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                             values.append(
                                 gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3)
                             )
+                    with gr.Row(equal_height=True):
+                        moving = gr.Dropdown(
+                            label="Moves over the take",
+                            choices=["none", *names],
+                            value="none",
+                            scale=2,
+                            elem_id="gen-moving",
+                            info="this control goes from its slider value ...",
+                        )
+                        moving_to = gr.Slider(
+                            0, 1, value=0.9, step=0.01, label="... to", scale=3,
+                            elem_id="gen-moving-to",
+                        )  # fmt: skip
                     guidance = gr.Slider(
                         0.0,
                         5.0,
@@ -191,13 +204,17 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                 build_export_panel(ctx, session_state, export_take, prefix="gen")
 
     setting_inputs = [
-        seconds, seed, temperature, top_k, guidance, candidates, count, *checks, *values
+        seconds, seed, temperature, top_k, guidance, candidates, count, moving, moving_to,
+        *checks, *values,
     ]  # fmt: skip
 
     def collect(values_in) -> cb.GenerationSettings:
-        sec, sd, temp, k, guide, pick_of, cnt, *rest = values_in
+        sec, sd, temp, k, guide, pick_of, cnt, move, move_to, *rest = values_in
         enabled, amounts = rest[: len(names)], rest[len(names) :]
         controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
+        if move in names:  # the moving control is steered even if its box is not ticked
+            start = float(amounts[names.index(move)])
+            controls[move] = [start, float(move_to)]
         return cb.GenerationSettings(
             seconds=sec,
             seed=int(sd or 0),
@@ -210,6 +227,9 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         )
 
     def spread(settings: cb.GenerationSettings) -> list:
+        curves = [n for n in names if isinstance(settings.controls.get(n), list)]
+        move = curves[0] if curves else "none"  # the tab shows one moving control
+        firsts = {n: v[0] if isinstance(v, list) else v for n, v in settings.controls.items()}
         return [
             settings.seconds,
             settings.seed,
@@ -218,8 +238,10 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
             settings.guidance,
             settings.candidates,
             settings.count,
+            move,
+            settings.controls[move][-1] if curves else 0.9,
             *[n in settings.controls for n in names],
-            *[settings.controls.get(n, 0.5) for n in names],
+            *[firsts.get(n, 0.5) for n in names],
         ]
 
     @friendly("listing models")

@@ -8,6 +8,7 @@ its weights never enter the checkpoint.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,33 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.models.prior import Prior, PriorConfig
+
+log = logging.getLogger(__name__)
+
+OVERFIT_MARGIN = 0.1  # nats of validation cross-entropy above the best that count as memorising
+
+
+def overfitting_note(
+    history: list[tuple[int, float]], margin: float = OVERFIT_MARGIN
+) -> str | None:
+    """A warning when the newest validation cross-entropy lies `margin` above the best so far.
+
+    On a small set a prior can learn its few minutes of codes by heart: the training loss keeps
+    falling while held-out cross-entropy climbs, and samples turn into collages of the training
+    set. The best weights are then in checkpoints/best.ckpt.
+    """
+    if len(history) < 2:
+        return None
+    best_step, best = min(history, key=lambda entry: entry[1])
+    step, value = history[-1]
+    if value <= best + margin:
+        return None
+    return (
+        f"validation cross-entropy rose from {best:.3f} (step {best_step}) to {value:.3f} "
+        f"(step {step}): the prior is memorising this set. Its best weights are in "
+        "checkpoints/best.ckpt (export them with `sda export CODEC --prior RUN/checkpoints/"
+        "best.ckpt`); more or more varied audio, or prior_data.speeds/gains_db, help"
+    )
 
 
 @dataclass
@@ -49,6 +77,8 @@ class PriorModule(L.LightningModule):
         self.prior = Prior(PriorConfig.from_dict(dict(prior)))
         self.training_config = training or PriorTrainingConfig()
         self._listening_codec: list[Any] = []  # a list, so nn.Module does not register it
+        self._validation_history: list[tuple[int, float]] = []  # (step, cross-entropy)
+        self._warned_overfitting = False
 
     def set_codec(self, codec) -> None:
         """The codec that decodes listening examples (not saved with the prior)."""
@@ -104,7 +134,10 @@ class PriorModule(L.LightningModule):
             self.log(f"val/accuracy_level{level}", accuracy, batch_size=size)
 
     def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking or not self._listening_codec:
+        if self.trainer.sanity_checking:
+            return
+        self._watch_overfitting()
+        if not self._listening_codec:
             return
         writers = [lg.experiment for lg in self.loggers if isinstance(lg, TensorBoardLogger)]
         seconds = self.training_config.example_seconds
@@ -113,6 +146,16 @@ class PriorModule(L.LightningModule):
         for tag, audio, rate in self.listening_examples(seconds):
             for writer in writers:
                 writer.add_audio(tag, audio[None], self.global_step, sample_rate=rate)
+
+    def _watch_overfitting(self) -> None:
+        value = self.trainer.callback_metrics.get("val/cross_entropy")
+        if value is None:
+            return
+        self._validation_history.append((int(self.global_step), float(value)))
+        note = overfitting_note(self._validation_history)
+        if note and not self._warned_overfitting:
+            log.warning(note)
+            self._warned_overfitting = True
 
     @torch.no_grad()
     def listening_examples(self, seconds: float) -> list[tuple[str, torch.Tensor, int]]:

@@ -132,10 +132,12 @@ def test_whole_flow_in_a_real_browser(server, browser, tmp_path):
     seconds = page.locator("#gen-seconds input[type=number]")
     seconds.fill("0.5")
     seconds.press("Enter")
+    _pick(page, "gen-moving", "density")  # density moves from its slider (0.5) to 0.9
     page.click("#gen-button")
     page.wait_for_selector("#gen-player-0 audio", state="attached")
     _wait_text(page, "gen-status", "Made 1 take")
     assert "seed 0" in page.inner_text("#gen-player-0")
+    _wait_text(page, "gen-history", "density 0.50 → 0.90")
     _no_error_toasts(page)
     shot("02-generated")
 

@@ -92,6 +92,15 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     assert [row[0] for row in rows] == [2, 1]  # newest first
     assert rows[0][-1] == "brightness 0.80"
     assert [value for _, value in gen.take_choices(session)] == ["2", "1"]
+    # a control that moves over the take: kept as keyframes, shown as a move
+    rising = gen.GenerationSettings(seconds=0.3, seed=3, controls={"density": [0.1, 0.9]})
+    take = gen.generate_takes(ctx, session, "tiny-prior", rising)[0]
+    assert take.codes.provenance["operations"][-1]["controls"] == {"density": [0.1, 0.9]}
+    assert gen.take_rows(session)[0][-1] == "density 0.10 → 0.90"
+    assert gen.settings_from_take(session, take.number).controls == {"density": [0.1, 0.9]}
+    with pytest.raises(gen.GenerateError, match="between 0 and 1"):
+        gen.generate_takes(ctx, session, "tiny-prior", gen.GenerationSettings(
+            controls={"density": [0.1, 1.9]}))  # fmt: skip
 
 
 def test_same_seed_gives_the_same_take(ctx, session):
@@ -129,6 +138,10 @@ def test_presets_are_saved_per_model_in_the_library(writable_ctx):
     assert stored.is_file()
     recalled = gen.recall_preset(ctx, "tiny-prior", "bright one", gen.GenerationSettings(seed=42))
     assert recalled.controls == {"brightness": 0.9}
+    swell = gen.GenerationSettings(controls={"loudness": [0.2, 0.8, 0.2]})
+    gen.save_preset(ctx, "tiny-prior", "swell", swell)
+    assert gen.recall_preset(ctx, "tiny-prior", "swell", bright).controls == swell.controls
+    gen.delete_preset(ctx, "tiny-prior", "swell")
     assert (recalled.temperature, recalled.seconds, recalled.seed) == (0.8, 2.0, 42)
     gen.delete_preset(ctx, "tiny-prior", "bright one")
     assert gen.preset_names(ctx, "tiny-prior") == []

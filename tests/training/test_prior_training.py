@@ -53,6 +53,8 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
         "brightness", "warmth", "roughness", "tension", "density", "loudness",
     ]  # fmt: skip
     assert (prior_run / ".hydra" / "config.yaml").is_file()
+    best = prior_run / "checkpoints" / "best.ckpt"  # the lowest validation cross-entropy
+    assert load_bundle(best).prior is not None
     assert list((prior_run / "tensorboard").glob("events.*"))
 
     bundle = load_bundle(prior_run)  # a prior run finds its codec
@@ -133,3 +135,12 @@ def test_short_sounds_are_chained_into_streams():
     assert sum(len(s) for s in streams) == 50 + 30 + 40 + 20 + 4 * 5
     again = pack_short_sounds(keys, sounds, min_samples=100, gap=5, stream_samples=80, seed=0)
     assert [k for k, _ in again] == [k for k, _ in packed]  # seeded: the cache keys are stable
+
+
+def test_a_rising_validation_loss_is_reported_as_memorising():
+    from sda.training.prior_module import overfitting_note
+
+    assert overfitting_note([(100, 4.0)]) is None
+    assert overfitting_note([(100, 4.0), (200, 3.8), (300, 3.85)]) is None  # noise, not a trend
+    note = overfitting_note([(100, 4.0), (200, 3.8), (300, 4.2)])
+    assert "rose from 3.800 (step 200) to 4.200" in note and "best.ckpt" in note
