@@ -56,7 +56,6 @@ _NOISE = (
     ".*Using ModelCheckpoint with manual optimization.*",
     ".*isinstance.treespec, LeafSpec.*",
     ".*does not have many workers.*",
-    ".*`weights_only` was not set.*",
 )
 
 
@@ -286,7 +285,9 @@ def train(cfg: DictConfig) -> Path:
         ckpt_path=str(checkpoint) if checkpoint else None,
         weights_only=True,  # resume never unpickles code, even from a tampered run folder
     )
-    trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
+    trainer.save_checkpoint(
+        run_dir / LAST_CHECKPOINT, weights_only=False
+    )  # resumable: with optimizer
     if checkpoint is not None and trainer.global_step == start_step:
         log.warning(
             "nothing left to train in %s: it already reached trainer.max_steps or used its "

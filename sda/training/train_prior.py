@@ -243,7 +243,9 @@ def train(cfg: DictConfig) -> Path:
         ckpt_path=str(checkpoint) if checkpoint else None,
         weights_only=True,  # resume never unpickles code, even from a tampered run folder
     )
-    trainer.save_checkpoint(run_dir / LAST_CHECKPOINT)
+    trainer.save_checkpoint(
+        run_dir / LAST_CHECKPOINT, weights_only=False
+    )  # resumable: with optimizer
     log.info("prior run saved in %s (%d steps)", run_dir, trainer.global_step)
     return run_dir
 
