@@ -1,8 +1,8 @@
 """The prior: generation speed, controllability of each musical control, novelty, own-material check.
 
 Run: `.venv/bin/python experiments/bench_prior.py [--codec RUN_OR_BUNDLE] [--prior-minutes 10]`.
-Without --codec it trains a cpu-small codec on the real sonic-pi recordings of
-/work/shared/scripts/get-dev-audio.sh for --codec-minutes (reused when the run exists). A prior is trained on the codec's own folder with `sda-train-prior` for
+Without --codec it trains a cpu-small codec on --data (default: the real sonic-pi recordings of
+/work/shared/scripts/get-dev-audio.sh) for --codec-minutes (reused when the run exists). A prior is trained on the codec's own folder with `sda-train-prior` for
 --prior-minutes (reused when the run exists). Then:
   - speed: seconds of audio per second of wall time on 2 CPU threads (prior alone, and + decoding);
   - controllability: per control, 5 settings x 4 seeds, the descriptor measured on the decoded
@@ -61,7 +61,7 @@ def codec_run(args, work: Path) -> Path:
     if not (run_dir / "checkpoints" / "last.ckpt").exists():
         run([
             str(Path(sys.executable).with_name("sda-train")), "experiment=cpu-small",
-            f"data.dir={SONIC_PI}", f"paths.output_dir={work}", "name=prior_bench",
+            f"data.dir={args.data}", f"paths.output_dir={work}", "name=prior_bench",
             f"trainer.max_time=00:00:{args.codec_minutes:02d}:00",
         ])  # fmt: skip
     return run_dir
@@ -203,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codec", help="codec run, bundle or library name")
     parser.add_argument("--codec-minutes", type=int, default=10)
+    parser.add_argument("--data", default=str(SONIC_PI), help="folder the codec trains on")
     parser.add_argument("--name", default="prior_bench", help="prior run name")
     parser.add_argument("--prior-minutes", type=int, default=10)
     parser.add_argument("--model", default="prior_small", help="prior model config (conf/model/)")
@@ -255,7 +256,7 @@ def main() -> None:
     coarse = max(longest_copy(c.indices[:1], [t[:1] for t in training_codes]) for c in clips)
     generated = np.concatenate([log_mel_frames(decode_codes(bundle.codec, c), rate) for c in clips])
     own = dataset_frames([e.path for e in data.report.usable], rate, 10.0, 240.0)
-    distances = {"training set (sonic-pi)": frechet(generated, own)}
+    distances = {f"training set ({Path(_folder(prior)).name})": frechet(generated, own)}
     for label, folder in (("lmms samples", LMMS), ("warzone2100 music", WARZONE)):
         if audio_files(folder):
             distances[label] = frechet(
