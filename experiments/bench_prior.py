@@ -209,6 +209,10 @@ def main() -> None:
     parser.add_argument("--model", default="prior_small", help="prior model config (conf/model/)")
     parser.add_argument("--work", default=str(ROOT / "outputs" / "bench_prior"))
     parser.add_argument("--override", nargs="*", default=[], help="extra sda-train-prior overrides")
+    parser.add_argument(
+        "--checkpoint", choices=("last", "best"), default="last",
+        help="the prior's weights: the last, or the lowest validation cross-entropy",
+    )  # fmt: skip
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument(
         "--candidates", type=int, default=4, help="steered takes to choose from (also measured: 1)"
@@ -219,9 +223,10 @@ def main() -> None:
     codec = codec_run(args, work)
     prior = prior_run(args, codec, work)
     torch.set_num_threads(2)
-    bundle = resolve_bundle(prior)
+    weights = prior / "checkpoints" / f"{args.checkpoint}.ckpt"
+    bundle = resolve_bundle(weights)
     rate, frame_rate = bundle.codec.config.sample_rate, bundle.codec.config.frame_rate
-    steps = torch.load(prior / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    steps = torch.load(weights, weights_only=True)["global_step"]
     print(f"prior: {prior} ({steps} steps), codec {bundle.id}", flush=True)
 
     realtime = speed(bundle, 20.0)
@@ -273,7 +278,8 @@ def main() -> None:
         f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
         f"{frame_rate:.2f} frames/s); prior `{args.model}` ({bundle.prior.config.dim} dim, "
         f"{bundle.prior.config.layers} layers, {bundle.prior.config.context_frames}-frame window) trained "
-        f"{args.prior_minutes} min on CPU ({steps} steps) on the codec's own folder.",
+        f"{args.prior_minutes} min on CPU, {args.checkpoint} checkpoint ({steps} steps) on the "
+        "codec's own folder.",
         "",
         "| measure | value | target |",
         "| --- | ---: | --- |",
