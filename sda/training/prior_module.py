@@ -32,7 +32,7 @@ def overfitting_note(
 
     On a small set a prior can learn its few minutes of codes by heart: the training loss keeps
     falling while held-out cross-entropy climbs, and samples turn into collages of the training
-    set. The best weights are then in checkpoints/best.ckpt.
+    set. The weights with the lowest validation loss are kept in checkpoints/best.ckpt.
     """
     if len(history) < 2:
         return None
@@ -42,9 +42,9 @@ def overfitting_note(
         return None
     return (
         f"validation cross-entropy rose from {best:.3f} (step {best_step}) to {value:.3f} "
-        f"(step {step}): the prior is memorising this set. Its best weights are in "
-        "checkpoints/best.ckpt (export them with `sda export CODEC --prior RUN/checkpoints/"
-        "best.ckpt`); more or more varied audio, or prior_data.speeds/gains_db, help"
+        f"(step {step}): the prior is memorising this set. The weights with the lowest validation "
+        "loss are in checkpoints/best.ckpt (to compare, export them with `sda export CODEC "
+        "--prior RUN/checkpoints/best.ckpt`); more or more varied audio helps most"
     )
 
 
