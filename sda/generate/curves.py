@@ -15,6 +15,7 @@ import numpy as np
 from sda.errors import SdaError
 
 MAX_KEYFRAMES = 64
+ControlValue = float | str | Sequence[float]  # a number, keyframes, or "a:b:c" text
 
 
 class ControlValueError(SdaError):

@@ -8,7 +8,7 @@ restarting. One seeded generator drives every draw, so a seed always gives the s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,13 +17,18 @@ import torch
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
 from sda.errors import SdaError
-from sda.generate.curves import ControlValueError, describe, keyframes, sample_curve
+from sda.generate.curves import (
+    ControlValue,
+    ControlValueError,
+    describe,
+    keyframes,
+    sample_curve,
+)
 from sda.generate.decoding import decode_codes
 from sda.generate.sampling import SamplingSettings, sample_window
 from sda.generate.steering import MAX_CANDIDATES, bundle_stats, closest_candidate
 
 MAX_SECONDS = 600.0
-ControlValue = float | str | Sequence[float]  # a number, or a curve (see sda.generate.curves)
 
 
 class GenerationError(SdaError):

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from sda.dna.codes import Codes
+from sda.generate.curves import ControlValue
 from sda.generate.engine import (
     GenerationError,
     check_models,
@@ -64,10 +65,12 @@ def regenerate_region(
     top_k: int | None = None,
     top_p: float | None = None,
     guidance: float = 1.0,
-    controls: Mapping[str, float] | None = None,
+    controls: Mapping[str, ControlValue] | None = None,
     join_frames: int = 16,
 ) -> Codes:
-    """`codes` with frames start:end redrawn by the prior; everything else is kept as it was."""
+    """`codes` with frames start:end redrawn by the prior; everything else is kept as it was.
+
+    The region is short, so a control curve counts as its mean value here."""
     check_settings(temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance)
     values, mask = control_tensors(controls)
     _, prior, fingerprint = check_models(models)

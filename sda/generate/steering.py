@@ -9,17 +9,15 @@ so `render` finally sets it with a gain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.dna.codes import Codes
-from sda.generate.curves import keyframes, sample_curve
+from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.decoding import decode_codes
-
-ControlValue = float | str | Sequence[float]
 
 MAX_CANDIDATES = 16
 MAX_GAIN_DB = 24.0
