@@ -22,7 +22,7 @@ class ControlValueError(SdaError):
     """A control value that is not a 0..1 number or curve."""
 
 
-def keyframes(name: str, value: float | str | Sequence[float]) -> list[float]:
+def keyframes(name: str, value: ControlValue) -> list[float]:
     """The keyframes of one control, checked: a number, a list, or "a:b:c" text."""
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(":")]
@@ -47,10 +47,6 @@ def keyframes(name: str, value: float | str | Sequence[float]) -> list[float]:
     return points
 
 
-def is_curve(value: float | str | Sequence[float]) -> bool:
-    return isinstance(value, (str, Sequence)) and len(keyframes("control", value)) > 1
-
-
 def sample_curve(points: Sequence[float], frames: int) -> np.ndarray:
     """(frames,) values linearly interpolated between keyframes spread from first to last frame."""
     points = np.asarray(points, dtype=np.float64)
@@ -59,7 +55,7 @@ def sample_curve(points: Sequence[float], frames: int) -> np.ndarray:
     return np.interp(np.linspace(0.0, 1.0, frames), np.linspace(0.0, 1.0, len(points)), points)
 
 
-def describe(value: float | str | Sequence[float], name: str = "control") -> float | list[float]:
+def describe(value: ControlValue, name: str = "control") -> float | list[float]:
     """A plain float or a list of floats, for provenance, tags and presets."""
     points = keyframes(name, value)
     return points[0] if len(points) == 1 else points

@@ -149,8 +149,7 @@ def continue_codes(
     *,
     settings: SamplingSettings,
     generator: torch.Generator,
-    controls: torch.Tensor
-    | None = None,  # (batch, controls) or per frame (batch, frames, controls)
+    controls: torch.Tensor | None = None,  # (batch, controls), or per frame (batch, frames, ...)
     control_mask: torch.Tensor | None = None,
     batch: int = 1,
     overlap: int | None = None,

@@ -41,14 +41,16 @@ def control_distance(
     points = {name: keyframes(name, value) for name, value in targets.items()}
     parts = CURVE_SEGMENTS if any(len(p) > 1 for p in points.values()) else 1
     bounds = np.linspace(0, len(audio), parts + 1).astype(int)
+    wanted = {  # each control's mean target over each part
+        name: sample_curve(keys, CURVE_RESOLUTION * parts).reshape(parts, -1).mean(axis=1)
+        for name, keys in points.items()
+    }
     gaps = []
     for part in range(parts):
         raw = measure(audio[bounds[part] : bounds[part + 1]], sample_rate)
         scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
-        for name, keys in points.items():
-            wanted = sample_curve(keys, CURVE_RESOLUTION * parts)
-            wanted = wanted[part * CURVE_RESOLUTION : (part + 1) * CURVE_RESOLUTION].mean()
-            gaps.append(abs(float(scaled[CONTROL_NAMES.index(name)]) - float(wanted)))
+        for name, means in wanted.items():
+            gaps.append(abs(float(scaled[CONTROL_NAMES.index(name)]) - float(means[part])))
     return float(np.mean(gaps)) if gaps else 0.0
 
 
@@ -73,12 +75,11 @@ def loudness_gain_db(
     stats: DescriptorStats,
     *,
     max_gain_db: float = MAX_GAIN_DB,
-    peak_ceiling: float = PEAK_CEILING,
 ) -> float:
     """The gain (dB) that brings `audio` to the loudness control's `target` (0..1).
 
     Loudness is a level, so it is set exactly by a gain rather than hoped for from the codes;
-    the gain is kept within +-`max_gain_db` and never lifts the peak above `peak_ceiling`.
+    the gain is kept within +-`max_gain_db` (`render` then keeps the peak below PEAK_CEILING).
     """
     audio = np.asarray(audio, dtype=np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
@@ -87,8 +88,7 @@ def loudness_gain_db(
     index = CONTROL_NAMES.index("loudness")
     wanted = float(stats.denormalize(np.full(len(CONTROL_NAMES), float(target)))[index])
     measured = measure(audio, sample_rate)["loudness"]
-    gain = float(np.clip(wanted - measured, -max_gain_db, max_gain_db))
-    return min(gain, 20.0 * np.log10(peak_ceiling / peak))
+    return float(np.clip(wanted - measured, -max_gain_db, max_gain_db))
 
 
 def bundle_stats(models: Any) -> DescriptorStats | None:
@@ -115,7 +115,7 @@ def render(
     rate = int(models.codec.config.sample_rate)
     curve = sample_curve(keyframes("loudness", target), len(audio))
     level = float(curve.mean())
-    gain = loudness_gain_db(audio, rate, level, stats, peak_ceiling=np.inf)
+    gain = loudness_gain_db(audio, rate, level, stats)
     index = CONTROL_NAMES.index("loudness")
     span_db = stats.high[index] - stats.low[index]
     envelope_db = gain + (curve - level) * span_db

@@ -348,7 +348,7 @@ class PriorDataModule(L.LightningDataModule):
                         shifts=self.shifts,
                         fingerprint=fingerprint,
                         cache=cache,
-                    )  # fmt: skip
+                    )
                 )
                 sources.append(number)
         self.codec.train(was_training)

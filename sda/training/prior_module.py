@@ -149,11 +149,11 @@ class PriorModule(L.LightningModule):
 
     def _watch_overfitting(self) -> None:
         value = self.trainer.callback_metrics.get("val/cross_entropy")
-        if value is None:
+        if value is None or self._warned_overfitting:
             return
         self._validation_history.append((int(self.global_step), float(value)))
         note = overfitting_note(self._validation_history)
-        if note and not self._warned_overfitting:
+        if note:
             log.warning(note)
             self._warned_overfitting = True
 

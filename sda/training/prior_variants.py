@@ -45,6 +45,8 @@ class Variant:
         return "" if self.is_original else f"|speed{self.down}/{self.up}|gain{self.gain_db:g}"
 
     def apply(self, audio: np.ndarray) -> np.ndarray:
+        if self.is_original:
+            return audio  # untouched: its codes keep the cache key they had before copies existed
         out = resample_by_ratio(audio, self.up, self.down)
         if self.gain_db:
             out = out * np.float32(10.0 ** (self.gain_db / 20.0))
