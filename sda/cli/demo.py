@@ -1,7 +1,9 @@
 """`sda demo`: the whole pipeline on a built-in synthesized set, start to finish, in a few CPU minutes.
 
 Synthesize data -> inspect it -> train a codec -> train a prior -> export a bundle into the library
--> render reconstructions and generated takes. Each stage is the same code a musician runs by hand.
+-> render reconstructions and generated takes. Each stage is the same code a musician runs by hand,
+with the same recipe for this machine (`sda-train`'s `recipe=auto`); only the time budgets are the
+demo's own.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def run_demo(
     console.rule(f"[bold]2/5 codec ({minutes:g} min)")
     codec_cfg = train_codec.compose_config(
         [
-            "experiment=demo",
+            "name=demo",
             f"paths.output_dir={out_dir}",
             f"data.dir={data_dir}",
             f"trainer.max_time={_max_time(minutes)}",
@@ -92,10 +94,8 @@ def run_demo(
         [
             f"codec={codec_run}",
             "name=demo",
-            "model=prior_small",
             f"paths.output_dir={out_dir}",
             f"trainer.max_time={_max_time(prior_minutes)}",
-            "threads=2",
             f"resume={resume}",
         ]
     )
@@ -144,8 +144,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command(help="Run the whole pipeline on a synthesized demo set." + EXAMPLE)
     def demo(
-        minutes: float = typer.Option(5.0, help="CPU minutes for codec training."),
-        prior_minutes: float = typer.Option(3.0, help="CPU minutes for prior training."),
+        minutes: float = typer.Option(5.0, help="Minutes of codec training."),
+        prior_minutes: float = typer.Option(3.0, help="Minutes of prior training."),
         takes: int = typer.Option(3, min=0, help="How many generated takes to render."),
         seconds: float = typer.Option(8.0, min=0.5, help="Length of each generated take."),
         out_dir: Path = typer.Option(Path("outputs/demo"), help="Where data, runs and renders go."),

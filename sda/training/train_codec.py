@@ -1,13 +1,15 @@
 """`sda-train`: the Hydra app that trains a codec on a folder of recordings.
 
     sda-train data.dir=~/sounds                       # outputs/codec/sounds/ (resumes if re-run)
-    sda-train experiment=cpu-small data.dir=~/sounds trainer.max_time=00:00:20:00
+    sda-train data.dir=~/sounds recipe=cpu trainer.max_time=00:01:00:00
     sda-train -m data.dir=~/sounds model=codec_tiny,codec_small hydra/launcher=joblib
 
 The run dir is stable, `${paths.output_dir}/codec/${name}` with `name` defaulting to the data
 folder's name, so running the same command again resumes from `<run>/checkpoints/last.ckpt`
 (after a crash or `kill -9` too) and continues the step count. `name=...` starts a separate run;
 `resume=false` starts over in the same dir (old checkpoints are moved aside, never deleted).
+`recipe=auto` (the default) picks conf/recipe/codec_{cpu,cuda,mps}.yaml for this machine; any
+override on the command line wins over it (sda.training.recipes).
 `train(cfg)` and `compose_config(overrides)` do the same in-process (tests, `sda demo`).
 """
 
@@ -41,6 +43,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from sda.errors import SdaError
 from sda.models.codec import Codec, CodecConfig
+from sda.training import recipes
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.codec_module import CodecModule, CodecTrainingConfig
 
@@ -76,11 +79,15 @@ OmegaConf.register_new_resolver("sda_run_name", run_name_from_dir, replace=True)
 def compose_config(
     overrides: list[str] | tuple[str, ...] = (), *, config_name: str = "train_codec"
 ) -> DictConfig:
-    """The app's config with command-line style `overrides`, without starting a Hydra app."""
+    """The app's config with command-line style `overrides`, without starting a Hydra app.
+
+    `recipe=auto` (or none) becomes this machine's recipe, as on the command line.
+    """
+    overrides = recipes.with_recipe(overrides, app=config_name.removeprefix("train_"))
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=list(overrides))
+        return compose(config_name=config_name, overrides=overrides)
 
 
 # --- pieces of `train` ---------------------------------------------------------------------------
@@ -139,11 +146,13 @@ def _build_datamodule(cfg: DictConfig, data_dir: Path):
 def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any], int]:
     """The newest readable checkpoint of the run, its codec settings and step, or (None, {}, 0).
 
-    last.ckpt first; if a crash left it truncated, the step file saved beside it.
+    last.ckpt first; if a crash left it truncated, the step file saved beside it. best.ckpt is
+    never a fallback: it is saved at every new best (so often the newest file) but holds older
+    weights, and resuming from it would throw away the steps since.
     """
     folder = run_dir / "checkpoints"
     candidates = [run_dir / LAST_CHECKPOINT] + sorted(
-        (p for p in folder.glob("*.ckpt") if p.name != "last.ckpt"),
+        (p for p in folder.glob("*.ckpt") if p.name not in ("last.ckpt", "best.ckpt")),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -220,6 +229,7 @@ def train(cfg: DictConfig) -> Path:
     for message in _NOISE:
         warnings.filterwarnings("ignore", message=message)
     cfg = copy.deepcopy(cfg)
+    recipes.announce(cfg.get("recipe"), app="codec")
     data_dir = _check_data_dir(cfg)
     _check_accelerator(cfg.trainer)
     run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
@@ -316,6 +326,11 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `sda-train`."""
+    try:  # Hydra cannot choose a config file from the hardware: resolve recipe=auto first
+        sys.argv = recipes.argv_with_recipe(sys.argv, app="codec")
+    except SdaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     _hydra_main()
 
 

@@ -2,11 +2,13 @@
 
     sda-train-prior codec=outputs/codec/sounds                      # data: the codec's own folder
     sda-train-prior codec="my kit" data.dir=~/sounds trainer.max_time=00:00:30:00
-    sda-train-prior codec=outputs/codec/sounds model=prior_small
+    sda-train-prior codec=outputs/codec/sounds recipe=cpu model=prior
 
 `codec` is a codec run, a bundle folder or a library name. The run dir is stable,
 `${paths.output_dir}/prior/${name}` (name: the codec's folder name), so running the same command
 again resumes from `<run>/checkpoints/last.ckpt`; a run trained on another codec is refused.
+`recipe=auto` (the default) picks conf/recipe/prior_{cpu,cuda,mps}.yaml for this machine; any
+override on the command line wins over it (sda.training.recipes).
 `train(cfg)` and `compose_config(overrides)` do the same in-process (tests, `sda demo`).
 """
 
@@ -34,7 +36,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sda.errors import SdaError
 from sda.models.prior import PriorConfig
-from sda.training import train_codec
+from sda.training import recipes, train_codec
 from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
 from sda.training.prior_variants import variants
@@ -157,6 +159,7 @@ def train(cfg: DictConfig) -> Path:
     import lightning as L
 
     cfg = copy.deepcopy(cfg)
+    recipes.announce(cfg.get("recipe"), app="prior")
     accelerator = str(cfg.trainer.get("accelerator", "cpu"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise TrainingError("trainer=gpu was chosen but PyTorch sees no CUDA GPU: use trainer=cpu")
@@ -227,7 +230,7 @@ def train(cfg: DictConfig) -> Path:
         asdict(prior_config),
         codec_source,
         fingerprint,
-        datamodule.stats.to_dict(),
+        datamodule.stats_record(),  # control ranges + the material's level
         training=training,
     )
     module.set_codec(codec)
@@ -263,6 +266,11 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `sda-train-prior`."""
+    try:  # Hydra cannot choose a config file from the hardware: resolve recipe=auto first
+        sys.argv = recipes.argv_with_recipe(sys.argv, app="prior")
+    except SdaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     _hydra_main()
 
 
