@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 HELP = (
     "Manage the model library: list, show, search, rename, tag, delete, import and export bundles."
 )
+
+
+class Weights(StrEnum):
+    """Which codec checkpoint `sda export` takes."""
+
+    best = "best"
+    last = "last"
 
 
 def _open(root: Path | None) -> Library:
@@ -99,6 +107,13 @@ def export(
     preview: Annotated[
         bool, typer.Option("--preview/--no-preview", help="Render a short preview.ogg.")
     ] = True,
+    checkpoint: Annotated[
+        Weights,
+        typer.Option(
+            "--checkpoint",
+            help="The codec's weights: best (lowest held-out mel, checkpoints/best.ckpt) or last.",
+        ),
+    ] = Weights.best,
     library: LibraryOption = None,
 ) -> None:
     """Turn training runs into a bundle and add it to the model library.
@@ -109,11 +124,33 @@ def export(
 
     target = _open(library)
     path = export_run(
-        run_dir, prior_run=prior, name=name, library=target, tags=tag or [], preview=preview
+        run_dir,
+        prior_run=prior,
+        name=name,
+        library=target,
+        tags=tag or [],
+        preview=preview,
+        checkpoint=checkpoint.value,
     )
     _notice(target)
     entry = target.get(path.name)
+    _print_weights(path)
     _console().print(f"exported [bold]{entry.name}[/] ({entry.id}) to {path}")
+
+
+def _print_weights(bundle_dir: Path) -> None:
+    """Which codec weights went into the bundle, and why when they are not the ones asked for."""
+    from sda.library.bundle import META_FILE
+
+    try:
+        meta = json.loads((bundle_dir / META_FILE).read_text(encoding="utf-8"))
+        codec = meta["training"]["codec"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # informative only
+    if codec.get("checkpoint_note"):
+        _console(stderr=True).print(f"[yellow]note:[/] {codec['checkpoint_note']}")
+    if codec.get("checkpoint"):
+        _console().print(f"codec weights: {codec['checkpoint']}")
 
 
 def list_bundles(library: LibraryOption = None, as_json: JsonOption = False) -> None:

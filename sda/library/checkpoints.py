@@ -14,12 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sda.library.bundle import BUNDLE_FORMAT, BUNDLE_VERSION, Bundle, BundleError, build_bundle
+from sda.library.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_VERSION,
+    CONFIG_FILE,
+    Bundle,
+    BundleError,
+    build_bundle,
+)
 
 if TYPE_CHECKING:
     import torch
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"  # a codec run's lowest held-out mel so far
+CHECKPOINT_CHOICES = ("best", "last")
 
 
 @dataclass
@@ -31,18 +40,24 @@ class RunCheckpoint:
     kind: str  # "codec" or "prior"
     hparams: dict[str, Any]
     state: dict[str, torch.Tensor]  # model weights, the "codec." / "prior." prefix stripped
-    training: dict[str, Any] = field(default_factory=dict)  # step, epoch, monitored metrics
+    training: dict[str, Any] = field(default_factory=dict)  # step, epoch, metrics, which weights
+    note: str | None = None  # why these weights and not the ones asked for
 
 
 def find_checkpoint(run: Path) -> tuple[Path, Path]:
-    """(run_dir, checkpoint file) for a run folder or a .ckpt file."""
+    """(run_dir, checkpoint file) for a run folder or a .ckpt file: the folder's last weights."""
     run = Path(run).expanduser()
     if run.is_file():
         return (run.parent.parent if run.parent.name == "checkpoints" else run.parent), run
     last = run / LAST_CHECKPOINT
     if last.is_file():
         return run, last
-    others = sorted((run / "checkpoints").glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    # the newest step file; best.ckpt only when nothing else is left (it is often the newest file
+    # but holds older weights)
+    others = sorted(
+        (run / "checkpoints").glob("*.ckpt"),
+        key=lambda p: (p.name != BEST_CHECKPOINT.name, p.stat().st_mtime),
+    )
     if others:
         return run, others[-1]
     raise BundleError(
@@ -69,10 +84,10 @@ def _training_info(ckpt: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def read_checkpoint(run: str | os.PathLike) -> RunCheckpoint:
+def _read(run_dir: Path, path: Path) -> RunCheckpoint:
+    """One checkpoint file, refused with a `BundleError` when damaged, unsafe or not sda's."""
     import torch
 
-    run_dir, path = find_checkpoint(Path(run))
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -101,7 +116,7 @@ def read_checkpoint(run: str | os.PathLike) -> RunCheckpoint:
     state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     if not state:
         raise BundleError(f"{path} has no '{prefix}*' weights; it is not an sda {kind} checkpoint")
-    return RunCheckpoint(
+    run = RunCheckpoint(
         run_dir=run_dir,
         checkpoint=path,
         kind=kind,
@@ -109,6 +124,53 @@ def read_checkpoint(run: str | os.PathLike) -> RunCheckpoint:
         state=state,
         training=_training_info(ckpt),
     )
+    run.training["checkpoint"] = checkpoint_label(run)
+    return run
+
+
+def checkpoint_label(run: RunCheckpoint) -> str:
+    """Which weights these are, for meta.json: "best (step 1200, held-out mel 0.4712)"."""
+    which = {"best.ckpt": "best", "last.ckpt": "last"}.get(run.checkpoint.name, run.checkpoint.name)
+    details = []
+    if isinstance(run.training.get("global_step"), int):
+        details.append(f"step {run.training['global_step']}")
+    mel = (run.training.get("metrics") or {}).get("best val/mel_distance")
+    if which == "best" and mel is not None:
+        details.append(f"held-out mel {mel:.4f}")
+    return f"{which} ({', '.join(details)})" if details else which
+
+
+def read_checkpoint(run: str | os.PathLike, *, checkpoint: str = "best") -> RunCheckpoint:
+    """A run's weights and settings, from a run folder or a .ckpt file.
+
+    For a codec run folder, `checkpoint="best"` takes checkpoints/best.ckpt (the lowest held-out
+    mel) when it is readable, else the last weights, saying why in `note`. A prior run folder
+    gives its last weights either way (its best.ckpt is exported by naming the file).
+    """
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise BundleError(f'checkpoint must be "best" or "last", not "{checkpoint}"')
+    path = Path(run).expanduser()
+    note = None
+    if checkpoint == "best" and path.is_dir():
+        best = path / BEST_CHECKPOINT
+        if not best.is_file():
+            note = (
+                f"{path} has no {BEST_CHECKPOINT} (trained before best weights were kept, or never "
+                "validated), so its last weights were used"
+            )
+        else:
+            try:
+                chosen = _read(path, best)
+            except BundleError as error:  # e.g. truncated by a kill during the save
+                note = f"{best} could not be read, so the last weights were used instead: {error}"
+            else:
+                if chosen.kind == "codec":
+                    return chosen  # a prior run's best.ckpt is passed over: last is its default
+    chosen = _read(*find_checkpoint(path))
+    if chosen.kind == "codec" and note:
+        chosen.note = note
+        chosen.training["checkpoint_note"] = note
+    return chosen
 
 
 def resolve_codec_source(prior_run: RunCheckpoint) -> Path:
@@ -151,46 +213,86 @@ def check_prior_matches(prior_run: RunCheckpoint, codec_bundle: Bundle) -> None:
         )
 
 
+def codec_bundle(
+    run: RunCheckpoint,
+    *,
+    path: Path | None = None,
+    meta: dict[str, Any] | None = None,
+    device: str = "cpu",
+) -> Bundle:
+    """The codec of a codec run as a `Bundle` (no prior)."""
+    return build_bundle(
+        path=path,
+        config={
+            "format": BUNDLE_FORMAT,
+            "version": BUNDLE_VERSION,
+            "codec": run.hparams["codec"],
+            "prior": None,
+        },
+        meta=meta or {},
+        codec_state=run.state,
+        prior_state=None,
+        source=str(run.checkpoint),
+        device=device,
+    )
+
+
+def pair_codec(
+    codec_run: RunCheckpoint, source: Path, prior: RunCheckpoint | None, checkpoint: str
+) -> tuple[RunCheckpoint, Bundle]:
+    """`codec_run` and its codec; with a prior trained on the run's other weights (best vs last),
+    those instead, saying so in `note`: a prior only works with the codec whose codes it learned."""
+    bundle = codec_bundle(codec_run)
+    expected = prior.hparams.get("codec_fingerprint") if prior is not None else None
+    if not expected or expected == bundle.id or not Path(source).is_dir():
+        return codec_run, bundle
+    other = "last" if checkpoint == "best" else "best"
+    try:
+        alternative = read_checkpoint(source, checkpoint=other)
+        if alternative.kind != "codec" or alternative.checkpoint == codec_run.checkpoint:
+            return codec_run, bundle
+        alternative_bundle = codec_bundle(alternative)
+    except BundleError:
+        return codec_run, bundle  # check_prior_matches then explains the mismatch
+    if alternative_bundle.id != expected:
+        return codec_run, bundle
+    alternative.note = (
+        f"the prior in {prior.run_dir} was trained on the codec's {other} weights, so those were "
+        f"used instead of the {checkpoint} ones"
+    )
+    alternative.training["checkpoint_note"] = alternative.note
+    return alternative, alternative_bundle
+
+
 def load_run(
     path: str | os.PathLike, *, device: str = "cpu", codec: str | os.PathLike | None = None
 ) -> Bundle:
-    """A `Bundle` straight from a codec run, or from a prior run plus the codec it names."""
+    """A `Bundle` straight from a codec run (its best weights, as `sda export` takes them), or
+    from a prior run plus the codec it names."""
     run = read_checkpoint(path)
     if run.kind == "codec":
-        return build_bundle(
-            path=run.run_dir,
-            config={
-                "format": BUNDLE_FORMAT,
-                "version": BUNDLE_VERSION,
-                "codec": run.hparams["codec"],
-                "prior": None,
-            },
-            meta=run_meta(run),
-            codec_state=run.state,
-            prior_state=None,
-            source=str(run.checkpoint),
-            device=device,
-        )
+        return codec_bundle(run, path=run.run_dir, meta=run_meta(run), device=device)
     from sda.library.bundle import load_bundle
 
-    codec_bundle = load_bundle(
-        codec if codec is not None else resolve_codec_source(run), device="cpu"
-    )
-    if codec_bundle.prior is not None:
-        codec_bundle.prior = (
-            None  # the codec source may itself be a full bundle; use this run's prior
-        )
-    check_prior_matches(run, codec_bundle)
-    meta = {**codec_bundle.meta, **run_meta(run)}
-    meta["source"] = {**dict(codec_bundle.meta.get("source") or {}), "prior": str(run.run_dir)}
-    meta["training"] = {**dict(codec_bundle.meta.get("training") or {}), "prior": run.training}
+    source = Path(codec).expanduser() if codec is not None else resolve_codec_source(run)
+    if source.is_dir() and not (source / CONFIG_FILE).is_file():  # a codec run, not a bundle
+        codec_run, codec_side = pair_codec(read_checkpoint(source), source, run, "best")
+        codec_side.meta = run_meta(codec_run)
+    else:
+        codec_side = load_bundle(source, device="cpu")
+    if codec_side.prior is not None:
+        codec_side.prior = None  # the codec source may itself be a full bundle; use this prior
+    check_prior_matches(run, codec_side)
+    meta = {**codec_side.meta, **run_meta(run)}
+    meta["source"] = {**dict(codec_side.meta.get("source") or {}), "prior": str(run.run_dir)}
+    meta["training"] = {**dict(codec_side.meta.get("training") or {}), "prior": run.training}
     meta.pop("id", None)
     return build_bundle(
         path=run.run_dir,
-        config={**codec_bundle.config, "prior": run.hparams["prior"]},
+        config={**codec_side.config, "prior": run.hparams["prior"]},
         meta=meta,
         codec_state=None,
-        codec=codec_bundle.codec,
+        codec=codec_side.codec,
         prior_state=run.state,
         source=str(run.checkpoint),
         device=device,

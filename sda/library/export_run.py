@@ -17,17 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sda.errors import SdaError
-from sda.library.bundle import (
-    BUNDLE_FORMAT,
-    BUNDLE_VERSION,
-    META_FILE,
-    BundleError,
-    build_bundle,
-    save_bundle,
-)
+from sda.library.bundle import META_FILE, Bundle, BundleError, build_bundle, save_bundle
 from sda.library.checkpoints import (
     RunCheckpoint,
     check_prior_matches,
+    pair_codec,
     read_checkpoint,
     resolve_codec_source,
 )
@@ -163,7 +157,7 @@ def tensorboard_metrics(run_dir: Path) -> dict[str, float]:
                 continue
             values = [event.value for event in accumulator.Scalars(tag)]
             metrics[tag] = round(float(values[-1]), 5)
-            if tag.startswith("val/"):
+            if tag.startswith("val/") and tag != "val/plateau":  # a flag has no "best"
                 best = max if "accuracy" in tag else min
                 metrics[f"{tag} (best)"] = round(float(best(values)), 5)
     return metrics
@@ -204,6 +198,32 @@ def _write_preview(bundle, dataset: dict[str, Any], folder: Path) -> Path | None
         return None  # the preview is a convenience; a missing one never blocks an export
 
 
+def _read_runs(
+    run_dir: str | os.PathLike, prior_run: str | os.PathLike | None, checkpoint: str
+) -> tuple[RunCheckpoint, Bundle, RunCheckpoint | None]:
+    """(codec run, its codec as a bundle, prior run or None) for `export_run`."""
+    first = read_checkpoint(run_dir, checkpoint=checkpoint)
+    if first.kind == "prior":
+        if prior_run is not None:
+            raise BundleError(
+                f"{run_dir} is a prior run; give the codec run first, then --prior {prior_run}"
+            )
+        prior, source = first, resolve_codec_source(first)
+        codec_run = read_checkpoint(source, checkpoint=checkpoint)
+    else:
+        source, codec_run = Path(run_dir).expanduser(), first
+        # a prior run folder gives its last weights; its best.ckpt is passed as a file
+        prior = read_checkpoint(prior_run, checkpoint="last") if prior_run is not None else None
+        if prior is not None and prior.kind != "prior":
+            raise BundleError(
+                f"{prior_run} is a codec run, not a prior run; --prior takes a prior run"
+            )
+    codec_run, bundle = pair_codec(codec_run, source, prior, checkpoint)
+    if prior is not None:
+        check_prior_matches(prior, bundle)
+    return codec_run, bundle, prior
+
+
 def export_run(
     run_dir: str | os.PathLike,
     *,
@@ -212,42 +232,22 @@ def export_run(
     library: Library | str | os.PathLike | None = None,
     tags: list[str] | tuple[str, ...] = (),
     preview: bool = True,
+    checkpoint: str = "best",
 ) -> Path:
     """Make a bundle from `run_dir` (a codec run, or a prior run whose codec it finds) plus
-    `prior_run`, add it to `library` as `name`, and return the bundle's folder in the library."""
+    `prior_run`, add it to `library` as `name`, and return the bundle's folder in the library.
+
+    `checkpoint` picks the codec's weights: "best" (lowest held-out mel, falling back to the last
+    ones when the run has no readable best.ckpt) or "last". meta.json records which were used.
+    """
     name = validate_name(name)
     library = library if isinstance(library, Library) else Library(library)
     if any(name_key(name) == name_key(existing) for existing in library.names()):
         raise LibraryError(
             f'a bundle named "{name}" is already in the library; pick another --name'
         )
-    first = read_checkpoint(run_dir)
-    if first.kind == "prior":
-        if prior_run is not None:
-            raise BundleError(
-                f"{run_dir} is a prior run; give the codec run first, then --prior {prior_run}"
-            )
-        codec_run, prior = read_checkpoint(resolve_codec_source(first)), first
-    else:
-        codec_run, prior = first, read_checkpoint(prior_run) if prior_run is not None else None
-        if prior is not None and prior.kind != "prior":
-            raise BundleError(
-                f"{prior_run} is a codec run, not a prior run; --prior takes a prior run"
-            )
-    config = {
-        "format": BUNDLE_FORMAT,
-        "version": BUNDLE_VERSION,
-        "codec": codec_run.hparams["codec"],
-        "prior": None,
-    }
-    bundle = build_bundle(
-        path=None,
-        config=config,
-        meta={},
-        codec_state=codec_run.state,
-        prior_state=None,
-        source=str(codec_run.checkpoint),
-    )
+    codec_run, bundle, prior = _read_runs(run_dir, prior_run, checkpoint)
+    config = dict(bundle.config)
     training = {"codec": _training_metrics(codec_run)}
     meta: dict[str, Any] = {
         "name": name,
@@ -256,7 +256,6 @@ def export_run(
         "source": {"codec": str(codec_run.run_dir)},
     }
     if prior is not None:
-        check_prior_matches(prior, bundle)
         bundle = build_bundle(
             path=None,
             config={**config, "prior": prior.hparams["prior"]},
