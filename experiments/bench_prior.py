@@ -9,7 +9,9 @@ Without --codec it trains a cpu-small codec on --data (default: the real sonic-p
     audio, Spearman rho between setting and measurement;
   - novelty: the longest run of frames copied verbatim (all levels) from the training codes;
   - own material: Frechet distance of log-mel statistics, generated vs the training audio and vs
-    two other real datasets (lmms samples, warzone2100 music).
+    two other real datasets (lmms samples, warzone2100 music);
+  - level: the median peak (dBFS) of free takes (no controls), decoded and as `render` writes them,
+    next to the training files' median peak.
 Prints a table and appends it under "## Prior" to experiments/RESULTS.md (unless --no-append).
 """
 
@@ -33,6 +35,7 @@ from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 from sda.generate import decode_codes, generate, render
+from sda.generate.steering import material_peak_dbfs
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,8 +119,13 @@ def controllability(
                     bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value},
                     candidates=candidates,
                 )  # fmt: skip
-                controls = {name: value} if rendered else None
-                audio = render(bundle, codes, controls)
+                # without a loudness control `render` sets the material's level: unrendered
+                # takes are the plain decoded codes, so the level the codes carry is measured
+                audio = (
+                    render(bundle, codes, {name: value})
+                    if rendered
+                    else decode_codes(bundle.codec, codes)
+                )
                 raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
                 settings.append(value)
                 measured.append(float(stats.normalize(raw)[index]))
@@ -132,6 +140,25 @@ def controllability(
             flush=True,
         )
     return results
+
+
+def median_peak_db(takes: list[np.ndarray]) -> float:
+    """Median over takes of each take's peak (dBFS); a silent take counts as -200 dBFS."""
+    return float(np.median([20 * np.log10(max(float(np.abs(a).max()), 1e-10)) for a in takes]))
+
+
+def take_levels(bundle, clips: list, decoded: list[np.ndarray], material: dict | None) -> dict:
+    """Median peak (dBFS) of free takes, decoded and rendered, beside the training files' median.
+
+    `material` is what the prior data measured on the original files (PriorDataModule.level); the
+    bundle's own record is None for priors trained before the level was recorded.
+    """
+    return {
+        "decoded": median_peak_db(decoded),
+        "rendered": median_peak_db([render(bundle, c) for c in clips]),
+        "training": (material or {}).get("peak_dbfs"),
+        "recorded": material_peak_dbfs(bundle),
+    }
 
 
 def column_ids(grids: list[np.ndarray]) -> list[np.ndarray]:
@@ -259,7 +286,15 @@ def main() -> None:
     clips = [generate(bundle, seconds=10.0, seed=100 + i) for i in range(8)]
     copy_frames = max(longest_copy(c.indices, training_codes) for c in clips)
     coarse = max(longest_copy(c.indices[:1], [t[:1] for t in training_codes]) for c in clips)
-    generated = np.concatenate([log_mel_frames(decode_codes(bundle.codec, c), rate) for c in clips])
+    decoded = [decode_codes(bundle.codec, c) for c in clips]  # free takes: no controls
+    generated = np.concatenate([log_mel_frames(audio, rate) for audio in decoded])
+    level = take_levels(bundle, clips, decoded, data.level)
+    print(
+        f"level: free takes' median peak {level['rendered']:.1f} dBFS rendered "
+        f"({level['decoded']:.1f} decoded), training files' median peak "
+        f"{level['training']:.1f} dBFS (recorded in the bundle: {level['recorded']})",
+        flush=True,
+    )
     own = dataset_frames([e.path for e in data.report.usable], rate, 10.0, 240.0)
     distances = {f"training set ({Path(_folder(prior)).name})": frechet(generated, own)}
     for label, folder in (("lmms samples", LMMS), ("warzone2100 music", WARZONE)):
@@ -310,6 +345,11 @@ def main() -> None:
         lines.append(
             f"| Frechet distance of log-mel stats, generated vs {label} | {value:.1f} | own smallest |"
         )
+    lines.append(
+        f"| level: free takes' median peak, rendered (decoded) vs the training files' median peak "
+        f"(8 x 10 s) | {level['rendered']:.1f} ({level['decoded']:.1f}) vs "
+        f"{level['training']:.1f} dBFS | within 3 dB |"
+    )
     lines.append("")
     lines.append(
         f"Controllability: each control alone at {', '.join(map(str, SETTINGS))} x seeds {SEEDS}, "

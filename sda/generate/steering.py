@@ -4,7 +4,8 @@ Conditioning alone pulls the prior towards the requested brightness, loudness, .
 for minutes on a CPU follows it loosely. Measuring each candidate's decoded audio with the same
 descriptors the controls are defined by, and keeping the closest, makes a slider move the sound
 reliably; the cost is one batched sampling run and one decode per candidate. Loudness is a level,
-so `render` finally sets it with a gain.
+so `render` finally sets it with a gain; without a loudness control it brings the take's peak to the
+training files' median peak, when the bundle recorded it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sda.generate.decoding import decode_codes
 MAX_CANDIDATES = 16
 MAX_GAIN_DB = 24.0
 PEAK_CEILING = 0.89  # -1 dBFS: room for resampling and lossy encoders at export
+SILENCE_DBFS = -70.0  # a take peaking below this is silence (or decoder hiss): never raised
+MATERIAL_LEVEL_KEY = "material_level"  # in the descriptor stats (sda/training/prior_data.py)
 CURVE_SEGMENTS = 4  # parts a take with a control curve is measured in
 CURVE_RESOLUTION = 32  # curve samples per part, for its mean there
 
@@ -97,29 +100,73 @@ def bundle_stats(models: Any) -> DescriptorStats | None:
     return DescriptorStats.from_dict(stats) if stats else None
 
 
-def render(
-    models: Any, codes: Codes, controls: Mapping[str, ControlValue] | None = None
-) -> np.ndarray:
-    """Decode a generated grid to audio (samples,) and set its level to the loudness control.
+def material_peak_dbfs(models: Any) -> float | None:
+    """The training files' median peak (dBFS) a bundle carries, if its prior recorded it.
 
-    A loudness curve sets the take's mean level to the curve's mean and then shapes it with the
-    curve (the control's 0..1 range is a range of dB, so the curve is a gain envelope in dB).
-    Without a loudness control, or without the bundle's descriptor statistics, this is plain
-    `decode_codes`.
+    Bundles exported before the level was recorded have none; their takes keep the decoded level.
     """
-    audio = decode_codes(models.codec, codes)
-    target = (controls or {}).get("loudness")
-    stats = bundle_stats(models) if target is not None else None
-    if stats is None:
-        return audio
-    rate = int(models.codec.config.sample_rate)
+    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats") or {}
+    level = stats.get(MATERIAL_LEVEL_KEY)
+    peak = level.get("peak_dbfs") if isinstance(level, Mapping) else None
+    if not isinstance(peak, int | float) or not np.isfinite(peak):
+        return None
+    return float(peak)
+
+
+def material_gain_db(
+    audio: np.ndarray, peak_dbfs: float, *, max_gain_db: float = MAX_GAIN_DB
+) -> float:
+    """The gain (dB) that brings the take's peak to `peak_dbfs`, the material's median peak.
+
+    The prior learns from quieter copies and the codec loses level on attacks, so a free take
+    comes out well below its material; one gain for the whole take keeps its dynamics. The target
+    never exceeds PEAK_CEILING and a take below SILENCE_DBFS is left alone.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak <= 10.0 ** (SILENCE_DBFS / 20.0):
+        return 0.0
+    target = min(float(peak_dbfs), 20.0 * np.log10(PEAK_CEILING))
+    return float(np.clip(target - 20.0 * np.log10(peak), -max_gain_db, max_gain_db))
+
+
+def _loudness_envelope(
+    audio: np.ndarray, rate: int, target: ControlValue, stats: DescriptorStats
+) -> np.ndarray:
+    """The gain envelope (samples,) in dB that sets `audio` to the loudness control."""
     curve = sample_curve(keyframes("loudness", target), len(audio))
     level = float(curve.mean())
     gain = loudness_gain_db(audio, rate, level, stats)
     index = CONTROL_NAMES.index("loudness")
     span_db = stats.high[index] - stats.low[index]
-    envelope_db = gain + (curve - level) * span_db
-    out = audio * (10.0 ** (envelope_db / 20.0)).astype(np.float32)
+    return gain + (curve - level) * span_db
+
+
+def render(
+    models: Any, codes: Codes, controls: Mapping[str, ControlValue] | None = None
+) -> np.ndarray:
+    """Decode a generated grid to audio (samples,) and set its level.
+
+    With a loudness control the take's mean level is set to the curve's mean and then shaped by
+    the curve (the control's 0..1 range is a range of dB, so the curve is a gain envelope in dB).
+    Without one, the take's peak is brought to the training files' median peak. A bundle that
+    lacks what either needs (descriptor statistics, the material's level) gets plain
+    `decode_codes`; a take that gets a gain never peaks above PEAK_CEILING.
+    """
+    audio = decode_codes(models.codec, codes)
+    target = (controls or {}).get("loudness")
+    if target is not None:
+        stats = bundle_stats(models)
+        if stats is None:
+            return audio
+        rate = int(models.codec.config.sample_rate)
+        envelope_db = _loudness_envelope(audio, rate, target, stats)
+    else:
+        peak_dbfs = material_peak_dbfs(models)
+        if peak_dbfs is None:
+            return audio
+        envelope_db = material_gain_db(audio, peak_dbfs)
+    out = audio * (10.0 ** (np.asarray(envelope_db) / 20.0)).astype(np.float32)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > PEAK_CEILING:
         out *= np.float32(PEAK_CEILING / peak)

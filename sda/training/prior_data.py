@@ -35,6 +35,7 @@ MAX_VAL_WINDOWS = 32
 STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
 GAP_SECONDS = 0.05
 CONTROL_BLOCK_FRAMES = 8  # controls change every 8 frames (~0.17 s at 47 frames/s)
+MATERIAL_LEVEL_KEY = "material_level"  # kept beside the controls' ranges in the descriptor stats
 
 
 @dataclass
@@ -151,6 +152,22 @@ def encode_recording(
         np.savez(temp, **{f"codes_{i}": c for i, c in enumerate(codes)}, **vars(descriptors))
         os.replace(temp, target)
     return EncodedFile(codes, descriptors, offsets, spf)
+
+
+def material_level(audio: list[np.ndarray]) -> dict[str, float | None]:
+    """Median peak and median RMS (dBFS) of the original training files, one value per file.
+
+    Takes are brought to this peak at render: the prior also learns from quieter copies
+    (prior_variants.py) and the codec loses level on attacks, so takes otherwise come out quiet.
+    """
+    sounds = [np.asarray(a, dtype=np.float64) for a in audio if len(a)]
+    peaks = [20 * np.log10(max(float(np.abs(a).max()), 1e-10)) for a in sounds]
+    rms = [10 * np.log10(max(float(np.mean(a * a)), 1e-20)) for a in sounds]
+    return {
+        "peak_dbfs": round(float(np.median(peaks)), 2) if sounds else None,
+        "rms_dbfs": round(float(np.median(rms)), 2) if sounds else None,
+        "files": len(sounds),
+    }
 
 
 def pad_window(codes: np.ndarray, frames: int, pad: int) -> np.ndarray:
@@ -301,6 +318,7 @@ class PriorDataModule(L.LightningDataModule):
         self.variants = [v for v in (variants or []) if not v.is_original]
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
+        self.level: dict[str, float | None] | None = None  # `material_level` of the originals
 
     def scan(self) -> DatasetReport:
         if self.report is None:
@@ -322,6 +340,7 @@ class PriorDataModule(L.LightningDataModule):
         was_training = self.codec.training
         self.codec.eval()
         audio = load_usable_audio(report)
+        self.level = material_level(audio)  # before packing and variants: the files as they are
         rate, spf = self.codec.config.sample_rate, self.codec.config.samples_per_frame
         keys = [
             AudioCache(cache).key(entry.path, rate) if cache else str(entry.path)
@@ -377,6 +396,10 @@ class PriorDataModule(L.LightningDataModule):
             sum(self.limits),
             len(self.val_windows),
         )
+
+    def stats_record(self) -> dict:
+        """The descriptor stats as the prior's checkpoint keeps them, with the material's level."""
+        return {**self.stats.to_dict(), MATERIAL_LEVEL_KEY: self.level}
 
     def train_dataloader(self) -> DataLoader:
         dataset = RandomWindows(

@@ -50,8 +50,10 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
     assert Path(hparams["codec_source"]) == codec_run.resolve()
     assert all(key.startswith("prior.") for key in checkpoint["state_dict"])
     assert list(hparams["descriptor_stats"]) == [
-        "brightness", "warmth", "roughness", "tension", "density", "loudness",
+        "brightness", "warmth", "roughness", "tension", "density", "loudness", "material_level",
     ]  # fmt: skip
+    level = hparams["descriptor_stats"]["material_level"]  # measured on the original files
+    assert -60 < level["peak_dbfs"] <= 0 and level["rms_dbfs"] < level["peak_dbfs"]
     assert (prior_run / ".hydra" / "config.yaml").is_file()
     best = prior_run / "checkpoints" / "best.ckpt"  # the lowest validation cross-entropy
     assert load_bundle(best).prior is not None
