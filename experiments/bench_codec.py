@@ -30,7 +30,9 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 
+from sda.audio.attacks import compare_attacks
 from sda.audio.dsp import mel_distance
+from sda.dataset.scan import load_usable_audio, scan_folder
 from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
 from sda.training.train_codec import compose_config, datamodule_config, train
@@ -56,29 +58,61 @@ def load_codec(run_dir: Path) -> tuple[Codec, dict]:
 
 
 @torch.inference_mode()
-def evaluate(codec: Codec, datamodule) -> dict:
-    datamodule.setup("validate")
-    audio = datamodule.audio
+def clip_quality(codec: Codec, clips: list[torch.Tensor]) -> dict:
+    """Mel distance per prefix of levels, unquantized mel, MR-STFT and attack errors on clips."""
     spectral = SpectralLoss(sample_rate=codec.config.sample_rate)
+    rate = codec.config.sample_rate
     levels = sorted({1, 2, 4, codec.config.num_levels} & set(range(1, codec.config.num_levels + 1)))
-    clips = [
-        torch.from_numpy(np.asarray(audio[r.file][r.start : r.end], dtype=np.float32))
-        for r in datamodule.val_regions
-    ]
-    held_out_seconds = sum(len(c) for c in clips) / codec.config.sample_rate
     mel = {k: [] for k in levels}
-    stft_values, unquantized = [], []
+    stft_values, unquantized, peak_errors, smears = [], [], [], []
     for clip in clips:
         # what the decoder makes of the encoder's latents before quantization: the quantizer's cost
         # is the gap between this and the all-levels figure
         direct = codec.decode_latents(codec.encode_latents(clip[None]))[0, : clip.shape[-1]]
-        unquantized.append(mel_distance(clip, direct, codec.config.sample_rate))
+        unquantized.append(mel_distance(clip, direct, rate))
         codes = codec.encode(clip[None])
         for k in levels:
             recon = codec.decode(codes, levels=k)[0, : clip.shape[-1]]
-            mel[k].append(mel_distance(clip, recon, codec.config.sample_rate))
+            mel[k].append(mel_distance(clip, recon, rate))
             if k == codec.config.num_levels:
                 stft_values.append(float(spectral(recon[None], clip[None]).stft))
+                attacks = compare_attacks(clip.numpy(), recon.numpy(), rate)
+                peak_errors += attacks.peak_error_db
+                smears += list(np.subtract(attacks.rise_ms_copy, attacks.rise_ms_original))
+    return {
+        "held_out_clips": len(clips),
+        "held_out_seconds": round(sum(len(c) for c in clips) / rate, 1),
+        "mel_by_levels": {k: float(np.mean(v)) for k, v in mel.items()},
+        "mel_unquantized": float(np.mean(unquantized)),
+        "mel_references": reference_scores(clips, rate),
+        "mr_stft": float(np.mean(stft_values)),
+        # attacks in the clips: |peak error| dB, signed mean (negative: hits come back low) and
+        # how many ms longer the reconstruction takes to rise to its peak
+        "attacks": len(peak_errors),
+        "attack_peak_error_db": float(np.mean(np.abs(peak_errors))) if peak_errors else None,
+        "attack_peak_bias_db": float(np.mean(peak_errors)) if peak_errors else None,
+        "attack_rise_smear_ms": float(np.mean(smears)) if smears else None,
+    }
+
+
+def unseen_clips(folder: Path, sample_rate: int, max_seconds: float = 10.0) -> list[torch.Tensor]:
+    """The first `max_seconds` of every usable file of a folder the run never saw."""
+    report = scan_folder(folder, sample_rate=sample_rate)
+    limit = int(max_seconds * sample_rate)
+    return [
+        torch.from_numpy(np.asarray(a[:limit], dtype=np.float32)) for a in load_usable_audio(report)
+    ]
+
+
+@torch.inference_mode()
+def evaluate(codec: Codec, datamodule) -> dict:
+    datamodule.setup("validate")
+    audio = datamodule.audio
+    clips = [
+        torch.from_numpy(np.asarray(audio[r.file][r.start : r.end], dtype=np.float32))
+        for r in datamodule.val_regions
+    ]
+    quality = clip_quality(codec, clips)
     # usage: encode every training region (what the prior will see)
     counts = torch.zeros(codec.config.num_levels, codec.config.codebook_size)
     for region in datamodule.train_regions:
@@ -92,12 +126,7 @@ def evaluate(codec: Codec, datamodule) -> dict:
     p = counts / counts.sum(dim=1, keepdim=True)
     perplexity = torch.exp(-(p * p.clamp(min=1e-12).log()).sum(dim=1))
     return {
-        "held_out_clips": len(clips),
-        "held_out_seconds": round(held_out_seconds, 1),
-        "mel_by_levels": {k: float(np.mean(v)) for k, v in mel.items()},
-        "mel_unquantized": float(np.mean(unquantized)),
-        "mel_references": reference_scores(clips, codec.config.sample_rate),
-        "mr_stft": float(np.mean(stft_values)),
+        **quality,
         "used_percent": [round(float(u), 1) for u in used],
         "perplexity": [round(float(x), 1) for x in perplexity],
     }
@@ -161,6 +190,24 @@ def append_row(row: str) -> None:
     os.replace(tmp, RESULTS)
 
 
+def attack_note(quality: dict) -> str:
+    if not quality["attacks"]:
+        return "no attacks found"
+    return (
+        f"{quality['attacks']} attacks: |peak error| {quality['attack_peak_error_db']:.1f} dB "
+        f"(mean {quality['attack_peak_bias_db']:+.1f}), rise {quality['attack_rise_smear_ms']:+.1f} ms"
+    )
+
+
+def unseen_note(folder: Path | None, unseen: dict | None) -> str:
+    if unseen is None:
+        return ""
+    return (
+        f"; unseen {folder.name} ({unseen['held_out_clips']} files, {unseen['held_out_seconds']} s): "
+        f"mel {unseen['mel_by_levels'][max(unseen['mel_by_levels'])]:.2f}, {attack_note(unseen)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
@@ -170,6 +217,9 @@ def main() -> None:
     parser.add_argument("--override", action="append", default=[], help="extra Hydra overrides")
     parser.add_argument("--output-dir", type=Path, default=None)
     parser.add_argument("--note", default="")
+    parser.add_argument(
+        "--unseen", type=Path, default=None, help="a folder of files the run never saw, also scored"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, do not append")
     args = parser.parse_args()
 
@@ -201,6 +251,9 @@ def main() -> None:
     trained_audio = steps * cfg.data.batch_size * cfg.data.segment_seconds
     quality = evaluate(codec, datamodule)
     realtime = speed(codec, datamodule)
+    unseen = None
+    if args.unseen is not None:
+        unseen = clip_quality(codec, unseen_clips(args.unseen, codec.config.sample_rate))
     load_after = os.getloadavg()[0]
     report = datamodule.scan()
     result = {
@@ -216,6 +269,7 @@ def main() -> None:
         "codebook_size": codec.config.codebook_size,
         "levels": codec.config.num_levels,
         **quality,
+        "unseen": unseen,
     }
     print(json.dumps(result, indent=2))
     (run_dir / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -234,7 +288,8 @@ def main() -> None:
         f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s "
         f"(random-phase {quality['mel_references']['random_phase']:.2f}, "
         f"12 kHz low-pass {quality['mel_references']['low_pass_12k']:.2f}; unquantized "
-        f"{quality['mel_unquantized']:.2f}){'; ' + args.note if args.note else ''} |"
+        f"{quality['mel_unquantized']:.2f}); {attack_note(quality)}"
+        f"{unseen_note(args.unseen, unseen)}{'; ' + args.note if args.note else ''} |"
     )
     append_row(row)
     print(f"appended to {RESULTS}", file=sys.stderr)

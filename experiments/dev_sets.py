@@ -6,6 +6,8 @@ Makes two folders of symbolic links (no audio is copied or committed), so every 
 names a set anyone can rebuild:
   drums/     40 recorded one-shots from sonic-pi (kicks, snares, drum kit, electronic kit)
   textures/  12 longer recordings from sonic-pi (ambient textures and loops, 92 s in all)
+  unseen/    every 8th LMMS sample and two Warzone 2100 tracks: kept out of the base codec's
+             corpus (scripts/base_corpus.py), so the base is scored on sound it never heard
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import argparse
 from pathlib import Path
 
 SONIC_PI = "sonic-pi-samples/usr/share/sonic-pi/samples"
+LMMS = "lmms-common/usr/share/lmms/samples"
+WARZONE = "warzone2100-music/usr/share/games/warzone2100/music"
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff"}
+LMMS_NOT_SOUNDS = ("shapes", "waveforms")  # single-cycle oscillator tables, not recordings
+UNSEEN_LMMS_EVERY = 8
+UNSEEN_WARZONE_TRACKS = 2
 DRUM_PATTERNS = ("bd_*", "sn_*", "drum_*", "elec_*kick*", "elec_*snare*")
 TEXTURES = (
     "ambi_dark_woosh", "ambi_drone", "ambi_glass_hum", "ambi_haunted_hum", "ambi_lunar_land",
@@ -22,12 +30,39 @@ TEXTURES = (
 )  # fmt: skip
 
 
+def audio_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def drum_files(samples: Path) -> list[Path]:
+    return [f for p in DRUM_PATTERNS for f in sorted(samples.glob(p + ".flac"))][:40]
+
+
+def texture_files(samples: Path) -> list[Path]:
+    return [samples / f"{name}.flac" for name in TEXTURES]
+
+
+def lmms_sounds(lmms: Path) -> list[Path]:
+    return [f for f in audio_files(lmms) if f.relative_to(lmms).parts[0] not in LMMS_NOT_SOUNDS]
+
+
+def unseen_lmms(lmms: Path) -> list[Path]:
+    return lmms_sounds(lmms)[UNSEEN_LMMS_EVERY - 1 :: UNSEEN_LMMS_EVERY]
+
+
+def unseen_warzone(warzone: Path) -> list[Path]:
+    return audio_files(warzone)[:UNSEEN_WARZONE_TRACKS]
+
+
 def link_set(out: Path, files: list[Path]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():
         old.unlink()
     for file in files:
-        (out / file.name).symlink_to(file)
+        link = out / file.name
+        if link.exists():  # two packages may use one name: keep both
+            link = out / f"{file.parent.name}_{file.name}"
+        link.symlink_to(file)
     return out
 
 
@@ -39,10 +74,11 @@ def main() -> None:
     samples = args.audio / SONIC_PI
     if not samples.is_dir():
         raise SystemExit(f"{samples} not found: run ../shared/scripts/get-dev-audio.sh first")
-    drums = [f for p in DRUM_PATTERNS for f in sorted(samples.glob(p + ".flac"))][:40]
-    textures = [samples / f"{name}.flac" for name in TEXTURES]
+    drums, textures = drum_files(samples), texture_files(samples)
+    unseen = unseen_lmms(args.audio / LMMS) + unseen_warzone(args.audio / WARZONE)
     print(link_set(args.out / "drums", drums), len(drums), "files")
     print(link_set(args.out / "textures", textures), len(textures), "files")
+    print(link_set(args.out / "unseen", unseen), len(unseen), "files")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from sda.models.spectral import EDGE_PADDINGS
 _RETIRED_SETTINGS = frozenset({"commitment_weight"})
 # settings added later, with the value every older file implicitly had: filled in on load and left
 # out of the fingerprint at that value, so older bundles and their .sdacodes keep their identity
-_LEGACY_DEFAULTS = {"edge_padding": "reflect"}
+_LEGACY_DEFAULTS = {"edge_padding": "reflect", "head_upsample": 1}
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
 
@@ -57,6 +57,7 @@ class CodecConfig:
     kmeans_iters: int = 10
     rotation_trick: bool = False
     edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
+    head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
 
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -79,6 +80,17 @@ class CodecConfig:
             raise CodecError(f"downsample must be 1, 2 or 4, got {self.downsample}")
         if self.codebook_size < 2:
             raise CodecError(f"codebook_size must be at least 2, got {self.codebook_size}")
+        u = self.head_upsample
+        if (
+            u not in (1, 2, 4)
+            or self.n_fft % u
+            or self.hop_length % u
+            or (self.n_fft - self.hop_length) % (2 * u)
+        ):
+            raise CodecError(
+                f"head_upsample must be 1, 2 or 4 and divide n_fft ({self.n_fft}) and hop_length "
+                f"({self.hop_length}) into a window and hop that differ by an even number, got {u}"
+            )
         if self.edge_padding not in EDGE_PADDINGS:
             raise CodecError(
                 f"edge_padding must be one of {EDGE_PADDINGS}, got {self.edge_padding!r}"
@@ -149,6 +161,7 @@ class Codec(nn.Module):
             dim=config.decoder_dim,
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
+            head_upsample=config.head_upsample,
             **shared,
         )
 

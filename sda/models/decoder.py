@@ -27,6 +27,7 @@ class Decoder(nn.Module):
         latent_dim: int,
         mlp_ratio: float,
         kernel_size: int,
+        head_upsample: int = 1,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -45,17 +46,28 @@ class Decoder(nn.Module):
         # The head reads a LayerNorm'd stream (without that norm training diverged here), so the
         # overall level gets its own path: a scalar log-gain read from the un-normalised stream
         # and added to every bin's log-magnitude. Zero-initialised: it starts neutral.
+        # A shorter synthesis window keeps attacks sharp: the head runs `head_upsample` times
+        # faster than the STFT frames with n_fft and hop divided by it (2048 -> 1024 samples).
+        if head_upsample > 1:
+            self.head_upsample = nn.ConvTranspose1d(
+                dim, dim, kernel_size=head_upsample, stride=head_upsample
+            )
+        else:
+            self.head_upsample = nn.Identity()
         self.out_norm = nn.LayerNorm(dim, eps=1e-6)
         self.log_gain = nn.Linear(dim, 1)
         nn.init.zeros_(self.log_gain.weight)
         nn.init.zeros_(self.log_gain.bias)
-        self.head = ISTFTHead(dim=dim, n_fft=n_fft, hop_length=hop_length)
+        self.head = ISTFTHead(
+            dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
+        )
 
     def forward(self, latents: Tensor) -> Tensor:
         x = self.embed(latents)  # (batch, dim, frames)
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
         x = self.blocks(x)
+        x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
         return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

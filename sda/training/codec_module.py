@@ -27,7 +27,7 @@ from sda.training.discriminators import (
     feature_matching_loss,
     generator_loss,
 )
-from sda.training.losses import SpectralLoss
+from sda.training.losses import EnvelopeLoss, SpectralLoss
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class CodecTrainingConfig:
     grad_clip: float = 10.0
     mel_weight: float = 15.0
     stft_weight: float = 2.0
+    envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
     commitment_weight: float = 0.25
     quantizer_dropout: float = 0.5  # share of steps that stop at a random level
     dead_code_fraction: float = 0.1  # of the average hits per code per batch; 0 disables resets
@@ -84,6 +85,7 @@ class CodecModule(L.LightningModule):
         self.settings = training or CodecTrainingConfig()
         self.codec = Codec(codec_config, sync_codebook=sync_codebook)
         self.spectral_loss = SpectralLoss(sample_rate=codec_config.sample_rate)
+        self.envelope_loss = EnvelopeLoss()
         self.discriminators = (
             Discriminators(channels=self.settings.discriminator_channels)
             if self.settings.adversarial_start_step is not None
@@ -230,8 +232,15 @@ class CodecModule(L.LightningModule):
 
         spectral = self.spectral_loss(recon, audio)
         mel, stft = spectral.mel, spectral.stft
+        envelope = self.envelope_loss(recon, audio)
         loss = s.mel_weight * mel + s.stft_weight * stft + s.commitment_weight * commit
-        logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
+        loss = loss + s.envelope_weight * envelope
+        logs = {
+            "train/mel": mel,
+            "train/stft": stft,
+            "train/commit": commit,
+            "train/envelope": envelope,
+        }
 
         if adversarial:
             # toggling freezes the other optimizer's parameters: each backward touches one model
@@ -288,6 +297,7 @@ class CodecModule(L.LightningModule):
             "val/mel_distance": spectral.mel,
             "val/mel_distance_level1": self.spectral_loss(coarse, audio).mel,
             "val/stft": spectral.stft,
+            "val/envelope": self.envelope_loss(full, audio),
         }
         self.log_dict(metrics, on_epoch=True, batch_size=audio.shape[0], sync_dist=True)
         self.log(

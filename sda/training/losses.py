@@ -87,3 +87,27 @@ class SpectralLoss(nn.Module):
                 log_distance = (est.clamp(min=_FLOOR).log() - ref.clamp(min=_FLOOR).log()).abs()
                 stft_total = stft_total + convergence.mean() + log_distance.mean()
         return SpectralLosses(mel=mel_total, stft=stft_total / max(len(self.stft_windows), 1))
+
+
+class EnvelopeLoss(nn.Module):
+    """Mean |log10 peak-envelope difference| at a few block sizes: (batch, samples) -> scalar.
+
+    The envelope is the peak |sample| per block (1 and 5 ms at 48 kHz by default), so a hit that
+    comes back low, an attack smeared over a window, or a tail gated to silence costs what it
+    sounds like; the spectral losses average those over their frames.
+    """
+
+    def __init__(self, *, blocks: tuple[int, ...] = (48, 240), floor: float = 1e-4) -> None:
+        super().__init__()
+        self.blocks = tuple(blocks)
+        self.floor = floor
+
+    def forward(self, estimate: Tensor, reference: Tensor) -> Tensor:
+        total = estimate.new_zeros(())
+        for block in self.blocks:
+            est = F.max_pool1d(estimate.abs().unsqueeze(1), block, block)
+            with torch.no_grad():
+                ref = F.max_pool1d(reference.detach().abs().unsqueeze(1), block, block)
+            difference = est.clamp(min=self.floor).log10() - ref.clamp(min=self.floor).log10()
+            total = total + difference.abs().mean()
+        return total / max(len(self.blocks), 1)
