@@ -42,6 +42,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import MissingMandatoryValue
 
 from sda.errors import SdaError
+from sda.models.base_codec import BaseCodecError, load_base_codec, start_from_base
 from sda.models.codec import Codec, CodecConfig
 from sda.training import recipes
 from sda.training.codebook_size import pick_codebook_size
@@ -189,6 +190,27 @@ def _load_init_from(source: str) -> tuple[Codec, dict[str, Any]]:
     return bundle.codec, {"source": str(bundle.path.resolve()), "fingerprint": bundle.id}
 
 
+def _init_source(value: Any) -> str | None:
+    """init_from as "base", a bundle/run to grow, or None (from scratch)."""
+    text = str(value).strip() if value is not None else ""
+    return None if text.lower() in ("", "none", "null", "scratch") else text
+
+
+def _load_base() -> tuple[Codec | None, dict[str, Any] | None]:
+    """The shipped base codec and its lineage record, or (None, None) with a warning when the
+    install lacks it or it is damaged: training then starts from scratch, as init_from=none."""
+    try:
+        base, metadata = load_base_codec()
+    except BaseCodecError as error:
+        log.warning("%s; training from scratch instead", error)
+        return None, None
+    return base, {
+        "source": "base",
+        "fingerprint": base.fingerprint(),
+        "steps": metadata.get("steps"),
+    }
+
+
 def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
     if saved:
         return int(saved["codebook_size"])
@@ -246,9 +268,12 @@ def train(cfg: DictConfig) -> Path:
     log.info("dataset: %s", report.summary())
 
     checkpoint, saved, start_step = _resume_checkpoint(cfg, run_dir)
-    init_codec, lineage = (None, None)
-    if cfg.get("init_from") and checkpoint is None:
-        init_codec, lineage = _load_init_from(cfg.init_from)
+    init_codec, base, lineage = None, None, None
+    source = _init_source(cfg.get("init_from"))
+    if source == "base" and checkpoint is None:
+        base, lineage = _load_base()
+    elif source and checkpoint is None:
+        init_codec, lineage = _load_init_from(source)
 
     frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, init_codec)
@@ -285,6 +310,9 @@ def train(cfg: DictConfig) -> Path:
     )
     if init_codec is not None:
         module.codec.load_state_dict(init_codec.state_dict())
+    if base is not None:
+        start_from_base(module.codec, base)  # BaseCodecError when the settings differ
+        log.info("starting from the base codec (init_from=base; init_from=none: from scratch)")
     loggers = _instantiate_all(cfg.get("logger"))
     trainer = instantiate(
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False

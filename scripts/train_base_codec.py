@@ -1,0 +1,108 @@
+"""Train (or go on training) the base codec on the corpus, then export it as package data.
+
+    python scripts/base_corpus.py                          # once: builds ~/.cache/sda-corpus/audio
+    python scripts/train_base_codec.py --hours 1           # trains; re-run to continue (resumes)
+    python scripts/train_base_codec.py --hours 3 --recipe cuda   # on a GPU: more steps per hour
+    python scripts/train_base_codec.py --export-only       # write sda/data/base_codec.safetensors
+
+`--hours` is the run's total budget, counted across resumes (trainer.max_time), so a session with
+spare time re-runs the same command with a larger number. The run lives in outputs/codec/base.
+Export takes the checkpoint with the lowest held-out mel, keeps the encoder and decoder (the
+codebooks are seeded again on each user's audio), stores them as fp16 safetensors with the
+config, step count and corpus manifest hash, and rewrites the numbers in sda/data/BASE_CODEC.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sda.models.base_codec import base_codec_path, load_base_codec, save_base_codec  # noqa: E402
+from sda.models.codec import Codec, CodecConfig  # noqa: E402
+from sda.training.train_codec import compose_config, train  # noqa: E402
+
+MANIFEST = REPO / "sda/data/base_corpus.json"
+CARD = REPO / "sda/data/BASE_CODEC.md"
+
+
+def overrides(args: argparse.Namespace) -> list[str]:
+    seconds = int(args.hours * 3600)
+    return [
+        f"recipe={args.recipe}",
+        f"data.dir={args.corpus}",
+        f"paths.output_dir={args.output_dir}",
+        "name=base",
+        "init_from=none",
+        "data.augment=true",  # gain, polarity, varispeed and mixing: a more varied corpus
+        f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00",
+        "trainer.max_steps=10000000",
+        "training.lr_half_life_steps=6000",  # a long run: a slower decay than the laptop's
+        *args.override,
+    ]
+
+
+def export(run_dir: Path) -> Path:
+    """best.ckpt (else last.ckpt) -> fp16 encoder + decoder safetensors in sda/data/."""
+    folder = run_dir / "checkpoints"
+    path = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
+    weights = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
+    codec.load_state_dict(weights, strict=False)  # EMA bookkeeping may be absent: unused here
+    corpus = hashlib.sha256(MANIFEST.read_bytes()).hexdigest()[:16] if MANIFEST.is_file() else ""
+    steps = str(int(ckpt.get("global_step", 0)))
+    target = save_base_codec(
+        codec,
+        base_codec_path(),
+        steps=steps,
+        checkpoint=path.name,
+        corpus_manifest_sha256=corpus,
+    )
+    print(f"{target}: {target.stat().st_size / 1e6:.1f} MB, {steps} steps ({path.name})")
+    return target
+
+
+def describe(run_dir: Path) -> dict:
+    base, metadata = load_base_codec()
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.is_file() else {}
+    bench = run_dir / "checkpoints" / "best.ckpt"
+    mel = None
+    if bench.is_file():
+        callbacks = torch.load(bench, map_location="cpu", weights_only=True).get("callbacks", {})
+        mel = next((v.get("best_model_score") for k, v in callbacks.items() if "best" in k), None)
+    return {
+        "steps": metadata["steps"],
+        "fingerprint": base.fingerprint(),
+        "corpus_hours": round(manifest.get("seconds", 0) / 3600, 2),
+        "corpus_files": manifest.get("files"),
+        "held_out_mel": float(mel) if mel is not None else None,
+        "parameters": sum(p.numel() for p in Codec(base.config).parameters()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=Path.home() / ".cache/sda-corpus/audio")
+    parser.add_argument("--hours", type=float, default=1.0, help="total budget across resumes")
+    parser.add_argument("--recipe", default="cpu", help="cpu, cuda or mps")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "outputs")
+    parser.add_argument("--override", action="append", default=[], help="extra Hydra overrides")
+    parser.add_argument("--export-only", action="store_true")
+    args = parser.parse_args()
+    run_dir = args.output_dir / "codec" / "base"
+    if not args.export_only:
+        run_dir = train(compose_config(overrides(args)))
+    export(run_dir)
+    print(json.dumps(describe(run_dir), indent=2))
+
+
+if __name__ == "__main__":
+    main()
