@@ -49,8 +49,12 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
 
 
-def load_codec(run_dir: Path) -> tuple[Codec, dict]:
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+def load_codec(run_dir: Path, checkpoint: str = "best") -> tuple[Codec, dict]:
+    """The run's best (lowest held-out mel: what `sda export` takes) or last weights."""
+    path = run_dir / "checkpoints" / f"{checkpoint}.ckpt"
+    if not path.is_file():
+        path = run_dir / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
     state = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
     codec.load_state_dict(state)
@@ -190,6 +194,22 @@ def append_row(row: str) -> None:
     os.replace(tmp, RESULTS)
 
 
+@torch.inference_mode()
+def save_pictures(codec: Codec, datamodule, folder: Path, label: str, count: int = 4) -> None:
+    """Original vs reconstruction of the first held-out clips, as PNGs to look at."""
+    from plots import save_comparison
+
+    rate = codec.config.sample_rate
+    for index, region in enumerate(datamodule.val_regions[:count]):
+        clip = np.asarray(datamodule.audio[region.file][region.start : region.end], np.float32)
+        clip = clip[: 3 * rate]
+        recon = codec.decode(codec.encode(torch.from_numpy(clip)[None]))[0, : len(clip)].numpy()
+        name = Path(datamodule.report.usable[region.file].path).stem
+        save_comparison(
+            folder / f"{label}-{index}-{name}.png", clip, recon, rate, f"{label}: {name}"
+        )
+
+
 def attack_note(quality: dict) -> str:
     if not quality["attacks"]:
         return "no attacks found"
@@ -217,6 +237,8 @@ def main() -> None:
     parser.add_argument("--override", action="append", default=[], help="extra Hydra overrides")
     parser.add_argument("--output-dir", type=Path, default=None)
     parser.add_argument("--note", default="")
+    parser.add_argument("--plots", type=Path, default=None, help="save pictures of reconstructions")
+    parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
     parser.add_argument(
         "--unseen", type=Path, default=None, help="a folder of files the run never saw, also scored"
     )
@@ -245,12 +267,14 @@ def main() -> None:
     run_dir = train(cfg)
     wall = time.perf_counter() - started
     rss = peak_rss_gb()
-    codec, ckpt = load_codec(run_dir)
+    codec, ckpt = load_codec(run_dir, args.checkpoint)
     steps = int(ckpt["global_step"])
     datamodule = instantiate(datamodule_config(cfg))
     trained_audio = steps * cfg.data.batch_size * cfg.data.segment_seconds
     quality = evaluate(codec, datamodule)
     realtime = speed(codec, datamodule)
+    if args.plots is not None:
+        save_pictures(codec, datamodule, args.plots, args.data.name)
     unseen = None
     if args.unseen is not None:
         unseen = clip_quality(codec, unseen_clips(args.unseen, codec.config.sample_rate))

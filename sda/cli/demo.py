@@ -54,7 +54,7 @@ def run_demo(
     from sda.dataset.scan import scan_folder
     from sda.dna.codec_bridge import decode, encode_audio
     from sda.errors import SdaError
-    from sda.generate import generate
+    from sda.generate import generate, render
     from sda.library import Library, export_run, load_bundle
     from sda.training import train_codec, train_prior
 
@@ -124,7 +124,7 @@ def run_demo(
     for seed in range(takes):
         codes = generate(bundle, seconds=seconds, seed=seed, temperature=0.9)
         path = export_audio(
-            decode(bundle, codes),
+            render(bundle, codes),  # at the material's level
             renders / f"take-{seed + 1}.wav",
             sample_rate_in=rate,
             overwrite=True,

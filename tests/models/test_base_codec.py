@@ -94,3 +94,38 @@ def test_the_shipped_base_loads_and_fits_the_laptop_recipe():
     assert int(metadata["steps"]) > 0
     wanted = instantiate(compose_config(["recipe=cpu", "data.dir=x"]).model, codebook_size=64)
     check_fits(base.config, wanted)
+
+
+ALLOWED_PACKAGES = {
+    "sonic-pi-samples",
+    "lmms-common",
+    "warzone2100-music",
+    "supertuxkart-data",
+    "openttd-opensfx",
+    "fluid-soundfont-gm",
+}
+
+
+def test_the_corpus_manifest_names_only_the_allowed_packages_with_licences():
+    import json
+
+    manifest = json.loads((base_codec_path().parent / "base_corpus.json").read_text())
+    packages = {entry["package"]: entry for entry in manifest["packages"]}
+    assert set(packages) <= ALLOWED_PACKAGES
+    for entry in packages.values():
+        if entry["files"]:  # a package that could not be had is listed with a note, no files
+            assert entry["version"] and entry["licences"] and entry["seconds"] > 0
+    assert manifest["seconds"] == pytest.approx(sum(e["seconds"] for e in packages.values()), 0.1)
+
+
+def test_the_corpus_script_reports_a_missing_package_and_goes_on(tmp_path, capsys, monkeypatch):
+    import importlib.util
+    import sys
+
+    script = base_codec_path().parents[2] / "scripts" / "base_corpus.py"
+    spec = importlib.util.spec_from_file_location("base_corpus", script)
+    corpus = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "base_corpus", corpus)  # dataclasses look their module up
+    spec.loader.exec_module(corpus)
+    assert corpus.unpack("no-such-sda-package-xyz", tmp_path) is None
+    assert "no-such-sda-package-xyz: apt-get download failed" in capsys.readouterr().out
