@@ -77,21 +77,22 @@ def loudness_gain_db(
     target: float,
     stats: DescriptorStats,
     *,
-    max_gain_db: float = MAX_GAIN_DB,
+    max_gain_db: float | None = None,
 ) -> float:
     """The gain (dB) that brings `audio` to the loudness control's `target` (0..1).
 
-    Loudness is a level, so it is set exactly by a gain rather than hoped for from the codes;
-    the gain is kept within +-`max_gain_db` (`render` then keeps the peak below PEAK_CEILING).
+    Loudness is a level, so it is set exactly by a gain rather than hoped for from the codes.
+    No cap by default: a quiet take still reaches the level asked for (`render` then keeps the
+    peak below PEAK_CEILING); a take peaking below SILENCE_DBFS is silence and stays so.
     """
     audio = np.asarray(audio, dtype=np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak <= 1e-6:
-        return 0.0  # silence stays silence
+    if peak <= 10.0 ** (SILENCE_DBFS / 20.0):
+        return 0.0
     index = CONTROL_NAMES.index("loudness")
     wanted = float(stats.denormalize(np.full(len(CONTROL_NAMES), float(target)))[index])
-    measured = measure(audio, sample_rate)["loudness"]
-    return float(np.clip(wanted - measured, -max_gain_db, max_gain_db))
+    gain = wanted - measure(audio, sample_rate)["loudness"]
+    return float(gain if max_gain_db is None else np.clip(gain, -max_gain_db, max_gain_db))
 
 
 def bundle_stats(models: Any) -> DescriptorStats | None:
