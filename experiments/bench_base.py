@@ -1,0 +1,121 @@
+"""From scratch vs fine-tuned from the base codec, side by side, at several training budgets.
+
+    python experiments/bench_base.py --data ~/.cache/sda-dev-sets/drums --files 5 40 \
+        --minutes 5 20 60 [--unseen ~/.cache/sda-dev-sets/unseen]
+
+For each start (init_from=base, init_from=none) and each file count (the first N files of the
+folder, linked into a scratch folder), one run trains to the first budget, is scored, then resumes
+to the next budget (trainer.max_time counts across resumes, the learning-rate schedule by steps),
+and so on. Scores are bench_codec's: held-out mel of the best checkpoint on the run's held-out
+clips and on the unseen folder, attack peak error. Prints a table and appends it to RESULTS.md
+under "## Base codec" unless --no-record.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+
+import argparse
+import datetime
+import tempfile
+from pathlib import Path
+
+import torch
+from bench_codec import clip_quality, evaluate, load_codec, unseen_clips
+from hydra.utils import instantiate
+
+from sda.training.train_codec import compose_config, datamodule_config, train
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def subset(folder: Path, count: int, scratch: Path) -> Path:
+    """The first `count` audio files of `folder`, linked into a folder of their own."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".wav", ".flac", ".ogg"})
+    out = scratch / f"{folder.name}-{count}"
+    out.mkdir(parents=True, exist_ok=True)
+    for file in files[:count]:
+        if not (out / file.name).exists():
+            (out / file.name).symlink_to(file.resolve())
+    return out
+
+
+def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Path) -> list[dict]:
+    rows = []
+    for minutes in budgets:
+        seconds = int(minutes * 60)
+        cfg = compose_config(
+            [
+                f"data.dir={data}",
+                f"init_from={start}",
+                f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
+                f"paths.output_dir={scratch / 'outputs'}",
+                f"name={data.name}-{start}",
+                "threads=2",
+                "trainer.enable_progress_bar=false",
+            ]
+        )
+        run_dir = train(cfg)
+        codec, ckpt = load_codec(run_dir, "best")
+        quality = evaluate(codec, instantiate(datamodule_config(cfg)))
+        unseen = clip_quality(codec, unseen_clips(args.unseen, 48000)) if args.unseen else None
+        rows.append(
+            {
+                "files": data.name,
+                "start": start,
+                "minutes": minutes,
+                "steps": int(ckpt["global_step"]),
+                "mel": quality["mel_by_levels"][max(quality["mel_by_levels"])],
+                "attack": quality["attack_peak_error_db"],
+                "unseen_mel": unseen["mel_by_levels"][max(unseen["mel_by_levels"])]
+                if unseen
+                else None,
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| date | set | start | budget | best step | held-out mel | attack peak error dB | unseen mel |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        unseen = f"{r['unseen_mel']:.2f}" if r["unseen_mel"] is not None else "-"
+        attack = f"{r['attack']:.1f}" if r["attack"] is not None else "-"
+        lines.append(
+            f"| {datetime.date.today()} | {r['files']} | {r['start']} | {r['minutes']:g} min "
+            f"| {r['steps']} | {r['mel']:.2f} | {attack} | {unseen} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--files", type=int, nargs="+", default=[5, 40])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[5, 20, 60])
+    parser.add_argument("--starts", nargs="+", default=["base", "none"])
+    parser.add_argument("--unseen", type=Path, default=None)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    scratch = Path(tempfile.mkdtemp(prefix="sda-bench-base-"))
+    rows = []
+    for count in args.files:
+        for start in args.starts:
+            rows += run_budgets(
+                subset(args.data, count, scratch), start, args.minutes, args, scratch
+            )
+    text = table(rows)
+    print(text)
+    if not args.no_record:
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(f"\n`experiments/bench_base.py --data {args.data}`:\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
