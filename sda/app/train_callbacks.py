@@ -45,7 +45,21 @@ def inspect_folder(folder: str | None) -> tuple[list[list[Any]], str]:
         summary += (
             " Nothing to train on: add wav/aiff/flac/ogg/mp3 recordings of at least a second."
         )
-    return rows, summary
+        return rows, summary
+    return rows, summary + "\n\n" + verdict_markdown(report)
+
+
+def verdict_markdown(report: Any) -> str:
+    """The set verdict of `sda data inspect` as Markdown: how it splits, then one line per stage."""
+    from sda.dataset.verdict import judge_set
+
+    verdict = judge_set(report)
+    stages = [
+        f"- **{stage.stage}: {stage.level}** — {stage.reason}"
+        + (f"; {stage.advice}" if stage.advice else "")
+        for stage in (verdict.codec, verdict.prior)
+    ]
+    return "\n".join([verdict.lines()[0], "", *stages])
 
 
 def _folder(folder: str | None) -> Path:

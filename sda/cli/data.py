@@ -1,4 +1,4 @@
-"""CLI commands: `sda data inspect DIR` judges every audio file of a folder before training on it."""
+"""CLI commands: `sda data inspect DIR` judges every audio file of a folder, and the set, before training."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def inspect(
     ] = None,
 ) -> None:
     """Judge every audio file in FOLDER: ok, or skipped with the reason; flags say what was fixed.
+    Then the set as a whole: how it splits, and whether it is enough for the codec and the prior.
 
     Exits 0 when at least one file is usable, 1 with one sentence when none is.
 
@@ -86,9 +87,28 @@ def inspect(
         f"({report.ignored_hidden} hidden, {report.ignored_other} not audio).",
         highlight=False,
     )
+    if report.usable:
+        _print_verdict(console, report)
     if json_path is not None:
         json_path.write_text(report.to_json(), encoding="utf-8")
     report.require_usable()  # DatasetError -> one red line, exit 1
+
+
+_LEVEL_COLOURS = {"too little": "red", "small": "yellow", "enough": "green"}
+
+
+def _print_verdict(console, report) -> None:
+    """The set as a whole: how it splits, and what to expect from each training stage."""
+    from rich.markup import escape
+
+    from sda.dataset.verdict import judge_set
+
+    verdict = judge_set(report)
+    console.print(f"\n[bold]The set:[/] {escape(verdict.lines()[0])}", highlight=False)
+    for stage in (verdict.codec, verdict.prior):
+        colour = _LEVEL_COLOURS.get(stage.level, "default")
+        line = escape(stage.line()).replace(stage.level, f"[{colour}]{stage.level}[/]", 1)
+        console.print(f"  {line}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -126,19 +126,21 @@ class PriorModule(L.LightningModule):
         codes = batch["codes"]  # (batch, levels, frames)
         loss, logits = self.prior.loss(codes, batch["controls"])
         size = codes.shape[0]
-        self.log("val/cross_entropy", loss, prog_bar=True, batch_size=size)
+        # sync_dist: under DDP every rank sees the mean over all ranks' windows, so best.ckpt and
+        # the memorising warning decide on the same number everywhere
+        self.log("val/cross_entropy", loss, prog_bar=True, batch_size=size, sync_dist=True)
         real = codes != self.prior.config.pad_token
         correct = (logits.argmax(dim=-1) == codes) & real
         for level in range(codes.shape[1]):
             accuracy = correct[:, level].sum() / real[:, level].sum().clamp(min=1)
-            self.log(f"val/accuracy_level{level}", accuracy, batch_size=size)
+            self.log(f"val/accuracy_level{level}", accuracy, batch_size=size, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
         self._watch_overfitting()
-        if not self._listening_codec:
-            return
+        if not self._listening_codec or not self.trainer.is_global_zero:
+            return  # only rank 0 writes TensorBoard: other ranks would generate for nothing
         writers = [lg.experiment for lg in self.loggers if isinstance(lg, TensorBoardLogger)]
         seconds = self.training_config.example_seconds
         if not writers or seconds <= 0:

@@ -30,8 +30,9 @@ NOTES = {
     ("prior", "cuda"): "CUDA GPU: the default prior",
     ("prior", "mps"): "Apple MPS: prior_small",
 }
-# an explicit trainer choice says where the user means to train: auto follows it
-_TRAINER_RECIPES = {"cpu": "cpu", "gpu": "cuda", "ddp": "cuda", "mps": "mps"}
+# an explicit trainer choice says where the user means to train: auto follows it (trainer=ddp
+# runs on GPUs or CPU processes, so there auto follows the hardware)
+_TRAINER_RECIPES = {"cpu": "cpu", "gpu": "cuda", "mps": "mps"}
 
 
 class RecipeError(SdaError):

@@ -44,7 +44,7 @@ from omegaconf.errors import MissingMandatoryValue
 from sda.errors import SdaError
 from sda.models.base_codec import BaseCodecError, load_base_codec, start_from_base
 from sda.models.codec import Codec, CodecConfig
-from sda.training import recipes
+from sda.training import devices, recipes
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.codec_module import CodecModule, CodecTrainingConfig
 
@@ -105,24 +105,24 @@ def _check_data_dir(cfg: DictConfig) -> Path:
     return path
 
 
-def _check_accelerator(trainer_cfg: DictConfig) -> None:
-    accelerator = str(trainer_cfg.get("accelerator", "cpu"))
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise TrainingError(
-            f"trainer.accelerator={accelerator} (trainer=gpu or ddp) was chosen but no CUDA GPU is "
-            "visible to PyTorch: use trainer=cpu (or trainer=mps on Apple silicon)"
-        )
-    if accelerator == "mps" and not torch.backends.mps.is_available():
-        raise TrainingError(
-            "trainer=mps was chosen but Apple MPS is not available here: use trainer=cpu"
-        )
+def check_devices(trainer_cfg: DictConfig) -> None:
+    """TrainingError in one sentence when this machine cannot run the trainer settings."""
+    settings = _device_settings(trainer_cfg)
+    trouble = devices.problem(**settings)
+    if trouble:
+        raise TrainingError(trouble)
+    advice = devices.note(**settings)
+    if advice:
+        log.info(advice)
 
 
-def _is_distributed(trainer_cfg: DictConfig) -> bool:
-    strategy = str(trainer_cfg.get("strategy", "auto"))
-    devices = trainer_cfg.get("devices", 1)
-    many = devices in (-1, "auto") or (isinstance(devices, int) and devices > 1)
-    return strategy.startswith("ddp") and (many or int(trainer_cfg.get("num_nodes", 1)) > 1)
+def _device_settings(trainer_cfg: DictConfig) -> dict[str, Any]:
+    return {
+        "accelerator": trainer_cfg.get("accelerator", "cpu"),
+        "devices": trainer_cfg.get("devices", 1),
+        "strategy": trainer_cfg.get("strategy", "auto"),
+        "num_nodes": trainer_cfg.get("num_nodes", 1),
+    }
 
 
 def datamodule_config(cfg: DictConfig) -> DictConfig:
@@ -253,12 +253,12 @@ def train(cfg: DictConfig) -> Path:
     cfg = copy.deepcopy(cfg)
     recipes.announce(cfg.get("recipe"), app="codec")
     data_dir = _check_data_dir(cfg)
-    _check_accelerator(cfg.trainer)
+    check_devices(cfg.trainer)
     run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
-    if str(cfg.trainer.get("accelerator")) in ("gpu", "cuda"):
+    if devices.resolve_accelerator(cfg.trainer.get("accelerator")) == "gpu":
         torch.set_float32_matmul_precision("high")
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
@@ -306,7 +306,7 @@ def train(cfg: DictConfig) -> Path:
         training=training,
         dataset_summary=_dataset_summary(report, codec_config.frame_rate, codebook_size),
         init_from=lineage,
-        sync_codebook=_is_distributed(cfg.trainer),
+        sync_codebook=devices.is_distributed(**_device_settings(cfg.trainer)),
     )
     if init_codec is not None:
         module.codec.load_state_dict(init_codec.state_dict())

@@ -160,9 +160,7 @@ def train(cfg: DictConfig) -> Path:
 
     cfg = copy.deepcopy(cfg)
     recipes.announce(cfg.get("recipe"), app="prior")
-    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise TrainingError("trainer=gpu was chosen but PyTorch sees no CUDA GPU: use trainer=cpu")
+    train_codec.check_devices(cfg.trainer)  # TrainingError: no such GPU, backend, core count
     bundle, codec_source = _load_codec(cfg.get("codec"))
     codec, fingerprint = bundle.codec, bundle.id
     data_dir = _data_dir(cfg, codec_source, bundle)

@@ -374,6 +374,8 @@ def test_inspect_folder_reports_every_file(tiny_audio_dir):
     rows, summary = train.inspect_folder(str(tiny_audio_dir))
     assert len(rows) == 3 and all(row[1] == "ok" for row in rows)
     assert summary.startswith("**3 of 3 files usable**")
+    assert "3 usable files, 1.5 s: 3 one-shots" in summary  # the set verdict, as in the CLI
+    assert "**codec: too little**" in summary and "**prior: too little**" in summary
     with pytest.raises(train.TrainTabError, match="not a folder"):
         train.inspect_folder(str(tiny_audio_dir / "missing"))
 

@@ -61,6 +61,19 @@ def test_inspect_writes_json(tmp_path):
     assert '"usable_files": 4' in out.read_text(encoding="utf-8")
 
 
+def test_inspect_ends_with_a_verdict_for_the_set(tmp_path):
+    folder = _mixed_folder(tmp_path / "mixed")  # 4 usable: 3 s, at 48 and 8 kHz
+    args = ["data", "inspect", str(folder), "--cache-dir", str(tmp_path / "c")]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "The set: 4 usable files, 3.0 s: 4 one-shots under 4 s (3.0 s); 4 mono; " in text
+    assert "48 kHz (3), 8 kHz (1)." in text
+    assert "codec: too little — only 3.0 s of one-shots" in text
+    assert "prior: too little — 3.0 s of one-shots: expect near copies of your material; " in text
+    assert "add ~5 more minutes for variety" in text
+
+
 def test_inspect_empty_folder_is_a_user_error(tmp_path):
     result = runner.invoke(
         app, ["data", "inspect", str(tmp_path), "--cache-dir", str(tmp_path / "c")]
