@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -93,8 +92,14 @@ def launch_app(
 ) -> tuple[Any, str, str]:
     """Serve on `host` (localhost by default; never a public share link) with the queue on.
 
-    Only the library and the app's own work folder are served; uploads are size-limited.
+    Every request must name this address (Host/Origin, against DNS rebinding); only the app's
+    own work folder is served, never the library; uploads are size-limited.
     """
+    from starlette.middleware import Middleware
+
+    from sda.app.host_guard import HostGuard
+    from sda.app.served_files import allowed_paths, blocked_paths
+
     ctx: AppContext = app.sda_context
     app.queue(default_concurrency_limit=4, max_size=64)
     return app.launch(
@@ -105,7 +110,11 @@ def launch_app(
         show_error=False,
         quiet=quiet,
         prevent_thread_lock=not block,
-        allowed_paths=[str(Path(ctx.library.root)), str(ctx.work_dir)],
+        allowed_paths=allowed_paths(ctx),
+        blocked_paths=blocked_paths(ctx),
+        # FastAPI takes the middleware at construction, so it wraps every route Gradio adds.
+        app_kwargs={"middleware": [Middleware(HostGuard, bound_host=host)]},
+        num_workers=0,  # static-file worker processes would serve files outside the guard
         max_file_size=MAX_UPLOAD,
         theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="rose", neutral_hue="slate"),
         css=CSS,

@@ -30,6 +30,9 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             model = gr.Dropdown(
                 label="Model for uploads",
                 choices=[],
+                # Filled when the tab opens; custom values let API calls name a model without a
+                # page (the callbacks refuse names not in the library).
+                allow_custom_value=True,
                 scale=3,
                 elem_id="dna-model",
                 info="encodes the files you load into slots",

@@ -93,6 +93,9 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
                     model = gr.Dropdown(
                         label="Model",
                         choices=[],
+                        # Filled on page load; custom values let API calls name a model
+                        # without a page (the callbacks refuse names not in the library).
+                        allow_custom_value=True,
                         scale=4,
                         elem_id="gen-model",
                         info="a model from your library",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sda.app.served_files import public_copy
 from sda.app.state import AppContext
 from sda.errors import SdaError
 
@@ -64,7 +65,8 @@ def model_details(ctx: AppContext, name: str | None) -> tuple[str, str | None]:
     if isinstance(versions, dict) and versions:
         lines.append(" · ".join(f"{k} {v}" for k, v in versions.items()))
     preview = Path(meta["path"]) / "preview.ogg" if meta.get("path") else None
-    return "\n\n".join(lines), str(preview) if preview is not None and preview.is_file() else None
+    # Served from a copy in the work folder: the library itself is never reachable by the browser.
+    return "\n\n".join(lines), public_copy(ctx, preview)
 
 
 def _short(value: Any) -> str:

@@ -340,7 +340,9 @@ def register(app: typer.Typer) -> None:
     group.command("list")(list_bundles)
     group.command("show")(show)
     group.command("search")(search)
-    group.command("rename")(rename)
+    # A new name such as "-rf" is an argument, not an option: no `--` needed (the name check
+    # then explains what a name may hold); known options like --library still work.
+    group.command("rename", context_settings={"ignore_unknown_options": True})(rename)
     group.command("tag")(tag)
     group.command("delete")(delete)
     group.command("import")(import_zip)

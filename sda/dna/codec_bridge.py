@@ -91,12 +91,14 @@ def encode_file(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
 
 
 def load_codes_or_audio(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
-    """A `.sdacodes` file (checked against the model) or an audio file (encoded on the fly)."""
+    """A `.sdacodes` file or an explorer session's current grid (checked against the model), or an
+    audio file (encoded on the fly)."""
     from sda.audio.io import AUDIO_EXTENSIONS
     from sda.dna.codes import SUFFIX
+    from sda.dna.session import SUFFIX as SESSION_SUFFIX
 
     path = Path(path)
-    if path.suffix.lower() == SUFFIX:
+    if path.suffix.lower() in (SUFFIX, SESSION_SUFFIX):
         codes = Codes.load(path)
         check_codes_for(model, codes, what=f"the codes in {path}")
         return codes
@@ -105,8 +107,8 @@ def load_codes_or_audio(model: Bundle | Codec, path: str | os.PathLike) -> Codes
             raise CodesError(f"{path}: no such audio file")
         return encode_file(model, path)
     raise CodesError(
-        f"{path}: expected a codes file ({SUFFIX}) or an audio file "
-        f"({', '.join(sorted(AUDIO_EXTENSIONS))})"
+        f"{path}: expected a codes file ({SUFFIX}), an explorer session ({SESSION_SUFFIX}) "
+        f"or an audio file ({', '.join(sorted(AUDIO_EXTENSIONS))})"
     )
 
 

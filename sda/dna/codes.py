@@ -1,6 +1,7 @@
 """`Codes`: a sound's DNA, the integer code grid (levels x frames) of one codec, and its file format.
 
-File format (`.sdacodes`, a NumPy `.npz` archive read with `allow_pickle=False`):
+File format (`.sdacodes`, a NumPy `.npz` archive, read by `sda.dna.npz_reader`: no pickles, sizes
+checked before anything is allocated):
   - `indices`: int32 array, shape (levels, frames); level 0 is the coarsest codebook.
   - `meta`: uint8 array holding UTF-8 JSON with `format` ("sda-codes"), `version` (1), `bundle_id`,
     `frame_rate`, `codebook_size` and `provenance` (a JSON object: sources, operations).
@@ -22,6 +23,8 @@ from sda.errors import SdaError
 FORMAT_NAME = "sda-codes"
 FORMAT_VERSION = 1
 SUFFIX = ".sdacodes"
+SESSION_FORMAT = "sda-session"  # the explorer's saved sessions: their current grid reads as codes
+MAX_FILE_BYTES = 512 * 1024**2
 
 
 class CodesError(SdaError):
@@ -99,28 +102,67 @@ class Codes:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Codes:
-        """Read a `.sdacodes` file; never unpickles."""
+    def load(cls, path: str | os.PathLike, *, max_seconds: float | None = None) -> Codes:
+        """Read a `.sdacodes` file (or an editing session's current grid); never unpickles.
+
+        Every field and size is checked before the grid is read; a grid longer than `max_seconds`
+        (default 2 hours) is refused. Any problem is one `CodesError` naming the file.
+        """
+        from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, read_grid
+        from sda.dna.npz_reader import NpzError, NpzReader
+
         path = Path(path)
+        if not path.is_file():
+            raise CodesError(f"{path}: no such codes file")
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                indices = archive["indices"]
-                meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
-        except FileNotFoundError:
-            raise CodesError(f"{path}: no such codes file") from None
-        except Exception as error:  # zipfile, KeyError, JSON, unicode: all mean "not a codes file"
+            with NpzReader(path, max_file_bytes=MAX_FILE_BYTES) as archive:
+                meta = archive.json("meta")
+                if meta.get("format") == SESSION_FORMAT:
+                    return _session_grid(path)
+                if meta.get("format") != FORMAT_NAME:
+                    raise CodesError("not an sda codes file")
+                if meta.get("version") != FORMAT_VERSION:
+                    raise CodesError(
+                        f"codes format version {_short(meta.get('version'))} is not supported"
+                    )
+                fields = check_grid_fields(meta)
+                indices = read_grid(
+                    archive, "indices", fields, max_seconds=max_seconds or MAX_SECONDS
+                )
+            return cls(
+                indices=indices,
+                bundle_id=fields.bundle_id,
+                frame_rate=fields.frame_rate,
+                codebook_size=fields.codebook_size,
+                provenance=fields.provenance,
+            )
+        except NpzError as error:
             raise CodesError(
-                f"{path}: not a readable sda codes file ({type(error).__name__}); "
-                "re-create it with `sda encode`"
+                f"{path}: not a readable sda codes file ({error}); re-create it with `sda encode`"
             ) from None
-        if meta.get("format") != FORMAT_NAME:
-            raise CodesError(f"{path}: not an sda codes file")
-        if meta.get("version") != FORMAT_VERSION:
-            raise CodesError(f"{path}: codes format version {meta.get('version')} is not supported")
-        return cls(
-            indices=indices,
-            bundle_id=str(meta["bundle_id"]),
-            frame_rate=float(meta["frame_rate"]),
-            codebook_size=int(meta["codebook_size"]),
-            provenance=dict(meta.get("provenance", {})),
+        except CodesError as error:
+            message = str(error)
+            raise CodesError(
+                message if message.startswith(str(path)) else f"{path}: {message}"
+            ) from None
+
+
+def _session_grid(path: Path) -> Codes:
+    """The current grid of an editing session saved by the explorer (a `.sdasession`)."""
+    from sda.dna.session import Session, SessionError
+
+    try:
+        current = Session.load(path).current
+    except SessionError as error:
+        raise CodesError(str(error)) from None
+    if current is None:
+        raise CodesError(
+            f"{path} is an explorer editing session with no sound in it; "
+            "open it in the explorer's DNA tab"
         )
+    return current
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,6 +1,7 @@
 """An editing session: named source grids, the current grid and an undo/redo history, in one file.
 
-File format (`.sdasession`, a NumPy `.npz` archive read with `allow_pickle=False`):
+File format (`.sdasession`, a NumPy `.npz` archive, read by `sda.dna.npz_reader`: no pickles, sizes
+checked before anything is allocated):
   - `meta`: uint8 array holding UTF-8 JSON: `format` ("sda-session"), `version` (1), `position`
     (index of the current step, -1 when empty), `sources` and `steps`: lists of entries with
     `name`/`label`, `bundle_id`, `frame_rate`, `codebook_size`, `provenance` and `array`, the name
@@ -15,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,9 +24,17 @@ from sda.atomic_files import atomic_write
 from sda.dna.codes import Codes, CodesError
 from sda.errors import SdaError
 
+if TYPE_CHECKING:
+    from sda.dna.npz_reader import NpzReader
+
 FORMAT_NAME = "sda-session"
 FORMAT_VERSION = 1
 SUFFIX = ".sdasession"
+MAX_FILE_BYTES = 1024**3
+MAX_HISTORY = 10_000
+MAX_SOURCES = 1_000
+MAX_TEXT = 1_000  # characters of a source name or a step label
+MAX_SESSION_VALUES = 256 * 1024**2  # codes in all of a session's distinct grids (1 GiB as int32)
 
 
 class SessionError(SdaError):
@@ -169,49 +178,111 @@ class Session:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Session:
-        """Read a `.sdasession` file; any damage is one `SessionError` naming the file."""
+    def load(cls, path: str | os.PathLike, *, max_seconds: float | None = None) -> Session:
+        """Read a `.sdasession` file; any damage is one `SessionError` naming the file.
+
+        Counts, fields and sizes are checked before any grid is read; grids longer than
+        `max_seconds` (default 2 hours) are refused.
+        """
+        from sda.dna.grid_fields import MAX_SECONDS
+        from sda.dna.npz_reader import NpzError, NpzReader
+
         path = Path(path)
         if not path.is_file():
             raise SessionError(f"{path}: no such session file")
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
-                if meta.get("format") != FORMAT_NAME:
-                    raise SessionError(f"{path}: not an sda session file")
-                if meta.get("version") != FORMAT_VERSION:
-                    raise SessionError(
-                        f"{path}: session format version {meta.get('version')} is not supported"
-                    )
-                session = cls(max_history=int(meta.get("max_history", 500)))
-
-                def grid(item: dict[str, Any]) -> Codes:
-                    return Codes(
-                        indices=archive[item["array"]],
-                        bundle_id=str(item["bundle_id"]),
-                        frame_rate=float(item["frame_rate"]),
-                        codebook_size=int(item["codebook_size"]),
-                        provenance=dict(item["provenance"]),
-                    )
-
-                for item in meta["sources"]:
-                    session._check(codes := grid(item))
-                    session.sources[str(item["name"])] = codes
-                for item in meta["steps"]:
-                    session._check(codes := grid(item))
-                    session._steps.append(Step(label=str(item["label"]), codes=codes))
-                position = int(meta["position"])
-        except SessionError as error:
+            with NpzReader(path, max_file_bytes=MAX_FILE_BYTES) as archive:
+                return _read_session(archive, max_seconds or MAX_SECONDS)
+        except (SessionError, CodesError) as error:
             message = str(error)
             if not message.startswith(str(path)):
                 message = f"{path}: {message}"
             raise SessionError(message) from None
-        except Exception as error:  # zip, JSON, missing keys, bad grids: all mean "damaged file"
+        except NpzError as error:
             raise SessionError(
-                f"{path}: not a readable sda session file ({type(error).__name__}: {error}); "
+                f"{path}: not a readable sda session file ({error}); "
                 "it may be damaged: open an earlier copy or start a new session"
             ) from None
-        if not -1 <= position < len(session._steps) or (position == -1 and session._steps):
-            raise SessionError(f"{path}: damaged session (history position {position})")
-        session._position = position
-        return session
+
+
+def _read_session(archive: NpzReader, max_seconds: float) -> Session:
+    """A `Session` from an open archive, every entry checked (raises SessionError / CodesError)."""
+    meta = archive.json("meta")
+    if meta.get("format") != FORMAT_NAME:
+        raise SessionError("not an sda session file")
+    if meta.get("version") != FORMAT_VERSION:
+        raise SessionError(f"session format version {meta.get('version')!r:.40} is not supported")
+    max_history = _whole(meta.get("max_history", 500), "max_history", 1, MAX_HISTORY)
+    position = _whole(meta.get("position"), "position", -1, max_history - 1)
+    sources = _entries(meta, "sources", MAX_SOURCES)
+    steps = _entries(meta, "steps", max_history)
+    session = Session(max_history=max_history)
+    grids = _Grids(archive, max_seconds)
+    for item in sources:
+        codes = grids.codes(item)
+        session._check(codes)
+        session.sources[_text(item, "name")] = codes
+    for item in steps:
+        codes = grids.codes(item)
+        session._check(codes)
+        session._steps.append(Step(label=_text(item, "label"), codes=codes))
+    if position >= len(session._steps) or (position == -1 and session._steps):
+        raise SessionError(f"damaged session (history position {position})")
+    session._position = position
+    return session
+
+
+class _Grids:
+    """Reads each stored grid once (identical grids share a member) and caps the total read."""
+
+    def __init__(self, archive: NpzReader, max_seconds: float) -> None:
+        self.archive, self.max_seconds = archive, max_seconds
+        self.names = archive.names
+        self.arrays: dict[str, np.ndarray] = {}
+        self.total = 0
+
+    def codes(self, item: dict[str, Any]) -> Codes:
+        from sda.dna.grid_fields import check_grid_fields, check_grid_shape, read_grid
+
+        fields = check_grid_fields(item)
+        key = item.get("array")
+        if not isinstance(key, str) or key not in self.names:
+            raise SessionError(f"a history entry names a grid {key!r:.40} the file does not hold")
+        if key in self.arrays:
+            check_grid_shape(self.arrays[key].shape, fields, key, max_seconds=self.max_seconds)
+        else:
+            self.arrays[key] = read_grid(self.archive, key, fields, max_seconds=self.max_seconds)
+            self.total += self.arrays[key].size
+            if self.total > MAX_SESSION_VALUES:
+                raise SessionError(
+                    f"the session's grids hold over {MAX_SESSION_VALUES:,} codes, over the cap"
+                )
+        return Codes(
+            indices=self.arrays[key],
+            bundle_id=fields.bundle_id,
+            frame_rate=fields.frame_rate,
+            codebook_size=fields.codebook_size,
+            provenance=fields.provenance,
+        )
+
+
+def _whole(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SessionError(f"'{key}' must be a whole number in {low}..{high}, got {value!r:.40}")
+    return value
+
+
+def _entries(meta: dict[str, Any], key: str, cap: int) -> list[dict[str, Any]]:
+    entries = meta.get(key)
+    if not isinstance(entries, list) or len(entries) > cap:
+        raise SessionError(f"'{key}' must be a list of at most {cap} entries")
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise SessionError(f"'{key}' holds something other than JSON objects")
+    return entries
+
+
+def _text(item: dict[str, Any], key: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT:
+        raise SessionError(f"'{key}' must be text of 1..{MAX_TEXT} characters, got {value!r:.40}")
+    return value

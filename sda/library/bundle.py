@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sda.errors import SdaError
+from sda.library.weights_header import WeightsHeaderError, check_tensor_entries
 
 if TYPE_CHECKING:
     import torch
@@ -104,7 +105,7 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
             header = json.loads(handle.read(header_len).decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{what} is missing; the bundle is incomplete, re-export it") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, numbers of 5000 digits, deep nesting
         raise BundleError(
             f"{what} has a damaged header; re-export or re-import the bundle"
         ) from None
@@ -129,6 +130,12 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
         raise BundleError(
             f"{what} has {size - expected} unexpected trailing bytes; copy the bundle again"
         )
+    try:  # every tensor's dtype, shape and byte range, before the loader trusts them
+        check_tensor_entries(header, size - 8 - header_len)
+    except WeightsHeaderError as error:
+        raise BundleError(
+            f"{what} has a damaged header ({error}); re-export or re-import the bundle"
+        ) from None
     return header
 
 
@@ -164,11 +171,24 @@ def check_bundle_folder(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         )
     if not isinstance(config.get("codec"), dict):
         raise BundleError(f"{path / CONFIG_FILE} has no codec config; the bundle is damaged")
+    check_model_sizes(config, str(path / CONFIG_FILE))
     meta = read_json_file(path / META_FILE, "bundle description")
     read_safetensors_header(path / CODEC_FILE)
     if config.get("prior") is not None:
         read_safetensors_header(path / PRIOR_FILE)
     return config, meta
+
+
+def check_model_sizes(config: dict[str, Any], source: str) -> None:
+    """Refuse configs whose models would be absurdly large, before anything is built."""
+    from sda.library.model_size import ModelSizeError, check_model_config
+
+    try:
+        for kind in ("codec", "prior"):
+            if config.get(kind) is not None:
+                check_model_config(kind, config[kind], source)
+    except ModelSizeError as error:
+        raise BundleError(str(error)) from None
 
 
 def is_bundle_folder(path: Path) -> bool:
@@ -186,6 +206,7 @@ def _build(kind: str, config: dict[str, Any], state: dict[str, torch.Tensor], so
     else:
         from sda.models.prior import Prior as model_cls
         from sda.models.prior import PriorConfig as config_cls
+    check_model_sizes({kind: config}, source)  # runs are built here too, not only bundles
     try:
         make = getattr(config_cls, "from_dict", None) or (lambda values: config_cls(**values))
         model_config = make(config)

@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from sda.errors import SdaError
 
 MAX_NAME_LENGTH = 64
+# File systems cap a folder name at 255 bytes, and the library adds up to ~30 bytes around a name
+# for its temporary folders (".<name>.tmp-1a2b3c4d"): letters of other scripts take 2-4 bytes each.
+MAX_NAME_BYTES = 200
 
 # Letters and digits of any script, plus space . _ - ( ) + , '  -- nothing a shell or a file system
 # treats specially. The first character must be a letter or digit (no hidden ".x", no "-flag").
@@ -44,6 +47,12 @@ def validate_name(name: str) -> str:
     if len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidNameError(
             f"bundle name {shown} is {len(cleaned)} characters long; use at most {MAX_NAME_LENGTH}"
+        )
+    size = len(cleaned.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise InvalidNameError(
+            f"bundle name {cleaned[:20]!r}… takes {size} bytes on disk; use at most "
+            f"{MAX_NAME_BYTES} bytes (fewer characters: letters of some scripts take up to 4 bytes)"
         )
     if not cleaned[0].isalnum():
         raise InvalidNameError(f"bundle name {shown} must start with a letter or a digit")

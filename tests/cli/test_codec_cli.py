@@ -158,3 +158,18 @@ def test_every_command_has_an_example_in_its_help(sda):
     for command in ("encode", "decode", "reconstruct"):
         code, out, _ = sda(command, "--help")
         assert code == 0 and "Example: sda " + command in out
+
+
+def test_decode_reads_an_explorer_session_file(sda, tiny_bundle, tmp_path):
+    from sda.dna.session import Session
+
+    size = tiny_bundle.codec.config.codebook_size
+    grid = np.ones((2, 10), dtype=np.int32)
+    session = Session()
+    session.add_source(
+        "A", Codes(grid, bundle_id=tiny_bundle.id, frame_rate=1.0, codebook_size=size)
+    )
+    path = session.save(tmp_path / "edit.sdasession")
+    code, _, err = sda("decode", "tiny", path, "--out-dir", tmp_path / "out")
+    assert code == 0, err
+    assert (tmp_path / "out" / "edit.wav").is_file()

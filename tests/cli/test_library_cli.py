@@ -83,6 +83,8 @@ def test_user_errors_are_one_line_with_help(sda, lib):
         (("library", "rename", "drums", "../x"), "looks like a path"),
         (("library", "rename", "drums", "a/b"), "looks like a path"),
         (("library", "rename", "drums", "PADS"), "already exists"),
+        (("library", "rename", "drums", "-rf"), "must start with a letter"),  # no `--` needed
+        (("library", "rename", "drums", "\U0001d400" * 64), "bytes on disk"),
         (("library", "search", "--since", "yesterday"), "not a date"),
         (("export", lib.root / "nothing", "--name", "x"), "neither a bundle"),
     ]:

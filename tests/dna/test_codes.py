@@ -81,3 +81,77 @@ def test_with_indices_keeps_codec_and_merges_provenance():
     edited = codes.with_indices(np.zeros((4, 5), dtype=int), operation="clear")
     assert edited.frames == 5 and edited.bundle_id == codes.bundle_id
     assert edited.provenance == {"source": "x.wav", "operation": "clear"}
+
+
+# ----------------------------------------------------------------------------- damaged files
+
+GOOD_META = {
+    "format": "sda-codes",
+    "version": 1,
+    "bundle_id": "abc123",
+    "frame_rate": 46.875,
+    "codebook_size": 64,
+    "provenance": {},
+}
+
+
+def _without(key):
+    return {k: v for k, v in GOOD_META.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        (_without("bundle_id"), "'bundle_id' is missing"),
+        ([GOOD_META], "a JSON list, expected an object"),
+        ({**GOOD_META, "frame_rate": "fast"}, "'frame_rate' must be a number"),
+        ({**GOOD_META, "frame_rate": 0}, "'frame_rate' must be a number"),
+        ({**GOOD_META, "frame_rate": 1e400}, "'frame_rate' must be a number"),
+        ({**GOOD_META, "codebook_size": "64"}, "'codebook_size' must be a whole number"),
+        ({**GOOD_META, "provenance": [1]}, "'provenance' must be a JSON object"),
+        ({**GOOD_META, "version": [2]}, "version"),
+        (_without("format"), "not an sda codes file"),
+    ],
+)
+def test_damaged_meta_gives_a_clean_error_naming_file_and_field(tmp_path, meta, message):
+    from fuzzing import json_member, write_npz
+
+    path = write_npz(
+        tmp_path / "bad.sdacodes",
+        {"indices": np.zeros((2, 5), np.int32), "meta": json_member(meta)},
+    )
+    with pytest.raises(CodesError, match=message) as refused:
+        Codes.load(path)
+    assert str(refused.value).startswith(str(path))
+
+
+def test_a_3m_frame_grid_is_refused_from_its_header_before_reading(tmp_path):
+    from fuzzing import json_member, npy_bytes, write_npz
+
+    lying = npy_bytes(np.zeros((4, 8), np.int32), shape=(4, 3_000_000))
+    path = write_npz(tmp_path / "long.sdacodes", {"indices": lying, "meta": json_member(GOOD_META)})
+    with pytest.raises(CodesError, match=r"3,000,000 frames .* cap of 337,500 frames \(2 hours"):
+        Codes.load(path)
+    with pytest.raises(CodesError, match="cap of 47 frames"):
+        Codes.load(_codes(frames=60).save(tmp_path / "short"), max_seconds=1.0)
+
+
+def test_a_grid_shorter_than_its_header_is_truncated(tmp_path):
+    from fuzzing import json_member, npy_bytes, write_npz
+
+    lying = npy_bytes(np.zeros((4, 8), np.int32), shape=(4, 800))
+    path = write_npz(tmp_path / "cut.sdacodes", {"indices": lying, "meta": json_member(GOOD_META)})
+    with pytest.raises(CodesError, match="truncated"):
+        Codes.load(path)
+
+
+def test_an_explorer_session_file_reads_as_its_current_grid(tmp_path):
+    from sda.dna.session import Session
+
+    session = Session()
+    session.add_source("A", _codes())
+    session.apply(_codes(seed=5), label="edit")
+    path = session.save(tmp_path / "work.sdasession")
+    np.testing.assert_array_equal(Codes.load(path).indices, _codes(seed=5).indices)
+    with pytest.raises(CodesError, match="no sound in it"):
+        Codes.load(Session().save(tmp_path / "empty.sdasession"))

@@ -101,7 +101,18 @@ def test_codes_from_another_model_are_refused():
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate", "garbage", "wrong_format", "bad_position", "missing_array", "bad_indices"],
+    [
+        "truncate",
+        "garbage",
+        "wrong_format",
+        "bad_position",
+        "missing_array",
+        "bad_indices",
+        "steps_not_objects",
+        "huge_history",
+        "fast_frame_rate",
+        "provenance_list",
+    ],
 )
 def test_corrupt_session_gives_one_clear_error(tmp_path, damage):
     path = edited_session().save(tmp_path / "s.sdasession")
@@ -121,6 +132,14 @@ def test_corrupt_session_gives_one_clear_error(tmp_path, damage):
             del members[meta["steps"][0]["array"]]
         elif damage == "bad_indices":
             members[meta["steps"][0]["array"]] = np.full((3, 20), 99, dtype=np.int32)
+        elif damage == "steps_not_objects":
+            meta["steps"] = [1, 2]
+        elif damage == "huge_history":
+            meta["max_history"] = 10**12
+        elif damage == "fast_frame_rate":
+            meta["steps"][0]["frame_rate"] = "fast"
+        elif damage == "provenance_list":
+            meta["sources"][0]["provenance"] = [1]
         members["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         with path.open("wb") as handle:
             np.savez(handle, **members)

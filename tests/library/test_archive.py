@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import zipfile
 from pathlib import Path
@@ -134,3 +135,61 @@ def test_bad_names_inside_a_zip_are_refused(library, tmp_path, bundle_files):
         library.import_zip(_zip(tmp_path / "n.zip", members))
     _assert_untouched(library)
     assert not (library.root.parent / "escape").exists()
+
+
+def _written(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, bundle_files):
+    """8 MiB of zeros packed into a few KiB: refused from the zip's directory, nothing written."""
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(CONFIG_FILE, bundle_files[CONFIG_FILE])
+        archive.writestr(META_FILE, bundle_files[META_FILE])
+        archive.writestr(CODEC_FILE, bytes(8 * 1024**2))
+    dest = tmp_path / "dest"
+    with pytest.raises(ArchiveError, match="zip bomb"):
+        archive_module.extract_bundle_zip(path, dest)
+    assert _written(dest) < 1024**2
+
+
+def _declare_size(data: bytes, member: str, size: int) -> bytes:
+    """The zip `data` with `member`'s uncompressed size in the central directory set to `size`."""
+    at = data.index(b"PK\x01\x02")
+    while True:
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length].decode() == member:
+            return data[: at + 24] + size.to_bytes(4, "little") + data[at + 28 :]
+        at = data.index(b"PK\x01\x02", at + 4)
+
+
+@pytest.mark.parametrize("size", [2**31, 900 * 1024**2])
+def test_declared_sizes_that_lie_are_refused_before_writing(tmp_path, bundle_files, size):
+    honest = _zip(tmp_path / "honest.zip", bundle_files).read_bytes()
+    path = tmp_path / "liar.zip"
+    path.write_bytes(_declare_size(honest, CODEC_FILE, size))
+    dest = tmp_path / "dest"
+    with pytest.raises(ArchiveError, match="larger than|zip bomb|unpacks to"):
+        archive_module.extract_bundle_zip(path, dest)
+    assert _written(dest) < 1024**2
+
+
+def test_a_weights_header_that_lies_is_refused_before_its_data(tmp_path, bundle_files):
+    header = json.dumps({"w": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4]}})
+    weights = len(header).to_bytes(8, "little") + header.encode() + bytes(4)
+    path = _zip(tmp_path / "w.zip", {**bundle_files, CODEC_FILE: weights})
+    with pytest.raises(ArchiveError, match="declares shape"):
+        archive_module.extract_bundle_zip(path, tmp_path / "dest")
+    assert not (tmp_path / "dest" / CODEC_FILE).exists()
+
+
+def test_a_huge_model_config_is_refused_before_its_weights_are_unpacked(tmp_path, bundle_files):
+    config = json.loads(bundle_files[CONFIG_FILE])
+    config["codec"]["encoder_dim"] = 16_384
+    config["codec"]["encoder_blocks"] = 256
+    members = {**bundle_files, CONFIG_FILE: json.dumps(config).encode()}
+    path = _zip(tmp_path / "c.zip", members)
+    with pytest.raises(ArchiveError, match="encoder_"):
+        archive_module.extract_bundle_zip(path, tmp_path / "dest")
+    assert not (tmp_path / "dest" / CODEC_FILE).exists()

@@ -33,6 +33,7 @@ def test_good_names_pass_and_are_trimmed(name):
         (".hidden", "start with a letter"),
         ("-rf", "start with a letter"),
         ("x" * (MAX_NAME_LENGTH + 1), "at most"),
+        ("\U0001d400" * MAX_NAME_LENGTH, "bytes on disk"),  # 64 letters, 256 bytes in UTF-8
         ("bad\x00name", "contains"),
         ("tab\tname", "contains"),
         ("what?", "contains"),
@@ -59,3 +60,8 @@ def test_suggestions_find_typos_case_and_partial_names():
     assert suggest_names("zzzzzz", known) == []
     assert did_you_mean("drone", known) == ' Did you mean "drones"?'
     assert did_you_mean("zzzzzz", known) == ""
+
+
+def test_a_long_name_in_another_script_fits_a_folder_name(tmp_path):
+    name = validate_name("звук " * 12)  # 59 characters, 108 bytes
+    (tmp_path / f".{name}.tmp-1a2b3c4d").mkdir()

@@ -1,0 +1,169 @@
+"""The served explorer refuses requests for another site (DNS rebinding) and never serves the library.
+
+One in-process server over a private copy of the tiny library; plain HTTP requests with chosen
+Host and Origin headers, and the Python client for the API.
+"""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from sda.app.host_guard import HostPolicy, is_loopback
+
+
+@pytest.fixture(scope="module")
+def served(tiny_library_root, tmp_path_factory):
+    """The explorer served on 127.0.0.1 (a free port): yields (app, port, library root, work dir)."""
+    from sda.app import build_app, launch_app
+    from sda.library import Library
+
+    base = tmp_path_factory.mktemp("guard")
+    root = base / "library"
+    shutil.copytree(tiny_library_root, root)
+    app = build_app(Library(root), work_dir=base / "work")
+    launch_app(app, host="127.0.0.1", port=None, block=False, quiet=True)
+    try:
+        yield app, app.server_port, root, base / "work"
+    finally:
+        app.close()
+
+
+def _get(port: int, path: str, host: str | None = None, **headers: str):
+    """(status, body) of a GET with exactly these Host and other headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("GET", path, skip_host=True)
+        connection.putheader("Host", host or f"127.0.0.1:{port}")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _post(port: int, path: str, body: dict, host: str | None = None, **headers: str):
+    """(status, body) of a JSON POST, as a page's script would send it."""
+    import json
+
+    data = json.dumps(body).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.putrequest("POST", path, skip_host=True)
+        connection.putheader("Host", host or f"127.0.0.1:{port}")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(data)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _file_route(path) -> str:
+    return "/gradio_api/file=" + urllib.parse.quote(str(path))
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+def test_policy_answers_only_this_computer_when_bound_to_loopback():
+    policy = HostPolicy("127.0.0.1")
+    for host in ("127.0.0.1:7860", "localhost:7860", "LOCALHOST:7860", "[::1]:7860"):
+        assert policy.allows(host, None, 7860), host
+    for host in (
+        "evil.example:7860",
+        "127.0.0.1:7861",
+        "localhost",
+        "",
+        None,
+        "127.0.0.1.nip.io:7860",
+    ):
+        assert not policy.allows(host, None, 7860), host
+    assert policy.allows("localhost:7860", "http://localhost:7860", 7860)
+    for origin in ("http://evil.example:7860", "null", "http://localhost:3000", "junk"):
+        assert not policy.allows("localhost:7860", origin, 7860), origin
+    assert is_loopback("::1") and is_loopback("127.0.0.2") and not is_loopback("0.0.0.0")
+
+
+def test_policy_when_exposed_allows_any_host_but_no_cross_site_page():
+    policy = HostPolicy("0.0.0.0")
+    assert policy.exposed
+    assert policy.allows("studio.lan:7860", None, 7860)
+    assert policy.allows("studio.lan:7860", "http://studio.lan:7860", 7860)
+    assert policy.allows("studio.lan", "https://studio.lan", 7860)  # behind a TLS proxy
+    assert not policy.allows("studio.lan:7860", "http://evil.example", 7860)
+    assert not policy.allows("studio.lan:7860", "null", 7860)
+
+
+# ----------------------------------------------------------------------------- served app
+
+
+def test_a_foreign_host_is_refused_by_every_route(served):
+    _, port, root, _ = served
+    evil = f"evil.example:{port}"
+    routes = ("/", "/config", "/gradio_api/info", _file_route(root / "index.json"))
+    for route in routes:
+        status, body = _get(port, route, host=evil)
+        assert status == 403, route
+        assert b"refused" in body and b"Traceback" not in body
+    status, _ = _get(port, "/", Origin="http://evil.example")  # right Host, foreign page
+    assert status == 403
+    search = {"data": ["tiny"]}
+    assert _post(port, "/gradio_api/run/on_search", search, host=evil)[0] == 403
+    assert _post(port, "/gradio_api/upload", {}, host=evil)[0] == 403
+    assert _post(port, "/gradio_api/queue/join", {}, host=evil)[0] == 403
+    assert _post(port, "/gradio_api/run/on_search", search, Origin="http://evil.example")[0] == 403
+
+
+def test_the_right_host_is_answered(served):
+    _, port, _, _ = served
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        assert _get(port, "/", host=host)[0] == 200
+        assert _get(port, "/gradio_api/info", host=host)[0] == 200
+    origin = f"http://127.0.0.1:{port}"
+    assert _get(port, "/gradio_api/info", Origin=origin)[0] == 200
+    status, body = _post(port, "/gradio_api/run/on_search", {"data": ["prior"]}, Origin=origin)
+    assert status == 200 and b"tiny-prior" in body
+
+
+def test_library_files_are_never_served(served):
+    _, port, root, _ = served
+    weights = next(root.glob("bundles/*/codec.safetensors"))
+    for path in (weights, root / "index.json", weights.parent / "meta.json"):
+        status, body = _get(port, _file_route(path))
+        assert status == 403, path
+        assert b"dtype" not in body and b"bundles" not in body[:1]
+
+
+def test_the_api_works_from_the_first_call_and_its_take_downloads(served, tmp_path):
+    """No page load first: the Python client calls generate on a fresh session."""
+    from gradio_client import Client
+
+    _, port, _, _ = served
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path))
+    result = client.predict("tiny-prior", 1.0, api_name="/on_generate")  # model, seconds
+    assert result[0].startswith("Made 1 take"), result[0]
+    take = Path(result[-1])  # the A/B player's file, fetched through the file route
+    assert take.is_relative_to(tmp_path) and take.read_bytes()[:4] == b"RIFF"
+
+
+def test_a_preview_is_served_from_a_copy_in_the_work_folder(served):
+    from sda.app.library_callbacks import model_details
+
+    app, port, root, work = served
+    original = root / "bundles" / "tiny" / "preview.ogg"
+    original.write_bytes(b"OggS" + bytes(60))
+    _, copy = model_details(app.sda_context, "tiny")
+    assert copy is not None and Path(copy).is_relative_to(work)
+    assert Path(copy).read_bytes() == original.read_bytes()
+    assert _get(port, _file_route(copy))[0] == 200
+    assert _get(port, _file_route(original))[0] == 403
