@@ -124,6 +124,9 @@ def _load_model(bundle: str, library: Path | None, device: str) -> Bundle:
 
 def _targets(inputs: list[Path], out_dir: Path, suffix: str) -> dict[Path, Path]:
     """Output path per input (named after it); refuses collisions before any work starts."""
+    from sda.cli.option_checks import check_out_dir
+
+    check_out_dir(out_dir)
     targets: dict[Path, Path] = {}
     seen: dict[Path, Path] = {}
     for path in inputs:

@@ -44,6 +44,11 @@ def inspect(
 
     Example:  sda data inspect ~/sounds/field-recordings
     """
+    from sda.cli.option_checks import check_number, check_sample_rate
+
+    check_sample_rate(sample_rate)  # 0 would make every file look unreadable
+    check_number(min_seconds, "--min-seconds", low=0.0, high=600.0)
+
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 console = Console()
+MAX_MINUTES = 99 * 60  # Lightning's DD:HH:MM:SS budget holds two digits of hours
 
 EXAMPLE = """
 Example:
@@ -48,6 +49,12 @@ def run_demo(
     fresh: bool,
 ) -> Path:
     """Run every stage; returns the bundle folder in the library."""
+    from sda.cli.option_checks import check_number, check_out_dir
+
+    check_out_dir(out_dir)
+    for option, value in (("--minutes", minutes), ("--prior-minutes", prior_minutes)):
+        check_number(value, option, low=0.0, high=MAX_MINUTES, above=True)
+
     from sda.audio.export import export_audio
     from sda.audio.io import load_audio
     from sda.dataset.demo import synthesize_demo_set

@@ -116,6 +116,7 @@ def generate(
 
     from sda.audio.export import export_audio, safe_filename
     from sda.cli.codec import _load_model
+    from sda.cli.option_checks import check_out_dir
     from sda.dna.codec_bridge import load_codes_or_audio
     from sda.generate import generate as generate_codes
     from sda.generate import render
@@ -142,6 +143,7 @@ def generate(
     extension = output.check()
     if prompt is not None and not prompt.is_file():
         raise GenerateCommandError(f"--prompt {prompt}: no such file")
+    check_out_dir(out_dir)
     model = _load_model(bundle, library, device)
     prompt_codes = load_codes_or_audio(model, prompt) if prompt is not None else None
     out_dir.mkdir(parents=True, exist_ok=True)

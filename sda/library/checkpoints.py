@@ -166,11 +166,40 @@ def read_checkpoint(run: str | os.PathLike, *, checkpoint: str = "best") -> RunC
             else:
                 if chosen.kind == "codec":
                     return chosen  # a prior run's best.ckpt is passed over: last is its default
-    chosen = _read(*find_checkpoint(path))
-    if chosen.kind == "codec" and note:
-        chosen.note = note
-        chosen.training["checkpoint_note"] = note
+    chosen, fallback = _read_last(path)
+    notes = [n for n in (note if chosen.kind == "codec" else None, fallback) if n]
+    if notes:
+        chosen.note = "; ".join(notes)
+        chosen.training["checkpoint_note"] = chosen.note
     return chosen
+
+
+def _read_last(path: Path) -> tuple[RunCheckpoint, str | None]:
+    """The run's last weights, and a note when they come from a step checkpoint: a crash while
+    saving can leave last.ckpt truncated, and training then resumes from the newest readable step
+    file, so export takes the same one."""
+    run_dir, last = find_checkpoint(path)
+    try:
+        return _read(run_dir, last), None
+    except BundleError as error:
+        if not path.is_dir() or last != run_dir / LAST_CHECKPOINT:
+            raise  # a file named by the user is read as it is
+        damaged = error
+    steps = sorted(
+        (p for p in last.parent.glob("*.ckpt") if p.name not in (last.name, BEST_CHECKPOINT.name)),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for step in steps:
+        try:
+            chosen = _read(run_dir, step)
+        except BundleError:
+            continue
+        return chosen, (
+            f"{last} could not be read (cut short by a crash while saving?), so the newest "
+            f"readable step checkpoint, {step.name}, was used instead"
+        )
+    raise damaged
 
 
 def resolve_codec_source(prior_run: RunCheckpoint) -> Path:

@@ -15,10 +15,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from sda.audio.dsp import resample_by_ratio
 from sda.dataset.scan import DatasetReport, load_usable_audio, scan_folder
+from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 
 SMALL_DATASET_SECONDS = 30 * 60  # below this, augmentation is on unless asked otherwise
 MAX_VAL_SEGMENTS = 64  # validation stays quick however large the folder is
@@ -114,22 +115,9 @@ def default_num_workers(usable_seconds: float) -> int:
     return 2
 
 
-class _SeedSampler(Sampler[int]):
-    """Yields a fresh random seed per training crop: seedable, and new crops every epoch."""
-
-    def __init__(self, count: int, seed: int) -> None:
-        self.count = count
-        self._rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self):
-        return iter(self._rng.integers(0, 2**63 - 1, size=self.count).tolist())
-
-
 class RandomCrops(Dataset):
-    """Item `seed` is one random (segment,) float32 crop of the training regions."""
+    """Item `seed` (from `DrawSeeds`) is one random (segment,) float32 crop of the training
+    regions."""
 
     def __init__(
         self,
@@ -304,10 +292,10 @@ class AudioDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")
         workers = self._workers()
-        return DataLoader(
+        return ResumableLoader(  # a resume carries on with new crops (resumable_draws.py)
             self.train_set,
             batch_size=self.batch_size,
-            sampler=_SeedSampler(len(self.train_set), self.seed),
+            sampler=DrawSeeds(len(self.train_set), self.seed),
             num_workers=workers,
             persistent_workers=workers > 0,
             drop_last=True,

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
 from sda.dataset import AudioCache, DatasetReport, default_cache_dir, load_usable_audio, scan_folder
 from sda.training.prior_variants import Variant
+from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 
 log = logging.getLogger(__name__)
 
@@ -189,21 +190,19 @@ class RandomWindows(Dataset):
         pad: int,
         stats: DescriptorStats,
         length: int,
-        seed: int = 0,
     ) -> None:
         self.files, self.limits, self.frames, self.pad = files, limits, frames, pad
-        self.stats, self.length, self.seed = stats, length, seed
+        self.stats, self.length = stats, length
         weights = np.array([max(limit, frames // 4) for limit in limits], dtype=np.float64)
         self.weights = weights / weights.sum()
-        self.draws = 0
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        # a fresh generator per draw: reproducible, and independent across loader workers
-        self.draws += 1
-        rng = np.random.default_rng([self.seed, index, self.draws])
+    def __getitem__(self, seed: int) -> dict[str, torch.Tensor]:
+        # item `seed` from DrawSeeds: reproducible, independent across loader workers, and new
+        # after a resume (resumable_draws.py)
+        rng = np.random.default_rng(seed)
         number = int(rng.choice(len(self.files), p=self.weights))
         file, limit = self.files[number], self.limits[number]
         shift = int(rng.integers(len(file.codes)))
@@ -404,11 +403,12 @@ class PriorDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = RandomWindows(
             self.files, self.limits, frames=self.frames, pad=self.pad, stats=self.stats,
-            length=self.steps_per_epoch * self.batch_size, seed=self.seed,
+            length=self.steps_per_epoch * self.batch_size,
         )  # fmt: skip
-        return DataLoader(
+        return ResumableLoader(  # a resume carries on with new windows (resumable_draws.py)
             dataset,
             batch_size=self.batch_size,
+            sampler=DrawSeeds(len(dataset), self.seed),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

@@ -25,7 +25,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import copy
 import logging
 import re
-import sys
 import time
 import warnings
 from dataclasses import asdict
@@ -41,12 +40,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import MissingMandatoryValue
 
-from sda.errors import SdaError
 from sda.models.base_codec import BaseCodecError, load_base_codec, start_from_base
 from sda.models.codec import Codec, CodecConfig
-from sda.training import devices, recipes
+from sda.training import console, devices, recipes
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.codec_module import CodecModule, CodecTrainingConfig
+from sda.training.config_checks import check_config
+from sda.training.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,20 @@ log = logging.getLogger(__name__)
 CONFIG_PATH = "../../conf"
 CONFIG_DIR = (Path(__file__).resolve().parent / CONFIG_PATH).resolve()
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-# Lightning warnings that say nothing to a musician (manual optimization is deliberate here)
+# Lightning warnings that say nothing to a musician (manual optimization is deliberate here;
+# the checkpoint folder of a run being resumed is not empty, by design)
 _NOISE = (
     ".*Using ModelCheckpoint with manual optimization.*",
     ".*isinstance.treespec, LeafSpec.*",
     ".*does not have many workers.*",
+    ".*Checkpoint directory .* exists and is not empty.*",
 )
 
 
-class TrainingError(SdaError):
-    """A training run that cannot start or continue (bad data dir, device, run dir clash)."""
+def silence_noise() -> None:
+    """Hide the Lightning warnings in `_NOISE` (both apps)."""
+    for message in _NOISE:
+        warnings.filterwarnings("ignore", message=message)
 
 
 def run_name_from_dir(data_dir: Any) -> str:
@@ -248,9 +252,9 @@ def train(cfg: DictConfig) -> Path:
     """Train (or resume) the codec described by `cfg`; returns the run dir."""
     import lightning as L
 
-    for message in _NOISE:
-        warnings.filterwarnings("ignore", message=message)
+    silence_noise()
     cfg = copy.deepcopy(cfg)
+    check_config(cfg, "codec")  # TrainingError naming the key: before any scan or model
     recipes.announce(cfg.get("recipe"), app="codec")
     data_dir = _check_data_dir(cfg)
     check_devices(cfg.trainer)
@@ -345,21 +349,12 @@ def train(cfg: DictConfig) -> Path:
 def _hydra_main(cfg: DictConfig) -> None:
     with open_dict(cfg):  # the job's own dir: differs from the formula under -m (sweeps)
         cfg.paths.run_dir = HydraConfig.get().runtime.output_dir
-    try:
-        train(cfg)
-    except SdaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    console.run_job(train, cfg)  # user errors: one line, exit code 1
 
 
 def main() -> None:
     """Console script `sda-train`."""
-    try:  # Hydra cannot choose a config file from the hardware: resolve recipe=auto first
-        sys.argv = recipes.argv_with_recipe(sys.argv, app="codec")
-    except SdaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    _hydra_main()
+    console.run_app(_hydra_main, app="codec")
 
 
 if __name__ == "__main__":

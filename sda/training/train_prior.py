@@ -22,7 +22,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import copy
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -34,13 +33,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sda.errors import SdaError
 from sda.models.prior import PriorConfig
-from sda.training import recipes, train_codec
+from sda.training import console, recipes, train_codec
+from sda.training.config_checks import check_config
+from sda.training.errors import TrainingError
 from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
 from sda.training.prior_variants import variants
-from sda.training.train_codec import CONFIG_DIR, LAST_CHECKPOINT, TrainingError
+from sda.training.train_codec import CONFIG_DIR, LAST_CHECKPOINT
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,9 @@ def train(cfg: DictConfig) -> Path:
     """Train (or resume) the prior described by `cfg`; returns the run dir."""
     import lightning as L
 
+    train_codec.silence_noise()
     cfg = copy.deepcopy(cfg)
+    check_config(cfg, "prior")  # TrainingError naming the key: before the codec or data is read
     recipes.announce(cfg.get("recipe"), app="prior")
     train_codec.check_devices(cfg.trainer)  # TrainingError: no such GPU, backend, core count
     bundle, codec_source = _load_codec(cfg.get("codec"))
@@ -255,21 +257,12 @@ def train(cfg: DictConfig) -> Path:
 def _hydra_main(cfg: DictConfig) -> None:
     with open_dict(cfg):  # the job's own dir: differs from the formula under -m (sweeps)
         cfg.paths.run_dir = HydraConfig.get().runtime.output_dir
-    try:
-        train(cfg)
-    except SdaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    console.run_job(train, cfg)  # user errors: one line, exit code 1
 
 
 def main() -> None:
     """Console script `sda-train-prior`."""
-    try:  # Hydra cannot choose a config file from the hardware: resolve recipe=auto first
-        sys.argv = recipes.argv_with_recipe(sys.argv, app="prior")
-    except SdaError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    _hydra_main()
+    console.run_app(_hydra_main, app="prior")
 
 
 if __name__ == "__main__":
