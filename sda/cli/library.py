@@ -1,5 +1,5 @@
 """CLI commands: `sda export` (training runs -> a bundle in the library) and
-`sda library list|show|search|rename|tag|delete|import|export`."""
+`sda library list|show|search|rename|tag|delete|import|export|doctor`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ NameArgument = Annotated[str, typer.Argument(help="Bundle name in the library.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 HELP = (
-    "Manage the model library: list, show, search, rename, tag, delete, import and export bundles."
+    "Manage the model library: list, show, search, rename, tag, delete, import and export "
+    "bundles; `doctor` repairs it after a crash."
 )
 
 
@@ -333,6 +334,52 @@ def export_zip(
     _console().print(f"wrote {path}")
 
 
+def _megabytes(count: int) -> str:
+    return f"{count / 1024**2:.1f} MB"
+
+
+def doctor(
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Remove the leftovers it lists (never a model).")
+    ] = False,
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the library after a crash or a full disk: finish or undo interrupted operations, set
+    names and the index right, and list leftover files with their sizes (--clean removes them).
+
+    Example: sda library doctor --clean
+    """
+    from dataclasses import asdict
+
+    target = _open(library)
+    report = target.doctor(clean=clean)
+    _notice(target)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False, default=str))
+        return
+    console = _console()
+    for label, lines in (
+        ("recovered", report.recovered),
+        ("repaired", report.repaired),
+        ("damaged, left as is", report.damaged),
+    ):
+        for line in lines:
+            console.print(f"{label}: {line}")
+    for item in report.leftovers:
+        console.print(f"leftover: {item.path} ({_megabytes(item.size)}, {item.what})")
+    total = _megabytes(report.leftover_bytes)
+    if report.leftovers and report.cleaned:
+        console.print(f"removed {len(report.leftovers)} leftover(s), {total} freed")
+    elif report.leftovers:
+        console.print(
+            f"{len(report.leftovers)} leftover(s), {total}: remove them with "
+            "`sda library doctor --clean`"
+        )
+    if not (report.recovered or report.repaired or report.damaged or report.leftovers):
+        console.print(f"the library at {target.root} is healthy ({len(target.names())} bundles)")
+
+
 def register(app: typer.Typer) -> None:
     """Add `sda export` and the `sda library ...` group to the main app."""
     app.command("export")(export)
@@ -347,4 +394,5 @@ def register(app: typer.Typer) -> None:
     group.command("delete")(delete)
     group.command("import")(import_zip)
     group.command("export")(export_zip)
+    group.command("doctor")(doctor)
     app.add_typer(group, name="library")

@@ -5,6 +5,7 @@ Importing this package is cheap (no torch): torch and the models load only when 
 
 from sda.library.archive import ArchiveError
 from sda.library.bundle import Bundle, BundleError, load_bundle, save_bundle
+from sda.library.disk_space import DiskFullError
 from sda.library.export_run import export_run
 from sda.library.library import (
     Library,
@@ -20,6 +21,7 @@ __all__ = [
     "ArchiveError",
     "Bundle",
     "BundleError",
+    "DiskFullError",
     "InvalidNameError",
     "Library",
     "LibraryEntry",

@@ -26,6 +26,7 @@ from sda.library.bundle import (
     load_bundle,
     read_json_file,
 )
+from sda.library.disk_space import check_free_space, disk_full_as_error
 from sda.library.weights_header import WeightsHeaderError, check_tensor_entries
 
 MAX_WEIGHTS_BYTES = 1024**3  # codec / prior safetensors: 200 M parameters (the cap) in float32
@@ -209,7 +210,8 @@ def extract_bundle_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> 
     """Unpack a bundle zip into the new folder `dest`, check everything, return `dest`.
 
     Sizes are checked from the zip's directory, again from each weights header, and while
-    writing (per file and in total), so a zip bomb is refused before it fills the disk.
+    writing (per file and in total), so a zip bomb is refused before it fills the disk; the disk's
+    free space is checked against the declared size before the first byte is written.
     """
     zip_path, dest = Path(zip_path).expanduser(), Path(dest)
     if not zip_path.is_file():
@@ -220,13 +222,16 @@ def extract_bundle_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> 
         raise ArchiveError(f"{zip_path} is not a readable zip file ({error})") from None
     with archive:
         plan = _plan(archive, zip_path)
-        dest.mkdir(parents=True)
-        budget = _Budget(MAX_TOTAL_BYTES, zip_path)
-        # Small files first: an absurd config.json is refused before its weights are unpacked.
-        for info, filename in sorted(plan, key=lambda member: member[1].endswith(".safetensors")):
-            if filename.endswith(".safetensors"):
-                _check_config_early(dest, zip_path)
-            _extract_member(archive, info, filename, dest, budget, zip_path)
+        declared = sum(info.file_size for info, _ in plan)
+        check_free_space(dest.parent, declared)
+        with disk_full_as_error(dest.parent, declared):
+            dest.mkdir(parents=True)
+            budget = _Budget(MAX_TOTAL_BYTES, zip_path)
+            # Small files first: an absurd config.json is refused before its weights are unpacked.
+            for info, filename in sorted(plan, key=lambda item: item[1].endswith(".safetensors")):
+                if filename.endswith(".safetensors"):
+                    _check_config_early(dest, zip_path)
+                _extract_member(archive, info, filename, dest, budget, zip_path)
     try:
         check_bundle_folder(dest)
         load_bundle(dest)  # full check: weights load into the models and match their recorded id
@@ -235,29 +240,41 @@ def extract_bundle_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> 
     return dest
 
 
-def write_bundle_zip(
-    bundle_dir: str | os.PathLike, zip_path: str | os.PathLike, *, overwrite: bool = False
-) -> Path:
-    """Write the bundle's files into `zip_path` (inside a folder named after the bundle), atomically."""
-    bundle_dir, zip_path = Path(bundle_dir), Path(zip_path).expanduser()
+def zip_target(zip_path: str | os.PathLike) -> Path:
+    """The file `write_bundle_zip` writes for `zip_path` (".zip" added when missing)."""
+    zip_path = Path(zip_path).expanduser()
     if zip_path.suffix.lower() != ".zip":
         zip_path = zip_path.with_name(zip_path.name + ".zip")
+    return zip_path
+
+
+def write_bundle_zip(
+    bundle_dir: str | os.PathLike,
+    zip_path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    tmp_path: str | os.PathLike | None = None,
+) -> Path:
+    """Write the bundle's files into `zip_path` (inside a folder named after the bundle),
+    atomically, through `tmp_path` when given; the disk's free space is checked first."""
+    bundle_dir, zip_path = Path(bundle_dir), zip_target(zip_path)
     if zip_path.exists() and not overwrite:
         raise ArchiveError(f"{zip_path} already exists; choose another file or pass --overwrite")
     check_bundle_folder(bundle_dir)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    files = [bundle_dir / name for name in BUNDLE_FILES if (bundle_dir / name).is_file()]
+    need = sum(path.stat().st_size for path in files)  # stored or deflated: at most this much
+    check_free_space(zip_path.parent, need)
     with (
-        atomic_write(zip_path) as handle,
+        disk_full_as_error(zip_path.parent, need),
+        atomic_write(zip_path, tmp_path=tmp_path) as handle,
         zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
     ):
-        for filename in BUNDLE_FILES:
-            path = bundle_dir / filename
-            if path.is_file():
-                # Weights barely compress; storing them keeps export and import fast.
-                method = (
-                    zipfile.ZIP_STORED
-                    if filename.endswith((".safetensors", ".ogg"))
-                    else zipfile.ZIP_DEFLATED
-                )
-                archive.write(path, f"{bundle_dir.name}/{filename}", compress_type=method)
+        for path in files:
+            # Weights barely compress; storing them keeps export and import fast.
+            method = (
+                zipfile.ZIP_STORED
+                if path.name.endswith((".safetensors", ".ogg"))
+                else zipfile.ZIP_DEFLATED
+            )
+            archive.write(path, f"{bundle_dir.name}/{path.name}", compress_type=method)
     return zip_path

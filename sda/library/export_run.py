@@ -12,11 +12,11 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 from sda.errors import SdaError
+from sda.library import journal
 from sda.library.bundle import META_FILE, Bundle, BundleError, build_bundle, save_bundle
 from sda.library.checkpoints import (
     RunCheckpoint,
@@ -25,10 +25,12 @@ from sda.library.checkpoints import (
     read_checkpoint,
     resolve_codec_source,
 )
+from sda.library.disk_space import check_free_space, disk_full_as_error
 from sda.library.library import Library, LibraryError
 from sda.library.names import name_key, validate_name
 
 PREVIEW_SECONDS = 6.0
+PREVIEW_BYTES = 2 * 1024**2  # a few seconds of OGG, generously
 
 
 def file_sha256(path: Path) -> str:
@@ -271,19 +273,40 @@ def export_run(
     meta["training"] = training
     meta["lineage"] = lineage(codec_run, library)
 
-    library.root.mkdir(parents=True, exist_ok=True)
-    scratch = library.root / f".export-{uuid.uuid4().hex}"
-    scratch.mkdir()
+    return _save_into_library(library, bundle, meta, name, preview)
+
+
+def _weights_bytes(bundle: Bundle) -> int:
+    """Bytes the bundle's weights take on disk (known before anything is written)."""
+    models = [bundle.codec] + ([bundle.prior] if bundle.prior is not None else [])
+    return sum(
+        tensor.numel() * tensor.element_size()
+        for model in models
+        for tensor in model.state_dict().values()
+    )
+
+
+def _save_into_library(
+    library: Library, bundle: Bundle, meta: dict[str, Any], name: str, preview: bool
+) -> Path:
+    """Write the bundle in a scratch folder of the library, then add it (a rename: no copy)."""
+    need = _weights_bytes(bundle) + (PREVIEW_BYTES if preview else 0)
+    check_free_space(library.root, need)
+    intent = journal.begin(library.root, "export", name=name)
+    scratch = intent.scratch("export")
     try:
-        preview_path = _write_preview(bundle, meta["dataset"], scratch) if preview else None
-        folder = save_bundle(
-            scratch / "bundle",
-            codec=bundle.codec,
-            prior=bundle.prior,
-            meta=meta,
-            preview=preview_path,
-        )
+        with disk_full_as_error(library.root, need):
+            scratch.mkdir()
+            preview_path = _write_preview(bundle, meta["dataset"], scratch) if preview else None
+            folder = save_bundle(
+                scratch / "bundle",
+                codec=bundle.codec,
+                prior=bundle.prior,
+                meta=meta,
+                preview=preview_path,
+            )
         entry = library.add(folder, name=name, move=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        intent.end(done=not scratch.exists())  # if it would not go, the next start removes it
     return library.bundles_dir / entry.name

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sda.atomic_files import write_bytes_atomic, write_json_atomic
+from sda.atomic_files import json_bytes, prepare_bytes, write_bytes_atomic
 from sda.errors import SdaError
 from sda.library.names import name_key
 
@@ -93,14 +93,30 @@ def read_index(path: Path) -> dict[str, LibraryEntry] | None:
     return {entry.name: entry for entry in entries}
 
 
-def write_index(path: Path, entries: dict[str, LibraryEntry], *, backup: Path | None) -> None:
-    """Write atomically; first copy the current (known good) index to `backup` when given."""
-    data = {
+def _index_data(entries: dict[str, LibraryEntry]) -> dict[str, Any]:
+    return {
         "format": INDEX_FORMAT,
         "version": INDEX_VERSION,
         "updated": now(),
         "bundles": [asdict(entries[name]) for name in sorted(entries, key=name_key)],
     }
+
+
+def _backup(path: Path, backup: Path | None) -> None:
     if backup is not None and path.exists():
         write_bytes_atomic(backup, path.read_bytes())
-    write_json_atomic(path, data)
+
+
+def write_index(path: Path, entries: dict[str, LibraryEntry], *, backup: Path | None) -> None:
+    """Write atomically; first copy the current (known good) index to `backup` when given."""
+    _backup(path, backup)
+    write_bytes_atomic(path, json_bytes(_index_data(entries)))
+
+
+def prepare_index(
+    path: Path, entries: dict[str, LibraryEntry], *, backup: Path | None, tmp_path: Path
+) -> Path:
+    """Like `write_index`, but leave the new index in `tmp_path` for `commit_prepared`: every
+    write that needs disk space is done before an operation's first irreversible step."""
+    _backup(path, backup)
+    return prepare_bytes(tmp_path, json_bytes(_index_data(entries)))

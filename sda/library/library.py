@@ -9,7 +9,6 @@ index is written atomically, so concurrent sda processes never lose each other's
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,20 +16,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sda.atomic_files import write_json_atomic
 from sda.errors import SdaError
-from sda.library.bundle import (
-    META_FILE,
-    BundleError,
-    check_bundle_folder,
-    load_bundle,
-    read_json_file,
-)
+from sda.library import changes, journal
+from sda.library.bundle import META_FILE, BundleError, load_bundle, read_json_file
+from sda.library.disk_space import disk_full_as_error
+from sda.library.errors import LibraryBusyError, LibraryError, UnknownBundleError
 from sda.library.index import (
     BACKUP_FILE,
     INDEX_FILE,
     CorruptIndex,
     LibraryEntry,
+    prepare_index,
     read_index,
     write_index,
 )
@@ -38,19 +34,12 @@ from sda.library.names import InvalidNameError, did_you_mean, name_key, validate
 
 if TYPE_CHECKING:
     from sda.library.bundle import Bundle
+    from sda.library.doctor import DoctorReport
 
 LOCK_FILE = ".lock"
 BUNDLES_DIR = "bundles"
-MAX_TAG_LENGTH = 40
 ENV_VAR = "SDA_LIBRARY"
-
-
-class LibraryError(SdaError):
-    """A library operation that cannot be done: unknown or duplicate name, busy or damaged library."""
-
-
-class UnknownBundleError(LibraryError):
-    """No bundle with that name (the message suggests close names)."""
+OPEN_LOCK_TIMEOUT = 5.0
 
 
 def default_library_root(explicit: str | os.PathLike | None = None) -> Path:
@@ -62,21 +51,6 @@ def default_library_root(explicit: str | os.PathLike | None = None) -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("sda", appauthor=False) / "library"
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = str(tag).strip()
-        if not tag:
-            continue
-        if len(tag) > MAX_TAG_LENGTH or any(not c.isprintable() for c in tag):
-            raise LibraryError(
-                f"tag {tag[:60]!r} is too long or has odd characters (max {MAX_TAG_LENGTH})"
-            )
-        if tag not in cleaned:
-            cleaned.append(tag)
-    return cleaned
 
 
 class Library:
@@ -91,10 +65,50 @@ class Library:
         self.backup_path = self.root / BACKUP_FILE
         self.lock_timeout = lock_timeout
         self._lock = FileLock(str(self.root / LOCK_FILE))
-        self.notice: str | None = None  # set when a damaged index was recovered; the CLI shows it
+        self.notice: str | None = None  # what was repaired on the way (the CLI shows it)
+        self._opened = False
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ recovery
+
+    def _note(self, text: str) -> None:
+        self.notice = f"{self.notice}; {text}" if self.notice else text
+
+    def _open(self) -> None:
+        """On first use: finish or undo what a crash interrupted. Costs a look at two folders'
+        names when there is nothing to do."""
+        if self._opened:
+            return
+        self._opened = True
+        from sda.library.doctor import find_leftovers
+        from sda.library.recovery import needs_recovery, recover
+
+        if needs_recovery(self):
+            try:
+                # Briefly: a busy library means another process is at work and recovers it.
+                with self._locked(timeout=min(self.lock_timeout, OPEN_LOCK_TIMEOUT)):
+                    done = recover(self)
+            except LibraryBusyError:
+                done = []
+            except (SdaError, OSError) as error:  # never block reading the library
+                done = [f"could not finish an interrupted operation ({error})"]
+            if done:
+                self._note("after an interrupted operation: " + "; ".join(done))
+        leftovers = find_leftovers(self, sizes=False, temps=False)
+        if leftovers:
+            self._note(
+                f"{len(leftovers)} leftover(s) from interrupted operations; "
+                "`sda library doctor` shows them, `--clean` removes them"
+            )
+
+    def doctor(self, *, clean: bool = False) -> DoctorReport:
+        """Check and repair the library: unfinished operations, names, index, leftovers."""
+        from sda.library.doctor import run_doctor
+
+        self._opened = True  # the doctor does all the opening check does, and reports it
+        return run_doctor(self, clean=clean)
 
     # ------------------------------------------------------------------ index I/O
 
@@ -127,6 +141,7 @@ class Library:
         return kept
 
     def _load(self, *, locked: bool) -> dict[str, LibraryEntry]:
+        self._open()
         try:
             entries = read_index(self.index_path)
         except CorruptIndex as error:
@@ -155,18 +170,28 @@ class Library:
         return entries
 
     def _write(self, entries: dict[str, LibraryEntry], *, backup_current: bool = True) -> None:
-        write_index(self.index_path, entries, backup=self.backup_path if backup_current else None)
+        with disk_full_as_error(self.root, 0):
+            write_index(
+                self.index_path, entries, backup=self.backup_path if backup_current else None
+            )
+
+    def _prepare_index(self, entries: dict[str, LibraryEntry], intent: journal.Intent) -> Path:
+        """The new index in a temp file, to be committed by a rename once the operation is done."""
+        tmp = self.root / f".{INDEX_FILE}.{intent.id}.tmp"
+        with disk_full_as_error(self.root, 0):
+            return prepare_index(self.index_path, entries, backup=self.backup_path, tmp_path=tmp)
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, timeout: float | None = None) -> Iterator[None]:
         from filelock import Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
+        with disk_full_as_error(self.root, 0):
+            self.root.mkdir(parents=True, exist_ok=True)
         try:
-            with self._lock.acquire(timeout=self.lock_timeout):
+            with self._lock.acquire(timeout=self.lock_timeout if timeout is None else timeout):
                 yield
         except Timeout:
-            raise LibraryError(
+            raise LibraryBusyError(
                 f"the library at {self.root} is busy (another sda process holds {LOCK_FILE}); try again"
             ) from None
 
@@ -258,13 +283,6 @@ class Library:
 
     # ------------------------------------------------------------------ changing
 
-    def _update_meta(self, folder: str, changes: dict[str, Any]) -> dict[str, Any]:
-        path = self.bundles_dir / folder / META_FILE
-        meta = read_json_file(path, "bundle description")
-        meta.update(changes)
-        write_json_atomic(path, meta)
-        return meta
-
     def add(
         self,
         bundle_dir: str | os.PathLike,
@@ -274,81 +292,17 @@ class Library:
         move: bool = False,
     ) -> LibraryEntry:
         """Copy (or move) a bundle folder into the library under `name` (default: its meta name)."""
-        source = Path(bundle_dir)
-        _, meta = check_bundle_folder(source)
-        name = validate_name(name or str(meta.get("name") or source.name))
-        all_tags = _clean_tags([*meta.get("tags", []), *tags])
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".staging-{uuid.uuid4().hex}"
-        try:
-            # Copy outside the lock so a slow copy never blocks other sda processes.
-            if move:
-                shutil.move(str(source), str(staging))
-            else:
-                shutil.copytree(source, staging, symlinks=False)
-            staged = {
-                **read_json_file(staging / META_FILE, "bundle description"),
-                "name": name,
-                "tags": all_tags,
-            }
-            write_json_atomic(staging / META_FILE, staged)
-            with self._transaction() as entries:
-                taken = {name_key(n) for n in entries} | {name_key(f) for f in self._folders()}
-                if name_key(name) in taken:
-                    raise LibraryError(
-                        f'a bundle named "{name}" is already in the library; pick another name '
-                        "or rename / delete the old one (sda library rename|delete)"
-                    )
-                self.bundles_dir.mkdir(parents=True, exist_ok=True)
-                os.replace(staging, self.bundles_dir / name)
-                entries[name] = LibraryEntry.from_meta(name, staged)
-                return entries[name]
-        finally:
-            if staging.exists():
-                if move:  # give the caller its folder back rather than losing it
-                    shutil.move(str(staging), str(source))
-                else:
-                    shutil.rmtree(staging, ignore_errors=True)
+        return changes.add_bundle(self, Path(bundle_dir), name=name, tags=tags, move=move)
 
     def rename(self, old: str, new: str) -> LibraryEntry:
-        new = validate_name(new)
-        with self._transaction() as entries:
-            entry = self._find(entries, old)
-            taken = {name_key(n) for n in entries} | {name_key(f) for f in self._folders()}
-            if name_key(new) != name_key(entry.name) and name_key(new) in taken:
-                raise LibraryError(f'a bundle named "{new}" already exists; pick another name')
-            if new == entry.name:
-                return entry
-            # Through a temporary name so a case-only rename works on case-insensitive disks.
-            hop = self.bundles_dir / f".rename-{uuid.uuid4().hex}"
-            os.replace(self.bundles_dir / entry.name, hop)
-            try:
-                os.replace(hop, self.bundles_dir / new)
-            except OSError:
-                os.replace(hop, self.bundles_dir / entry.name)  # put it back; never lose a bundle
-                raise
-            self._update_meta(new, {"name": new})
-            del entries[entry.name]
-            entry.name = new
-            entries[new] = entry
-            return entry
+        return changes.rename_bundle(self, old, new)
 
     def tag(self, name: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> LibraryEntry:
-        with self._transaction() as entries:
-            entry = self._find(entries, name)
-            drop = set(_clean_tags(remove))
-            entry.tags = [t for t in _clean_tags([*entry.tags, *add]) if t not in drop]
-            self._update_meta(entry.name, {"tags": entry.tags})
-            return entry
+        return changes.tag_bundle(self, name, add, remove)
 
     def delete(self, name: str) -> LibraryEntry:
-        trash = self.root / f".trash-{uuid.uuid4().hex}"
-        with self._transaction() as entries:
-            entry = self._find(entries, name)
-            os.replace(self.bundles_dir / entry.name, trash)  # atomic: gone from scans at once
-            del entries[entry.name]
-        shutil.rmtree(trash, ignore_errors=True)
-        return entry
+        """Remove a bundle (the caller has asked the user first)."""
+        return changes.delete_bundle(self, name)
 
     def rebuild_index(self) -> int:
         """Rewrite the index from the bundle folders; returns the number of bundles found."""
@@ -363,22 +317,12 @@ class Library:
 
     def import_zip(self, zip_path: str | os.PathLike, *, name: str | None = None) -> LibraryEntry:
         """Add a bundle shared as a .zip (checked for unsafe paths, links, size and valid weights)."""
-        from sda.library.archive import extract_bundle_zip
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        scratch = self.root / f".import-{uuid.uuid4().hex}"
-        try:
-            folder = extract_bundle_zip(zip_path, scratch)
-            return self.add(folder, name=name, move=True)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        return changes.import_zip(self, zip_path, name)
 
     def export_zip(
         self, name: str, zip_path: str | os.PathLike, *, overwrite: bool = False
     ) -> Path:
-        from sda.library.archive import write_bundle_zip
-
-        return write_bundle_zip(self.path_of(name), zip_path, overwrite=overwrite)
+        return changes.export_zip(self, name, zip_path, overwrite)
 
 
 def resolve_bundle(

@@ -109,8 +109,34 @@ def test_library_env_variable_is_used(capsys, lib, monkeypatch):
 def test_every_command_has_an_example_in_its_help(capsys):
     commands = [("export",)] + [
         ("library", c)
-        for c in ("list", "show", "search", "rename", "tag", "delete", "import", "export")
+        for c in ("list", "show", "search", "rename", "tag", "delete", "import", "export", "doctor")
     ]
     for command in commands:
         code, out, _ = run_cli(capsys, *command, "--help")
         assert code == 0 and "Example: sda " + " ".join(command) in " ".join(out.split()), command
+
+
+def test_doctor_reports_leftovers_with_sizes_and_cleans_on_request(sda, lib):
+    leftover = lib.root / ".staging-0123abcd"  # as a crash of an older sda left it
+    leftover.mkdir()
+    (leftover / "codec.safetensors").write_bytes(b"x" * 3_000_000)
+    code, out, err = sda("library", "list")
+    assert code == 0 and "1 leftover" in err and "doctor" in err
+    code, out, _ = sda("library", "doctor")
+    assert code == 0 and ".staging-0123abcd (2.9 MB" in out and "--clean" in out
+    assert leftover.exists()  # listed, not removed
+    code, out, _ = sda("library", "doctor", "--clean")
+    assert code == 0 and "removed 1 leftover(s), 2.9 MB freed" in out
+    assert not leftover.exists() and lib.names() == ["drums", "pads"]
+    code, out, _ = sda("library", "doctor")
+    assert code == 0 and "healthy (2 bundles)" in out
+
+
+def test_a_full_disk_is_one_line(sda, lib, tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("shutil.disk_usage", lambda path: usage(10**9, 10**9, 0))
+    code, _, err = sda("library", "export", "drums", tmp_path / "drums.zip")
+    assert code == 1 and err.startswith("error: disk full: need ~") and str(tmp_path) in err
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*.tmp"))
