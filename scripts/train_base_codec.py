@@ -77,7 +77,10 @@ def describe(run_dir: Path) -> dict:
     mel = None
     if bench.is_file():
         callbacks = torch.load(bench, map_location="cpu", weights_only=True).get("callbacks", {})
-        mel = next((v.get("best_model_score") for k, v in callbacks.items() if "best" in k), None)
+        scores = (
+            v.get("best_model_score") for k, v in callbacks.items() if "val/mel_distance" in k
+        )
+        mel = next((score for score in scores if score is not None), None)
     return {
         "steps": metadata["steps"],
         "fingerprint": base.fingerprint(),

@@ -66,10 +66,10 @@ class Intent:
         self.lock_path.unlink(missing_ok=True)
 
 
-def _file_lock(path: Path):
+def _file_lock(path: Path, timeout: float = 0):
     from filelock import FileLock
 
-    return FileLock(str(path), timeout=0)
+    return FileLock(str(path), timeout=timeout)
 
 
 def begin(root: Path, op: str, **data: Any) -> Intent:
@@ -77,7 +77,10 @@ def begin(root: Path, op: str, **data: Any) -> Intent:
     with disk_full_as_error(root, 4096):
         root.mkdir(parents=True, exist_ok=True)
     intent = Intent(root=root, op=op, id=uuid.uuid4().hex, data=data)
-    intent._lock = _file_lock(intent.lock_path)
+    # A wait, not timeout=0: another process's recovery may open the fresh lock file in the
+    # instant between its creation and our lock, see no journal yet, and remove it; we then
+    # take the lock again once it lets go (nothing of ours existed for it to undo).
+    intent._lock = _file_lock(intent.lock_path, timeout=30)
     intent._lock.acquire()
     try:
         with disk_full_as_error(root, 4096):
