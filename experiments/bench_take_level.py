@@ -1,0 +1,78 @@
+"""Free takes at the material's level: the README's prior command, then the peaks of free takes.
+
+    python experiments/bench_take_level.py --codec RUN --data DIR [--minutes 10] [--takes 8]
+
+Trains a prior with the default command (`sda-train-prior codec=RUN`, this machine's recipe) for
+--minutes unless the run exists, generates --takes free 10 s takes (no controls), and prints the
+median peak (dBFS) of the takes as decoded and as `render` writes them (what `sda generate` and
+the app write), next to the median peak of the training files read back from disk.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sda.audio.io import load_audio
+from sda.dataset.scan import scan_folder
+from sda.generate import generate, render
+from sda.generate.decoding import decode_codes
+from sda.library import resolve_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_peak_db(takes: list[np.ndarray]) -> float:
+    return float(np.median([20 * np.log10(max(float(np.abs(a).max()), 1e-10)) for a in takes]))
+
+
+def train_prior(codec: Path, work: Path, minutes: int) -> Path:
+    run_dir = work / "prior" / "take_level"
+    if not (run_dir / "checkpoints" / "last.ckpt").exists():
+        command = [
+            str(Path(sys.executable).with_name("sda-train-prior")),
+            f"codec={codec}",
+            f"paths.output_dir={work}",
+            "name=take_level",
+            f"trainer.max_time=00:00:{minutes:02d}:00",
+            "trainer.enable_progress_bar=false",
+        ]
+        subprocess.run(command, check=True, cwd=ROOT)
+    return run_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codec", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="the codec's training folder")
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--takes", type=int, default=8)
+    parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "bench_take_level")
+    args = parser.parse_args()
+    prior = train_prior(args.codec, args.work, args.minutes)
+    torch.set_num_threads(2)
+    bundle = resolve_bundle(prior / "checkpoints" / "last.ckpt")
+    rate = bundle.codec.config.sample_rate
+    clips = [generate(bundle, seconds=10.0, seed=100 + i) for i in range(args.takes)]
+    decoded = median_peak_db([decode_codes(bundle.codec, c) for c in clips])
+    rendered = median_peak_db([render(bundle, c) for c in clips])
+    files = [entry.path for entry in scan_folder(args.data, sample_rate=rate).usable]
+    material = median_peak_db([load_audio(f, sample_rate=rate)[0] for f in files])
+    print(
+        f"free takes' median peak: {rendered:.1f} dBFS as written ({decoded:.1f} decoded); "
+        f"training files' median peak {material:.1f} dBFS ({len(files)} files); "
+        f"difference {rendered - material:+.1f} dB"
+    )
+
+
+if __name__ == "__main__":
+    main()
