@@ -4,6 +4,9 @@ layout of the contract (what `sda-train` / `sda-train-prior` write)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +247,19 @@ def run_cli(capsys, *args, stdin: str = "") -> tuple[int, str, str]:
         sys.argv, sys.stdin = saved
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_group(command: list[str], *, cwd: Path, env: dict, timeout: float) -> tuple[int, str]:
+    """Run `command` in its own process group; on a timeout kill the group, so a DDP rank stuck in
+    a collective after its peer died (or a sweep's jobs) does not outlive the test."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return -1, f"timed out after {timeout} s\n{output}"
+    return process.returncode, output

@@ -14,6 +14,26 @@ def _verdict_cell(report) -> str:
     return "[green]ok[/]" if report.usable else "[red]skipped[/]"
 
 
+def _file_table(report):
+    """One row per file: its name under the folder, verdict, seconds and reason or flags."""
+    from rich.table import Table
+
+    table = Table(title=f"{report.folder}", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("seconds", justify="right")
+    table.add_column("reason / flags", overflow="fold")
+    for entry in report.files:
+        try:
+            name = str(entry.path.relative_to(report.folder))
+        except ValueError:
+            name = str(entry.path)
+        notes = entry.reason if not entry.usable else "; ".join(entry.flags)
+        seconds = f"{entry.seconds:.2f}" if entry.seconds else "-"
+        table.add_row(name, _verdict_cell(entry), seconds, notes)
+    return table
+
+
 def inspect(
     folder: Annotated[
         Path, typer.Argument(help="The folder of recordings (searched recursively).")
@@ -51,7 +71,6 @@ def inspect(
 
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
     from sda.dataset.scan import scan_folder
 
@@ -70,21 +89,8 @@ def inspect(
             progress=advance,
         )
 
-    table = Table(title=f"{report.folder}", title_justify="left")
-    table.add_column("file", overflow="fold")
-    table.add_column("verdict")
-    table.add_column("seconds", justify="right")
-    table.add_column("reason / flags", overflow="fold")
-    for entry in report.files:
-        try:
-            name = str(entry.path.relative_to(report.folder))
-        except ValueError:
-            name = str(entry.path)
-        notes = entry.reason if not entry.usable else "; ".join(entry.flags)
-        seconds = f"{entry.seconds:.2f}" if entry.seconds else "-"
-        table.add_row(name, _verdict_cell(entry), seconds, notes)
     if report.files:
-        console.print(table)
+        console.print(_file_table(report))
     console.print(
         f"[bold]{len(report.usable)}[/] usable of {len(report.files)} audio files: "
         f"{report.usable_seconds:.1f} s, {report.num_frames()} latent frames. "

@@ -55,13 +55,9 @@ def run_demo(
     for option, value in (("--minutes", minutes), ("--prior-minutes", prior_minutes)):
         check_number(value, option, low=0.0, high=MAX_MINUTES, above=True)
 
-    from sda.audio.export import export_audio
-    from sda.audio.io import load_audio
     from sda.dataset.demo import synthesize_demo_set
     from sda.dataset.scan import scan_folder
-    from sda.dna.codec_bridge import decode, encode_audio
     from sda.errors import SdaError
-    from sda.generate import generate, render
     from sda.library import Library, export_run, load_bundle
     from sda.training import train_codec, train_prior
 
@@ -116,6 +112,22 @@ def run_demo(
     console.print(f'bundle "{name}" saved in {bundle_dir}')
 
     console.rule("[bold]5/5 renders")
+    _write_renders(bundle, data_dir, renders, takes=takes, seconds=seconds, name=name)
+    console.print(
+        f"\n[green]Done.[/] Listen to {renders}, then try:\n"
+        f"  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n"
+        f"  sda explore\n  tensorboard --logdir {out_dir}"
+    )
+    return bundle_dir
+
+
+def _write_renders(bundle, data_dir: Path, renders: Path, *, takes: int, seconds: float, name: str):
+    """Reconstructions of three demo sounds and `takes` generated takes, as 24-bit WAV."""
+    from sda.audio.export import export_audio
+    from sda.audio.io import load_audio
+    from sda.dna.codec_bridge import decode, encode_audio
+    from sda.generate import generate, render
+
     renders.mkdir(parents=True, exist_ok=True)
     rate = bundle.codec.config.sample_rate
     for source in sorted(data_dir.glob("*.wav"))[:3]:
@@ -138,12 +150,6 @@ def run_demo(
             tags={"title": f"demo take {seed + 1}", "album": name, "comment": f"seed {seed}"},
         )
         console.print(f"  {path}")
-    console.print(
-        f"\n[green]Done.[/] Listen to {renders}, then try:\n"
-        f"  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n"
-        f"  sda explore\n  tensorboard --logdir {out_dir}"
-    )
-    return bundle_dir
 
 
 def register(app: typer.Typer) -> None:

@@ -232,15 +232,12 @@ class CodecModule(L.LightningModule):
 
         spectral = self.spectral_loss(recon, audio)
         mel, stft = spectral.mel, spectral.stft
-        envelope = self.envelope_loss(recon, audio)
         loss = s.mel_weight * mel + s.stft_weight * stft + s.commitment_weight * commit
-        loss = loss + s.envelope_weight * envelope
-        logs = {
-            "train/mel": mel,
-            "train/stft": stft,
-            "train/commit": commit,
-            "train/envelope": envelope,
-        }
+        logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
+        if s.envelope_weight:  # a training-step cost: only when it counts (validation logs it)
+            envelope = self.envelope_loss(recon, audio)
+            loss = loss + s.envelope_weight * envelope
+            logs["train/envelope"] = envelope
 
         if adversarial:
             # toggling freezes the other optimizer's parameters: each backward touches one model

@@ -8,8 +8,6 @@ buffers (codebooks, EMA counts), dead-code reset counters and codes for a fixed 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,25 +30,9 @@ def run_app(module: str, *overrides: str, cwd: Path) -> str:
     env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     probe = ("+callbacks.rank_probe._target_=ddp_probe.RankProbe", f"+callbacks.rank_probe.folder={cwd / 'probe'}")  # fmt: skip
     command = [sys.executable, "-m", module, *DDP_ON_CPU, *probe, *overrides]
-    code, output = run_group(command, cwd=cwd, env=env, timeout=300)
+    code, output = factories.run_group(command, cwd=cwd, env=env, timeout=300)
     assert code == 0, output[-4000:]
     return output
-
-
-def run_group(command: list[str], *, cwd: Path, env: dict, timeout: float) -> tuple[int, str]:
-    """Run `command` in its own process group; on a timeout kill the group, so a rank stuck in a
-    collective after its peer died does not outlive the test."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, text=True, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return -1, f"timed out after {timeout} s\n{output}"
-    return process.returncode, output
 
 
 def rank_records(folder: Path) -> tuple[dict, dict]:

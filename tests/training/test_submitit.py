@@ -4,8 +4,6 @@ through submitit's local executor (the same launcher code, without a cluster).""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,21 +17,6 @@ from omegaconf import OmegaConf
 from sda.training.train_codec import CONFIG_DIR
 
 submitit = pytest.importorskip("submitit")
-
-
-def run_group(command: list[str], *, cwd: Path, env: dict, timeout: float) -> tuple[int, str]:
-    """Run `command` in its own process group; on a timeout kill the group (the sweep's jobs too)."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, text=True, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return -1, f"timed out after {timeout} s\n{output}"
-    return process.returncode, output
 
 
 def launcher_params(*overrides: str) -> dict:
@@ -99,7 +82,7 @@ def test_a_two_job_sweep_through_submitit_local(tmp_path: Path) -> None:
         f"data.cache_dir={tmp_path / 'cache'}", "trainer.max_steps=2,3",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    code, output = run_group(command, cwd=tmp_path, env=env, timeout=300)
+    code, output = factories.run_group(command, cwd=tmp_path, env=env, timeout=300)
     assert code == 0, output[-4000:]
     sweep = tmp_path / "outputs" / "sweeps" / "smoke"
     steps = [
