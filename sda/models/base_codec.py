@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from sda.errors import SdaError
 from sda.models.codec import Codec, CodecConfig, CodecError
@@ -47,9 +47,9 @@ def load_base_codec(path: str | Path | None = None) -> tuple[Codec, dict[str, st
     if not path.is_file():
         raise _missing(path, "is not installed")
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="pt") as handle:  # one read: header, then tensors
             metadata = dict(handle.metadata() or {})
-        state = load_file(str(path))
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError) as error:
         raise _missing(path, f"cannot be read ({error})") from error
     if metadata.get("format") != FORMAT:
