@@ -6,120 +6,37 @@ A bad file is reported and skipped while the others are processed; the command t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sda.cli.options import (
+    AudioOutput,
+    AzimuthOption,
+    BitDepthOption,
+    ChannelsOption,
+    CommandError,
+    DeviceOption,
+    FormatOption,
+    LevelsOption,
+    LibraryOption,
+    LufsOption,
+    ModelArgument,
+    OutDirOption,
+    OverwriteOption,
+    RateOption,
+    load_model,
+)
 from sda.errors import SdaError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from sda.library import Bundle
 
-BundleArgument = Annotated[
-    str, typer.Argument(help="Model: a library name, or a bundle / training-run folder.")
-]
-OutDirOption = Annotated[
-    Path, typer.Option("--out-dir", "-o", help="Folder for the outputs (created if needed).")
-]
-LibraryOption = Annotated[
-    Path | None,
-    typer.Option("--library", help="Model library folder (default: $SDA_LIBRARY or user data)."),
-]
-DeviceOption = Annotated[
-    str, typer.Option("--device", help="Where the model runs: cpu, cuda or mps.")
-]
-LevelsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--levels", "-k", help="Decode with only the first K code levels (coarse sketch)."
-    ),
-]
-OverwriteOption = Annotated[
-    bool, typer.Option("--overwrite", help="Replace outputs that already exist.")
-]
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Audio format: wav, flac, ogg, opus or mp3.")
-]
-RateOption = Annotated[
-    int, typer.Option("--rate", help="Output sample rate in Hz (44100, 48000, 88200, 96000).")
-]
-BitDepthOption = Annotated[
-    int | None, typer.Option("--bit-depth", help="16, 24 or 32 (float) for wav/flac; default 24.")
-]
-ChannelsOption = Annotated[str, typer.Option("--channels", help="mono, stereo or binaural.")]
-AzimuthOption = Annotated[
-    float, typer.Option("--azimuth", help="Direction in degrees, +90 = right (stereo / binaural).")
-]
-LufsOption = Annotated[
-    float | None, typer.Option("--lufs", help="Normalise loudness to this LUFS, e.g. -14.")
-]
-
-
-class CodecCommandError(SdaError):
-    """A batch in which some files failed, or options that cannot work together."""
-
-
-@dataclass
-class AudioOutput:
-    """How decoded audio is written: the export options shared by decode and reconstruct."""
-
-    format: str = "wav"
-    rate: int = 48_000
-    bit_depth: int | None = None
-    channels: str = "mono"
-    azimuth: float = 0.0
-    lufs: float | None = None
-    overwrite: bool = False
-
-    def check(self) -> str:
-        """Refuse impossible settings before any file is processed; return the file extension."""
-        from sda.audio.export import CHANNEL_LAYOUTS, FORMATS
-
-        spec = FORMATS.get(self.format.lower().lstrip("."))
-        if spec is None:
-            raise CodecCommandError(
-                f"unknown --format {self.format!r}; choose one of {', '.join(FORMATS)}"
-            )
-        if self.rate not in spec.rates:
-            rates = ", ".join(str(r) for r in spec.rates)
-            raise CodecCommandError(
-                f"{spec.name} cannot be written at {self.rate} Hz; use --rate {rates}"
-            )
-        if self.bit_depth is not None and (
-            not spec.lossless or self.bit_depth not in spec.subtypes
-        ):
-            raise CodecCommandError(f"--bit-depth {self.bit_depth} does not work with {spec.name}")
-        if self.channels not in CHANNEL_LAYOUTS:
-            raise CodecCommandError(
-                f"unknown --channels {self.channels!r}; use {', '.join(CHANNEL_LAYOUTS)}"
-            )
-        return spec.extension
-
-    def write(self, audio: np.ndarray, sample_rate: int, target: Path) -> Path:
-        from sda.audio.export import export_audio
-
-        return export_audio(
-            audio,
-            target,
-            sample_rate_in=sample_rate,
-            format=self.format.lower().lstrip("."),
-            sample_rate=self.rate,
-            bit_depth=self.bit_depth,
-            channels=self.channels,
-            azimuth=self.azimuth,
-            lufs=self.lufs,
-            overwrite=self.overwrite,
-        )
-
-
-def _load_model(bundle: str, library: Path | None, device: str) -> Bundle:
-    from sda.library import Library, resolve_bundle
-
-    return resolve_bundle(bundle, Library(library) if library is not None else None, device=device)
+# Older names, still imported from here by sda.cli.generate.
+BundleArgument = ModelArgument
+CodecCommandError = CommandError
+_load_model = load_model
 
 
 def _targets(inputs: list[Path], out_dir: Path, suffix: str) -> dict[Path, Path]:
@@ -132,12 +49,12 @@ def _targets(inputs: list[Path], out_dir: Path, suffix: str) -> dict[Path, Path]
     for path in inputs:
         target = out_dir / f"{path.stem}{suffix}"
         if target in seen:
-            raise CodecCommandError(
+            raise CommandError(
                 f"{seen[target]} and {path} would both be written to {target}; "
                 "give them different names or process them into different --out-dir folders"
             )
         if target.resolve() == path.resolve():
-            raise CodecCommandError(
+            raise CommandError(
                 f"{path} would be overwritten by its own output; choose another --out-dir"
             )
         seen[target] = path
@@ -148,7 +65,7 @@ def _targets(inputs: list[Path], out_dir: Path, suffix: str) -> dict[Path, Path]
 
 def _check_free(target: Path, overwrite: bool) -> None:
     if target.exists() and not overwrite:
-        raise CodecCommandError(f"{target} already exists; pass --overwrite to replace it")
+        raise CommandError(f"{target} already exists; pass --overwrite to replace it")
 
 
 def _run_batch(inputs: list[Path], verb: str, work: Callable[[Path], Path]) -> None:
@@ -178,13 +95,13 @@ def _run_batch(inputs: list[Path], verb: str, work: Callable[[Path], Path]) -> N
             progress.advance(task)
     if failed:
         names = ", ".join(p.name for p in failed[:3]) + (", ..." if len(failed) > 3 else "")
-        raise CodecCommandError(
+        raise CommandError(
             f"{len(failed)} of {len(inputs)} files failed ({names}); see the messages above"
         )
 
 
 def encode(
-    bundle: BundleArgument,
+    model: ModelArgument,
     inputs: Annotated[list[Path], typer.Argument(help="Audio files to encode.")],
     out_dir: OutDirOption,
     library: LibraryOption = None,
@@ -202,17 +119,17 @@ def encode(
     from sda.dna.codes import SUFFIX
 
     targets = _targets(inputs, out_dir, SUFFIX)
-    model = _load_model(bundle, library, device)
+    bundle = load_model(model, library, device)
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
-        return encode_file(model, path).save(targets[path])
+        return encode_file(bundle, path).save(targets[path])
 
     _run_batch(inputs, "encoding", work)
 
 
 def decode(
-    bundle: BundleArgument,
+    model: ModelArgument,
     codes: Annotated[list[Path], typer.Argument(help=".sdacodes files to decode.")],
     out_dir: OutDirOption,
     levels: LevelsOption = None,
@@ -232,7 +149,7 @@ def decode(
     """
     from sda.dna.codec_bridge import check_codes_for
     from sda.dna.codes import Codes
-    from sda.generate import decode_codes
+    from sda.dna.decode import decode_codes
 
     output = AudioOutput(
         format=format,
@@ -244,23 +161,23 @@ def decode(
         overwrite=overwrite,
     )
     targets = _targets(codes, out_dir, output.check())
-    model = _load_model(bundle, library, device)
-    _check_levels(levels, model)
+    bundle = load_model(model, library, device)
+    _check_levels(levels, bundle)
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
         grid = Codes.load(path)
-        check_codes_for(model, grid, what=f"the codes in {path.name}")
+        check_codes_for(bundle, grid, what=f"the codes in {path.name}")
         if levels is not None and levels > grid.levels:
-            raise CodecCommandError(f"{path} has only {grid.levels} levels; lower --levels")
-        audio = decode_codes(model.codec, grid, levels=levels)  # (samples,)
-        return output.write(audio, model.codec.config.sample_rate, targets[path])
+            raise CommandError(f"{path} has only {grid.levels} levels; lower --levels")
+        audio = decode_codes(bundle.codec, grid, levels=levels)  # (samples,)
+        return output.write(audio, bundle.codec.config.sample_rate, targets[path])
 
     _run_batch(codes, "decoding", work)
 
 
 def reconstruct(
-    bundle: BundleArgument,
+    model: ModelArgument,
     inputs: Annotated[list[Path], typer.Argument(help="Audio files to pass through the codec.")],
     out_dir: OutDirOption,
     levels: LevelsOption = None,
@@ -279,7 +196,7 @@ def reconstruct(
     Example: sda reconstruct "my kit" takes/*.wav --out-dir recon/ --levels 4
     """
     from sda.dna.codec_bridge import encode_file
-    from sda.generate import decode_codes
+    from sda.dna.decode import decode_codes
 
     output = AudioOutput(
         format=format,
@@ -291,14 +208,14 @@ def reconstruct(
         overwrite=overwrite,
     )
     targets = _targets(inputs, out_dir, output.check())
-    model = _load_model(bundle, library, device)
-    _check_levels(levels, model)
+    bundle = load_model(model, library, device)
+    _check_levels(levels, bundle)
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
-        grid = encode_file(model, path)
-        audio = decode_codes(model.codec, grid, levels=levels)[: _samples_of(grid, model)]
-        return output.write(audio, model.codec.config.sample_rate, targets[path])
+        grid = encode_file(bundle, path)
+        audio = decode_codes(bundle.codec, grid, levels=levels)[: _samples_of(grid, bundle)]
+        return output.write(audio, bundle.codec.config.sample_rate, targets[path])
 
     _run_batch(inputs, "reconstructing", work)
 
@@ -312,7 +229,7 @@ def _samples_of(grid, model: Bundle) -> int:
 def _check_levels(levels: int | None, model: Bundle) -> None:
     available = model.codec.config.num_levels
     if levels is not None and not 1 <= levels <= available:
-        raise CodecCommandError(
+        raise CommandError(
             f"--levels must be between 1 and {available} for {model.name}, got {levels}"
         )
 

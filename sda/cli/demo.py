@@ -1,6 +1,6 @@
 """`sda demo`: the whole pipeline on a built-in synthesized set, start to finish, in a few CPU minutes.
 
-Synthesize data -> inspect it -> train a codec -> train a prior -> export a bundle into the library
+Synthesize data -> inspect it -> train a codec -> train a prior -> add them to the library as a bundle
 -> render reconstructions and generated takes. Each stage is the same code a musician runs by hand,
 with the same recipe for this machine (`sda-train`'s `recipe=auto`); only the time budgets are the
 demo's own.
@@ -57,22 +57,13 @@ def run_demo(
 
     from sda.dataset.demo import synthesize_demo_set
     from sda.dataset.scan import scan_folder
-    from sda.errors import SdaError
-    from sda.library import Library, export_run, load_bundle
-    from sda.training import train_codec, train_prior
+    from sda.library import Library, add_run, load_bundle_folder
 
     out_dir = out_dir.expanduser().resolve()
     data_dir = out_dir / "data"
     renders = out_dir / "renders"
-    resume = "false" if fresh else "true"
-
     library = Library(library_dir)
-    if library.has(name) and not _replaceable(library, name, out_dir):
-        # checked before minutes of training, not after
-        raise SdaError(
-            f'the library already has a bundle named "{name}" that is not from this demo; '
-            "pass --name to choose another name"
-        )
+    _check_name_is_free(library, name, out_dir)  # before minutes of training, not after
 
     console.rule("[bold]1/5 demo data")
     if fresh or not (data_dir.is_dir() and any(data_dir.iterdir())):
@@ -80,6 +71,45 @@ def run_demo(
     report = scan_folder(data_dir)
     console.print(f"{data_dir}: {report.summary()}")
 
+    codec_run, prior_run = _train(
+        out_dir, data_dir, minutes=minutes, prior_minutes=prior_minutes, fresh=fresh
+    )
+
+    console.rule("[bold]4/5 bundle")
+    if library.has(name):  # an earlier demo's bundle (checked above): replace it
+        library.delete(name)
+    bundle_dir = add_run(codec_run, prior_run=prior_run, name=name, library=library)
+    bundle = load_bundle_folder(bundle_dir)
+    console.print(f'bundle "{name}" saved in {bundle_dir}')
+
+    console.rule("[bold]5/5 renders")
+    _write_renders(bundle, data_dir, renders, takes=takes, seconds=seconds, name=name)
+    console.print(
+        f"\n[green]Done.[/] Listen to {renders}, then try:\n"
+        f"  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n"
+        f"  sda explore\n  tensorboard --logdir {out_dir}"
+    )
+    return bundle_dir
+
+
+def _check_name_is_free(library, name: str, out_dir: Path) -> None:
+    """Refuse a name the library already holds, unless an earlier demo in `out_dir` made it."""
+    from sda.errors import SdaError
+
+    if library.has(name) and not _replaceable(library, name, out_dir):
+        raise SdaError(
+            f'the library already has a bundle named "{name}" that is not from this demo; '
+            "pass --name to choose another name"
+        )
+
+
+def _train(
+    out_dir: Path, data_dir: Path, *, minutes: float, prior_minutes: float, fresh: bool
+) -> tuple[Path, Path]:
+    """Stages 2 and 3: the codec, then the prior on its codes; returns (codec run, prior run)."""
+    from sda.training import train_codec, train_prior
+
+    resume = "false" if fresh else "true"
     console.rule(f"[bold]2/5 codec ({minutes:g} min)")
     codec_cfg = train_codec.compose_config(
         [
@@ -102,23 +132,7 @@ def run_demo(
             f"resume={resume}",
         ]
     )
-    prior_run = train_prior.train(prior_cfg)
-
-    console.rule("[bold]4/5 bundle")
-    if library.has(name):  # an earlier demo's bundle (checked above): replace it
-        library.delete(name)
-    bundle_dir = export_run(codec_run, prior_run=prior_run, name=name, library=library)
-    bundle = load_bundle(bundle_dir)
-    console.print(f'bundle "{name}" saved in {bundle_dir}')
-
-    console.rule("[bold]5/5 renders")
-    _write_renders(bundle, data_dir, renders, takes=takes, seconds=seconds, name=name)
-    console.print(
-        f"\n[green]Done.[/] Listen to {renders}, then try:\n"
-        f"  sda generate {name} --seconds 20 --brightness 0.8 --out-dir takes/\n"
-        f"  sda explore\n  tensorboard --logdir {out_dir}"
-    )
-    return bundle_dir
+    return codec_run, train_prior.train(prior_cfg)
 
 
 def _write_renders(bundle, data_dir: Path, renders: Path, *, takes: int, seconds: float, name: str):
@@ -126,7 +140,7 @@ def _write_renders(bundle, data_dir: Path, renders: Path, *, takes: int, seconds
     from sda.audio.export import export_audio
     from sda.audio.io import load_audio
     from sda.dna.codec_bridge import decode, encode_audio
-    from sda.generate import generate, render
+    from sda.generate import generate
 
     renders.mkdir(parents=True, exist_ok=True)
     rate = bundle.codec.config.sample_rate
@@ -141,9 +155,9 @@ def _write_renders(bundle, data_dir: Path, renders: Path, *, takes: int, seconds
         )
         console.print(f"  {path}")
     for seed in range(takes):
-        codes = generate(bundle, seconds=seconds, seed=seed, temperature=0.9)
+        take = generate(bundle, seconds=seconds, seed=seed, temperature=0.9)
         path = export_audio(
-            render(bundle, codes),  # at the material's level
+            take.audio,  # decoded once, at the material's level
             renders / f"take-{seed + 1}.wav",
             sample_rate_in=rate,
             overwrite=True,

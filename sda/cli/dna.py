@@ -5,13 +5,21 @@ codes, how codes sound (descriptor profiles) and file-to-file similarity.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sda.cli.options import LibraryOption, ModelArgument
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sda.dna.codes import Codes
+    from sda.library import Bundle
+
 
 def stats(
-    model: Annotated[str, typer.Argument(help="Model: a library name or a bundle / run path.")],
+    model: ModelArgument,
     files: Annotated[
         list[Path] | None,
         typer.Argument(help="Audio or .sdacodes files to analyse (two or more to compare)."),
@@ -23,21 +31,19 @@ def stats(
             "--profile/--no-profile", help="Show the brightest/loudest... codes of level 0."
         ),
     ] = True,
-    library: Annotated[Path | None, typer.Option("--library", help="Model library folder.")] = None,
+    library: LibraryOption = None,
 ) -> None:
     """Code usage per level, signature codes per file and file similarity.
 
     Example: sda dna stats demo kick.wav snare.wav pad.sdacodes --top 3
     """
     from rich.console import Console
-    from rich.table import Table
 
-    from sda.dna import analytics
-    from sda.dna.codec_bridge import decode, load_codes_or_audio
-    from sda.library import Library, resolve_bundle
+    from sda.cli.options import load_model
+    from sda.dna.codec_bridge import load_codes_or_audio
 
     console = Console()
-    bundle = resolve_bundle(model, Library(library) if library is not None else None)
+    bundle = load_model(model, library)
     config = bundle.codec.config
     console.print(
         f"[bold]{bundle.name}[/] ({bundle.id}): {config.num_levels} levels x "
@@ -51,6 +57,19 @@ def stats(
     grids = {
         name: load_codes_or_audio(bundle, path) for name, path in zip(names, files, strict=True)
     }
+    console.print(_usage_table(grids))
+    console.print(_signature_table(grids, top))
+    if len(grids) > 1:
+        console.print(_similarity_table(grids))
+    if profile:
+        console.print(_profile_table(bundle, grids, top))
+
+
+def _usage_table(grids: dict[str, Codes]) -> Table:
+    """How many codes each level uses, how evenly, and its most frequent code."""
+    from rich.table import Table
+
+    from sda.dna import analytics
 
     usage = Table(title="code usage per level")
     for column in ("level", "codes used", "of codebook", "perplexity", "top code", "top share"):
@@ -64,7 +83,14 @@ def stats(
             str(row["top_code"]),
             f"{row['top_share']:.0%}",
         )
-    console.print(usage)
+    return usage
+
+
+def _signature_table(grids: dict[str, Codes], top: int) -> Table:
+    """Each file's codes that are frequent in it and rare in the others."""
+    from rich.table import Table
+
+    from sda.dna import analytics
 
     signatures = Table(title="signature codes (frequent here, rare elsewhere)")
     for column in ("file", "level:code", "share here", "share elsewhere", "score"):
@@ -78,40 +104,52 @@ def stats(
                 f"{sig.elsewhere:.0%}" if len(grids) > 1 else "-",
                 f"{sig.score:.3f}",
             )
-    console.print(signatures)
+    return signatures
 
-    if len(grids) > 1:
-        matrix = analytics.similarity(grids)
-        similar = Table(title="similarity of code histograms (1 = same codes, same proportions)")
-        similar.add_column("")
-        for name in names:
-            similar.add_column(name, justify="right")
-        for name, row in zip(names, matrix, strict=True):
-            similar.add_row(name, *(f"{value:.2f}" for value in row))
-        console.print(similar)
 
-    if profile:
-        from sda.audio.descriptors import CONTROL_NAMES
+def _similarity_table(grids: dict[str, Codes]) -> Table:
+    """File against file: how alike their code histograms are."""
+    from rich.table import Table
 
-        pairs = []
-        for grid in grids.values():
-            audio = decode(bundle, grid)  # profile what the codes sound like, as decoded
-            values = analytics.frame_descriptors(
-                audio,
-                sample_rate=config.sample_rate,
-                samples_per_frame=config.samples_per_frame,
-                frames=grid.frames,
-                stats=bundle.descriptor_stats or None,
-            )
-            pairs.append((grid, values))
-        code_profile = analytics.code_profile(pairs, CONTROL_NAMES)
-        sounds = Table(title="level-0 codes by sound (highest first)")
-        sounds.add_column("descriptor")
-        sounds.add_column("codes", justify="left")
-        for name in CONTROL_NAMES:
-            codes = code_profile.search(name, level=0, top=top)
-            sounds.add_row(name, ", ".join(map(str, codes)))
-        console.print(sounds)
+    from sda.dna import analytics
+
+    names = list(grids)
+    similar = Table(title="similarity of code histograms (1 = same codes, same proportions)")
+    similar.add_column("")
+    for name in names:
+        similar.add_column(name, justify="right")
+    for name, row in zip(names, analytics.similarity(grids), strict=True):
+        similar.add_row(name, *(f"{value:.2f}" for value in row))
+    return similar
+
+
+def _profile_table(bundle: Bundle, grids: dict[str, Codes], top: int) -> Table:
+    """Level-0 codes ranked by each descriptor, measured on the decoded sound."""
+    from rich.table import Table
+
+    from sda.audio.descriptors import CONTROL_NAMES
+    from sda.dna import analytics
+    from sda.dna.codec_bridge import decode
+
+    config = bundle.codec.config
+    pairs = []
+    for grid in grids.values():
+        audio = decode(bundle, grid)  # profile what the codes sound like, as decoded
+        values = analytics.frame_descriptors(
+            audio,
+            sample_rate=config.sample_rate,
+            samples_per_frame=config.samples_per_frame,
+            frames=grid.frames,
+            stats=bundle.descriptor_stats or None,
+        )
+        pairs.append((grid, values))
+    code_profile = analytics.code_profile(pairs, CONTROL_NAMES)
+    sounds = Table(title="level-0 codes by sound (highest first)")
+    sounds.add_column("descriptor")
+    sounds.add_column("codes", justify="left")
+    for name in CONTROL_NAMES:
+        sounds.add_row(name, ", ".join(map(str, code_profile.search(name, level=0, top=top))))
+    return sounds
 
 
 def _unique_names(files: list[Path]) -> list[str]:

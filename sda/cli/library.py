@@ -1,33 +1,35 @@
-"""CLI commands: `sda export` (training runs -> a bundle in the library) and
-`sda library list|show|search|rename|tag|delete|import|export|doctor`."""
+"""CLI commands: `sda library add|list|show|search|rename|tag|delete|import|export|doctor`.
+
+`sda library add` turns training runs into a bundle; `sda export` is its old, deprecated name.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sda.cli.options import LibraryOption
+
 if TYPE_CHECKING:
     from sda.library import Library, LibraryEntry
 
-LibraryOption = Annotated[
-    Path | None,
-    typer.Option("--library", help="Model library folder (default: $SDA_LIBRARY or user data)."),
-]
 NameArgument = Annotated[str, typer.Argument(help="Bundle name in the library.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 HELP = (
-    "Manage the model library: list, show, search, rename, tag, delete, import and export "
-    "bundles; `doctor` repairs it after a crash."
+    "Manage the model library: add training runs as bundles; list, show, search, rename, tag, "
+    "delete, import and export (.zip) bundles; `doctor` repairs it after a crash."
 )
 
 
 class Weights(StrEnum):
-    """Which codec checkpoint `sda export` takes."""
+    """Which codec checkpoint `sda library add` takes."""
 
     best = "best"
     last = "last"
@@ -91,7 +93,7 @@ def _print_entries(entries: list[LibraryEntry], title: str, as_json: bool, empty
         _console().print(empty)
 
 
-def export(
+def add(
     run_dir: Annotated[
         Path,
         typer.Argument(help="Codec training run folder (or a prior run, which names its codec)."),
@@ -119,12 +121,12 @@ def export(
 ) -> None:
     """Turn training runs into a bundle and add it to the model library.
 
-    Example: sda export outputs/codec/2025-01-31_12-00-00 --prior outputs/prior/2025-01-31_14-00-00 --name "my kit" --tag drums
+    Example: sda library add outputs/codec/2025-01-31_12-00-00 --prior outputs/prior/2025-01-31_14-00-00 --name "my kit" --tag drums
     """
-    from sda.library import export_run
+    from sda.library import add_run
 
     target = _open(library)
-    path = export_run(
+    path = add_run(
         run_dir,
         prior_run=prior,
         name=name,
@@ -136,7 +138,21 @@ def export(
     _notice(target)
     entry = target.get(path.name)
     _print_weights(path)
-    _console().print(f"exported [bold]{entry.name}[/] ({entry.id}) to {path}")
+    _console().print(f"added [bold]{entry.name}[/] ({entry.id}) to {path}")
+
+
+def _deprecated(command: Callable[..., None], old: str, new: str) -> Callable[..., None]:
+    """`command` under its old name: the same options, plus a one-line note on stderr."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> None:
+        _console(stderr=True).print(
+            f"[yellow]note:[/] `{old}` is now `{new}`; the old name goes away in the next release"
+        )
+        command(*args, **kwargs)
+
+    run.__doc__ = f"Deprecated: the old name of `{new}`, which it runs (see `{new} --help`)."
+    return run
 
 
 def _print_weights(bundle_dir: Path) -> None:
@@ -166,7 +182,7 @@ def list_bundles(library: LibraryOption = None, as_json: JsonOption = False) -> 
         entries,
         f"{target.root}",
         as_json,
-        f"no bundles in {target.root} yet; add one with `sda export`",
+        f"no bundles in {target.root} yet; add one with `sda library add RUN --name NAME`",
     )
 
 
@@ -381,9 +397,10 @@ def doctor(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `sda export` and the `sda library ...` group to the main app."""
-    app.command("export")(export)
+    """Add the `sda library ...` group (and the deprecated `sda export`) to the main app."""
+    app.command("export")(_deprecated(add, "sda export", "sda library add"))
     group = typer.Typer(help=HELP, no_args_is_help=True)
+    group.command("add")(add)
     group.command("list")(list_bundles)
     group.command("show")(show)
     group.command("search")(search)

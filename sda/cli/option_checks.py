@@ -9,13 +9,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from sda.errors import SdaError
+from sda.cli.options import CommandError
 
 SAMPLE_RATES = (8000, 192_000)  # Hz: what the audio reader and the models accept
 
-
-class OptionError(SdaError):
-    """A command-line option whose value cannot work (the message names the option)."""
+OptionError = CommandError  # the CLI's one error class, under the name these checks used
 
 
 def check_out_dir(path: Path, option: str = "--out-dir") -> None:

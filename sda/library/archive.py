@@ -23,10 +23,11 @@ from sda.library.bundle import (
     META_FILE,
     check_bundle_folder,
     check_model_sizes,
-    load_bundle,
+    load_bundle_folder,
     read_json_file,
 )
 from sda.library.disk_space import check_free_space, disk_full_as_error
+from sda.library.errors import LibraryError
 from sda.library.weights_header import WeightsHeaderError, check_tensor_entries
 
 MAX_WEIGHTS_BYTES = 1024**3  # codec / prior safetensors: 200 M parameters (the cap) in float32
@@ -44,7 +45,7 @@ _LIMITS = {
 }
 
 
-class ArchiveError(SdaError):
+class ArchiveError(LibraryError):
     """A bundle zip that is unsafe, damaged, too large or not a bundle."""
 
 
@@ -234,7 +235,9 @@ def extract_bundle_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> 
                 _extract_member(archive, info, filename, dest, budget, zip_path)
     try:
         check_bundle_folder(dest)
-        load_bundle(dest)  # full check: weights load into the models and match their recorded id
+        load_bundle_folder(
+            dest
+        )  # full check: weights load into the models and match their recorded id
     except SdaError as error:
         raise ArchiveError(f"{zip_path} does not contain a valid bundle: {error}") from None
     return dest

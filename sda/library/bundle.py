@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sda.errors import SdaError
+from sda.library.errors import LibraryError
 from sda.library.weights_header import WeightsHeaderError, check_tensor_entries
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ BUNDLE_FILES = (CODEC_FILE, PRIOR_FILE, CONFIG_FILE, META_FILE, PREVIEW_FILE)
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
 
-class BundleError(SdaError):
+class BundleError(LibraryError):
     """A bundle (or training run) that cannot be loaded or saved: missing, damaged, incompatible."""
 
 
@@ -90,7 +91,7 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
             if head[:1] == b"\x80" or head[:2] == b"PK":
                 raise BundleError(
                     f"{what} is a pickled PyTorch file, not safetensors; sda never loads pickles from "
-                    "bundles because they can run code. Re-create the bundle with `sda export`"
+                    "bundles because they can run code. Re-create the bundle with `sda library add`"
                 )
             if len(head) < 8:
                 raise BundleError(
@@ -394,30 +395,18 @@ def save_bundle(
     return path
 
 
-def load_bundle(path: str | os.PathLike, *, device: str = "cpu") -> Bundle:
-    """Load a bundle folder, a codec training run or a prior training run (whose codec it finds)."""
+def load_bundle_folder(path: str | os.PathLike, *, device: str = "cpu") -> Bundle:
+    """Load a bundle folder (training runs load through `sda.library.loading.load_bundle`)."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise BundleError(
-            f"{path} does not exist; give a bundle folder, a training run or a library name"
-        )
-    if path.is_file() and path.suffix.lower() == ".zip":
-        raise BundleError(f"{path} is a zip archive; add it first with `sda library import {path}`")
-    if path.is_dir() and (path / CONFIG_FILE).exists():
-        config, meta = check_bundle_folder(path)
-        codec_state = load_weights_file(path / CODEC_FILE)
-        prior_state = (
-            load_weights_file(path / PRIOR_FILE) if config.get("prior") is not None else None
-        )
-        return build_bundle(
-            path=path,
-            config=config,
-            meta=meta,
-            codec_state=codec_state,
-            prior_state=prior_state,
-            source=str(path),
-            device=device,
-        )
-    from sda.library.checkpoints import load_run
-
-    return load_run(path, device=device)
+    config, meta = check_bundle_folder(path)
+    codec_state = load_weights_file(path / CODEC_FILE)
+    prior_state = load_weights_file(path / PRIOR_FILE) if config.get("prior") is not None else None
+    return build_bundle(
+        path=path,
+        config=config,
+        meta=meta,
+        codec_state=codec_state,
+        prior_state=prior_state,
+        source=str(path),
+        device=device,
+    )

@@ -21,6 +21,7 @@ from sda.library.bundle import (
     Bundle,
     BundleError,
     build_bundle,
+    load_bundle_folder,
 )
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def resolve_codec_source(prior_run: RunCheckpoint) -> Path:
             return path
     raise BundleError(
         f"{prior_run.checkpoint} was trained on the codec at {source}, which no longer exists; "
-        "pass the codec run explicitly: sda export CODEC_RUN --prior PRIOR_RUN"
+        "pass the codec run explicitly: sda library add CODEC_RUN --prior PRIOR_RUN"
     )
 
 
@@ -296,19 +297,19 @@ def pair_codec(
 def load_run(
     path: str | os.PathLike, *, device: str = "cpu", codec: str | os.PathLike | None = None
 ) -> Bundle:
-    """A `Bundle` straight from a codec run (its best weights, as `sda export` takes them), or
-    from a prior run plus the codec it names."""
+    """A `Bundle` straight from a codec run (its best weights, as `sda library add` takes them),
+    or from a prior run plus the codec it names (a bundle folder, a codec run or a checkpoint)."""
     run = read_checkpoint(path)
     if run.kind == "codec":
         return codec_bundle(run, path=run.run_dir, meta=run_meta(run), device=device)
-    from sda.library.bundle import load_bundle
-
     source = Path(codec).expanduser() if codec is not None else resolve_codec_source(run)
-    if source.is_dir() and not (source / CONFIG_FILE).is_file():  # a codec run, not a bundle
+    if (source / CONFIG_FILE).is_file():
+        codec_side = load_bundle_folder(source, device="cpu")
+    elif source.is_dir():  # a codec run
         codec_run, codec_side = pair_codec(read_checkpoint(source), source, run, "best")
         codec_side.meta = run_meta(codec_run)
-    else:
-        codec_side = load_bundle(source, device="cpu")
+    else:  # a checkpoint file, read as it is
+        codec_side = load_run(source, device="cpu")
     if codec_side.prior is not None:
         codec_side.prior = None  # the codec source may itself be a full bundle; use this prior
     check_prior_matches(run, codec_side)

@@ -1,4 +1,8 @@
-"""The library's errors: what a library operation could not do, said so a musician can act."""
+"""The library's errors: what a library operation could not do, said so a musician can act.
+
+`LibraryError` is the root of every error `sda.library` raises to a user: `BundleError` (a model
+that cannot be loaded or saved), `ArchiveError` (a zip), `InvalidNameError`, `DiskFullError`, ...
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from sda.errors import SdaError
 
 
 class LibraryError(SdaError):
-    """A library operation that cannot be done: unknown or duplicate name, busy or damaged library."""
+    """A library operation that cannot be done: unknown or duplicate name, busy or damaged library,
+    or a model that cannot be loaded (the subclasses say which)."""
 
 
 class UnknownBundleError(LibraryError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sda.atomic_files import json_bytes, prepare_bytes, write_bytes_atomic
-from sda.errors import SdaError
+from sda.library.errors import LibraryError
 from sda.library.names import name_key
 
 INDEX_FILE = "index.json"
@@ -26,7 +26,7 @@ class CorruptIndex(Exception):
     """An index file that cannot be trusted (not JSON, not ours, wrong shape); internal signal."""
 
 
-class IndexVersionError(SdaError):
+class IndexVersionError(LibraryError):
     """An index written by a newer sda: left untouched, the user is told to upgrade."""
 
 

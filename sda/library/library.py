@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sda.errors import SdaError
 from sda.library import changes, journal
-from sda.library.bundle import META_FILE, BundleError, load_bundle, read_json_file
+from sda.library.bundle import META_FILE, BundleError, load_bundle_folder, read_json_file
 from sda.library.disk_space import disk_full_as_error
 from sda.library.errors import LibraryBusyError, LibraryError, UnknownBundleError
 from sda.library.index import (
@@ -245,7 +245,7 @@ class Library:
         return {**meta, "path": str(path), "files": files}
 
     def load(self, name: str, *, device: str = "cpu") -> Bundle:
-        return load_bundle(self.path_of(name), device=device)
+        return load_bundle_folder(self.path_of(name), device=device)
 
     def search(
         self,
@@ -323,31 +323,3 @@ class Library:
         self, name: str, zip_path: str | os.PathLike, *, overwrite: bool = False
     ) -> Path:
         return changes.export_zip(self, name, zip_path, overwrite)
-
-
-def resolve_bundle(
-    name_or_path: str | os.PathLike, library: Library | None = None, *, device: str = "cpu"
-) -> Bundle:
-    """Load a bundle by library name, or by path (bundle folder, codec run, prior run)."""
-    text = str(name_or_path)
-    path = Path(text).expanduser()
-    looks_like_path = (
-        isinstance(name_or_path, os.PathLike)
-        or any(c in text for c in "/\\~")
-        or text.startswith(".")
-    )
-    if looks_like_path:
-        return load_bundle(path, device=device)
-    library = library if library is not None else Library()
-    if library.has(text):
-        return library.load(text, device=device)
-    if path.exists():
-        return load_bundle(path, device=device)
-    names = library.names()
-    hint = did_you_mean(text, names)
-    listing = (
-        " See `sda library list`." if names else " The library is empty: add one with `sda export`."
-    )
-    raise UnknownBundleError(
-        f'no bundle named "{text}" in the library at {library.root} and no such folder.{hint}{listing}'
-    )

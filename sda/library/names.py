@@ -10,7 +10,7 @@ import difflib
 import unicodedata
 from collections.abc import Iterable
 
-from sda.errors import SdaError
+from sda.library.errors import LibraryError
 
 MAX_NAME_LENGTH = 64
 # File systems cap a folder name at 255 bytes, and the library adds up to ~30 bytes around a name
@@ -28,7 +28,7 @@ _RESERVED = (
 )
 
 
-class InvalidNameError(SdaError):
+class InvalidNameError(LibraryError):
     """A bundle name that cannot be used (empty, too long, a path, odd characters)."""
 
 

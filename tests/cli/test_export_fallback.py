@@ -1,5 +1,5 @@
 """A crash while saving left last.ckpt truncated: training resumes from the newest readable step
-checkpoint, and `sda export` now takes that one too (with a note) instead of refusing the run."""
+checkpoint, and `sda library add` now takes that one too (with a note) instead of refusing the run."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ def test_export_falls_back_from_a_truncated_last_ckpt(tiny_models, tmp_path, cap
     run = factories.write_codec_run(tmp_path / "run", codec)
     with_step_file(run, 20)
     code, out, err = run_cli(
-        capsys, "export", run, "--name", "kit", "--no-preview", "--library", tmp_path / "lib"
-    )
+        capsys, "library", "add", run, "--name", "kit", "--no-preview",
+        "--library", tmp_path / "lib",
+    )  # fmt: skip
     assert code == 0 and "Traceback" not in err, err
     said = " ".join(err.split())
     assert "last.ckpt could not be read" in said and "step0000020.ckpt, was used instead" in said

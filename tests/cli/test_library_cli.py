@@ -1,4 +1,4 @@
-"""`sda export` and `sda library ...` end to end on copies of the tiny bundle."""
+"""`sda library ...` (and the deprecated `sda export`) end to end on copies of the tiny bundle."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ def sda(capsys, lib):
     return call
 
 
-def test_export_then_list_show_search(sda, lib, tiny_models, tiny_audio_dir, tmp_path):
+def test_add_then_list_show_search(sda, lib, tiny_models, tiny_audio_dir, tmp_path):
     run = factories.write_codec_run(tmp_path / "run", tiny_models[0], dataset_dir=tiny_audio_dir)
-    code, out, err = sda("export", run, "--name", "my kit", "--tag", "new", "--no-preview")
+    code, out, err = sda("library", "add", run, "--name", "my kit", "--tag", "new", "--no-preview")
     assert code == 0, err
-    assert "exported my kit" in out and (lib.bundles_dir / "my kit" / "codec.safetensors").is_file()
+    assert "added my kit" in out and (lib.bundles_dir / "my kit" / "codec.safetensors").is_file()
+    assert "deprecated" not in err
     code, out, _ = sda("library", "list")
     assert code == 0 and all(name in out for name in ("drums", "pads", "my kit"))
     code, out, _ = sda("library", "list", "--json")
@@ -45,7 +46,17 @@ def test_export_then_list_show_search(sda, lib, tiny_models, tiny_audio_dir, tmp
     assert code == 0 and "my kit" in out and "drums" not in out
     code, out, _ = sda("library", "search", "--tag", "perc", "--json")
     assert [e["name"] for e in json.loads(out)] == ["drums"]
-    code, _, err = sda("export", run, "--name", "my kit")
+    code, _, err = sda("library", "add", run, "--name", "my kit")
+    assert code == 1 and "already in the library" in err
+
+
+def test_old_export_spelling_still_adds_with_a_one_line_note(sda, lib, tiny_models, tmp_path):
+    run = factories.write_codec_run(tmp_path / "run", tiny_models[0])
+    code, out, err = sda("export", run, "--name", "old way", "--no-preview")
+    assert code == 0, err
+    assert "added old way" in out and lib.load("old way").id == tiny_models[0].fingerprint()
+    assert err.startswith("note: `sda export` is now `sda library add`")
+    code, _, err = sda("export", run, "--name", "old way")  # errors read the same as the new one's
     assert code == 1 and "already in the library" in err
 
 
@@ -86,7 +97,7 @@ def test_user_errors_are_one_line_with_help(sda, lib):
         (("library", "rename", "drums", "-rf"), "must start with a letter"),  # no `--` needed
         (("library", "rename", "drums", "\U0001d400" * 64), "bytes on disk"),
         (("library", "search", "--since", "yesterday"), "not a date"),
-        (("export", lib.root / "nothing", "--name", "x"), "neither a bundle"),
+        (("library", "add", lib.root / "nothing", "--name", "x"), "neither a bundle"),
     ]:
         code, _, err = sda(*args)
         assert code == 1, args
@@ -107,13 +118,16 @@ def test_library_env_variable_is_used(capsys, lib, monkeypatch):
 
 
 def test_every_command_has_an_example_in_its_help(capsys):
-    commands = [("export",)] + [
+    commands = [
         ("library", c)
-        for c in ("list", "show", "search", "rename", "tag", "delete", "import", "export", "doctor")
-    ]
+        for c in ("add", "list", "show", "search", "rename", "tag", "delete", "import", "export")
+    ] + [("library", "doctor")]
     for command in commands:
         code, out, _ = run_cli(capsys, *command, "--help")
         assert code == 0 and "Example: sda " + " ".join(command) in " ".join(out.split()), command
+    code, out, _ = run_cli(capsys, "export", "--help")
+    said = " ".join(out.split())
+    assert code == 0 and "Deprecated" in said and "sda library add" in said and "--prior" in said
 
 
 def test_doctor_reports_leftovers_with_sizes_and_cleans_on_request(sda, lib):

@@ -12,7 +12,7 @@ import factories
 import pytest
 import torch
 
-from sda.library import BundleError, Library, export_run, load_bundle, save_bundle
+from sda.library import BundleError, Library, add_run, load_bundle, save_bundle
 from sda.library.bundle import CODEC_FILE, CONFIG_FILE, META_FILE, PRIOR_FILE
 
 
@@ -70,7 +70,7 @@ def test_export_codec_run_strips_training_state_and_decodes_identically(
     codec, _ = tiny_models
     run = factories.write_codec_run(tmp_path / "run", codec, dataset_dir=tiny_audio_dir)
     library = Library(tmp_path / "lib")
-    path = export_run(run, name="from run", library=library, tags=["drums"])
+    path = add_run(run, name="from run", library=library, tags=["drums"])
     assert path == library.bundles_dir / "from run"
     bundle = load_bundle(path)
     assert torch.equal(
@@ -101,14 +101,14 @@ def test_export_with_prior_run_and_lineage(tiny_models, tiny_audio_dir, tmp_path
         tmp_path / "prior_run", prior, codec_source=codec_run, codec_fingerprint=codec.fingerprint()
     )
     library = Library(tmp_path / "lib")
-    path = export_run(codec_run, prior_run=prior_run, name="full", library=library, preview=False)
+    path = add_run(codec_run, prior_run=prior_run, name="full", library=library, preview=False)
     bundle = load_bundle(path)
     assert bundle.has_prior and bundle.descriptor_stats == factories.DESCRIPTOR_STATS
     assert bundle.meta["lineage"]["parent_id"] == tiny_bundle.id
     assert bundle.meta["lineage"]["init_from"] == str(tiny_bundle.path)
     assert "prior" in bundle.meta["training"]
     # A prior run alone is enough: it names its codec.
-    again = export_run(prior_run, name="from prior", library=library, preview=False)
+    again = add_run(prior_run, name="from prior", library=library, preview=False)
     assert load_bundle(again).id == bundle.id
 
 
@@ -255,7 +255,7 @@ def test_real_smoke_training_runs_export_and_load(tmp_path, tiny_training_audio)
         )
         assert result.returncode == 0, result.stderr[-2000:]
     library = Library(tmp_path / "lib")
-    path = export_run(
+    path = add_run(
         outputs / "codec" / "codec",
         prior_run=outputs / "prior" / "prior",
         name="smoke",

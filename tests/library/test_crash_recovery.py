@@ -174,9 +174,9 @@ def _check_outside(outside: Path, names: set[str], scenario: Scenario) -> None:
 
 @pytest.fixture
 def runs_read_once(monkeypatch):
-    """`sda export` reads its training runs once, not in every child: reading changes nothing
+    """`sda library add` reads its training runs once, not in every child: reading changes nothing
     on disk, and the crash points are all in the writing."""
-    module = importlib.import_module("sda.library.export_run")
+    module = importlib.import_module("sda.library.add_run")
     cached = functools.cache(module._read_runs)
     monkeypatch.setattr(module, "_read_runs", cached)
     return cached
@@ -246,18 +246,18 @@ def test_a_crash_at_every_step_loses_nothing(kind, template, tmp_path, tiny_bund
 def test_a_crash_at_every_step_of_sda_export_loses_nothing(
     template, tmp_path, tiny_bundle, runs_read_once
 ):
-    from sda.library import export_run
+    from sda.library import add_run
 
     run = template / "outside" / "run"
     runs_read_once(run, None, "best")  # read here, before the children are forked
     scenario = Scenario(
-        lambda lib, out: export_run(run, name="fresh", library=lib, preview=False),
+        lambda lib, out: add_run(run, name="fresh", library=lib, preview=False),
         {"drums", "pads"},
         {"drums", "pads", "fresh"},
     )
     codec_bytes = (tiny_bundle.path / CODEC_FILE).read_bytes()  # the same tiny codec
     steps = run_every_crash(tmp_path, template, scenario, codec_bytes)
-    print("sda export", steps)
+    print("sda library add", steps)
     assert steps > 3
 
 

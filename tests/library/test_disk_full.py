@@ -17,7 +17,7 @@ from pathlib import Path
 import factories
 import pytest
 
-from sda.library import Library, export_run
+from sda.library import Library, add_run
 from sda.library.bundle import META_FILE, check_bundle_folder
 from sda.library.disk_space import DiskFullError
 from sda.library.index import read_index
@@ -68,7 +68,7 @@ OPERATIONS = {
     "delete": lambda lib, out: lib.delete("pads"),
     "import": lambda lib, out: lib.import_zip(out / "pads.zip", name="shared"),
     "export a zip": lambda lib, out: lib.export_zip("drums", out / "zips" / "drums.zip"),
-    "sda export": lambda lib, out: export_run(
+    "sda library add": lambda lib, out: add_run(
         out / "run", name="fresh", library=lib, preview=False
     ),
 }
@@ -113,8 +113,8 @@ def run_with_full_disk(kind: str, case: Path, monkeypatch, write: int) -> tuple[
 
 @pytest.fixture
 def runs_read_once(monkeypatch):
-    """`sda export` reads its training runs once per test: reading changes nothing on disk."""
-    module = importlib.import_module("sda.library.export_run")
+    """`sda library add` reads its training runs once per test: reading changes nothing on disk."""
+    module = importlib.import_module("sda.library.add_run")
     monkeypatch.setattr(module, "_read_runs", functools.cache(module._read_runs))
 
 
@@ -138,7 +138,7 @@ def test_a_disk_that_fills_at_any_write_changes_nothing(
     assert refused > 2, "the operation wrote nothing?"
 
 
-@pytest.mark.parametrize("kind", ["add", "import", "export a zip", "sda export"])
+@pytest.mark.parametrize("kind", ["add", "import", "export a zip", "sda library add"])
 def test_too_little_free_space_is_refused_before_writing(kind, template, tmp_path, monkeypatch):
     shutil.copytree(template, tmp_path / "case")
     library = Library(tmp_path / "case" / "lib")
@@ -162,7 +162,7 @@ def test_a_full_disk_inside_the_safetensors_writer_is_recognised(template, tmp_p
     library = Library(tmp_path / "case" / "lib")
     monkeypatch.setattr("safetensors.torch.save_file", full)
     with pytest.raises(DiskFullError, match="disk full"):
-        OPERATIONS["sda export"](library, tmp_path / "case" / "outside")
+        OPERATIONS["sda library add"](library, tmp_path / "case" / "outside")
     assert_unchanged(tmp_path / "case")
 
 

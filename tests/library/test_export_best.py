@@ -1,4 +1,4 @@
-"""`sda export` takes the codec weights with the lowest held-out mel (checkpoints/best.ckpt) from a
+"""`sda library add` takes the codec weights with the lowest held-out mel (checkpoints/best.ckpt) from a
 real tiny training run; `--checkpoint last` and a damaged best.ckpt take the last ones."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from factories import run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from sda.library import Library, export_run, load_bundle
+from sda.library import Library, add_run, load_bundle
 from sda.training.train_codec import compose_config, train
 
 
@@ -61,7 +61,7 @@ def test_export_takes_the_lowest_held_out_mel(codec_run, tmp_path) -> None:
     lowest_step, lowest = min(held_out_mel(codec_run), key=lambda entry: entry[1])
     assert torch.load(best, weights_only=True)["global_step"] == lowest_step
     assert torch.load(last, weights_only=True)["global_step"] == 12
-    path = export_run(codec_run, name="best", library=Library(tmp_path / "lib"), preview=False)
+    path = add_run(codec_run, name="best", library=Library(tmp_path / "lib"), preview=False)
     bundle = load_bundle(path)
     assert same_weights(bundle.codec, codec_weights(best))
     assert not same_weights(bundle.codec, codec_weights(last))
@@ -74,7 +74,7 @@ def test_export_takes_the_lowest_held_out_mel(codec_run, tmp_path) -> None:
 def test_checkpoint_last_takes_the_last_weights(codec_run, tmp_path, capsys) -> None:
     library = tmp_path / "lib"
     code, out, err = run_cli(
-        capsys, "export", codec_run, "--name", "last", "--checkpoint", "last", "--no-preview",
+        capsys, "library", "add", codec_run, "--name", "last", "--checkpoint", "last", "--no-preview",
         "--library", library,
     )  # fmt: skip
     assert code == 0, err
@@ -83,8 +83,9 @@ def test_checkpoint_last_takes_the_last_weights(codec_run, tmp_path, capsys) -> 
     assert same_weights(bundle.codec, codec_weights(codec_run / "checkpoints" / "last.ckpt"))
     assert bundle.meta["training"]["codec"]["checkpoint"] == "last (step 12)"
     code, _, err = run_cli(
-        capsys, "export", codec_run, "--name", "x", "--checkpoint", "newest", "--library", library
-    )
+        capsys, "library", "add", codec_run, "--name", "x", "--checkpoint", "newest",
+        "--library", library,
+    )  # fmt: skip
     assert code == 2 and "newest" in err
 
 
@@ -92,8 +93,9 @@ def test_truncated_best_falls_back_to_last_with_a_note(run, tmp_path, capsys) ->
     best = run / "checkpoints" / "best.ckpt"
     best.write_bytes(best.read_bytes()[:2000])
     code, out, err = run_cli(
-        capsys, "export", run, "--name", "kit", "--no-preview", "--library", tmp_path / "lib"
-    )
+        capsys, "library", "add", run, "--name", "kit", "--no-preview",
+        "--library", tmp_path / "lib",
+    )  # fmt: skip
     assert code == 0 and "Traceback" not in err
     assert "best.ckpt could not be read, so the last weights were used" in " ".join(err.split())
     assert "codec weights: last (step 12)" in out
@@ -104,7 +106,7 @@ def test_truncated_best_falls_back_to_last_with_a_note(run, tmp_path, capsys) ->
 
 def test_a_run_without_best_ckpt_exports_its_last_weights(run, tmp_path) -> None:
     (run / "checkpoints" / "best.ckpt").unlink()
-    path = export_run(run, name="old", library=Library(tmp_path / "lib"), preview=False)
+    path = add_run(run, name="old", library=Library(tmp_path / "lib"), preview=False)
     training = load_bundle(path).meta["training"]["codec"]
     assert training["checkpoint"] == "last (step 12)"
     assert "has no checkpoints/best.ckpt" in training["checkpoint_note"]
@@ -123,7 +125,7 @@ def test_a_prior_keeps_the_codec_weights_it_learned_from(run, tmp_path, tiny_tra
         codec_fingerprint=last_codec.fingerprint(),
     )
     library = Library(tmp_path / "lib")
-    path = export_run(run, prior_run=prior_run, name="full", library=library, preview=False)
+    path = add_run(run, prior_run=prior_run, name="full", library=library, preview=False)
     bundle = load_bundle(path)
     assert bundle.has_prior and bundle.id == last_codec.fingerprint()
     assert (

@@ -102,7 +102,7 @@ def _lie_in_directory(data: bytes, rng: random.Random) -> bytes:
 
 def test_fuzzed_zips_are_refused_before_writing_past_a_bound(tiny_bundle, tmp_path, monkeypatch):
     # Loading the models is fuzzed above; here only the zip reader and what it writes matter.
-    monkeypatch.setattr(archive_module, "load_bundle", lambda path: None)
+    monkeypatch.setattr(archive_module, "load_bundle_folder", lambda path: None)
     original = archive_module.write_bundle_zip(tiny_bundle.path, tmp_path / "good.zip").read_bytes()
     bound = 2 * sum(p.stat().st_size for p in tiny_bundle.path.iterdir())
     target = tmp_path / "case.zip"

@@ -1,14 +1,12 @@
-"""Turn training runs (a codec run, optionally a prior run) into a bundle in the library.
+"""Add training runs to the library: a codec run (optionally with a prior run) becomes a bundle.
 
 Training state (optimizers, discriminators, loops) is dropped; what the musician needs to know about
 the model is gathered into meta.json: dataset files with hashes, metrics, descriptor normalisation,
-lineage (which bundle it grew from) and versions.
+lineage (which bundle it grew from) and versions (see `sda.library.run_logs`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -28,82 +26,16 @@ from sda.library.checkpoints import (
 from sda.library.disk_space import check_free_space, disk_full_as_error
 from sda.library.library import Library, LibraryError
 from sda.library.names import name_key, validate_name
+from sda.library.run_logs import dataset_summary, init_from, training_metrics
 
 PREVIEW_SECONDS = 6.0
 PREVIEW_BYTES = 2 * 1024**2  # a few seconds of OGG, generously
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def dataset_summary(run: RunCheckpoint) -> dict[str, Any]:
-    """The files the codec learned from: names relative to the data folder, sha256, seconds."""
-    summary: dict[str, Any] = dict(run.hparams.get("dataset") or {})
-    report_path = run.run_dir / "dataset_report.json"
-    if not report_path.is_file():
-        return summary
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        folder = Path(report.get("folder", ""))
-        usable = [f for f in report.get("files", []) if f.get("verdict") == "ok"]
-    except (OSError, ValueError, AttributeError):
-        return summary  # the summary is informative only; a damaged report must not block export
-    files = []
-    for item in usable:
-        path = Path(item["path"])
-        try:
-            name = str(path.relative_to(folder))
-        except ValueError:
-            name = path.name
-        files.append(
-            {
-                "name": name,
-                "sha256": file_sha256(path) if path.is_file() else None,
-                "seconds": round(float(item.get("seconds", 0.0)), 3),
-            }
-        )
-    summary.update(
-        folder=str(folder),
-        files=files,
-        count=len(files),
-        seconds=round(sum(f["seconds"] for f in files), 3),
-    )
-    return summary
-
-
-def _init_from(run: RunCheckpoint) -> tuple[str | None, str | None]:
-    """(source, parent fingerprint) of a grown codec: hparams {"init_from": {"source", "fingerprint"}}
-    as sda-train writes them, or the init_from entry of the run's resolved Hydra config."""
-    recorded = run.hparams.get("init_from")
-    if isinstance(recorded, dict):
-        return (str(recorded["source"]) if recorded.get("source") else None), recorded.get(
-            "fingerprint"
-        )
-    if recorded:
-        return str(recorded), None
-    hydra_config = run.run_dir / ".hydra" / "config.yaml"
-    if hydra_config.is_file():
-        import yaml  # PyYAML only, not Hydra: reading the resolved config needs no Hydra
-
-        try:
-            value = (yaml.safe_load(hydra_config.read_text(encoding="utf-8")) or {}).get(
-                "init_from"
-            )
-        except (yaml.YAMLError, OSError, AttributeError):
-            return None, None
-        return (str(value) if value else None), None
-    return None, None
-
-
 def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
     """Which bundle or run this codec was fine-tuned from ("grow a model"), with the parent's own
     lineage, so a chain of grown models can be traced back."""
-    source, fingerprint = _init_from(run)
+    source, fingerprint = init_from(run)
     if not source:
         return None
     record: dict[str, Any] = {
@@ -129,52 +61,6 @@ def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
             )
             break
     return record
-
-
-# Scalars worth keeping with a model: validation quality, the training loss, codebook health.
-_KEPT_SCALARS = ("val/", "train/loss", "codebook/used_percent_min", "codebook/perplexity_level0")
-
-
-def tensorboard_metrics(run_dir: Path) -> dict[str, float]:
-    """Last value (and, for validation, the best) of the run's key TensorBoard scalars."""
-    events = sorted(
-        run_dir.glob("tensorboard/**/events.out.tfevents.*"), key=lambda p: p.stat().st_mtime
-    )
-    if not events:
-        return {}
-    try:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    except ImportError:
-        return {}
-    metrics: dict[str, float] = {}
-    for path in events:  # oldest first: a resumed run's newer files win
-        skip = {"images": 1, "audio": 1, "histograms": 1, "tensors": 1, "scalars": 0}
-        accumulator = EventAccumulator(str(path), size_guidance=skip)
-        try:
-            accumulator.Reload()
-        except Exception:  # a damaged log must never block an export
-            continue
-        for tag in accumulator.Tags().get("scalars", []):
-            if not tag.startswith(_KEPT_SCALARS):
-                continue
-            values = [event.value for event in accumulator.Scalars(tag)]
-            metrics[tag] = round(float(values[-1]), 5)
-            if tag.startswith("val/") and tag != "val/plateau":  # a flag has no "best"
-                best = max if "accuracy" in tag else min
-                metrics[f"{tag} (best)"] = round(float(best(values)), 5)
-    return metrics
-
-
-def _training_metrics(run: RunCheckpoint) -> dict[str, Any]:
-    info = dict(run.training)
-    logged = tensorboard_metrics(run.run_dir)
-    if logged:
-        info["metrics"] = {**info.get("metrics", {}), **logged}
-    extra = run.run_dir / "metrics.json"  # final evaluation, if the training entry wrote one
-    if extra.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            info["final"] = json.loads(extra.read_text(encoding="utf-8"))
-    return info
 
 
 def _write_preview(bundle, dataset: dict[str, Any], folder: Path) -> Path | None:
@@ -203,7 +89,7 @@ def _write_preview(bundle, dataset: dict[str, Any], folder: Path) -> Path | None
 def _read_runs(
     run_dir: str | os.PathLike, prior_run: str | os.PathLike | None, checkpoint: str
 ) -> tuple[RunCheckpoint, Bundle, RunCheckpoint | None]:
-    """(codec run, its codec as a bundle, prior run or None) for `export_run`."""
+    """(codec run, its codec as a bundle, prior run or None) for `add_run`."""
     first = read_checkpoint(run_dir, checkpoint=checkpoint)
     if first.kind == "prior":
         if prior_run is not None:
@@ -226,7 +112,7 @@ def _read_runs(
     return codec_run, bundle, prior
 
 
-def export_run(
+def add_run(
     run_dir: str | os.PathLike,
     *,
     prior_run: str | os.PathLike | None = None,
@@ -250,7 +136,7 @@ def export_run(
         )
     codec_run, bundle, prior = _read_runs(run_dir, prior_run, checkpoint)
     config = dict(bundle.config)
-    training = {"codec": _training_metrics(codec_run)}
+    training = {"codec": training_metrics(codec_run)}
     meta: dict[str, Any] = {
         "name": name,
         "tags": list(tags),
@@ -267,7 +153,7 @@ def export_run(
             source=str(prior.checkpoint),
             codec=bundle.codec,
         )
-        training["prior"] = _training_metrics(prior)
+        training["prior"] = training_metrics(prior)
         meta["source"]["prior"] = str(prior.run_dir)
         meta["descriptor_stats"] = prior.hparams.get("descriptor_stats") or {}
     meta["training"] = training
@@ -292,6 +178,7 @@ def _save_into_library(
     """Write the bundle in a scratch folder of the library, then add it (a rename: no copy)."""
     need = _weights_bytes(bundle) + (PREVIEW_BYTES if preview else 0)
     check_free_space(library.root, need)
+    # "export" is this operation's name in the journal, kept so older journals still recover
     intent = journal.begin(library.root, "export", name=name)
     scratch = intent.scratch("export")
     try:
