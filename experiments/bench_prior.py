@@ -35,7 +35,7 @@ from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 from sda.generate import decode_codes, generate, render
-from sda.generate.steering import material_peak_dbfs
+from sda.generate.render import material_peak_dbfs
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,19 +84,20 @@ def prior_run(args, codec: Path, work: Path) -> Path:
 
 
 def speed(bundle, seconds: float) -> tuple[float, float, float]:
-    """(x real time prior only, prior + decode, with controls and guidance 3 + decode)."""
+    """(x real time prior only, prior + decode, with controls and guidance 3 + decode).
+
+    A take comes decoded; the prior's share is its time less one decode of the same codes."""
     generate(bundle, seconds=1.0, seed=99)  # warm up
     start = time.perf_counter()
-    codes = generate(bundle, seconds=seconds, seed=0)
-    prior_only = time.perf_counter() - start
+    take = generate(bundle, seconds=seconds, seed=0)
+    whole = time.perf_counter() - start
     start = time.perf_counter()
-    decode_codes(bundle.codec, codes)
+    decode_codes(bundle.codec, take.codes)
     decoding = time.perf_counter() - start
     start = time.perf_counter()
-    steered = generate(bundle, seconds=seconds, seed=0, guidance=3.0, controls={"brightness": 0.8})
-    decode_codes(bundle.codec, steered)
+    generate(bundle, seconds=seconds, seed=0, guidance=3.0, controls={"brightness": 0.8})
     guided = time.perf_counter() - start
-    return seconds / prior_only, seconds / (prior_only + decoding), seconds / guided
+    return seconds / max(whole - decoding, 1e-9), seconds / whole, seconds / guided
 
 
 def controllability(
@@ -115,17 +116,13 @@ def controllability(
         settings, measured = [], []
         for value in SETTINGS:
             for seed in SEEDS:
-                codes = generate(
+                take = generate(
                     bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value},
                     candidates=candidates,
                 )  # fmt: skip
-                # without a loudness control `render` sets the material's level: unrendered
+                # without a loudness control the take is at the material's level: unrendered
                 # takes are the plain decoded codes, so the level the codes carry is measured
-                audio = (
-                    render(bundle, codes, {name: value})
-                    if rendered
-                    else decode_codes(bundle.codec, codes)
-                )
+                audio = take.audio if rendered else decode_codes(bundle.codec, take.codes)
                 raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
                 settings.append(value)
                 measured.append(float(stats.normalize(raw)[index]))
@@ -283,7 +280,7 @@ def main() -> None:
     )  # fmt: skip
     data.setup()
     training_codes = [f.codes[0] for f in data.files]
-    clips = [generate(bundle, seconds=10.0, seed=100 + i) for i in range(8)]
+    clips = [generate(bundle, seconds=10.0, seed=100 + i).codes for i in range(8)]
     copy_frames = max(longest_copy(c.indices, training_codes) for c in clips)
     coarse = max(longest_copy(c.indices[:1], [t[:1] for t in training_codes]) for c in clips)
     decoded = [decode_codes(bundle.codec, c) for c in clips]  # free takes: no controls

@@ -24,8 +24,8 @@ import torch
 
 from sda.audio.io import load_audio
 from sda.dataset.scan import scan_folder
+from sda.dna.decode import decode_codes
 from sda.generate import generate, render
-from sda.generate.decoding import decode_codes
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def main() -> None:
     torch.set_num_threads(2)
     bundle = resolve_bundle(prior / "checkpoints" / "last.ckpt")
     rate = bundle.codec.config.sample_rate
-    clips = [generate(bundle, seconds=10.0, seed=100 + i) for i in range(args.takes)]
+    clips = [generate(bundle, seconds=10.0, seed=100 + i).codes for i in range(args.takes)]
     decoded = median_peak_db([decode_codes(bundle.codec, c) for c in clips])
     rendered = median_peak_db([render(bundle, c) for c in clips])
     files = [entry.path for entry in scan_folder(args.data, sample_rate=rate).usable]

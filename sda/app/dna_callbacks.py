@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from sda.app.grid_image import Selection, cell_at
-from sda.app.state import AppContext, Editor, UserSession
+from sda.app.state import PREVIEW_SUBTYPE, AppContext, Editor, UserSession
+from sda.audio.io import write_audio
 from sda.dna.codes import Codes
 from sda.errors import SdaError
 
@@ -146,7 +147,7 @@ def apply_operation(
     """Apply one editor operation to the working grid; returns a status line."""
     from sda.dna import blend as dna_blend
     from sda.dna import edit
-    from sda.dna.codec_bridge import regenerate
+    from sda.generate import regenerate_region
 
     editor = session.editor
     a = editor.slot("A")
@@ -182,7 +183,7 @@ def apply_operation(
         )
         label = "randomize region"
     elif operation == "regenerate":
-        result = regenerate(bundle, a, start=region.start, end=region.end, seed=int(seed))
+        result = regenerate_region(bundle, a, region.start, region.end, seed=int(seed))
         label = f"regenerate {region.start}:{region.end}"
     else:
         raise EditorError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
@@ -232,19 +233,19 @@ def history_text(session: UserSession) -> str:
 
 
 def decode_working(ctx: AppContext, session: UserSession, levels: int | None) -> Path:
-    """Decode the working grid with its first `levels` levels to a wav in the session folder."""
-    from sda.audio.io import write_audio
-    from sda.dna.codec_bridge import decode
+    """Decode the working grid with its first `levels` levels, once: the float audio is kept for
+    exports, and a float WAV of it in the session folder is the player's preview."""
+    from sda.dna.codec_bridge import decode_take
 
     codes = session.editor.slot("A")
     if codes is None:
         raise EditorError("load a sound into slot A first")
     bundle = ctx.models.get(session.editor.model)
     levels = None if not levels else min(int(levels), codes.levels)
-    audio = decode(bundle, codes, levels=levels)  # (samples,)
+    take = decode_take(bundle, codes, levels=levels)
     path = session.new_file(ctx, "dna-decode")
-    write_audio(path, audio, int(bundle.codec.config.sample_rate), subtype="PCM_16")
-    session.decoded = path
+    write_audio(path, take.audio, take.sample_rate, subtype=PREVIEW_SUBTYPE)
+    session.decoded, session.decoded_take = path, take
     return path
 
 

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sda.app.state import AppContext, UserSession
+from sda.audio import export_settings as shared
 from sda.errors import SdaError
 
-FORMATS = ("wav", "flac", "ogg", "mp3")
-SAMPLE_RATES = (44_100, 48_000, 88_200, 96_000)
-BIT_DEPTHS = {"wav": (16, 24, 32), "flac": (16, 24), "ogg": (), "mp3": ()}
-CHANNELS = ("mono", "stereo", "binaural")
+FORMATS = ("wav", "flac", "ogg", "mp3")  # the menu; the rules are `sda.audio.export_settings`
+SAMPLE_RATES = shared.SAMPLE_RATES
+BIT_DEPTHS = {name: shared.FORMATS[name].bit_depths for name in FORMATS}
+CHANNELS = shared.CHANNEL_LAYOUTS
 EDITOR_SOURCE = "dna"  # the export source value meaning "the DNA editor's last decode"
 
 
@@ -24,6 +27,10 @@ class ExportPanelError(SdaError):
 
 @dataclass
 class ExportSettings:
+    """The export panel's form: the shared `ExportSettings` plus the tags a person typed.
+
+    `bit_depth` counts only for lossless formats (the panel hides it for the others)."""
+
     format: str = "wav"
     sample_rate: int = 48_000
     bit_depth: int = 24
@@ -34,36 +41,31 @@ class ExportSettings:
     artist: str = ""
     comment: str = ""
 
+    def sound(self) -> shared.ExportSettings:
+        """The shared, checked sound settings, or `ExportPanelError` in the shared words."""
+        spec = shared.FORMATS.get(str(self.format or "").lower().lstrip("."))
+        lossless = spec is not None and spec.lossless
+        try:
+            return shared.ExportSettings(
+                format=self.format or "",
+                sample_rate=int(self.sample_rate),
+                bit_depth=(int(self.bit_depth) if self.bit_depth else None) if lossless else None,
+                channels=self.channels,
+                azimuth=float(self.azimuth),
+                lufs=None if self.lufs is None else float(self.lufs),
+            )
+        except shared.ExportError as error:
+            raise ExportPanelError(str(error)) from None
+
     def checked(self) -> ExportSettings:
-        fmt = (self.format or "").lower()
-        if fmt not in FORMATS:
-            raise ExportPanelError(
-                f"unknown format {self.format!r}; pick one of {', '.join(FORMATS)}"
-            )
-        rate = int(self.sample_rate)
-        if rate not in SAMPLE_RATES:
-            raise ExportPanelError(
-                f"sample rate {rate} Hz is not offered; pick 44.1, 48, 88.2 or 96 kHz"
-            )
-        depths = BIT_DEPTHS[fmt]
-        depth = int(self.bit_depth) if self.bit_depth else 24
-        if depths and depth not in depths:
-            raise ExportPanelError(
-                f"{fmt.upper()} supports {', '.join(map(str, depths))}-bit, not {depth}-bit"
-            )
-        if self.channels not in CHANNELS:
-            raise ExportPanelError(f"channels must be one of {', '.join(CHANNELS)}")
-        if not -180.0 <= float(self.azimuth) <= 180.0:
-            raise ExportPanelError("azimuth must lie between -180 and 180 degrees")
-        if self.lufs is not None and not -60.0 <= float(self.lufs) <= 0.0:
-            raise ExportPanelError("loudness target must lie between -60 and 0 LUFS")
+        sound = self.sound()
         return ExportSettings(
-            format=fmt,
-            sample_rate=rate,
-            bit_depth=depth,
-            channels=self.channels,
-            azimuth=float(self.azimuth),
-            lufs=None if self.lufs is None else float(self.lufs),
+            format=sound.format,
+            sample_rate=sound.sample_rate,
+            bit_depth=sound.bit_depth or 24,
+            channels=sound.channels,
+            azimuth=sound.azimuth,
+            lufs=sound.lufs,
             title=(self.title or "").strip()[:200],
             artist=(self.artist or "").strip()[:200],
             comment=(self.comment or "").strip()[:2000],
@@ -78,13 +80,13 @@ def bit_depth_choices(fmt: str) -> list[int]:
 def export_source(
     ctx: AppContext, session: UserSession, source: str | None, settings: ExportSettings
 ) -> Path:
-    """Write the chosen take (its number) or the editor result (`EDITOR_SOURCE`) as a file."""
+    """Write the chosen take (its number) or the editor result (`EDITOR_SOURCE`) as a file,
+    from the decoder's float audio, at the bit depth asked for."""
     from sda.audio.export import export_audio
-    from sda.audio.io import load_audio_with_rate
 
     settings = settings.checked()
-    audio_path, name, tags = _describe_source(session, source)
-    audio, rate = load_audio_with_rate(audio_path)  # (channels, samples)
+    sound = settings.sound()
+    audio, rate, name, tags = _describe_source(session, source)  # audio (samples,) float32
     if settings.title:
         tags["title"] = settings.title
     if settings.artist:
@@ -96,37 +98,29 @@ def export_source(
     session.counter += 1
     target = folder / f"{_safe_stem(name)}-{session.counter:03d}.{settings.format}"
     written = export_audio(
-        audio,
-        target,
-        sample_rate_in=rate,
-        format=settings.format,
-        sample_rate=settings.sample_rate,
-        bit_depth=settings.bit_depth if BIT_DEPTHS[settings.format] else None,
-        channels=settings.channels,
-        azimuth=settings.azimuth,
-        tags=tags,
-        lufs=settings.lufs,
-        overwrite=True,
+        audio, target, sample_rate_in=rate, tags=tags, overwrite=True, **sound.to_dict()
     )
     return Path(written)
 
 
-def _describe_source(session: UserSession, source: str | None) -> tuple[Path, str, dict[str, Any]]:
-    """The audio file, a file name stem and default tags for an export source."""
+def _describe_source(
+    session: UserSession, source: str | None
+) -> tuple[np.ndarray, int, str, dict[str, Any]]:
+    """The float audio (samples,), its rate, a file name stem and default tags of a source."""
     if source == EDITOR_SOURCE:
-        if session.decoded is None or not Path(session.decoded).exists():
+        decoded = session.decoded_take
+        if decoded is None:
             raise ExportPanelError("decode something in the DNA editor first, then export it")
         editor = session.editor
-        codes = editor.slot("A")
         label = editor.labels.get("A", "slot A")
-        operations = codes.provenance.get("operations", []) if codes is not None else []
+        operations = decoded.provenance.get("operations", [])
         tags = {
             "title": f"DNA edit of {label}",
             "album": editor.model or "",
             "comment": "operations " + json.dumps([op.get("op") for op in operations]),
-            "sources": codes.provenance.get("sources", []) if codes is not None else [],
+            "sources": decoded.provenance.get("sources", []),
         }
-        return Path(session.decoded), f"dna-{Path(label).stem}", tags
+        return decoded.audio, decoded.sample_rate, f"dna-{Path(label).stem}", tags
     take = session.take(source)
     if take is None:
         raise ExportPanelError("pick a take to export (generate one first)")
@@ -141,7 +135,8 @@ def _describe_source(session: UserSession, source: str | None) -> tuple[Path, st
         "seed": seed,
         "settings": settings,
     }
-    return take.path, f"{take.model}-take{take.number}-seed{take.settings.get('seed')}", tags
+    stem = f"{take.model}-take{take.number}-seed{take.settings.get('seed')}"
+    return take.audio, take.sample_rate, stem, tags
 
 
 def _safe_stem(name: str) -> str:

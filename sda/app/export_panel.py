@@ -22,44 +22,8 @@ def build_export_panel(
 ) -> ExportPanel:
     """Build the panel; `source` holds a take number or `cb.EDITOR_SOURCE`."""
     with gr.Accordion("Export", open=True, elem_classes=["sda-export"]):
-        with gr.Row():
-            fmt = gr.Dropdown(
-                list(cb.FORMATS), value="wav", label="Format", elem_id=f"{prefix}-export-format"
-            )
-            rate = gr.Dropdown(
-                [(f"{r / 1000:g} kHz", r) for r in cb.SAMPLE_RATES],
-                value=48_000,
-                label="Sample rate",
-            )
-            depth = gr.Dropdown(
-                cb.bit_depth_choices("wav"),
-                value=24,
-                label="Bit depth",
-                elem_id=f"{prefix}-export-depth",
-            )
-        with gr.Row():
-            channels = gr.Radio(list(cb.CHANNELS), value="mono", label="Channels")
-            azimuth = gr.Slider(
-                -180,
-                180,
-                value=0,
-                step=5,
-                label="Azimuth (°)",
-                visible=False,
-                info="binaural: 0 = front, +90 = right",
-            )
-        with gr.Row():
-            normalise = gr.Checkbox(value=False, label="Normalise loudness")
-            lufs = gr.Slider(-36, -6, value=-16, step=0.5, label="Target (LUFS)", visible=False)
-        with gr.Row():
-            title = gr.Textbox(
-                label="Title",
-                placeholder="default: model and take",
-                scale=2,
-                elem_id=f"{prefix}-export-title",
-            )
-            artist = gr.Textbox(label="Artist", scale=1)
-        comment = gr.Textbox(label="Comment", placeholder="added before the generation settings")
+        fmt, rate, depth, channels, azimuth, normalise, lufs = _sound_settings(prefix)
+        title, artist, comment = _tag_fields(prefix)
         button = gr.Button("Export", variant="primary", elem_id=f"{prefix}-export-button")
         file = gr.File(
             label="Download",
@@ -79,49 +43,75 @@ def build_export_panel(
 
     @friendly("exporting")
     def on_export(session: UserSession, source_value, *values):
-        (
-            fmt_v,
-            rate_v,
-            depth_v,
-            channels_v,
-            azimuth_v,
-            normalise_v,
-            lufs_v,
-            title_v,
-            artist_v,
-            comment_v,
-        ) = values
-        settings = cb.ExportSettings(
-            format=fmt_v,
-            sample_rate=int(rate_v),
-            bit_depth=int(depth_v) if depth_v else 24,
-            channels=channels_v,
-            azimuth=float(azimuth_v),
-            lufs=float(lufs_v) if normalise_v else None,
-            title=title_v,
-            artist=artist_v,
-            comment=comment_v,
-        )
-        path = cb.export_source(ctx, session, source_value, settings)
+        path = cb.export_source(ctx, session, source_value, _settings(*values))
         gr.Info(f"exported {path.name}")
         return gr.File(value=str(path), visible=True)
 
-    button.click(
-        on_export,
-        [
-            session_state,
-            source,
-            fmt,
-            rate,
-            depth,
-            channels,
-            azimuth,
-            normalise,
-            lufs,
-            title,
-            artist,
-            comment,
-        ],
-        file,
-    )
+    fields = [fmt, rate, depth, channels, azimuth, normalise, lufs, title, artist, comment]
+    button.click(on_export, [session_state, source, *fields], file)
     return ExportPanel(button=button, file=file)
+
+
+def _sound_settings(prefix: str) -> tuple:
+    """(format, rate, depth, channels, azimuth, normalise, lufs) inputs."""
+    with gr.Row():
+        fmt = gr.Dropdown(
+            list(cb.FORMATS), value="wav", label="Format", elem_id=f"{prefix}-export-format"
+        )
+        rate = gr.Dropdown(
+            [(f"{r / 1000:g} kHz", r) for r in cb.SAMPLE_RATES],
+            value=48_000,
+            label="Sample rate",
+        )
+        depth = gr.Dropdown(
+            cb.bit_depth_choices("wav"),
+            value=24,
+            label="Bit depth",
+            elem_id=f"{prefix}-export-depth",
+        )
+    with gr.Row():
+        channels = gr.Radio(list(cb.CHANNELS), value="mono", label="Channels")
+        azimuth = gr.Slider(
+            -180,
+            180,
+            value=0,
+            step=5,
+            label="Azimuth (°)",
+            visible=False,
+            info="binaural: 0 = front, +90 = right",
+        )
+    with gr.Row():
+        normalise = gr.Checkbox(value=False, label="Normalise loudness")
+        lufs = gr.Slider(-36, -6, value=-16, step=0.5, label="Target (LUFS)", visible=False)
+    return fmt, rate, depth, channels, azimuth, normalise, lufs
+
+
+def _tag_fields(prefix: str) -> tuple[gr.Textbox, gr.Textbox, gr.Textbox]:
+    """(title, artist, comment) inputs."""
+    with gr.Row():
+        title = gr.Textbox(
+            label="Title",
+            placeholder="default: model and take",
+            scale=2,
+            elem_id=f"{prefix}-export-title",
+        )
+        artist = gr.Textbox(label="Artist", scale=1)
+    comment = gr.Textbox(label="Comment", placeholder="added before the generation settings")
+    return title, artist, comment
+
+
+def _settings(
+    fmt, rate, depth, channels, azimuth, normalise, lufs, title, artist, comment
+) -> cb.ExportSettings:
+    """The panel's values (in `build_export_panel`'s `fields` order) as export settings."""
+    return cb.ExportSettings(
+        format=fmt,
+        sample_rate=int(rate),
+        bit_depth=int(depth) if depth else 24,
+        channels=channels,
+        azimuth=float(azimuth),
+        lufs=float(lufs) if normalise else None,
+        title=title,
+        artist=artist,
+        comment=comment,
+    )

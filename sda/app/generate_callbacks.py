@@ -7,8 +7,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sda.app.state import AppContext, Take, UserSession
+from sda.app.state import PREVIEW_SUBTYPE, AppContext, Take, UserSession
+from sda.audio.io import write_audio
+from sda.dna.take import Take as DecodedTake
 from sda.errors import SdaError
+from sda.generate.settings import GenerationError, checked_controls
+from sda.generate.settings import GenerationSettings as SharedSettings
 
 Report = Callable[[float, str], None]
 
@@ -19,7 +23,10 @@ class GenerateError(SdaError):
 
 @dataclass
 class GenerationSettings:
-    """The Generate tab's sliders; `controls` holds only the controls the user switched on."""
+    """The Generate tab's form: the shared `sda.generate.GenerationSettings` plus how many takes.
+
+    The rules (and their messages) are the shared ones; the app adds only its own limits on
+    duration and count. `controls` holds only the controls the user switched on."""
 
     seconds: float = 4.0
     seed: int = 0
@@ -38,51 +45,54 @@ class GenerationSettings:
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         settings = cls(**known)
-        settings.controls = {
-            str(k): _control(k, v) for k, v in dict(settings.controls or {}).items()
-        }
+        settings.controls = _shared(lambda: checked_controls(settings.controls))
         return settings
 
+    def rules(self, seed: int | None = None) -> SharedSettings:
+        """These settings as the shared, checked ones (for take seed `seed`), or `GenerateError`."""
+        return _shared(
+            lambda: SharedSettings(
+                seconds=self.seconds,
+                seed=self.seed if seed is None else seed,
+                temperature=self.temperature,
+                top_k=self.top_k,
+                guidance=self.guidance,
+                candidates=self.candidates,
+                controls=self.controls,
+            )  # fmt: skip
+        )
+
     def checked(self, ctx: AppContext) -> GenerationSettings:
-        """Validated copy: numbers in range, clear messages otherwise."""
-        if not 0.25 <= float(self.seconds) <= ctx.max_seconds:
-            raise GenerateError(f"duration must be between 0.25 and {ctx.max_seconds:g} seconds")
-        if not 0.05 <= float(self.temperature) <= 5.0:
-            raise GenerateError("temperature must be between 0.05 and 5")
-        if int(self.top_k) < 0:
-            raise GenerateError("top-k must be 0 (off) or a positive number of codes")
-        if not 0.0 <= float(self.guidance) <= 10.0:
-            raise GenerateError("guidance must be between 0 and 10")
-        if not 1 <= int(self.candidates) <= 8:
-            raise GenerateError("candidates must be between 1 and 8")
+        """Validated copy: the shared rules, then the app's limits on duration and count."""
+        if self.seed is None:
+            self.seed = 0
+        if isinstance(self.seconds, int | float) and self.seconds > ctx.max_seconds:
+            raise GenerateError(
+                f"duration must be at most {ctx.max_seconds:g} seconds in the explorer; "
+                "`sda generate` makes longer takes"
+            )
+        shared = self.rules()
         if not 1 <= int(self.count) <= ctx.max_count:
             raise GenerateError(f"count must be between 1 and {ctx.max_count}")
-        seed = int(self.seed) if self.seed is not None else 0
-        if not 0 <= seed < 2**31:
-            raise GenerateError("seed must be a whole number from 0 to 2147483647")
-        controls = {name: _control(name, value) for name, value in self.controls.items()}
+        self.rules(seed=shared.seed + int(self.count) - 1)  # the last take's seed too
         return GenerationSettings(
-            seconds=float(self.seconds),
-            seed=seed,
-            temperature=float(self.temperature),
-            top_k=int(self.top_k),
-            guidance=float(self.guidance),
-            candidates=int(self.candidates),
+            seconds=shared.seconds,
+            seed=shared.seed,
+            temperature=shared.temperature,
+            top_k=shared.top_k or 0,
+            guidance=shared.guidance,
+            candidates=shared.candidates,
             count=int(self.count),
-            controls=controls,
+            controls=dict(shared.controls),
         )
 
 
-def _control(name: str, value: Any) -> float | list[float]:
-    """A checked control value: a 0..1 number, or a list of 0..1 keyframes."""
-    from sda.generate.curves import ControlValueError, describe
-
+def _shared(make: Callable[[], Any]) -> Any:
+    """`make()`, its `GenerationError` raised as this layer's `GenerateError` with the same words."""
     try:
-        return describe(value, name)
-    except ControlValueError as error:
+        return make()
+    except GenerationError as error:
         raise GenerateError(str(error)) from None
-    except (TypeError, ValueError):
-        raise GenerateError(f"control {name} must be a number between 0 and 1") from None
 
 
 def format_control(name: str, value: float | list[float]) -> str:
@@ -131,12 +141,10 @@ def generate_takes(
     *,
     report: Report | None = None,
 ) -> list[Take]:
-    """Generate `settings.count` takes (seeds seed, seed+1, ...) and add them to the session."""
-    import torch
+    """Generate `settings.count` takes (seeds seed, seed+1, ...) and add them to the session.
 
-    from sda.audio.io import write_audio
-    from sda.generate import generate, render
-
+    Each take keeps the decoder's float audio; its file is a float WAV preview for the players.
+    """
     if not model:
         raise GenerateError("pick a model first (Library tab lists them)")
     settings = settings.checked(ctx)
@@ -146,47 +154,44 @@ def generate_takes(
             f"model {model!r} has no prior, so it cannot generate; "
             "train one with `sda-train-prior` or use the DNA tab to edit encoded sounds"
         )
-    rate = int(bundle.codec.config.sample_rate)
     takes = []
     for index in range(settings.count):
         seed = settings.seed + index
-        if report is not None:
-            report(index / settings.count, f"take {index + 1} of {settings.count} (seed {seed})")
-
-        def frames_done(done: int, total: int, index: int = index, seed: int = seed) -> None:
-            if report is not None:
-                fraction = (index + done / max(total, 1)) / settings.count
-                report(fraction, f"take {index + 1} of {settings.count} (seed {seed})")
-
-        with torch.inference_mode():
-            codes = generate(
-                bundle,
-                seconds=settings.seconds,
-                seed=seed,
-                temperature=settings.temperature,
-                top_k=settings.top_k or None,
-                guidance=settings.guidance,
-                controls=settings.controls or None,
-                candidates=settings.candidates,
-                on_progress=frames_done,
-            )
-            audio = render(bundle, codes, settings.controls)  # (samples,)
+        made = _generate_one(bundle, settings, seed, index, report)
         path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
-        write_audio(path, audio, rate, subtype="PCM_16")
-        take_settings = {**settings.to_dict(), "seed": seed, "count": 1}
+        write_audio(path, made.audio, made.sample_rate, subtype=PREVIEW_SUBTYPE)
         take = Take(
             number=_next_number(session),
             model=model,
             path=path,
-            seconds=len(audio) / rate,
-            settings=take_settings,
-            codes=codes,
+            audio=made.audio,
+            sample_rate=made.sample_rate,
+            settings={**settings.to_dict(), "seed": seed, "count": 1},
+            codes=made.codes,
         )
         session.takes.append(take)
         takes.append(take)
     if report is not None:
         report(1.0, "done")
     return takes
+
+
+def _generate_one(
+    bundle: Any, settings: GenerationSettings, seed: int, index: int, report: Report | None
+) -> DecodedTake:
+    """Take `index` of `settings.count`, decoded once and at its level, with progress reports."""
+    import torch
+
+    from sda.generate import generate
+
+    def frames_done(done: int, total: int) -> None:
+        if report is not None:
+            fraction = (index + done / max(total, 1)) / settings.count
+            report(fraction, f"take {index + 1} of {settings.count} (seed {seed})")
+
+    frames_done(0, 1)
+    with torch.inference_mode():
+        return generate(bundle, on_progress=frames_done, **settings.rules(seed).to_dict())
 
 
 def _next_number(session: UserSession) -> int:

@@ -84,168 +84,230 @@ class GenerateTab:
     model: gr.Dropdown
 
 
+@dataclass
+class SettingsPanel:
+    """The left column: model, sampling, musical controls, presets and the Generate button."""
+
+    model: gr.Dropdown
+    refresh: gr.Button
+    seed: gr.Number
+    dice: gr.Button
+    top_k: gr.Slider
+    inputs: list[gr.components.Component]  # what `collect` reads, in its order
+    preset: gr.Dropdown
+    preset_name: gr.Textbox
+    preset_save: gr.Button
+    preset_recall: gr.Button
+    preset_delete: gr.Button
+    go: gr.Button
+
+
+@dataclass
+class TakesPanel:
+    """The right column: status, players, history, A/B compare and the export panel."""
+
+    status: gr.Markdown
+    players: list[gr.Audio]
+    history: gr.Dataframe
+    pick: gr.Dropdown
+    reuse: gr.Button
+    take_a: gr.Dropdown
+    take_b: gr.Dropdown
+    ab: gr.Radio
+    ab_player: gr.Audio
+    ab_position: gr.Number
+    export_take: gr.Dropdown
+
+
 def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     names = control_names()
     with gr.Tab("Generate", id="generate", elem_id="tab-generate") as tab:  # noqa: SIM117
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320, elem_classes=["sda-panel"]):
-                with gr.Row():
-                    model = gr.Dropdown(
-                        label="Model",
-                        choices=[],
-                        # Filled on page load; custom values let API calls name a model
-                        # without a page (the callbacks refuse names not in the library).
-                        allow_custom_value=True,
-                        scale=4,
-                        elem_id="gen-model",
-                        info="a model from your library",
-                    )
-                    refresh = gr.Button("↻", scale=0, min_width=44, size="sm")
-                seconds = gr.Slider(
-                    0.5,
-                    ctx.max_seconds,
-                    value=4.0,
-                    step=0.5,
-                    label="Duration (s)",
-                    elem_id="gen-seconds",
-                )
-                with gr.Row():
-                    seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=4)
-                    dice = gr.Button("Random", scale=0, min_width=80, size="sm", elem_id="gen-dice")
-                with gr.Row():
-                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
-                    top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
-                count = gr.Slider(
-                    1, ctx.max_count, value=1, step=1, label="Takes", elem_id="gen-count"
-                )
-                with gr.Accordion("Musical controls", open=True):
-                    gr.Markdown(
-                        "Tick a control to steer the model towards it; unticked ones stay free."
-                    )
-                    checks, values = [], []
-                    for name in names:
-                        with gr.Row(equal_height=True):
-                            checks.append(
-                                gr.Checkbox(label=name, value=False, scale=1, min_width=110)
-                            )
-                            values.append(
-                                gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3)
-                            )
-                    with gr.Row(equal_height=True):
-                        moving = gr.Dropdown(
-                            label="Moves over the take",
-                            choices=["none", *names],
-                            value="none",
-                            scale=2,
-                            elem_id="gen-moving",
-                            info="this control goes from its slider value ...",
-                        )
-                        moving_to = gr.Slider(
-                            0, 1, value=0.9, step=0.01, label="... to", scale=3,
-                            elem_id="gen-moving-to",
-                        )  # fmt: skip
-                    guidance = gr.Slider(
-                        0.0,
-                        5.0,
-                        value=cb.GenerationSettings.guidance,
-                        step=0.1,
-                        label="Guidance",
-                        info="how strongly the ticked controls are followed (1 = plain)",
-                    )
-                    candidates = gr.Slider(
-                        1,
-                        8,
-                        value=cb.GenerationSettings.candidates,
-                        step=1,
-                        label="Candidates",
-                        info="with controls ticked: make this many, keep the closest (1 = off)",
-                    )
-                with gr.Accordion("Presets", open=False):
-                    preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
-                    preset_name = gr.Textbox(label="Name", placeholder="e.g. bright and sparse")
-                    with gr.Row():
-                        preset_save = gr.Button("Save", size="sm")
-                        preset_recall = gr.Button("Recall", size="sm")
-                        preset_delete = gr.Button("Delete", size="sm", variant="stop")
-                go = gr.Button("Generate", variant="primary", elem_id="gen-button")
+                settings = _settings_panel(ctx, names)
             with gr.Column(scale=3, min_width=360):
-                status = gr.Markdown("Pick a model and press **Generate**.", elem_id="gen-status")
-                players = [
-                    gr.Audio(
-                        label=f"take {i + 1}",
-                        type="filepath",
-                        interactive=False,
-                        visible=i == 0,
-                        elem_id=f"gen-player-{i}",
-                    )
-                    for i in range(ctx.max_count)
-                ]
-                with gr.Accordion("History", open=True):
-                    history = gr.Dataframe(
-                        headers=cb.TAKE_COLUMNS,
-                        value=[],
-                        interactive=False,
-                        wrap=True,
-                        max_height=260,
-                        elem_id="gen-history",
-                    )
-                    with gr.Row():
-                        pick = gr.Dropdown(label="Take", choices=[], scale=3)
-                        reuse = gr.Button("Use its settings", size="sm", scale=1)
-                with gr.Accordion("A/B compare", open=True):
-                    with gr.Row():
-                        take_a = gr.Dropdown(label="A", choices=[], elem_id="gen-ab-a")
-                        take_b = gr.Dropdown(label="B", choices=[], elem_id="gen-ab-b")
-                        ab = gr.Radio(["A", "B"], value="A", label="Play", elem_id="gen-ab-choice")
-                    ab_player = gr.Audio(
-                        label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
-                    )
-                    ab_position = gr.Number(value=0, visible=False)
-                export_take = gr.Dropdown(
-                    label="Take to export", choices=[], elem_id="gen-export-take"
-                )
-                build_export_panel(ctx, session_state, export_take, prefix="gen")
+                takes = _takes_panel(ctx, session_state)
+    _wire_generation(ctx, session_state, tab, settings, takes, names)
+    _wire_history(session_state, settings, takes, names)
+    _wire_presets(ctx, settings, names)
+    return GenerateTab(tab=tab, model=settings.model)
 
-    setting_inputs = [
+
+def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
+    with gr.Row():
+        model = gr.Dropdown(
+            label="Model",
+            choices=[],
+            # Filled on page load; custom values let API calls name a model
+            # without a page (the callbacks refuse names not in the library).
+            allow_custom_value=True,
+            scale=4,
+            elem_id="gen-model",
+            info="a model from your library",
+        )
+        refresh = gr.Button("↻", scale=0, min_width=44, size="sm")
+    seconds = gr.Slider(
+        0.5, ctx.max_seconds, value=4.0, step=0.5, label="Duration (s)", elem_id="gen-seconds"
+    )
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=4)
+        dice = gr.Button("Random", scale=0, min_width=80, size="sm", elem_id="gen-dice")
+    with gr.Row():
+        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+        top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
+    count = gr.Slider(1, ctx.max_count, value=1, step=1, label="Takes", elem_id="gen-count")
+    with gr.Accordion("Musical controls", open=True):
+        controls = _controls(names)
+    with gr.Accordion("Presets", open=False):
+        preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
+        preset_name = gr.Textbox(label="Name", placeholder="e.g. bright and sparse")
+        with gr.Row():
+            preset_save = gr.Button("Save", size="sm")
+            preset_recall = gr.Button("Recall", size="sm")
+            preset_delete = gr.Button("Delete", size="sm", variant="stop")
+    go = gr.Button("Generate", variant="primary", elem_id="gen-button")
+    guidance, candidates, moving, moving_to, checks, values = controls
+    inputs = [
         seconds, seed, temperature, top_k, guidance, candidates, count, moving, moving_to,
         *checks, *values,
     ]  # fmt: skip
+    return SettingsPanel(
+        model=model, refresh=refresh, seed=seed, dice=dice, top_k=top_k, inputs=inputs,
+        preset=preset, preset_name=preset_name, preset_save=preset_save,
+        preset_recall=preset_recall, preset_delete=preset_delete, go=go,
+    )  # fmt: skip
 
-    def collect(values_in) -> cb.GenerationSettings:
-        sec, sd, temp, k, guide, pick_of, cnt, move, move_to, *rest = values_in
-        enabled, amounts = rest[: len(names)], rest[len(names) :]
-        controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
-        if move in names:  # the moving control is steered even if its box is not ticked
-            start = float(amounts[names.index(move)])
-            controls[move] = [start, float(move_to)]
-        return cb.GenerationSettings(
-            seconds=sec,
-            seed=int(sd or 0),
-            temperature=temp,
-            top_k=int(k),
-            guidance=guide,
-            candidates=int(pick_of),
-            count=int(cnt),
-            controls=controls,
+
+def _controls(names: tuple[str, ...]) -> tuple:
+    """(guidance, candidates, moving, moving_to, checks, values): the musical controls."""
+    gr.Markdown("Tick a control to steer the model towards it; unticked ones stay free.")
+    checks, values = [], []
+    for name in names:
+        with gr.Row(equal_height=True):
+            checks.append(gr.Checkbox(label=name, value=False, scale=1, min_width=110))
+            values.append(gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3))
+    with gr.Row(equal_height=True):
+        moving = gr.Dropdown(
+            label="Moves over the take",
+            choices=["none", *names],
+            value="none",
+            scale=2,
+            elem_id="gen-moving",
+            info="this control goes from its slider value ...",
         )
+        moving_to = gr.Slider(
+            0, 1, value=0.9, step=0.01, label="... to", scale=3, elem_id="gen-moving-to"
+        )
+    guidance = gr.Slider(
+        0.0,
+        5.0,
+        value=cb.GenerationSettings.guidance,
+        step=0.1,
+        label="Guidance",
+        info="how strongly the ticked controls are followed (1 = plain)",
+    )
+    candidates = gr.Slider(
+        1,
+        8,
+        value=cb.GenerationSettings.candidates,
+        step=1,
+        label="Candidates",
+        info="with controls ticked: make this many, keep the closest (1 = off)",
+    )
+    return guidance, candidates, moving, moving_to, checks, values
 
-    def spread(settings: cb.GenerationSettings) -> list:
-        curves = [n for n in names if isinstance(settings.controls.get(n), list)]
-        move = curves[0] if curves else "none"  # the tab shows one moving control
-        firsts = {n: v[0] if isinstance(v, list) else v for n, v in settings.controls.items()}
-        return [
-            settings.seconds,
-            settings.seed,
-            settings.temperature,
-            settings.top_k,
-            settings.guidance,
-            settings.candidates,
-            settings.count,
-            move,
-            settings.controls[move][-1] if curves else 0.9,
-            *[n in settings.controls for n in names],
-            *[firsts.get(n, 0.5) for n in names],
-        ]
+
+def _takes_panel(ctx: AppContext, session_state: gr.State) -> TakesPanel:
+    status = gr.Markdown("Pick a model and press **Generate**.", elem_id="gen-status")
+    players = [
+        gr.Audio(
+            label=f"take {i + 1}",
+            type="filepath",
+            interactive=False,
+            visible=i == 0,
+            elem_id=f"gen-player-{i}",
+        )
+        for i in range(ctx.max_count)
+    ]
+    with gr.Accordion("History", open=True):
+        history = gr.Dataframe(
+            headers=cb.TAKE_COLUMNS,
+            value=[],
+            interactive=False,
+            wrap=True,
+            max_height=260,
+            elem_id="gen-history",
+        )
+        with gr.Row():
+            pick = gr.Dropdown(label="Take", choices=[], scale=3)
+            reuse = gr.Button("Use its settings", size="sm", scale=1)
+    with gr.Accordion("A/B compare", open=True):
+        with gr.Row():
+            take_a = gr.Dropdown(label="A", choices=[], elem_id="gen-ab-a")
+            take_b = gr.Dropdown(label="B", choices=[], elem_id="gen-ab-b")
+            ab = gr.Radio(["A", "B"], value="A", label="Play", elem_id="gen-ab-choice")
+        ab_player = gr.Audio(
+            label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
+        )
+        ab_position = gr.Number(value=0, visible=False)
+    export_take = gr.Dropdown(label="Take to export", choices=[], elem_id="gen-export-take")
+    build_export_panel(ctx, session_state, export_take, prefix="gen")
+    return TakesPanel(
+        status=status, players=players, history=history, pick=pick, reuse=reuse, take_a=take_a,
+        take_b=take_b, ab=ab, ab_player=ab_player, ab_position=ab_position,
+        export_take=export_take,
+    )  # fmt: skip
+
+
+def collect(names: tuple[str, ...], values_in) -> cb.GenerationSettings:
+    """The settings panel's values (in `SettingsPanel.inputs` order) as settings."""
+    sec, sd, temp, k, guide, pick_of, cnt, move, move_to, *rest = values_in
+    enabled, amounts = rest[: len(names)], rest[len(names) :]
+    controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
+    if move in names:  # the moving control is steered even if its box is not ticked
+        start = float(amounts[names.index(move)])
+        controls[move] = [start, float(move_to)]
+    return cb.GenerationSettings(
+        seconds=sec,
+        seed=int(sd or 0),
+        temperature=temp,
+        top_k=int(k),
+        guidance=guide,
+        candidates=int(pick_of),
+        count=int(cnt),
+        controls=controls,
+    )
+
+
+def spread(names: tuple[str, ...], settings: cb.GenerationSettings) -> list:
+    """Settings as the settings panel's values, in `SettingsPanel.inputs` order."""
+    curves = [n for n in names if isinstance(settings.controls.get(n), list)]
+    move = curves[0] if curves else "none"  # the tab shows one moving control
+    firsts = {n: v[0] if isinstance(v, list) else v for n, v in settings.controls.items()}
+    return [
+        settings.seconds,
+        settings.seed,
+        settings.temperature,
+        settings.top_k,
+        settings.guidance,
+        settings.candidates,
+        settings.count,
+        move,
+        settings.controls[move][-1] if curves else 0.9,
+        *[n in settings.controls for n in names],
+        *[firsts.get(n, 0.5) for n in names],
+    ]
+
+
+def _wire_generation(
+    ctx: AppContext,
+    session_state: gr.State,
+    tab: gr.Tab,
+    settings: SettingsPanel,
+    takes: TakesPanel,
+    names: tuple[str, ...],
+) -> None:
+    """Model list, model choice, the dice and the Generate button."""
 
     @friendly("listing models")
     def on_refresh(current):
@@ -260,43 +322,65 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         message = "" if bundle.prior is not None else " (no prior: this model cannot generate)"
         if message:
             gr.Warning(f"{name}{message}")
-        names = cb.preset_names(ctx, name)
+        presets = cb.preset_names(ctx, name)
         # Keep a preset picked (or just saved) while this ran, if the model has it.
-        keep = current_preset if current_preset in names else None
-        return gr.Dropdown(choices=names, value=keep), gr.Slider(maximum=size)
+        keep = current_preset if current_preset in presets else None
+        return gr.Dropdown(choices=presets, value=keep), gr.Slider(maximum=size)
 
     @friendly("generating")
     def on_generate(session: UserSession, model_name, *values_in, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        settings = collect(values_in)
-        takes = cb.generate_takes(
-            ctx, session, model_name, settings, report=lambda f, m: progress(f, desc=m)
-        )
-        updates = []
-        for i in range(ctx.max_count):
-            if i < len(takes):
-                updates.append(
-                    gr.Audio(value=str(takes[i].path), label=takes[i].label, visible=True)
-                )
-            else:
-                updates.append(gr.Audio(value=None, visible=False))
-        choices = cb.take_choices(session)
-        newest = choices[0][1]
-        previous = choices[1][1] if len(choices) > 1 else newest
-        status_text = (
-            f"Made {len(takes)} take{'s' if len(takes) > 1 else ''} with **{model_name}**."
-        )
-        return (
-            session,
-            status_text,
-            *updates,
-            cb.take_rows(session),
-            gr.Dropdown(choices=choices, value=newest),
-            gr.Dropdown(choices=choices, value=previous),
-            gr.Dropdown(choices=choices, value=newest),
-            gr.Dropdown(choices=choices, value=newest),
-            gr.Radio(value="A"),
-            cb.take_path(session, previous),  # the A/B player starts on A
-        )
+        made = cb.generate_takes(
+            ctx, session, model_name, collect(names, values_in),
+            report=lambda f, m: progress(f, desc=m),
+        )  # fmt: skip
+        return (session, *_after_generation(ctx, session, model_name, made))
+
+    model = settings.model
+    settings.refresh.click(on_refresh, model, model, queue=False)
+    tab.select(on_refresh, model, model, queue=False)
+    model.change(on_model, [model, settings.preset], [settings.preset, settings.top_k])
+    settings.dice.click(cb.random_seed, None, settings.seed, queue=False)
+    settings.go.click(
+        on_generate,
+        [session_state, model, *settings.inputs],
+        [
+            session_state, takes.status, *takes.players, takes.history, takes.pick,
+            takes.take_a, takes.take_b, takes.export_take, takes.ab, takes.ab_player,
+        ],
+        concurrency_limit=2,
+        concurrency_id="generate",
+    )  # fmt: skip
+
+
+def _after_generation(ctx: AppContext, session: UserSession, model_name: str, made) -> list:
+    """What the takes panel shows after new takes: players, history, pickers, the A/B player."""
+    updates = []
+    for i in range(ctx.max_count):
+        if i < len(made):
+            updates.append(gr.Audio(value=str(made[i].path), label=made[i].label, visible=True))
+        else:
+            updates.append(gr.Audio(value=None, visible=False))
+    choices = cb.take_choices(session)
+    newest = choices[0][1]
+    previous = choices[1][1] if len(choices) > 1 else newest
+    status_text = f"Made {len(made)} take{'s' if len(made) > 1 else ''} with **{model_name}**."
+    return [
+        status_text,
+        *updates,
+        cb.take_rows(session),
+        gr.Dropdown(choices=choices, value=newest),
+        gr.Dropdown(choices=choices, value=previous),
+        gr.Dropdown(choices=choices, value=newest),
+        gr.Dropdown(choices=choices, value=newest),
+        gr.Radio(value="A"),
+        cb.take_path(session, previous),  # the A/B player starts on A
+    ]
+
+
+def _wire_history(
+    session_state: gr.State, settings: SettingsPanel, takes: TakesPanel, names: tuple[str, ...]
+) -> None:
+    """A/B switching (keeping the play position) and loading a past take's settings."""
 
     def on_ab(session: UserSession, choice, a, b, position):
         path = cb.take_path(session, a if choice == "A" else b)
@@ -304,17 +388,31 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
 
     @friendly("reusing settings")
     def on_reuse(session: UserSession, number):
-        return spread(cb.settings_from_take(session, number))
+        return spread(names, cb.settings_from_take(session, number))
+
+    # `.input`: only a person's switch moves the player; generating sets it directly.
+    for trigger in (takes.ab.input, takes.take_a.input, takes.take_b.input):
+        trigger(None, None, takes.ab_position, js=AB_REMEMBER_JS, queue=False).then(
+            on_ab,
+            [session_state, takes.ab, takes.take_a, takes.take_b, takes.ab_position],
+            takes.ab_player,
+            queue=False,
+        ).then(None, None, None, js=AB_RESTORE_JS, queue=False)
+    takes.reuse.click(on_reuse, [session_state, takes.pick], settings.inputs, queue=False)
+
+
+def _wire_presets(ctx: AppContext, settings: SettingsPanel, names: tuple[str, ...]) -> None:
+    """Save, recall and delete presets of the current model."""
 
     @friendly("saving the preset")
     def on_preset_save(model_name, name, *values_in):
-        saved = cb.save_preset(ctx, model_name, name, collect(values_in))
+        saved = cb.save_preset(ctx, model_name, name, collect(names, values_in))
         gr.Info(f"preset {saved!r} saved")
         return gr.Dropdown(choices=cb.preset_names(ctx, model_name), value=saved)
 
     @friendly("recalling the preset")
     def on_preset_recall(model_name, name, *values_in):
-        return spread(cb.recall_preset(ctx, model_name, name, collect(values_in)))
+        return spread(names, cb.recall_preset(ctx, model_name, name, collect(names, values_in)))
 
     @friendly("deleting the preset")
     def on_preset_delete(model_name, name):
@@ -322,35 +420,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
         gr.Info(f"preset {name!r} deleted")
         return gr.Dropdown(choices=cb.preset_names(ctx, model_name), value=None)
 
-    refresh.click(on_refresh, model, model, queue=False)
-    tab.select(on_refresh, model, model, queue=False)
-    model.change(on_model, [model, preset], [preset, top_k])
-    dice.click(cb.random_seed, None, seed, queue=False)
-    go.click(
-        on_generate,
-        [session_state, model, *setting_inputs],
-        [
-            session_state,
-            status,
-            *players,
-            history,
-            pick,
-            take_a,
-            take_b,
-            export_take,
-            ab,
-            ab_player,
-        ],
-        concurrency_limit=2,
-        concurrency_id="generate",
-    )
-    # `.input`: only a person's switch moves the player; generating sets it directly.
-    for trigger in (ab.input, take_a.input, take_b.input):
-        trigger(None, None, ab_position, js=AB_REMEMBER_JS, queue=False).then(
-            on_ab, [session_state, ab, take_a, take_b, ab_position], ab_player, queue=False
-        ).then(None, None, None, js=AB_RESTORE_JS, queue=False)
-    reuse.click(on_reuse, [session_state, pick], setting_inputs, queue=False)
-    preset_save.click(on_preset_save, [model, preset_name, *setting_inputs], preset)
-    preset_recall.click(on_preset_recall, [model, preset, *setting_inputs], setting_inputs)
-    preset_delete.click(on_preset_delete, [model, preset], preset)
-    return GenerateTab(tab=tab, model=model)
+    model, preset, inputs = settings.model, settings.preset, settings.inputs
+    settings.preset_save.click(on_preset_save, [model, settings.preset_name, *inputs], preset)
+    settings.preset_recall.click(on_preset_recall, [model, preset, *inputs], inputs)
+    settings.preset_delete.click(on_preset_delete, [model, preset], preset)

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sda.app.presets import PresetStore
 from sda.dna.codes import Codes
+from sda.dna.take import Take as DecodedTake
 
 
 class ModelCache:
@@ -122,16 +125,29 @@ class AppContext:
         )
 
 
+# Players get the decoder's samples as they are (browsers play float WAV); exports are made from
+# the float audio in memory, at the depth the person asks for.
+PREVIEW_SUBTYPE = "FLOAT"
+
+
 @dataclass
 class Take:
-    """One generated (or decoded) sound with the settings that made it."""
+    """One generated sound with the settings that made it.
+
+    `audio` is the decoder's float output, what exports are made from; `path` is only the
+    players' preview (a float WAV of the same samples)."""
 
     number: int
     model: str  # library name of the bundle
-    path: Path  # 48 kHz wav in the session folder
-    seconds: float
+    path: Path  # float WAV preview in the session folder
+    audio: np.ndarray  # (samples,) float32 at sample_rate
+    sample_rate: int
     settings: dict[str, Any]
     codes: Codes | None = None
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sample_rate
 
     @property
     def label(self) -> str:
@@ -165,7 +181,8 @@ class UserSession:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     takes: list[Take] = field(default_factory=list)
     editor: Editor = field(default_factory=Editor)
-    decoded: Path | None = None  # the last DNA decode, the export panel's "editor result"
+    decoded: Path | None = None  # the preview file of the last DNA decode
+    decoded_take: DecodedTake | None = None  # that decode's float audio: the "editor result"
     descriptor_cache: dict[str, Any] = field(default_factory=dict)  # grid hash -> (frames, 6)
     counter: int = 0
 

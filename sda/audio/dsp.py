@@ -1,6 +1,6 @@
 """Signal processing: resampling, mel spectrograms, loudness (BS.1770) and the mel distance metric.
 
-Resampling is polyphase (scipy) with a long Kaiser-windowed sinc: torchaudio's resampler builds a
+Resampling is polyphase (scipy) with long Kaiser-windowed sincs: torchaudio's resampler builds a
 kernel per output phase, which is fine for 44100 -> 48000 but takes minutes for rates such as
 50854 -> 48000. Spectra and loudness use torchaudio, imported on first use so that scanning a
 folder does not pay for loading torch.
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 _MAX_POLYPHASE_FACTOR = 2048
 _ZERO_CROSSINGS = 32  # sinc lobes per side: long enough for a steep, alias-free transition
 _KAISER_BETA = 8.6  # ~ -86 dB stopband
-_CUTOFF = 0.92  # of the lower Nyquist: flat to ~20 kHz at 44.1/48 kHz
+_CUTOFF = 0.92  # of the lower Nyquist (varispeed filter)
+_RATE_PASSBAND = 0.905  # of the lower Nyquist: flat to 20 kHz at 44.1 kHz (sample-rate filter)
+_RATE_STOPBAND_DB = 110.0  # aliasing below -100 dB
 
 MEL_DISTANCE_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 MEL_DISTANCE_BANDS = (5, 10, 20, 40, 80, 160, 320)
@@ -47,6 +49,7 @@ def rational_ratio(orig_rate: int, new_rate: int) -> tuple[int, int]:
 
 @lru_cache(maxsize=32)
 def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """The varispeed filter (`resample_by_ratio`): short, ~ -86 dB; training augments with it."""
     largest = max(up, down)
     taps = 2 * _ZERO_CROSSINGS * largest + 1
     return scipy.signal.firwin(taps, _CUTOFF / largest, window=("kaiser", _KAISER_BETA)).astype(
@@ -54,12 +57,31 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
     )
 
 
-def resample_by_ratio(audio: np.ndarray, up: int, down: int) -> np.ndarray:
-    """Polyphase resampling along the last axis by up/down (e.g. 17/16 for varispeed)."""
+@lru_cache(maxsize=32)
+def _rate_filter(up: int, down: int) -> np.ndarray:
+    """The sample-rate filter (`resample`): Kaiser low-pass flat to 0.905 of the lower Nyquist
+    (20 kHz at 44.1 kHz) and -110 dB from the lower Nyquist on, so nothing folds back into the
+    band, whether a file is read for training or a take is exported."""
+    stop = 1.0 / max(up, down)  # the lower Nyquist, relative to the upsampled Nyquist
+    passband = _RATE_PASSBAND * stop
+    taps, beta = scipy.signal.kaiserord(_RATE_STOPBAND_DB, stop - passband)
+    return scipy.signal.firwin(taps | 1, (passband + stop) / 2, window=("kaiser", beta))
+
+
+def resample_by_ratio(
+    audio: np.ndarray, up: int, down: int, *, window: np.ndarray | None = None
+) -> np.ndarray:
+    """Polyphase resampling along the last axis by up/down (e.g. 17/16 for varispeed).
+
+    `window` is the low-pass filter (default: the varispeed filter)."""
     if up == down:
         return np.asarray(audio, dtype=np.float32)
     out = scipy.signal.resample_poly(
-        np.asarray(audio, dtype=np.float32), up, down, axis=-1, window=_polyphase_filter(up, down)
+        np.asarray(audio, dtype=np.float32),
+        up,
+        down,
+        axis=-1,
+        window=_polyphase_filter(up, down) if window is None else window,
     )
     return out.astype(np.float32, copy=False)
 
@@ -67,7 +89,8 @@ def resample_by_ratio(audio: np.ndarray, up: int, down: int) -> np.ndarray:
 def resample(audio: np.ndarray | torch.Tensor, orig_rate: int, new_rate: int):
     """Change the sample rate along the last axis; returns the input's type (numpy or torch).
 
-    Output length is round(samples * new_rate / orig_rate) even when the ratio is approximated.
+    The one sample-rate converter: reading files and exporting takes both use it. Output length
+    is round(samples * new_rate / orig_rate) even when the ratio is approximated.
     """
     if int(orig_rate) == int(new_rate):
         return audio
@@ -79,7 +102,7 @@ def resample(audio: np.ndarray | torch.Tensor, orig_rate: int, new_rate: int):
     samples = array.shape[-1]
     target = int(round(samples * int(new_rate) / int(orig_rate)))
     up, down = rational_ratio(orig_rate, new_rate)
-    out = resample_by_ratio(array, up, down)
+    out = resample_by_ratio(array, up, down, window=_rate_filter(up, down))
     if out.shape[-1] > target:
         out = out[..., :target]
     elif out.shape[-1] < target:

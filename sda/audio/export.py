@@ -1,63 +1,48 @@
 """Export a generated sound as a release-ready file: format, rate, bit depth, loudness, layout, tags.
 
-One entry point, `export_audio`, used by the CLI and the app. The file appears complete or not at
-all (temp file in the same folder, then an atomic rename) and is never overwritten unless asked.
+One entry point, `export_audio`, used by the CLI and the app. It resamples with the one resampler
+(`sda.audio.dsp.resample`) and writes with the one writer (`sda.audio.io.write_audio`), so the file
+appears complete or not at all and is never overwritten unless asked.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from math import gcd
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from scipy import signal
 
 from sda.audio import spatial
-from sda.audio.tags import TagError, default_tags, write_tags
-from sda.errors import SdaError
+from sda.audio.dsp import loudness_lufs, resample
+from sda.audio.export_settings import (
+    CHANNEL_LAYOUTS,
+    FORMATS,
+    SAMPLE_RATES,
+    AudioFormat,
+    ExportError,
+    ExportSettings,
+)
+from sda.audio.io import AudioFileError, write_audio
+from sda.audio.tags import default_tags
 
-SAMPLE_RATES = (44_100, 48_000, 88_200, 96_000)
-CHANNEL_LAYOUTS = ("mono", "stereo", "binaural")
-
-
-class ExportError(SdaError):
-    """An export that cannot be done as asked; nothing is left on disk."""
-
-
-@dataclass(frozen=True)
-class AudioFormat:
-    name: str
-    extension: str
-    container: str  # soundfile format
-    subtypes: dict  # bit depth (None for lossy) -> soundfile subtype
-    rates: tuple[int, ...] = SAMPLE_RATES
-    compression: float | None = None  # soundfile compression_level for lossy codecs (0 = best)
-
-    @property
-    def lossless(self) -> bool:
-        return None not in self.subtypes
-
-
-FORMATS = {
-    f.name: f
-    for f in (
-        AudioFormat("wav", ".wav", "WAV", {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}),
-        AudioFormat("flac", ".flac", "FLAC", {16: "PCM_16", 24: "PCM_24"}),
-        AudioFormat("ogg", ".ogg", "OGG", {None: "VORBIS"}, compression=0.3),
-        AudioFormat("opus", ".opus", "OGG", {None: "OPUS"}, rates=(48_000,), compression=0.5),
-        # MPEG-1 Layer III stops at 48 kHz.
-        AudioFormat("mp3", ".mp3", "MP3", {None: "MPEG_LAYER_III"}, (44_100, 48_000), 0.1),
-    )
-}
-_WRITE_BLOCK = 1 << 15  # frames per write call
+__all__ = [  # the formats and settings live in export_settings; here for older imports too
+    "CHANNEL_LAYOUTS",
+    "FORMATS",
+    "SAMPLE_RATES",
+    "AudioFormat",
+    "ExportError",
+    "ExportSettings",
+    "export_audio",
+    "normalise_loudness",
+    "quantise",
+    "safe_filename",
+    "true_peak_db",
+    "unique_path",
+]
 _AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"}
 
 
@@ -97,25 +82,6 @@ def unique_path(path: str | Path) -> Path:
 # --- signal steps -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _resampling_filter(up: int, down: int) -> np.ndarray:
-    """Kaiser low-pass, -110 dB from the lower Nyquist on, so nothing folds back into the band."""
-    stop = 1.0 / max(up, down)  # the lower Nyquist, relative to the upsampled Nyquist
-    passband = 0.905 * stop  # flat to 20 kHz at 44.1 kHz
-    taps, beta = signal.kaiserord(110.0, stop - passband)
-    return signal.firwin(taps | 1, (passband + stop) / 2, window=("kaiser", beta))
-
-
-def export_resample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
-    """High-quality polyphase resampling of (channels, samples); aliasing below -100 dB."""
-    if orig_rate == new_rate:
-        return audio
-    divisor = gcd(int(orig_rate), int(new_rate))
-    up, down = int(new_rate) // divisor, int(orig_rate) // divisor
-    out = signal.resample_poly(audio, up, down, axis=-1, window=_resampling_filter(up, down))
-    return out[..., : int(round(audio.shape[-1] * up / down))]
-
-
 _TRUE_PEAK_FILTER = signal.firwin(49, 0.25, window=("kaiser", 6.0)).astype(np.float32)
 
 
@@ -130,8 +96,6 @@ def true_peak_db(audio: np.ndarray) -> float:
 
 def normalise_loudness(audio, sample_rate: int, lufs: float, true_peak: float = -1.0):
     """Gain to reach `lufs` integrated loudness, lowered if needed so the true peak stays under."""
-    from sda.audio.dsp import loudness_lufs  # pulls in torch: only when asked
-
     measured = loudness_lufs(audio, sample_rate)
     if not np.isfinite(measured):
         return audio  # silence has no loudness to correct
@@ -172,29 +136,11 @@ def _layout(audio, rate, channels, *, azimuth, elevation, width, motion, hrtf) -
 # --- the entry point ----------------------------------------------------------------------------
 
 
-def _check_request(path, format, sample_rate, bit_depth, channels, overwrite, lufs, motion):
-    """Validate everything cheap before any work: returns (target path, AudioFormat, subtype)."""
-    spec = FORMATS.get(str(format).lower().lstrip("."))
-    if spec is None:
-        raise ExportError(f"Unknown format {format!r}: choose one of {', '.join(FORMATS)}.")
-    if sample_rate not in spec.rates:
-        rates = ", ".join(str(r) for r in spec.rates)
-        raise ExportError(f"{spec.name} cannot be written at {sample_rate} Hz: use {rates}.")
-    if spec.lossless:
-        bit_depth = 24 if bit_depth is None else bit_depth
-        if bit_depth not in spec.subtypes:
-            depths = ", ".join(str(d) for d in spec.subtypes)
-            raise ExportError(f"{spec.name} cannot store {bit_depth}-bit audio: use {depths}.")
-    elif bit_depth is not None:
-        raise ExportError(
-            f"{spec.name} is lossy and has no bit depth: leave it unset or use wav/flac."
-        )
-    if channels not in CHANNEL_LAYOUTS:
-        raise ExportError(f"Unknown channel layout {channels!r}: use {', '.join(CHANNEL_LAYOUTS)}.")
-    if motion is not None and channels != "binaural":
+def _check_request(path, settings: ExportSettings, overwrite: bool, motion) -> Path:
+    """Validate the path and the motion before any work: returns the target path."""
+    spec = settings.spec
+    if motion is not None and settings.channels != "binaural":
         raise ExportError("A moving source (motion path) needs the binaural channel layout.")
-    if lufs is not None and not -70.0 <= lufs <= 0.0:
-        raise ExportError(f"Loudness target {lufs} LUFS is out of range: use -70 to 0 (e.g. -14).")
     path = Path(path)
     name = safe_filename(path.name)
     suffix = Path(name).suffix.lower()
@@ -212,7 +158,7 @@ def _check_request(path, format, sample_rate, bit_depth, channels, overwrite, lu
     target = folder / name
     if target.is_dir() or (target.exists() and not overwrite):
         raise ExportError(f"{target} already exists: choose another name or allow overwriting.")
-    return target, spec, spec.subtypes[bit_depth if spec.lossless else None]
+    return target
 
 
 def export_audio(
@@ -242,9 +188,12 @@ def export_audio(
     path of (seconds, azimuth, elevation) keyframes. The name is sanitised and the format's
     extension added when missing. Tags get `software` and `date` filled in.
     """
-    target, spec, subtype = _check_request(
-        path, format, sample_rate, bit_depth, channels, overwrite, lufs, motion
-    )
+    settings = ExportSettings(
+        format=format, sample_rate=sample_rate, bit_depth=bit_depth, channels=channels,
+        azimuth=azimuth, lufs=lufs,
+    )  # fmt: skip
+    target = _check_request(path, settings, overwrite, motion)
+    spec, subtype = settings.spec, settings.subtype
     if int(sample_rate_in) <= 0:
         raise ExportError(
             f"Input sample rate {sample_rate_in} Hz is not valid: it must be positive."
@@ -262,56 +211,19 @@ def export_audio(
         )  # fmt: skip
     except spatial.SpatialError as exc:
         raise ExportError(f"Cannot export {target}: {exc}") from None
-    data = export_resample(data, sample_rate_in, sample_rate)
+    data = resample(data, sample_rate_in, sample_rate)
     if lufs is not None:
         data = normalise_loudness(data, sample_rate, lufs, true_peak)
-    if subtype.startswith("PCM"):
+    if subtype.startswith("PCM"):  # dithered here; the writer keeps the codes as they are
         bits = int(subtype[4:])
         codes = quantise(data, bits, dither=dither)
-        frames = (codes.astype(np.int16) if bits == 16 else codes << (32 - bits)).T
-    else:
-        frames = (data if subtype == "FLOAT" else np.clip(data, -1.0, 1.0)).astype(np.float32).T
-    _publish(
-        target, spec, subtype, frames, sample_rate, {**default_tags(), **(tags or {})}, overwrite
-    )
+        data = codes.astype(np.int16) if bits == 16 else codes << (32 - bits)
+    try:
+        write_audio(
+            target, data, sample_rate, subtype=subtype, format=spec.container,
+            compression=spec.compression, tags={**default_tags(), **(tags or {})},
+            overwrite=overwrite,
+        )  # fmt: skip
+    except AudioFileError as exc:
+        raise ExportError(f"Could not write {target}: {exc.reason}; nothing was saved.") from None
     return target
-
-
-def _publish(target: Path, spec, subtype, frames, rate, tags, overwrite) -> None:
-    """Write to a hidden temp file next to the target, tag it, then rename it into place."""
-    # O_EXCL on a random hidden name; mode 0o666 so the umask applies as for any new file.
-    temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.part{spec.extension}"
-    try:
-        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:
-        raise ExportError(
-            f"Cannot write in {target.parent} ({exc.strerror}): choose another folder."
-        ) from None
-    try:
-        with sf.SoundFile(
-            temp, "w", rate, frames.shape[1], subtype, format=spec.container,
-            compression_level=spec.compression,
-        ) as out:  # fmt: skip
-            # In blocks: libvorbis allocas the whole pending buffer on the stack and crashes
-            # the process on one long write (python-soundfile #396, libsndfile #1095).
-            for start in range(0, len(frames), _WRITE_BLOCK):
-                out.write(frames[start : start + _WRITE_BLOCK])
-        write_tags(temp, tags)
-        with open(temp, "rb+") as f:
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            try:
-                os.link(temp, target)  # fails if the name was taken meanwhile: never clobber
-            except FileExistsError:
-                raise ExportError(f"{target} already exists: choose another name.") from None
-            except OSError:  # file systems without hard links
-                if target.exists():
-                    raise ExportError(f"{target} already exists: choose another name.") from None
-                os.replace(temp, target)
-    except (sf.LibsndfileError, TagError, OSError) as exc:
-        raise ExportError(f"Could not write {target} ({exc}); nothing was saved.") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)

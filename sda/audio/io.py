@@ -7,14 +7,17 @@ that names the file and says in plain words what is wrong with it.
 from __future__ import annotations
 
 import os
+import secrets
 import struct
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 
+from sda.atomic_files import fsync_dir
 from sda.errors import SdaError
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
@@ -213,13 +216,62 @@ def write_audio(
     *,
     subtype: str | None = None,
     format: str | None = None,
+    compression: float | None = None,
+    tags: Mapping[str, Any] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Write (channels, samples) or (samples,) audio atomically: a reader never sees half a file.
 
     The format comes from the extension unless given; the default subtype is 24-bit PCM for
-    wav/aiff/flac. Integer subtypes clip to [-1, 1] instead of wrapping around.
+    wav/aiff/flac. Float audio is clipped to [-1, 1] for integer subtypes instead of wrapping
+    around; integer audio is written as PCM codes as they are (int16, or int32 left-aligned), for
+    callers that quantise with dither themselves. `compression` is soundfile's level for lossy
+    codecs (0 = best), `tags` are written into the file before it appears (`sda.audio.tags`), and
+    `overwrite=False` never replaces an existing file, even one that appears meanwhile.
     """
     path = Path(path)
+    fmt, subtype = _write_format(path, format, subtype)
+    audio = _checked_frames(path, audio)
+    if subtype == "OPUS" and sample_rate not in _OPUS_RATES:
+        raise AudioFileError(
+            path, f"Opus cannot store {sample_rate} Hz audio", "resample to 48000 Hz first"
+        )
+    if audio.dtype == np.float32 and not (subtype or "").startswith(("FLOAT", "DOUBLE")):
+        audio = np.clip(audio, -1.0, 1.0)
+    if not sf.check_format(fmt, subtype):
+        raise AudioFileError(path, f"soundfile cannot write {fmt} with subtype {subtype}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _create_temp(path)
+    try:
+        frames = audio.T  # (samples, channels)
+        with sf.SoundFile(
+            temp, "w", int(sample_rate), audio.shape[0], subtype, format=fmt,
+            compression_level=compression,
+        ) as out:  # fmt: skip
+            # In blocks: libvorbis puts a whole write's buffer on the stack and segfaults on
+            # long writes (python-soundfile #396, libsndfile #1095).
+            for start in range(0, len(frames), _BLOCK_FRAMES):
+                out.write(frames[start : start + _BLOCK_FRAMES])
+        if tags is not None:
+            from sda.audio.tags import write_tags
+
+            write_tags(temp, dict(tags))
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        _publish(temp, path, overwrite)
+    except (sf.LibsndfileError, RuntimeError, OSError, SdaError) as error:
+        if isinstance(error, AudioFileError):
+            raise
+        raise AudioFileError(path, f"could not be written ({error})") from error
+    finally:
+        if temp.exists():
+            temp.unlink()
+    fsync_dir(path.parent)
+    return path
+
+
+def _write_format(path: Path, format: str | None, subtype: str | None) -> tuple[str, str | None]:
+    """(soundfile format, subtype) from the arguments or the extension."""
     suffix = path.suffix.lower()
     default_format, default_subtype = _WRITE_FORMATS.get(suffix, (None, None))
     fmt = (format or default_format or "").upper()
@@ -229,39 +281,50 @@ def write_audio(
             f"unknown audio extension {suffix or '(none)'!r}",
             "use .wav, .flac, .aiff, .ogg, .opus or .mp3",
         )
-    subtype = (
-        subtype or (default_subtype if fmt == default_format else None) or ""
-    ).upper() or None
-    audio = np.asarray(audio, dtype=np.float32)
+    subtype = subtype or (default_subtype if fmt == default_format else None)
+    return fmt, (subtype or "").upper() or None
+
+
+def _checked_frames(path: Path, audio: np.ndarray) -> np.ndarray:
+    """(channels, samples): float32, or integer PCM codes kept as they are; no NaN or inf."""
+    audio = np.asarray(audio)
+    if audio.dtype not in (np.int16, np.int32):
+        audio = audio.astype(np.float32, copy=False)
     if audio.ndim == 1:
         audio = audio[None, :]
     if audio.ndim != 2 or audio.shape[0] > 64:
         raise ValueError(f"audio must be (channels, samples) or (samples,), got {audio.shape}")
-    if not np.isfinite(audio).all():
+    if audio.dtype == np.float32 and not np.isfinite(audio).all():
         raise AudioFileError(path, "refusing to write audio that contains NaN or infinite samples")
-    if subtype == "OPUS" and sample_rate not in _OPUS_RATES:
-        raise AudioFileError(
-            path, f"Opus cannot store {sample_rate} Hz audio", "resample to 48000 Hz first"
-        )
-    if subtype is None or not subtype.startswith(("FLOAT", "DOUBLE")):
-        audio = np.clip(audio, -1.0, 1.0)
-    if not sf.check_format(fmt, subtype):
-        raise AudioFileError(path, f"soundfile cannot write {fmt} with subtype {subtype}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Hidden temp file in the same folder, so os.replace is atomic and scans ignore it meanwhile.
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    return audio
+
+
+def _create_temp(path: Path) -> Path:
+    """A new hidden file beside `path`, so the final rename is atomic and scans skip it meanwhile.
+
+    O_EXCL on a random name; mode 0o666 so the umask applies as for any new file."""
+    temp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
-        frames = audio.T  # (samples, channels)
-        with sf.SoundFile(temp, "w", int(sample_rate), audio.shape[0], subtype, format=fmt) as out:
-            # In blocks: libvorbis puts a whole write's buffer on the stack and segfaults on
-            # long writes (python-soundfile #396); small blocks cost nothing elsewhere.
-            for start in range(0, len(frames), _BLOCK_FRAMES):
-                out.write(frames[start : start + _BLOCK_FRAMES])
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise AudioFileError(
+            path,
+            f"cannot write in {path.parent} ({error.strerror or error})",
+            "choose another folder",
+        ) from None
+    return temp
+
+
+def _publish(temp: Path, path: Path, overwrite: bool) -> None:
+    """Rename the finished temp file into place; without `overwrite` never clobber a file."""
+    if overwrite:
         os.replace(temp, path)
-    except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        raise AudioFileError(path, f"could not be written ({error})") from error
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return path
+        return
+    try:
+        os.link(temp, path)  # fails if the name was taken meanwhile
+    except FileExistsError:
+        raise AudioFileError(path, "already exists", "choose another name") from None
+    except OSError:  # file systems without hard links
+        if path.exists():
+            raise AudioFileError(path, "already exists", "choose another name") from None
+        os.replace(temp, path)

@@ -11,14 +11,8 @@ from typing import Annotated
 
 import typer
 
-ModelOption = Annotated[
-    str,
-    typer.Option("--model", "-m", help="Model: a library name or a bundle / training-run path."),
-]
-LibraryOption = Annotated[
-    Path | None,
-    typer.Option("--library", help="Model library folder (default: $SDA_LIBRARY or user data)."),
-]
+from sda.cli.options import LibraryOption, ModelOption, load_model
+
 OutOption = Annotated[
     Path,
     typer.Option(
@@ -62,9 +56,7 @@ def _frame_span(text: str | None, frames: int) -> tuple[int | None, int | None]:
 
 
 def _bundle(model: str, library: Path | None):
-    from sda.library import Library, resolve_bundle
-
-    return resolve_bundle(model, Library(library) if library is not None else None)
+    return load_model(model, library)
 
 
 def _finish(bundle, codes, out: Path, decode_levels: int | None, overwrite: bool) -> None:
@@ -197,12 +189,13 @@ def regen(
 
     Example: sda edit regen loop.wav --frames 100:200 --seed 3 --model demo --out variation.wav
     """
-    from sda.dna.codec_bridge import load_codes_or_audio, regenerate
+    from sda.dna.codec_bridge import load_codes_or_audio
+    from sda.generate import regenerate_region
 
     bundle = _bundle(model, library)
     codes = load_codes_or_audio(bundle, a)
     start, end = _frame_span(frames, codes.frames)
-    result = regenerate(bundle, codes, start=start, end=end, seed=seed, temperature=temperature)
+    result = regenerate_region(bundle, codes, start, end, seed=seed, temperature=temperature)
     _finish(bundle, result, out, decode_levels, overwrite)
 
 

@@ -1,26 +1,40 @@
-"""CLI command `sda generate`: new sounds from a bundle's prior, steered by the musical controls."""
+"""CLI command `sda generate`: new sounds from a model's prior, steered by the musical controls."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sda.cli.codec import (
+from sda.cli.options import (
     AudioOutput,
     AzimuthOption,
     BitDepthOption,
-    BundleArgument,
     ChannelsOption,
+    CommandError,
     DeviceOption,
     FormatOption,
     LibraryOption,
     LufsOption,
+    ModelArgument,
     OverwriteOption,
     RateOption,
+    load_model,
 )
-from sda.errors import SdaError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from sda.dna.codes import Codes
+    from sda.dna.take import Take
+    from sda.generate import GenerationSettings
+    from sda.library import Bundle
+
+GenerateCommandError = CommandError  # the older name of this command's error
 
 
 def _control(name: str, what: str):
@@ -40,62 +54,63 @@ RoughnessOption = _control("roughness", "pure .. noisy (spectral flatness)")
 TensionOption = _control("tension", "consonant .. dissonant")
 DensityOption = _control("density", "sparse .. busy (onsets per second)")
 LoudnessOption = _control("loudness", "quiet .. loud")
-
-
-class GenerateCommandError(SdaError):
-    """Options of `sda generate` that cannot work."""
+SecondsOption = Annotated[float, typer.Option("--seconds", "-s", help="Length of each output.")]
+CountOption = Annotated[
+    int, typer.Option("--count", "-n", help="How many takes (seeds SEED, SEED+1, ...).")
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", help="Random seed: the same seed gives the same take.")
+]
+TemperatureOption = Annotated[
+    float, typer.Option("--temperature", "-t", help="Below 1: safer; above 1: wilder.")
+]
+TopKOption = Annotated[
+    int | None, typer.Option("--top-k", help="Sample only among the K likeliest codes.")
+]
+TopPOption = Annotated[
+    float | None, typer.Option("--top-p", help="Sample only among codes making up probability P.")
+]
+GuidanceOption = Annotated[
+    float, typer.Option("--guidance", help="How hard the controls pull: 0 ignores them.")
+]
+CandidatesOption = Annotated[
+    int,
+    typer.Option(
+        "--candidates",
+        help="With controls set: sample this many, keep the one measuring closest (1: off).",
+    ),
+]
+PromptOption = Annotated[
+    Path | None, typer.Option("--prompt", help="Continue this: a .sdacodes file or an audio file.")
+]
+TakesDirOption = Annotated[Path, typer.Option("--out-dir", "-o", help="Folder for the takes.")]
+MAX_COUNT = 1000
 
 
 def generate(
-    bundle: BundleArgument,
-    seconds: Annotated[
-        float, typer.Option("--seconds", "-s", help="Length of each output.")
-    ] = 10.0,
-    count: Annotated[
-        int, typer.Option("--count", "-n", help="How many takes (seeds SEED, SEED+1, ...).")
-    ] = 1,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same take.")
-    ] = 0,
-    temperature: Annotated[
-        float, typer.Option("--temperature", "-t", help="Below 1: safer; above 1: wilder.")
-    ] = 1.0,
-    top_k: Annotated[
-        int | None, typer.Option("--top-k", help="Sample only among the K likeliest codes.")
-    ] = None,
-    top_p: Annotated[
-        float | None,
-        typer.Option("--top-p", help="Sample only among codes making up probability P."),
-    ] = None,
-    guidance: Annotated[
-        float, typer.Option("--guidance", help="How hard the controls pull: 0 ignores them.")
-    ] = 3.0,
-    candidates: Annotated[
-        int,
-        typer.Option(
-            "--candidates",
-            help="With controls set: sample this many, keep the one measuring closest (1: off).",
-        ),
-    ] = 4,
+    bundle: ModelArgument,
+    seconds: SecondsOption = 10.0,
+    count: CountOption = 1,
+    seed: SeedOption = 0,
+    temperature: TemperatureOption = 1.0,
+    top_k: TopKOption = None,
+    top_p: TopPOption = None,
+    guidance: GuidanceOption = 3.0,
+    candidates: CandidatesOption = 4,
     brightness: BrightnessOption = None,
     warmth: WarmthOption = None,
     roughness: RoughnessOption = None,
     tension: TensionOption = None,
     density: DensityOption = None,
     loudness: LoudnessOption = None,
-    prompt: Annotated[
-        Path | None,
-        typer.Option("--prompt", help="Continue this: a .sdacodes file or an audio file."),
-    ] = None,
+    prompt: PromptOption = None,
     format: FormatOption = "wav",
     rate: RateOption = 48_000,
     bit_depth: BitDepthOption = None,
     channels: ChannelsOption = "mono",
     azimuth: AzimuthOption = 0.0,
     lufs: LufsOption = None,
-    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Folder for the takes.")] = Path(
-        "."
-    ),
+    out_dir: TakesDirOption = Path("."),
     library: LibraryOption = None,
     device: DeviceOption = "cpu",
     overwrite: OverwriteOption = False,
@@ -105,6 +120,84 @@ def generate(
     Example: sda generate "my kit" --seconds 30 --count 4 --brightness 0.8 --format flac -o takes/
     A control can move over the take: --density 0.1:0.9 starts sparse and ends busy.
     """
+    from sda.audio.export import export_audio
+    from sda.generate import GenerationSettings
+
+    controls = {
+        "brightness": brightness, "warmth": warmth, "roughness": roughness, "tension": tension,
+        "density": density, "loudness": loudness,
+    }  # fmt: skip
+    settings = GenerationSettings(
+        seconds=seconds,
+        seed=seed,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        guidance=guidance,
+        candidates=candidates,
+        controls=controls,
+    )  # refuses bad values, in the app's words too, before the model loads
+    _check_request(settings, count=count, prompt=prompt)
+    output = AudioOutput(
+        format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
+        lufs=lufs, overwrite=overwrite,
+    )  # fmt: skip
+    extension = output.check()
+    _check_out_dir(out_dir)
+    model = load_model(bundle, library, device)
+    prompt_codes = _load_prompt(model, prompt)
+    targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
+    with _progress_bar() as progress:
+        for index, target in enumerate(targets):
+            take_settings = replace(settings, seed=seed + index)
+            take = _one_take(model, progress, take_settings, index, count, prompt_codes)
+            tags = _take_tags(model, take_settings, prompt)
+            written = export_audio(
+                take.audio, target, sample_rate_in=take.sample_rate, format=extension[1:],
+                sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
+                lufs=lufs, tags=tags, overwrite=overwrite,
+            )  # fmt: skip
+            typer.echo(str(written))  # stdout: one output path per line, for scripts
+
+
+def _check_request(settings: GenerationSettings, *, count: int, prompt: Path | None) -> None:
+    """Refuse a count or prompt that cannot work, before the model loads."""
+    if not 1 <= count <= MAX_COUNT:
+        raise CommandError(f"--count must be between 1 and {MAX_COUNT}, got {count}")
+    replace(settings, seed=settings.seed + count - 1)  # the last take's seed is in range too
+    if prompt is not None and not prompt.is_file():
+        raise CommandError(f"--prompt {prompt}: no such file")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    from sda.cli.option_checks import check_out_dir
+
+    check_out_dir(out_dir)
+
+
+def _load_prompt(model: Bundle, prompt: Path | None) -> Codes | None:
+    from sda.dna.codec_bridge import load_codes_or_audio
+
+    return load_codes_or_audio(model, prompt) if prompt is not None else None
+
+
+def _take_paths(
+    model: Bundle, out_dir: Path, seed: int, count: int, extension: str, overwrite: bool
+) -> list[Path]:
+    """One file per take, named after the model and seed; refuses to clobber before any work."""
+    from sda.audio.export import safe_filename
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = safe_filename(model.name) or "take"
+    targets = [out_dir / f"{stem}-seed{seed + i}{extension}" for i in range(count)]
+    for target in targets:
+        if target.exists() and not overwrite:
+            raise CommandError(f"{target} already exists; pass --overwrite or another --seed")
+    return targets
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -114,87 +207,43 @@ def generate(
         TimeRemainingColumn,
     )
 
-    from sda.audio.export import export_audio, safe_filename
-    from sda.cli.codec import _load_model
-    from sda.cli.option_checks import check_out_dir
-    from sda.dna.codec_bridge import load_codes_or_audio
-    from sda.generate import generate as generate_codes
-    from sda.generate import render
-    from sda.generate.curves import describe
-    from sda.generate.engine import check_settings, control_tensors
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield progress
 
-    controls = {
-        "brightness": brightness, "warmth": warmth, "roughness": roughness,
-        "tension": tension, "density": density, "loudness": loudness,
-    }  # fmt: skip
-    controls = {name: value for name, value in controls.items() if value is not None}
-    control_tensors(controls)  # refuse bad values before the model loads
-    controls = {name: describe(value, name) for name, value in controls.items()}
-    if not 1 <= count <= 1000:
-        raise GenerateCommandError(f"--count must be between 1 and 1000, got {count}")
-    check_settings(
-        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance,
-        candidates=candidates,
-    )  # fmt: skip
-    output = AudioOutput(
-        format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
-        lufs=lufs, overwrite=overwrite,
-    )  # fmt: skip
-    extension = output.check()
-    if prompt is not None and not prompt.is_file():
-        raise GenerateCommandError(f"--prompt {prompt}: no such file")
-    check_out_dir(out_dir)
-    model = _load_model(bundle, library, device)
-    prompt_codes = load_codes_or_audio(model, prompt) if prompt is not None else None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = safe_filename(model.name) or "take"
-    targets = [out_dir / f"{stem}-seed{seed + i}{extension}" for i in range(count)]
-    for target in targets:
-        if target.exists() and not overwrite:
-            raise GenerateCommandError(
-                f"{target} already exists; pass --overwrite or another --seed"
-            )
-    settings = {
-        "seconds": seconds, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-        "guidance": guidance, "controls": controls, "candidates": candidates,
-    }  # fmt: skip
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        for index, target in enumerate(targets):
-            take_seed = seed + index
-            task = progress.add_task(f"take {index + 1}/{count} (seed {take_seed})", total=None)
 
-            def report(done: int, total: int, task=task) -> None:
-                progress.update(task, completed=done, total=total)
+def _one_take(
+    model: Bundle,
+    progress: Progress,
+    settings: GenerationSettings,
+    index: int,
+    count: int,
+    prompt: Codes | None,
+) -> Take:
+    """One take (decoded once, at the level asked for), with its progress on the bar."""
+    from sda.generate import generate as generate_take
 
-            codes = generate_codes(
-                model, seconds=seconds, seed=take_seed, temperature=temperature, top_k=top_k,
-                top_p=top_p, guidance=guidance, controls=controls, prompt=prompt_codes,
-                candidates=candidates, on_progress=report,
-            )  # fmt: skip
-            audio = render(model, codes, controls)  # (samples,), at the loudness asked for
-            tags = {
-                "title": f"{model.name} seed {take_seed}",
-                "album": model.name,
-                "model": model.name,
-                "model_id": model.id,
-                "seed": take_seed,
-                "settings": settings,
-                "sources": str(prompt) if prompt is not None else None,
-            }
-            written = export_audio(
-                audio, target, sample_rate_in=model.codec.config.sample_rate,
-                format=output.format.lower().lstrip("."), sample_rate=rate, bit_depth=bit_depth,
-                channels=channels, azimuth=azimuth, lufs=lufs, tags=tags, overwrite=overwrite,
-            )  # fmt: skip
-            progress.remove_task(task)
-            typer.echo(str(written))  # stdout: one output path per line, for scripts
+    task = progress.add_task(f"take {index + 1}/{count} (seed {settings.seed})", total=None)
+
+    def report(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    take = generate_take(model, prompt=prompt, on_progress=report, **settings.to_dict())
+    progress.remove_task(task)
+    return take
+
+
+def _take_tags(model: Bundle, settings: GenerationSettings, prompt: Path | None) -> dict[str, Any]:
+    return {
+        "title": f"{model.name} seed {settings.seed}",
+        "album": model.name,
+        "model": model.name,
+        "model_id": model.id,
+        "seed": settings.seed,
+        "settings": {k: v for k, v in settings.to_dict().items() if k != "seed"},
+        "sources": str(prompt) if prompt is not None else None,
+    }
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""Between sounds and code grids: encode audio into `Codes`, decode them (optionally with only the
-first k levels) and regenerate a region with the prior, always with the model that made the codes.
+"""Between sounds and code grids: encode audio into `Codes` and decode them (optionally with only
+the first k levels) into a `Take`, always with the model that made the codes.
 
 `model` arguments take a loaded `Bundle` (preferred: its id is computed once) or a bare `Codec`.
 """
@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from sda.dna.codes import Codes, CodesError
-from sda.dna.edit import check_span
+from sda.dna.decode import decode_codes
+from sda.dna.take import Take
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -132,47 +133,34 @@ def save_codes_or_audio(
         return codes.save(path)
     if not path.suffix:
         raise CodesError(f"{path}: add a suffix: {SUFFIX} for codes, or .wav/.flac/.ogg/.mp3")
-    audio = decode(model, codes, levels=levels)
-    rate = model_parts(model)[0].config.sample_rate
+    take = decode_take(model, codes, levels=levels)
     return export_audio(
-        audio, path, sample_rate_in=rate, format=path.suffix[1:].lower(), overwrite=overwrite
+        take.audio,
+        path,
+        sample_rate_in=take.sample_rate,
+        format=path.suffix[1:].lower(),
+        overwrite=overwrite,
     )
 
 
 def decode(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> np.ndarray:
     """Audio of a grid, (samples,) float32 at the model rate, using its first `levels` levels.
 
-    Long grids decode in crossfaded windows (`sda.generate.decode_codes`), so memory stays flat.
-    Decoding is deterministic: the same grid always gives the same samples.
+    Long grids decode in crossfaded windows (`sda.dna.decode.decode_codes`), so memory stays
+    flat. Decoding is deterministic: the same grid always gives the same samples.
     """
-    from sda.generate import decode_codes
-
     check_codes_for(model, codes)
     if levels is not None and not 1 <= levels <= codes.levels:
         raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
     return decode_codes(model_parts(model)[0], codes, levels=levels)
 
 
-def regenerate(
-    model: Bundle, codes: Codes, *, start: int, end: int, seed: int = 0, **sampling: Any
-) -> Codes:
-    """Frames `start:end` redrawn by the prior, which sees the context on both sides."""
-    from sda.generate import regenerate_region
-
-    check_codes_for(model, codes)
-    if getattr(model, "prior", None) is None:
-        raise CodesError(
-            f"model {model_parts(model)[2]} has no prior, so it cannot regenerate; "
-            "use a bundle exported with --prior"
-        )
-    start, end = check_span(codes, start, end)
-    result = regenerate_region(model, codes, start, end, seed=seed, **sampling)
-    step = {"op": "regenerate", "start": start, "end": end, "seed": int(seed), **_plain(sampling)}
-    return codes.with_indices(
-        result.indices, operations=[*codes.provenance.get("operations", []), step]
-    )
-
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    """Only the JSON-friendly sampling settings go into provenance."""
-    return {k: v for k, v in values.items() if isinstance(v, int | float | str | bool | type(None))}
+def decode_take(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> Take:
+    """`decode`, kept with its codes as a `Take` for players and exports (decoded once)."""
+    audio = decode(model, codes, levels=levels)
+    rate = int(model_parts(model)[0].config.sample_rate)
+    operations = list(codes.provenance.get("operations", []))
+    if levels is not None:  # a partial decode is part of how the sound was made
+        operations.append({"op": "decode", "levels": int(levels)})
+    provenance = {**codes.provenance, "operations": operations}
+    return Take(codes=codes, audio=audio, sample_rate=rate, provenance=provenance)

@@ -1,17 +1,23 @@
-"""Generation from a bundle's prior: new grids, continuations, regenerated regions, long decoding."""
+"""Generation from a bundle's prior: new takes, continuations, regenerated regions, their level."""
 
-from sda.generate.decoding import decode_codes
-from sda.generate.engine import MAX_SECONDS, GenerationError, generate
+from sda.dna.decode import decode_codes  # where decoding lives; kept here for older imports
+from sda.dna.take import Take
+from sda.generate.engine import generate
 from sda.generate.regenerate import regenerate_region
+from sda.generate.render import render, render_take, set_level
 from sda.generate.sampling import SamplingSettings
-from sda.generate.steering import render
+from sda.generate.settings import MAX_SECONDS, GenerationError, GenerationSettings
 
 __all__ = [
     "MAX_SECONDS",
     "GenerationError",
+    "GenerationSettings",
     "SamplingSettings",
+    "Take",
     "decode_codes",
     "generate",
     "regenerate_region",
     "render",
+    "render_take",
+    "set_level",
 ]

@@ -1,4 +1,4 @@
-"""`generate`: new code grids of any length from a bundle's prior, steered by the musical controls.
+"""`generate`: new takes of any length from a bundle's prior, steered by the musical controls.
 
 Outputs longer than the prior's window are made window by window: each new window starts from the
 last half-window of codes already made (code-level continuation), so the music carries on instead of
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,55 +17,17 @@ import torch
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
-from sda.errors import SdaError
-from sda.generate.curves import (
-    ControlValue,
-    ControlValueError,
-    describe,
-    keyframes,
-    sample_curve,
-)
-from sda.generate.decoding import decode_codes
+from sda.dna.decode import decode_codes
+from sda.dna.take import Take
+from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.render import render_take
 from sda.generate.sampling import SamplingSettings, sample_window
-from sda.generate.steering import MAX_CANDIDATES, bundle_stats, closest_candidate
-
-MAX_SECONDS = 600.0
-
-
-class GenerationError(SdaError):
-    """Generation settings or models that cannot work together."""
-
-
-def check_settings(
-    *,
-    seconds: float | None = None,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    guidance: float = 1.0,
-    candidates: int = 1,
-) -> None:
-    """Raise `GenerationError` with one clear message for the first bad setting."""
-    if seconds is not None and not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
-        raise GenerationError(
-            f"seconds must be more than 0 and at most {MAX_SECONDS:.0f}, got {seconds}"
-        )
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise GenerationError(
-            f"temperature must be more than 0 (1.0 is neutral), got {temperature}"
-        )
-    if top_k is not None and top_k < 0:
-        raise GenerationError(f"top-k must be 0 (off) or a positive number of codes, got {top_k}")
-    if top_p is not None and not (0 < top_p <= 1):
-        raise GenerationError(f"top-p must be more than 0 and at most 1, got {top_p}")
-    if not (math.isfinite(guidance) and 0 <= guidance <= 20):
-        raise GenerationError(
-            f"guidance must be between 0 (ignore controls) and 20, got {guidance}"
-        )
-    if not 1 <= int(candidates) <= MAX_CANDIDATES:
-        raise GenerationError(
-            f"candidates must be between 1 (no choosing) and {MAX_CANDIDATES}, got {candidates}"
-        )
+from sda.generate.settings import (
+    GenerationError,
+    GenerationSettings,
+    checked_controls,
+)
+from sda.generate.steering import CandidateChoice, bundle_stats, closest_candidate
 
 
 def control_tensors(
@@ -73,20 +36,7 @@ def control_tensors(
     """{name: 0..1 or curve} -> (values, mask): values (batch, controls), or (batch, frames,
     controls) when some control is a curve and the take's `frames` are given (without `frames` a
     curve counts as its mean); mask (batch, controls), unset controls masked."""
-    if not controls:
-        return None, None
-    points: dict[str, list[float]] = {}
-    for name, value in controls.items():
-        if value is None:
-            continue
-        if name not in CONTROL_NAMES:
-            raise GenerationError(
-                f"unknown control {name!r}; the controls are {', '.join(CONTROL_NAMES)}"
-            )
-        try:
-            points[name] = keyframes(name, value)
-        except ControlValueError as error:
-            raise GenerationError(str(error)) from None
+    points = {name: keyframes(name, value) for name, value in checked_controls(controls).items()}
     if not points:
         return None, None
     curved = frames is not None and any(len(p) > 1 for p in points.values())
@@ -196,90 +146,113 @@ def generate(
     include_prompt: bool = False,
     candidates: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
-) -> Codes:
-    """A new grid of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
+) -> Take:
+    """A new take of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
 
     `controls` maps control names to 0..1 targets, or to curves of keyframes spread over the take
     (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
     they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
-    sampled in one batch, decoded and measured, and the one closest to the controls is returned
+    sampled in one batch, decoded and measured, and the one closest to the controls is kept
     (see `sda.generate.steering`). With `prompt` the new codes continue it; `include_prompt`
-    returns prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
+    keeps prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
+    The take's audio is decoded once and its level set (`sda.generate.render`).
     """
-    check_settings(
-        seconds=seconds, temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance,
+    settings = GenerationSettings(  # one set of limits, shared with the CLI and the app
+        seconds=seconds,
+        seed=seed,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        guidance=guidance,
         candidates=candidates,
-    )  # fmt: skip
-    codec, prior, fingerprint = check_models(models)
-    targets = {name: value for name, value in (controls or {}).items() if value is not None}
-    stats = _descriptor_stats(models) if candidates > 1 and targets else None
-    batch = candidates if stats is not None else 1
-    frame_rate = float(codec.config.frame_rate)
-    frames = max(1, math.ceil(seconds * frame_rate))
-    values, mask = control_tensors(controls, batch, frames)
-    history = None
-    if prompt is not None:
-        if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
-            raise GenerationError(
-                f"the prompt was encoded by model {prompt.bundle_id}, not by this one ({fingerprint}); "
-                "encode the prompt with the same model"
-            )
-        if prompt.levels != prior.config.num_levels or prompt.frames == 0:
-            raise GenerationError(
-                f"the prompt needs all {prior.config.num_levels} levels and at least one frame, "
-                f"it has {prompt.levels} levels and {prompt.frames} frames"
-            )
-        history = torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
-    settings = SamplingSettings(
-        temperature=float(temperature), top_k=top_k or None, top_p=top_p, guidance=float(guidance)
+        controls=controls or {},
     )
-    device = prior.position_embedding.weight.device
-    generator = torch.Generator(device=device).manual_seed(int(seed))
-    if history is not None:
-        history = history.to(device).expand(batch, -1, -1)
-    grids = continue_codes(
-        prior,
-        history,
-        frames,
-        settings=settings,
-        generator=generator,
-        controls=values,
-        control_mask=mask,
-        batch=batch,
-        on_progress=on_progress,
-    ).cpu()  # (batch, levels, frames)
-    chosen, distances = 0, None
+    codec, prior, fingerprint = check_models(models)
+    targets = settings.controls
+    stats = _descriptor_stats(models) if settings.candidates > 1 and targets else None
+    batch = settings.candidates if stats is not None else 1
+    frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
+    grids = _sample_grids(
+        prior, _prompt_history(prompt, prior, fingerprint), frames, batch, settings,
+        on_progress,
+    )  # fmt: skip
+    as_codes = partial(_grid_codes, codec, fingerprint)
+    choice, decoded = CandidateChoice(0), None
     if stats is not None:
-        size = prior.config.codebook_size
-        audio = [
-            decode_codes(codec, Codes(g.numpy(), fingerprint, frame_rate, size)) for g in grids
-        ]
-        chosen, distances = closest_candidate(audio, int(codec.config.sample_rate), targets, stats)
-    new = grids[chosen].numpy()  # (levels, frames)
+        audio = [decode_codes(codec, as_codes(grid)) for grid in grids]
+        choice = closest_candidate(audio, int(codec.config.sample_rate), targets, stats)
+        decoded = audio[choice.index]
+    new = grids[choice.index].numpy()  # (levels, frames)
     if include_prompt and prompt is not None:
         new = np.concatenate([np.asarray(prompt.indices), new], axis=1)
+        decoded = None  # the kept audio is the continuation alone: decode the whole once
     step = {
-        "op": "generate",
-        "seed": int(seed),
-        "seconds": float(seconds),
-        "temperature": float(temperature),
-        "top_k": top_k,
-        "top_p": top_p,
-        "guidance": float(guidance),
-        "controls": {name: describe(value, name) for name, value in targets.items()},
-        "prompt": prompt is not None,
-    }
-    if distances is not None:
-        step["candidates"] = {"count": len(distances), "chosen": chosen,
-                              "distances": [round(d, 4) for d in distances]}  # fmt: skip
+        "op": "generate", "seed": settings.seed, "seconds": settings.seconds,
+        "temperature": settings.temperature, "top_k": top_k, "top_p": settings.top_p,
+        "guidance": settings.guidance, "controls": targets, "prompt": prompt is not None,
+    }  # fmt: skip
+    if choice.distances:
+        step["candidates"] = {"count": len(choice.distances), "chosen": choice.index,
+                              "distances": [round(d, 4) for d in choice.distances]}  # fmt: skip
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
+    codes = as_codes(new, {"operations": operations})
+    return render_take(models, codes, targets, decoded=decoded, measurements=choice.measurements)
+
+
+def _grid_codes(codec, fingerprint: str, indices, provenance: dict | None = None) -> Codes:
+    """A (levels, frames) grid from this codec as `Codes`."""
     return Codes(
-        indices=new,
+        indices=np.asarray(indices),
         bundle_id=fingerprint,
-        frame_rate=frame_rate,
-        codebook_size=prior.config.codebook_size,
-        provenance={"operations": operations},
+        frame_rate=float(codec.config.frame_rate),
+        codebook_size=int(codec.config.codebook_size),
+        provenance=provenance or {},
     )
+
+
+def _prompt_history(prompt: Codes | None, prior, fingerprint: str) -> torch.Tensor | None:
+    """The prompt as a (1, levels, frames) history to continue, or a clear refusal."""
+    if prompt is None:
+        return None
+    if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
+        raise GenerationError(
+            f"the prompt was encoded by model {prompt.bundle_id}, not by this one ({fingerprint}); "
+            "encode the prompt with the same model"
+        )
+    if prompt.levels != prior.config.num_levels or prompt.frames == 0:
+        raise GenerationError(
+            f"the prompt needs all {prior.config.num_levels} levels and at least one frame, "
+            f"it has {prompt.levels} levels and {prompt.frames} frames"
+        )
+    return torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
+
+
+def _sample_grids(
+    prior,
+    history: torch.Tensor | None,  # (1, levels, frames) codes to continue, or None
+    frames: int,
+    batch: int,
+    settings: GenerationSettings,
+    on_progress: Callable[[int, int], None] | None,
+) -> torch.Tensor:  # -> (batch, levels, frames) on the CPU
+    """`batch` grids of `frames` new frames from one generator seeded with `settings.seed`."""
+    values, mask = control_tensors(settings.controls, batch, frames)
+    device = prior.position_embedding.weight.device
+    generator = torch.Generator(device=device).manual_seed(settings.seed)
+    if history is not None:
+        history = history.to(device).expand(batch, -1, -1)
+    return continue_codes(
+        prior, history, frames, settings=sampling_settings(settings), generator=generator,
+        controls=values, control_mask=mask, batch=batch, on_progress=on_progress,
+    ).cpu()  # fmt: skip
+
+
+def sampling_settings(settings: GenerationSettings) -> SamplingSettings:
+    """What each sampling step needs of the settings."""
+    return SamplingSettings(
+        temperature=settings.temperature, top_k=settings.top_k or None, top_p=settings.top_p,
+        guidance=settings.guidance,
+    )  # fmt: skip
 
 
 def _descriptor_stats(models: Any) -> DescriptorStats:

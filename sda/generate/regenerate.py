@@ -16,15 +16,12 @@ import torch
 from sda.dna.codes import Codes
 from sda.generate.curves import ControlValue
 from sda.generate.engine import (
-    GenerationError,
     check_models,
-    check_settings,
     continue_codes,
     control_tensors,
+    sampling_settings,
 )
-from sda.generate.sampling import SamplingSettings
-
-MAX_CANDIDATES = 64
+from sda.generate.settings import GenerationError, GenerationSettings
 
 
 @torch.inference_mode()
@@ -70,14 +67,52 @@ def regenerate_region(
 ) -> Codes:
     """`codes` with frames start:end redrawn by the prior; everything else is kept as it was.
 
-    The region is short, so a control curve counts as its mean value here."""
-    check_settings(temperature=temperature, top_k=top_k, top_p=top_p, guidance=guidance)
-    values, mask = control_tensors(controls)
+    Of `candidates` proposals the one that joins best to what follows is kept. The region is
+    short, so a control curve counts as its mean value here. The returned codes record the step
+    (region, seed, sampling settings) in their provenance; `sda.dna.codec_bridge.decode_take`
+    decodes them."""
+    settings = GenerationSettings(
+        seconds=None, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+        guidance=guidance, candidates=candidates, controls=controls or {},
+    )  # fmt: skip
+    prior, start, end = _check_region(models, codes, start, end)
+    values, mask = control_tensors(settings.controls)
+    device = prior.position_embedding.weight.device
+    grid = torch.tensor(np.asarray(codes.indices), dtype=torch.long, device=device)
+    window = prior.config.context_frames
+    after = grid[:, end : end + max(0, min(join_frames, window // 4))]  # (levels, frames)
+    count = settings.candidates if after.shape[1] else 1  # nothing to join to: one draw
+    history = grid[None, :, max(0, start - window // 2) : start]
+    history = history.expand(count, -1, -1) if history.shape[2] else None
+    if values is not None:
+        values, mask = values.to(device), mask.to(device)
+    proposals = continue_codes(
+        prior, history, end - start, settings=sampling_settings(settings),
+        generator=torch.Generator(device=device).manual_seed(settings.seed),
+        controls=None if values is None else values.expand(count, -1),
+        control_mask=None if mask is None else mask.expand(count, -1), batch=count,
+    )  # fmt: skip  # (count, levels, region)
+    best = 0
+    if count > 1:
+        scores = join_scores(prior, grid[:, :start], proposals, after, values, mask)
+        best = int(scores.argmax())
+    new = grid.clone()
+    new[:, start:end] = proposals[best]
+    step = {"op": "regenerate", "start": start, "end": end, **settings.to_dict()}
+    del step["seconds"]
+    return codes.with_indices(
+        new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
+    )
+
+
+def _check_region(models: Any, codes: Codes, start: int, end: int) -> tuple[Any, int, int]:
+    """(prior, start, end) when the codes are this model's and the region lies inside them."""
     _, prior, fingerprint = check_models(models)
     if codes.bundle_id != fingerprint or codes.levels != prior.config.num_levels:
         raise GenerationError(
-            f"these codes come from model {codes.bundle_id} ({codes.levels} levels), not from this one "
-            f"({fingerprint}, {prior.config.num_levels} levels); regenerate with the model that made them"
+            f"these codes come from model {codes.bundle_id} ({codes.levels} levels), not from "
+            f"this one ({fingerprint}, {prior.config.num_levels} levels); regenerate with the "
+            "model that made them"
         )
     start, end = int(start), int(end)
     if not 0 <= start < end <= codes.frames:
@@ -85,47 +120,4 @@ def regenerate_region(
             f"the region {start}..{end} must lie inside the grid's frames 0..{codes.frames} "
             "and be at least one frame long"
         )
-    if not 1 <= candidates <= MAX_CANDIDATES:
-        raise GenerationError(
-            f"candidates must be between 1 and {MAX_CANDIDATES}, got {candidates}"
-        )
-    device = prior.position_embedding.weight.device
-    grid = torch.tensor(
-        np.asarray(codes.indices), dtype=torch.long, device=device
-    )  # (levels, frames)
-    window = prior.config.context_frames
-    after = grid[:, end : end + max(0, min(join_frames, window // 4))]
-    count = candidates if after.shape[1] else 1  # nothing to join to at the end: one draw suffices
-    history = grid[None, :, max(0, start - window // 2) : start]
-    history = history.expand(count, -1, -1) if history.shape[2] else None
-    if values is not None:
-        values, mask = values.to(device), mask.to(device)
-    settings = SamplingSettings(
-        temperature=float(temperature), top_k=top_k or None, top_p=top_p, guidance=float(guidance)
-    )
-    proposals = continue_codes(
-        prior,
-        history,
-        end - start,
-        settings=settings,
-        generator=torch.Generator(device=device).manual_seed(int(seed)),
-        controls=None if values is None else values.expand(count, -1),
-        control_mask=None if mask is None else mask.expand(count, -1),
-        batch=count,
-    )  # (count, levels, region)
-    best = 0
-    if count > 1:
-        scores = join_scores(prior, grid[:, :start], proposals, after, values, mask)
-        best = int(scores.argmax())
-    new = grid.clone()
-    new[:, start:end] = proposals[best]
-    step = {
-        "op": "regenerate",
-        "start": start,
-        "end": end,
-        "seed": int(seed),
-        "candidates": int(candidates),
-    }
-    return codes.with_indices(
-        new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
-    )
+    return prior, start, end

@@ -10,6 +10,7 @@ from pathlib import Path
 import factories
 import numpy as np
 import pytest
+import soundfile
 
 from sda.app import dna_callbacks as dna
 from sda.app import dna_pictures as pictures
@@ -83,6 +84,10 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     )
     assert [t.settings["seed"] for t in takes] == [11, 12]
     assert all(t.path.is_file() and t.path.is_relative_to(ctx.work_dir) for t in takes)
+    # the players' preview holds the decoder's float samples exactly
+    preview, rate = soundfile.read(str(takes[0].path), dtype="float32")
+    assert rate == takes[0].sample_rate and takes[0].audio.dtype == np.float32
+    np.testing.assert_array_equal(preview, takes[0].audio)
     assert all(t.codes is not None and t.codes.bundle_id for t in takes)
     assert takes[0].settings["controls"] == {"brightness": 0.8}
     # a ticked control makes the default 4 candidates and keeps the closest
@@ -183,6 +188,9 @@ def test_dna_flow_upload_take_swap_undo_redo_decode(ctx, session, pluck_file):
     np.testing.assert_array_equal(dna.slot_codes(session, "A").indices, swapped.indices)
     path = dna.decode_working(ctx, session, levels=2)
     assert path.is_file() and session.decoded == path
+    decoded = session.decoded_take  # what exports use: the same samples, kept as float
+    np.testing.assert_array_equal(decoded.audio, soundfile.read(str(path), dtype="float32")[0])
+    assert decoded.provenance["operations"][-1] == {"op": "decode", "levels": 2}
     with pytest.raises(SdaError, match="nothing to redo"):
         dna.redo(session)
 
@@ -252,7 +260,6 @@ def test_session_save_and_load_restores_history(ctx, session, pluck_file):
 
 def test_export_a_take_as_tagged_flac(ctx, session):
     import mutagen
-    import soundfile
 
     take = one_take(ctx, session)[0]
     settings = export.ExportSettings(format="flac", bit_depth=16, sample_rate=44_100, artist="me")
@@ -265,9 +272,28 @@ def test_export_a_take_as_tagged_flac(ctx, session):
     assert tags["seed"] == ["7"]
 
 
-def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
-    import soundfile
+def test_a_24_bit_export_carries_24_bits_of_the_decoder_output(ctx, session, monkeypatch):
+    """The take is decoded once and exported from its float audio: not a 16-bit file padded."""
+    codec = ctx.models.get("tiny-prior").codec
+    real_decode, decodes = codec.decode, []
 
+    def counted(*args, **kwargs):
+        decodes.append(1)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(codec, "decode", counted)
+    take = one_take(ctx, session)[0]
+    settings = export.ExportSettings(format="wav", bit_depth=24, sample_rate=48_000)
+    path = export.export_source(ctx, session, str(take.number), settings)
+    assert len(decodes) == 1  # generating decoded it; the export did not decode again
+    assert soundfile.info(str(path)).subtype == "PCM_24"
+    samples = soundfile.read(str(path), dtype="int32")[0] >> 8  # the 24-bit values
+    assert len(np.unique(samples & 0xFF)) > 200  # a 16-bit signal padded would give 0, 1, 255
+    # the decoder's samples, within the +-1 LSB dither (the take is at the model's rate)
+    assert np.abs(samples / 2.0**23 - take.audio).max() <= 2.0 / 2**23
+
+
+def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
     with pytest.raises(export.ExportPanelError, match="decode"):
         export.export_source(ctx, session, export.EDITOR_SOURCE, export.ExportSettings())
     dna.load_file(ctx, session, "A", "tiny", str(pluck_file))
@@ -279,12 +305,16 @@ def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
 
 
 def test_export_settings_are_checked():
-    with pytest.raises(export.ExportPanelError, match="FLAC supports"):
+    # the shared rules, in the same words as `export_audio` (and so the CLI)
+    with pytest.raises(export.ExportPanelError, match="flac cannot store 32-bit audio"):
         export.ExportSettings(format="flac", bit_depth=32).checked()
-    with pytest.raises(export.ExportPanelError, match="unknown format"):
+    with pytest.raises(export.ExportPanelError, match="Unknown format 'exe'"):
         export.ExportSettings(format="exe").checked()
-    with pytest.raises(export.ExportPanelError, match="sample rate"):
+    with pytest.raises(export.ExportPanelError, match="cannot be written at 12345 Hz"):
         export.ExportSettings(sample_rate=12345).checked()
+    with pytest.raises(export.ExportPanelError, match="LUFS is out of range: use -70 to 0"):
+        export.ExportSettings(lufs=-80.0).checked()
+    assert export.ExportSettings(format="ogg").sound().bit_depth is None  # lossy: no depth
     assert export.bit_depth_choices("mp3") == []
 
 

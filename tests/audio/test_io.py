@@ -113,6 +113,40 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["x.wav"]
 
 
+def test_new_files_get_the_umask_like_any_other_file(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = write_audio(tmp_path / "x.flac", _tone(), SR)
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # not the 0o600 of a private temp file
+
+
+def test_integer_codes_are_written_as_they_are(tmp_path):
+    """What `export_audio` hands over after its own dither: every code lands in the file."""
+    codes = np.arange(-3000, 3000, dtype=np.int32)[None] * 1000  # (1, samples) 24-bit values
+    path = write_audio(tmp_path / "x.wav", codes << 8, SR, subtype="PCM_24")
+    assert np.array_equal(sf.read(path, dtype="int32")[0] >> 8, codes[0])
+    short = np.array([[-32768, -1, 0, 1, 32767]], np.int16)
+    path = write_audio(tmp_path / "x.flac", short, SR, subtype="PCM_16")
+    assert np.array_equal(sf.read(path, dtype="int16")[0], short[0])
+
+
+def test_tags_are_in_the_file_when_it_appears(tmp_path):
+    from sda.audio.tags import read_tags
+
+    path = write_audio(tmp_path / "t.flac", _tone(), SR, tags={"title": "drone", "seed": 3})
+    assert read_tags(path)["title"] == "drone" and read_tags(path)["seed"] == "3"
+
+
+def test_without_overwrite_an_existing_file_is_never_replaced(tmp_path):
+    path = write_audio(tmp_path / "x.wav", _tone(), SR)
+    before = path.read_bytes()
+    with pytest.raises(AudioFileError, match="already exists"):
+        write_audio(path, _tone() * 0.5, SR, overwrite=False)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["x.wav"]
+
+
 def test_integer_subtypes_clip_instead_of_wrapping(tmp_path):
     loud = np.array([[0.5, 1.7, -3.0, 0.2]], np.float32)
     back = load_audio(write_audio(tmp_path / "hot.wav", loud, SR), sample_rate=None)

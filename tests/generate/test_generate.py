@@ -33,42 +33,49 @@ def other_codec(bundle) -> Codec:
 
 
 def test_requested_length_and_valid_indices(bundle):
-    codes = generate(bundle, seconds=0.5, seed=0)  # several prior windows
+    take = generate(bundle, seconds=0.5, seed=0)  # several prior windows
+    codes = take.codes
     frame_rate = bundle.codec.config.frame_rate
     assert codes.frames == math.ceil(0.5 * frame_rate)
     assert codes.levels == bundle.codec.config.num_levels and codes.bundle_id == bundle.id
     assert codes.indices.min() >= 0 and codes.indices.max() < bundle.codec.config.codebook_size
-    audio = decode_codes(bundle.codec, codes)
+    audio = take.audio  # decoded once, at the decoded level (this bundle records no level)
     assert audio.shape == (codes.frames * bundle.codec.config.samples_per_frame,)
     assert audio.dtype == np.float32 and np.isfinite(audio).all()
+    np.testing.assert_array_equal(audio, decode_codes(bundle.codec, codes))
+    assert take.sample_rate == bundle.codec.config.sample_rate and take.measurements == {}
+    assert take.provenance["operations"][-1]["op"] == "generate"
 
 
 def test_fixed_seed_gives_identical_output(bundle):
     settings = dict(seconds=0.3, temperature=0.8, top_k=8, top_p=0.9, controls={"warmth": 0.3})
-    first = generate(bundle, seed=5, guidance=2.0, **settings)
-    again = generate(bundle, seed=5, guidance=2.0, **settings)
+    first = generate(bundle, seed=5, guidance=2.0, **settings).codes
+    again = generate(bundle, seed=5, guidance=2.0, **settings).codes
     assert np.array_equal(first.indices, again.indices)
     hot = dict(seconds=0.3, temperature=2.0)  # the tiny prior is peaked: let seeds show
     assert not np.array_equal(
-        generate(bundle, seed=5, **hot).indices, generate(bundle, seed=6, **hot).indices
+        generate(bundle, seed=5, **hot).codes.indices, generate(bundle, seed=6, **hot).codes.indices
     )
     assert first.provenance["operations"][-1]["seed"] == 5
 
 
 def test_guidance_zero_equals_unconditional(bundle):
-    free = generate(bundle, seconds=0.3, seed=3)
-    ignored = generate(bundle, seconds=0.3, seed=3, guidance=0.0, controls={"brightness": 0.9})
+    free = generate(bundle, seconds=0.3, seed=3).codes
+    ignored = generate(
+        bundle, seconds=0.3, seed=3, guidance=0.0, controls={"brightness": 0.9}
+    ).codes
     assert np.array_equal(free.indices, ignored.indices)
 
 
 def test_candidates_keep_the_take_closest_to_the_controls(bundle):
-    from sda.audio.descriptors import DescriptorStats
+    from sda.audio.descriptors import DescriptorStats, measure
     from sda.generate.steering import control_distance
 
     settings = dict(seconds=0.4, seed=7, temperature=2.0, guidance=1.0)
     target = {"brightness": 0.1}
-    chosen = generate(bundle, controls=target, candidates=4, **settings)
-    again = generate(bundle, controls=target, candidates=4, **settings)
+    take = generate(bundle, controls=target, candidates=4, **settings)
+    chosen = take.codes
+    again = generate(bundle, controls=target, candidates=4, **settings).codes
     assert np.array_equal(chosen.indices, again.indices)
     record = chosen.provenance["operations"][-1]["candidates"]
     assert record["count"] == 4 and len(record["distances"]) == 4
@@ -76,21 +83,24 @@ def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     # the recorded distance is what the chosen grid measures, and no candidate came closer
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     audio = decode_codes(bundle.codec, chosen)
+    np.testing.assert_array_equal(take.audio, audio)  # the kept candidate's own decode
     measured = control_distance(audio, bundle.codec.config.sample_rate, target, stats)
     assert measured == pytest.approx(min(record["distances"]), abs=1e-4)
+    rate = bundle.codec.config.sample_rate
+    assert take.measurements["brightness"] == pytest.approx(measure(audio, rate)["brightness"])
     # one candidate is plain generation; controls left unset leave nothing to choose by
-    single = generate(bundle, controls=target, candidates=1, **settings)
+    single = generate(bundle, controls=target, candidates=1, **settings).codes
     assert "candidates" not in single.provenance["operations"][-1]
-    free = generate(bundle, candidates=4, **settings)
-    assert np.array_equal(free.indices, generate(bundle, **settings).indices)
+    free = generate(bundle, candidates=4, **settings).codes
+    assert np.array_equal(free.indices, generate(bundle, **settings).codes.indices)
 
 
 def test_render_sets_the_level_to_the_loudness_control(bundle):
     from sda.audio.descriptors import DescriptorStats, measure
     from sda.generate import render
-    from sda.generate.steering import PEAK_CEILING, loudness_gain_db
+    from sda.generate.render import PEAK_CEILING, loudness_gain_db
 
-    codes = generate(bundle, seconds=0.4, seed=2)
+    codes = generate(bundle, seconds=0.4, seed=2).codes
     plain = decode_codes(bundle.codec, codes)
     np.testing.assert_array_equal(render(bundle, codes), plain)
     np.testing.assert_array_equal(render(bundle, codes, {"brightness": 0.9}), plain)
@@ -127,15 +137,17 @@ def test_candidates_need_descriptor_statistics(bundle):
 
 
 def test_continuation_keeps_the_prompt(bundle):
-    prompt = generate(bundle, seconds=0.2, seed=1)
-    whole = generate(bundle, seconds=0.3, seed=2, prompt=prompt, include_prompt=True)
+    prompt = generate(bundle, seconds=0.2, seed=1).codes
+    take = generate(bundle, seconds=0.3, seed=2, prompt=prompt, include_prompt=True)
+    whole = take.codes
     assert np.array_equal(whole.indices[:, : prompt.frames], prompt.indices)
-    new = generate(bundle, seconds=0.3, seed=2, prompt=prompt)
+    new = generate(bundle, seconds=0.3, seed=2, prompt=prompt).codes
     assert np.array_equal(new.indices, whole.indices[:, prompt.frames :])
+    np.testing.assert_array_equal(take.audio, decode_codes(bundle.codec, whole))  # all of it
 
 
 def test_windowed_decoding_matches_whole_decoding(bundle):
-    codes = generate(bundle, seconds=0.5, seed=4)
+    codes = generate(bundle, seconds=0.5, seed=4).codes
     whole = decode_codes(bundle.codec, codes)
     windowed = decode_codes(bundle.codec, codes, window_frames=48, overlap_frames=12)
     assert np.abs(windowed - whole).max() < 0.1 * np.abs(whole).max()
@@ -143,7 +155,7 @@ def test_windowed_decoding_matches_whole_decoding(bundle):
 
 
 def test_regenerate_changes_only_the_region(bundle):
-    codes = generate(bundle, seconds=0.5, seed=0)
+    codes = generate(bundle, seconds=0.5, seed=0).codes
     new = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
     again = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
     assert np.array_equal(new.indices, again.indices)
@@ -152,6 +164,12 @@ def test_regenerate_changes_only_the_region(bundle):
     assert not np.array_equal(new.indices[:, 20:40], codes.indices[:, 20:40])
     tail = regenerate_region(bundle, codes, 0, codes.frames, seed=2)  # whole grid, no sides
     assert tail.frames == codes.frames
+    # one provenance step, with the sampling settings that made it
+    hot = regenerate_region(bundle, codes, 20, 40, seed=1, temperature=1.5, top_k=8)
+    steps = hot.provenance["operations"]
+    assert len(steps) == len(codes.provenance["operations"]) + 1
+    assert steps[-1]["op"] == "regenerate" and (steps[-1]["start"], steps[-1]["end"]) == (20, 40)
+    assert (steps[-1]["seed"], steps[-1]["temperature"], steps[-1]["top_k"]) == (1, 1.5, 8)
 
 
 @pytest.mark.parametrize(
@@ -188,7 +206,7 @@ def test_models_from_different_runs_are_refused(bundle):
     with pytest.raises(CodesError):
         decode_codes(bundle.codec, foreign)
     with pytest.raises(GenerationError, match="region"):
-        regenerate_region(bundle, generate(bundle, seconds=0.1), 5, 500, seed=0)
+        regenerate_region(bundle, generate(bundle, seconds=0.1).codes, 5, 500, seed=0)
 
 
 def test_cli_writes_tagged_takes(tiny_library_root, tmp_path):
@@ -266,11 +284,11 @@ def test_control_curves_move_over_the_take(bundle):
     assert torch.equal(part[:, 2:], values[:, :4])
     # a flat curve is the constant control; a real curve gives another take, recorded as such
     settings = dict(seconds=0.5, seed=4, guidance=3.0, temperature=1.5)  # several windows
-    flat = generate(bundle, controls={"brightness": [0.7, 0.7]}, **settings)
+    flat = generate(bundle, controls={"brightness": [0.7, 0.7]}, **settings).codes
     assert np.array_equal(
-        flat.indices, generate(bundle, controls={"brightness": 0.7}, **settings).indices
+        flat.indices, generate(bundle, controls={"brightness": 0.7}, **settings).codes.indices
     )
-    rising = generate(bundle, controls={"brightness": "0:1"}, candidates=2, **settings)
+    rising = generate(bundle, controls={"brightness": "0:1"}, candidates=2, **settings).codes
     assert rising.frames == flat.frames and not np.array_equal(rising.indices, flat.indices)
     assert rising.provenance["operations"][-1]["controls"] == {"brightness": [0.0, 1.0]}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sda.generate import decode_codes, generate, render
-from sda.generate.steering import (
+from sda.generate.render import (
     MATERIAL_LEVEL_KEY,
     PEAK_CEILING,
     SILENCE_DBFS,
@@ -41,7 +41,7 @@ def with_level(bundle: Bundle, peak_dbfs: float) -> Bundle:
 
 @pytest.fixture(scope="module")
 def take(tiny_prior_bundle):
-    return generate(tiny_prior_bundle, seconds=0.4, seed=2)
+    return generate(tiny_prior_bundle, seconds=0.4, seed=2).codes
 
 
 def test_the_prior_records_the_level_of_the_original_files_only(tiny_bundle, tmp_path):

@@ -1,4 +1,4 @@
-"""Long-form decoding: any number of frames through the codec in overlapping, crossfaded windows.
+"""Decoding code grids to audio: any number of frames through the codec in crossfaded windows.
 
 Decoding a whole minute at once would need memory proportional to its length; windows keep it flat.
 Each window overlaps its neighbour; the decoder's edge effects fall in the outer quarters of the

@@ -1,0 +1,40 @@
+"""`Take`: one sound as its code grid and the audio it decoded to, carried from model to export.
+
+Generation, edits and reconstructions decode a grid once and hand on a `Take`; players, exports
+and measurements use its `audio` instead of decoding the codes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sda.dna.codes import Codes
+
+
+@dataclass(frozen=True, eq=False)
+class Take:
+    """Codes and their decoded audio; `eq=False`: two takes are equal only if they are the same."""
+
+    codes: Codes
+    audio: np.ndarray  # (samples,) float32 at `sample_rate`: the decoder's output, level set
+    sample_rate: int
+    # Descriptor values (raw units, e.g. Hz, dB) the steering measured on the kept candidate;
+    # empty when no candidates were compared.
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # sources and operations
+
+    def __post_init__(self) -> None:
+        audio = np.asarray(self.audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise ValueError(f"a take's audio is (samples,), got shape {audio.shape}")
+        object.__setattr__(self, "audio", audio)
+        if not self.provenance:
+            object.__setattr__(self, "provenance", dict(self.codes.provenance))
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sample_rate

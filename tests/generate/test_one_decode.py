@@ -1,0 +1,64 @@
+"""One decode per take: candidates are decoded once to be measured, and the kept one is the take."""
+
+import numpy as np
+import pytest
+import torch
+
+from sda.dna.take import Take
+from sda.generate import generate, render
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def decodes(tiny_prior_bundle, monkeypatch) -> list[tuple[int, ...]]:
+    """The grid shapes the real codec's decoder is called with, in order."""
+    codec = tiny_prior_bundle.codec
+    real = codec.decode
+    calls: list[tuple[int, ...]] = []
+
+    def counted(codes, *args, **kwargs):
+        calls.append(tuple(codes.shape))
+        return real(codes, *args, **kwargs)
+
+    monkeypatch.setattr(codec, "decode", counted)
+    return calls
+
+
+def test_a_free_take_is_decoded_once(tiny_prior_bundle, decodes):
+    take = generate(tiny_prior_bundle, seconds=0.3, seed=1)
+    assert isinstance(take, Take) and len(decodes) == 1
+    assert decodes[0][-1] == take.codes.frames
+    assert len(take.audio) == take.codes.frames * tiny_prior_bundle.codec.config.samples_per_frame
+
+
+def test_candidates_are_each_measured_once_and_the_kept_one_is_not_decoded_again(
+    tiny_prior_bundle, decodes
+):
+    controls = {"brightness": 0.8, "loudness": 0.5}
+    take = generate(tiny_prior_bundle, seconds=0.3, seed=2, controls=controls, candidates=3)
+    assert len(decodes) == 3  # one per candidate, none for the take itself
+    assert take.provenance["operations"][-1]["candidates"]["count"] == 3
+    assert set(take.measurements) >= {"brightness", "loudness"}
+    decodes.clear()
+    # the same take from its codes costs a decode: what `generate` saved
+    np.testing.assert_array_equal(render(tiny_prior_bundle, take.codes, controls), take.audio)
+    assert len(decodes) == 1
+
+
+def test_a_kept_prompt_is_decoded_with_the_continuation_once(tiny_prior_bundle, decodes):
+    prompt = generate(tiny_prior_bundle, seconds=0.1, seed=3).codes
+    decodes.clear()
+    take = generate(
+        tiny_prior_bundle, seconds=0.2, seed=4, prompt=prompt, include_prompt=True,
+        controls={"warmth": 0.3}, candidates=2,
+    )  # fmt: skip
+    # two candidates of the new part, then the whole take (prompt + new part) once
+    assert len(decodes) == 3 and decodes[-1][-1] == take.codes.frames > prompt.frames
