@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from sda.app import dna_callbacks as cb
@@ -11,6 +13,7 @@ from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
 from sda.app.generate_callbacks import default_model, model_names, take_choices
 from sda.app.state import AppContext, UserSession
+from sda.audio.descriptors import CONTROL_NAMES
 
 GRID_WIDTH = 1200
 OPERATION_HELP = (
@@ -21,256 +24,306 @@ OPERATION_HELP = (
 )
 
 
+@dataclass
+class SlotPanel:
+    """One code slot: load a file or a take into it, its status line and its grid picture."""
+
+    upload: gr.File
+    take: gr.Dropdown
+    use_take: gr.Button
+    status: gr.Markdown
+    image: gr.Image
+
+
+@dataclass
+class RegionPanel:
+    """The selected region of slot A: a time range in seconds and a range of levels."""
+
+    start_s: gr.Slider
+    end_s: gr.Slider
+    first_level: gr.Slider
+    last_level: gr.Slider
+
+    @property
+    def sliders(self) -> list[gr.Slider]:
+        return [self.start_s, self.end_s, self.first_level, self.last_level]
+
+
+@dataclass
+class OperationsPanel:
+    """The edit operations on the region, their α and seed, undo and redo, the history."""
+
+    alpha: gr.Slider
+    seed: gr.Number
+    buttons: dict[str, gr.Button]
+    undo: gr.Button
+    redo: gr.Button
+    history: gr.Markdown
+
+
+@dataclass
+class DecodePanel:
+    """Decode slot A with its first k levels, the export panel under the player, the session."""
+
+    levels: gr.Slider
+    decode: gr.Button
+    player: gr.Audio
+    save: gr.Button
+    saved: gr.File
+    opened: gr.File
+
+
+@dataclass
+class DnaTab:
+    """Every component the tab's events read or update."""
+
+    tab: gr.Tab
+    model: gr.Dropdown
+    colour_by: gr.Radio
+    slots: dict[str, SlotPanel]
+    region: RegionPanel
+    operations: OperationsPanel
+    output: DecodePanel
+
+    @property
+    def images(self) -> list[gr.Image]:
+        return [self.slots["A"].image, self.slots["B"].image]
+
+    def full_outputs(self, session_state: gr.State) -> list:
+        """What a newly loaded slot updates: statuses, grids, history and every slider range."""
+        return [*self._view_outputs(session_state), *self.region.sliders, self.output.levels]
+
+    def edit_outputs(self, session_state: gr.State) -> list:
+        """What an edit updates: statuses, grids, history and the time sliders' maxima."""
+        return [*self._view_outputs(session_state), self.region.start_s, self.region.end_s]
+
+    def _view_outputs(self, session_state: gr.State) -> list:
+        statuses = [self.slots[s].status for s in "AB"]
+        return [session_state, *statuses, *self.images, self.operations.history]
+
+
 def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
-    from sda.audio.descriptors import CONTROL_NAMES
-
-    slot_widgets = {}
+    """Lay out the panels, then wire their events (loading, editing, decoding and sessions)."""
     with gr.Tab("DNA editor", id="dna", elem_id="tab-dna") as tab:
-        with gr.Row():
-            model = gr.Dropdown(
-                label="Model for uploads",
-                choices=[],
-                # Filled when the tab opens; custom values let API calls name a model without a
-                # page (the callbacks refuse names not in the library).
-                allow_custom_value=True,
-                scale=3,
-                elem_id="dna-model",
-                info="encodes the files you load into slots",
-            )
-            colour_by = gr.Radio(
-                [COLOUR_BY_CODE, *CONTROL_NAMES],
-                value=COLOUR_BY_CODE,
-                label="Colour cells by",
-                scale=5,
-                elem_id="dna-colour",
-            )
-        for slot, title in (("A", "Slot A · working copy"), ("B", "Slot B · donor")):
-            with gr.Group(elem_classes=["sda-slot"]):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=240):
-                        gr.Markdown(f"#### {title}", elem_classes=["sda-slot-title"])
-                        status = gr.Markdown("Empty.", elem_id=f"dna-status-{slot.lower()}")
-                    upload = gr.File(
-                        label="Load an audio file",
-                        file_types=list(cb.UPLOAD_EXTENSIONS),
-                        file_count="single",
-                        height=120,
-                        scale=3,
-                        elem_id=f"dna-upload-{slot.lower()}",
-                    )
-                    with gr.Column(scale=3, min_width=240):
-                        take = gr.Dropdown(
-                            label="…or a take", choices=[], elem_id=f"dna-take-{slot.lower()}"
-                        )
-                        use_take = gr.Button(
-                            f"Put the take in slot {slot}",
-                            size="sm",
-                            elem_id=f"dna-use-take-{slot.lower()}",
-                        )
-                image = gr.Image(
-                    label=f"Code grid {slot} (levels × time, level 0 on top)",
-                    interactive=False,
-                    show_label=False,
-                    buttons=[],
-                    format="png",
-                    elem_id=f"dna-grid-{slot.lower()}",
-                    elem_classes=["sda-grid"],
-                )
-            slot_widgets[slot] = (upload, take, use_take, status, image)
-        with gr.Group(elem_classes=["sda-panel"]):
-            gr.Markdown(
-                "#### Region\nClick two corners on grid A, or use the sliders "
-                "(level 0 is the coarsest codebook)."
-            )
-            with gr.Row():
-                start_s = gr.Slider(
-                    0, 10, value=0, step=0.01, label="From (s)", elem_id="dna-start"
-                )
-                end_s = gr.Slider(0, 10, value=10, step=0.01, label="To (s)", elem_id="dna-end")
-                first_level = gr.Slider(
-                    0, 7, value=0, step=1, label="First level", elem_id="dna-first"
-                )
-                last_level = gr.Slider(
-                    0, 7, value=7, step=1, label="Last level", elem_id="dna-last"
-                )
-        with gr.Group(elem_classes=["sda-panel"]):
-            gr.Markdown(OPERATION_HELP)
-            with gr.Row():
-                alpha = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend α (0 = A, 1 = B)")
-                seed = gr.Number(
-                    value=0, precision=0, minimum=0, label="Seed (randomize, regenerate)"
-                )
-            buttons = {}
-            with gr.Row():
-                for name in cb.OPERATIONS:
-                    buttons[name] = gr.Button(
-                        name.capitalize(), size="sm", elem_id=f"dna-op-{name.replace(' ', '-')}"
-                    )
-            with gr.Row():
-                undo = gr.Button("↶ Undo", size="sm", elem_id="dna-undo")
-                redo = gr.Button("↷ Redo", size="sm", elem_id="dna-redo")
-            history = gr.Markdown("History: empty.", elem_id="dna-history")
+        model, colour_by = _build_pickers()
+        slots = {
+            slot: _build_slot_panel(slot, title)
+            for slot, title in (("A", "Slot A · working copy"), ("B", "Slot B · donor"))
+        }
+        region = _build_region_panel()
+        operations = _build_operations_panel()
+        output = _build_decode_panel(ctx, session_state)
+    ui = DnaTab(tab, model, colour_by, slots, region, operations, output)
+    _wire_loading(ctx, session_state, ui)
+    _wire_editing(ctx, session_state, ui)
+    _wire_output(ctx, session_state, ui)
+    return tab
+
+
+# --- layout: one panel each ------------------------------------------------------------------------
+def _build_pickers() -> tuple[gr.Dropdown, gr.Radio]:
+    with gr.Row():
+        model = gr.Dropdown(
+            label="Model for uploads",
+            choices=[],
+            # Filled when the tab opens; custom values let API calls name a model without a
+            # page (the callbacks refuse names not in the library).
+            allow_custom_value=True,
+            scale=3,
+            elem_id="dna-model",
+            info="encodes the files you load into slots",
+        )
+        colour_by = gr.Radio(
+            [COLOUR_BY_CODE, *CONTROL_NAMES],
+            value=COLOUR_BY_CODE,
+            label="Colour cells by",
+            scale=5,
+            elem_id="dna-colour",
+        )
+    return model, colour_by
+
+
+def _build_slot_panel(slot: str, title: str) -> SlotPanel:
+    with gr.Group(elem_classes=["sda-slot"]):
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                with gr.Row(equal_height=False):
-                    levels = gr.Slider(
-                        1, 8, value=8, step=1, label="Decode with the first k levels", scale=3
-                    )
-                    decode = gr.Button("Decode A", variant="primary", scale=1, elem_id="dna-decode")
-                player = gr.Audio(
-                    label="Decoded", type="filepath", interactive=False, elem_id="dna-player"
-                )
-                source = gr.Textbox(value=EDITOR_SOURCE, visible=False)
-                build_export_panel(ctx, session_state, source, prefix="dna")
-            with gr.Column(scale=2), gr.Accordion("Session", open=True):
-                save = gr.Button("Save session", size="sm", elem_id="dna-save")
-                saved = gr.File(label="Session file", interactive=False, height=80, visible=False)
-                opened = gr.File(label="Open a session", file_types=[".sdasession"], height=100)
-
-    region_inputs = [start_s, end_s, first_level, last_level]
-    images = [slot_widgets["A"][4], slot_widgets["B"][4]]
-
-    def region_of(session: UserSession, values) -> cb.Region | None:
-        codes = cb.slot_codes(session, "A")
-        return None if codes is None else cb.region_for(codes, *values)
-
-    def pictures(session: UserSession, colour, values) -> list:
-        region = region_of(session, values)
-        return [grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH) for s in "AB"]
-
-    def ranges(session: UserSession) -> list:
-        codes = cb.slot_codes(session, "A")
-        if codes is None:
-            return [gr.Slider()] * 5
-        seconds = round(codes.seconds, 2)
-        top = codes.levels - 1
-        return [
-            gr.Slider(maximum=seconds, value=0),
-            gr.Slider(maximum=seconds, value=seconds),
-            gr.Slider(maximum=top, value=0),
-            gr.Slider(maximum=top, value=top),
-            gr.Slider(maximum=codes.levels, value=codes.levels),
-        ]
-
-    def limits(session: UserSession) -> list:
-        """New slider maxima after an edit changed A's length (the values stay)."""
-        codes = cb.slot_codes(session, "A")
-        if codes is None:
-            return [gr.Slider()] * 2
-        return [gr.Slider(maximum=round(codes.seconds, 2))] * 2
-
-    view_outputs = [*images, history]
-    range_outputs = [*region_inputs, levels]
-
-    def slot_statuses(session: UserSession) -> list[str]:
-        texts = []
-        for slot in "AB":
-            codes = cb.slot_codes(session, slot)
-            label = session.editor.labels.get(slot, "")
-            texts.append(
-                "Empty."
-                if codes is None
-                else f"**{label}** · {codes.levels} levels × {codes.frames} frames ({codes.seconds:.1f} s)"
+            with gr.Column(scale=3, min_width=240):
+                gr.Markdown(f"#### {title}", elem_classes=["sda-slot-title"])
+                status = gr.Markdown("Empty.", elem_id=f"dna-status-{slot.lower()}")
+            upload = gr.File(
+                label="Load an audio file",
+                file_types=list(cb.UPLOAD_EXTENSIONS),
+                file_count="single",
+                height=120,
+                scale=3,
+                elem_id=f"dna-upload-{slot.lower()}",
             )
-        return texts
+            with gr.Column(scale=3, min_width=240):
+                take = gr.Dropdown(
+                    label="…or a take", choices=[], elem_id=f"dna-take-{slot.lower()}"
+                )
+                use_take = gr.Button(
+                    f"Put the take in slot {slot}",
+                    size="sm",
+                    elem_id=f"dna-use-take-{slot.lower()}",
+                )
+        image = gr.Image(
+            label=f"Code grid {slot} (levels × time, level 0 on top)",
+            interactive=False,
+            show_label=False,
+            buttons=[],
+            format="png",
+            elem_id=f"dna-grid-{slot.lower()}",
+            elem_classes=["sda-grid"],
+        )
+    return SlotPanel(upload, take, use_take, status, image)
 
-    def full_view(session: UserSession, colour):
-        codes = cb.slot_codes(session, "A")
-        values = [0, codes.seconds if codes else 0, 0, (codes.levels - 1) if codes else 0]
-        return [
-            session,
-            *slot_statuses(session),
-            *pictures(session, colour, values),
-            cb.history_text(session),
-            *ranges(session),
-        ]
 
-    def edited_view(session: UserSession, colour, values):
-        return [
-            session,
-            *slot_statuses(session),
-            *pictures(session, colour, values),
-            cb.history_text(session),
-            *limits(session),
-        ]
+def _build_region_panel() -> RegionPanel:
+    with gr.Group(elem_classes=["sda-panel"]):
+        gr.Markdown(
+            "#### Region\nClick two corners on grid A, or use the sliders "
+            "(level 0 is the coarsest codebook)."
+        )
+        with gr.Row():
+            start_s = gr.Slider(0, 10, value=0, step=0.01, label="From (s)", elem_id="dna-start")
+            end_s = gr.Slider(0, 10, value=10, step=0.01, label="To (s)", elem_id="dna-end")
+            first_level = gr.Slider(0, 7, value=0, step=1, label="First level", elem_id="dna-first")
+            last_level = gr.Slider(0, 7, value=7, step=1, label="Last level", elem_id="dna-last")
+    return RegionPanel(start_s, end_s, first_level, last_level)
 
-    full_outputs = [
-        session_state,
-        slot_widgets["A"][3],
-        slot_widgets["B"][3],
-        *view_outputs,
-        *range_outputs,
+
+def _build_operations_panel() -> OperationsPanel:
+    with gr.Group(elem_classes=["sda-panel"]):
+        gr.Markdown(OPERATION_HELP)
+        with gr.Row():
+            alpha = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend α (0 = A, 1 = B)")
+            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (randomize, regenerate)")
+        with gr.Row():
+            buttons = {
+                name: gr.Button(
+                    name.capitalize(), size="sm", elem_id=f"dna-op-{name.replace(' ', '-')}"
+                )
+                for name in cb.OPERATIONS
+            }
+        with gr.Row():
+            undo = gr.Button("↶ Undo", size="sm", elem_id="dna-undo")
+            redo = gr.Button("↷ Redo", size="sm", elem_id="dna-redo")
+        history = gr.Markdown("History: empty.", elem_id="dna-history")
+    return OperationsPanel(alpha, seed, buttons, undo, redo, history)
+
+
+def _build_decode_panel(ctx: AppContext, session_state: gr.State) -> DecodePanel:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            with gr.Row(equal_height=False):
+                levels = gr.Slider(
+                    1, 8, value=8, step=1, label="Decode with the first k levels", scale=3
+                )
+                decode = gr.Button("Decode A", variant="primary", scale=1, elem_id="dna-decode")
+            player = gr.Audio(
+                label="Decoded", type="filepath", interactive=False, elem_id="dna-player"
+            )
+            source = gr.Textbox(value=EDITOR_SOURCE, visible=False)
+            build_export_panel(ctx, session_state, source, prefix="dna")
+        with gr.Column(scale=2), gr.Accordion("Session", open=True):
+            save = gr.Button("Save session", size="sm", elem_id="dna-save")
+            saved = gr.File(label="Session file", interactive=False, height=80, visible=False)
+            opened = gr.File(label="Open a session", file_types=[".sdasession"], height=100)
+    return DecodePanel(levels, decode, player, save, saved, opened)
+
+
+# --- views: what the components show for a session -------------------------------------------------
+def _pictures(ctx: AppContext, session: UserSession, colour, values) -> list:
+    """Both grids, with the region drawn on A (values: start s, end s, first, last level)."""
+    codes = cb.slot_codes(session, "A")
+    region = None if codes is None else cb.region_for(codes, *values)
+    return [grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH) for s in "AB"]
+
+
+def _ranges(session: UserSession) -> list:
+    """Slider ranges and values for a newly loaded A: the whole sound, every level."""
+    codes = cb.slot_codes(session, "A")
+    if codes is None:
+        return [gr.Slider()] * 5
+    seconds = round(codes.seconds, 2)
+    top = codes.levels - 1
+    return [
+        gr.Slider(maximum=seconds, value=0),
+        gr.Slider(maximum=seconds, value=seconds),
+        gr.Slider(maximum=top, value=0),
+        gr.Slider(maximum=top, value=top),
+        gr.Slider(maximum=codes.levels, value=codes.levels),
     ]
 
-    def loader_for_file(slot: str):
-        @friendly(f"loading slot {slot}")
-        def on_upload(session: UserSession, model_name, path, colour):
-            message = cb.load_file(ctx, session, slot, model_name, path)
-            gr.Info(message)
-            return full_view(session, colour)
 
-        return on_upload
+def _limits(session: UserSession) -> list:
+    """New slider maxima after an edit changed A's length (the values stay)."""
+    codes = cb.slot_codes(session, "A")
+    if codes is None:
+        return [gr.Slider()] * 2
+    return [gr.Slider(maximum=round(codes.seconds, 2))] * 2
 
-    def loader_for_take(slot: str):
-        @friendly(f"loading slot {slot}")
-        def on_take(session: UserSession, number, colour):
-            message = cb.load_take(ctx, session, slot, number)
-            gr.Info(message)
-            return full_view(session, colour)
 
-        return on_take
-
-    def operation_for(name: str):
-        @friendly(name)
-        def on_operation(session: UserSession, colour, alpha_v, seed_v, *values):
-            codes = cb.slot_codes(session, "A")
-            if codes is None:
-                raise cb.EditorError("load a sound into slot A first")
-            region = cb.region_for(codes, *values)
-            cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
-            return edited_view(session, colour, values)
-
-        return on_operation
-
-    @friendly("undoing")
-    def on_undo(session: UserSession, colour, *values):
-        cb.undo(session)
-        return edited_view(session, colour, values)
-
-    @friendly("redoing")
-    def on_redo(session: UserSession, colour, *values):
-        cb.redo(session)
-        return edited_view(session, colour, values)
-
-    @friendly("drawing the grids")
-    def on_region(session: UserSession, colour, *values):
-        return pictures(session, colour, values)
-
-    @friendly("selecting on the grid")
-    def on_grid_click(session: UserSession, colour, event: gr.SelectData):
-        codes = cb.slot_codes(session, "A")
-        if codes is None:
-            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 2
-        x, y = event.index
-        region, session.editor.anchor = cb.click_region(
-            codes, int(x), int(y), width=GRID_WIDTH, anchor=session.editor.anchor
+def _slot_statuses(session: UserSession) -> list[str]:
+    texts = []
+    for slot in "AB":
+        codes = cb.slot_codes(session, slot)
+        label = session.editor.labels.get(slot, "")
+        texts.append(
+            "Empty."
+            if codes is None
+            else f"**{label}** · {codes.levels} levels × {codes.frames} frames ({codes.seconds:.1f} s)"
         )
-        start, end = cb.region_seconds(codes, region)
-        values = [start, end, region.first_level, region.last_level]
-        return [session, *values, *pictures(session, colour, values)]
+    return texts
 
-    @friendly("decoding")
-    def on_decode(session: UserSession, k):
-        return session, str(cb.decode_working(ctx, session, int(k)))
 
-    @friendly("saving the session")
-    def on_save(session: UserSession):
-        return gr.File(value=str(cb.save_session(ctx, session)), visible=True)
+def _full_view(ctx: AppContext, session: UserSession, colour) -> list:
+    """Values for `DnaTab.full_outputs`."""
+    codes = cb.slot_codes(session, "A")
+    values = [0, codes.seconds if codes else 0, 0, (codes.levels - 1) if codes else 0]
+    return [
+        session,
+        *_slot_statuses(session),
+        *_pictures(ctx, session, colour, values),
+        cb.history_text(session),
+        *_ranges(session),
+    ]
 
-    @friendly("opening the session")
-    def on_open(session: UserSession, path, colour):
-        gr.Info(cb.load_session(ctx, session, path))
-        return full_view(session, colour)
+
+def _edited_view(ctx: AppContext, session: UserSession, colour, values) -> list:
+    """Values for `DnaTab.edit_outputs`."""
+    return [
+        session,
+        *_slot_statuses(session),
+        *_pictures(ctx, session, colour, values),
+        cb.history_text(session),
+        *_limits(session),
+    ]
+
+
+# --- events ----------------------------------------------------------------------------------------
+def _loader_for_file(ctx: AppContext, slot: str):
+    @friendly(f"loading slot {slot}")
+    def on_upload(session: UserSession, model_name, path, colour):
+        message = cb.load_file(ctx, session, slot, model_name, path)
+        gr.Info(message)
+        return _full_view(ctx, session, colour)
+
+    return on_upload
+
+
+def _loader_for_take(ctx: AppContext, slot: str):
+    @friendly(f"loading slot {slot}")
+    def on_take(session: UserSession, number, colour):
+        message = cb.load_take(ctx, session, slot, number)
+        gr.Info(message)
+        return _full_view(ctx, session, colour)
+
+    return on_take
+
+
+def _wire_loading(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
+    """Opening the tab lists models and takes; uploads and takes fill the slots."""
 
     @friendly("listing models and takes")
     def on_tab(session: UserSession, current):
@@ -284,42 +337,106 @@ def build_dna_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             gr.Dropdown(choices=choices, value=newest),
         )
 
-    edit_outputs = [
-        session_state,
-        slot_widgets["A"][3],
-        slot_widgets["B"][3],
-        *view_outputs,
-        start_s,
-        end_s,
-    ]
-    tab.select(
+    ui.tab.select(
         on_tab,
-        [session_state, model],
-        [model, slot_widgets["A"][1], slot_widgets["B"][1]],
+        [session_state, ui.model],
+        [ui.model, ui.slots["A"].take, ui.slots["B"].take],
         queue=False,
     )
-    for slot, (upload, take, use_take, _status, _image) in slot_widgets.items():
-        upload.upload(
-            loader_for_file(slot), [session_state, model, upload, colour_by], full_outputs
+    full_outputs = ui.full_outputs(session_state)
+    for slot, panel in ui.slots.items():
+        panel.upload.upload(
+            _loader_for_file(ctx, slot),
+            [session_state, ui.model, panel.upload, ui.colour_by],
+            full_outputs,
         )
-        use_take.click(loader_for_take(slot), [session_state, take, colour_by], full_outputs)
-    for name, button in buttons.items():
+        panel.use_take.click(
+            _loader_for_take(ctx, slot), [session_state, panel.take, ui.colour_by], full_outputs
+        )
+
+
+def _operation_for(ctx: AppContext, name: str):
+    @friendly(name)
+    def on_operation(session: UserSession, colour, alpha_v, seed_v, *values):
+        codes = cb.slot_codes(session, "A")
+        if codes is None:
+            raise cb.EditorError("load a sound into slot A first")
+        region = cb.region_for(codes, *values)
+        cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
+        return _edited_view(ctx, session, colour, values)
+
+    return on_operation
+
+
+def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
+    """Operations, undo and redo; the region from the sliders or two clicks on grid A."""
+
+    @friendly("undoing")
+    def on_undo(session: UserSession, colour, *values):
+        cb.undo(session)
+        return _edited_view(ctx, session, colour, values)
+
+    @friendly("redoing")
+    def on_redo(session: UserSession, colour, *values):
+        cb.redo(session)
+        return _edited_view(ctx, session, colour, values)
+
+    @friendly("drawing the grids")
+    def on_region(session: UserSession, colour, *values):
+        return _pictures(ctx, session, colour, values)
+
+    @friendly("selecting on the grid")
+    def on_grid_click(session: UserSession, colour, event: gr.SelectData):
+        codes = cb.slot_codes(session, "A")
+        if codes is None:
+            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 2
+        x, y = event.index
+        region, session.editor.anchor = cb.click_region(
+            codes, int(x), int(y), width=GRID_WIDTH, anchor=session.editor.anchor
+        )
+        start, end = cb.region_seconds(codes, region)
+        values = [start, end, region.first_level, region.last_level]
+        return [session, *values, *_pictures(ctx, session, colour, values)]
+
+    ops, sliders = ui.operations, ui.region.sliders
+    edit_outputs = ui.edit_outputs(session_state)
+    for name, button in ops.buttons.items():
         button.click(
-            operation_for(name),
-            [session_state, colour_by, alpha, seed, *region_inputs],
+            _operation_for(ctx, name),
+            [session_state, ui.colour_by, ops.alpha, ops.seed, *sliders],
             edit_outputs,
             concurrency_limit=2,
             concurrency_id="dna-edit",
         )
-    undo.click(on_undo, [session_state, colour_by, *region_inputs], edit_outputs)
-    redo.click(on_redo, [session_state, colour_by, *region_inputs], edit_outputs)
-    for slider in region_inputs:
-        slider.release(on_region, [session_state, colour_by, *region_inputs], images)
-    colour_by.change(on_region, [session_state, colour_by, *region_inputs], images)
-    slot_widgets["A"][4].select(
-        on_grid_click, [session_state, colour_by], [session_state, *region_inputs, *images]
+    ops.undo.click(on_undo, [session_state, ui.colour_by, *sliders], edit_outputs)
+    ops.redo.click(on_redo, [session_state, ui.colour_by, *sliders], edit_outputs)
+    for slider in sliders:
+        slider.release(on_region, [session_state, ui.colour_by, *sliders], ui.images)
+    ui.colour_by.change(on_region, [session_state, ui.colour_by, *sliders], ui.images)
+    ui.slots["A"].image.select(
+        on_grid_click, [session_state, ui.colour_by], [session_state, *sliders, *ui.images]
     )
-    decode.click(on_decode, [session_state, levels], [session_state, player])
-    save.click(on_save, session_state, saved)
-    opened.upload(on_open, [session_state, opened, colour_by], full_outputs)
-    return tab
+
+
+def _wire_output(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
+    """Decode slot A; save and open sessions."""
+
+    @friendly("decoding")
+    def on_decode(session: UserSession, k):
+        return session, str(cb.decode_working(ctx, session, int(k)))
+
+    @friendly("saving the session")
+    def on_save(session: UserSession):
+        return gr.File(value=str(cb.save_session(ctx, session)), visible=True)
+
+    @friendly("opening the session")
+    def on_open(session: UserSession, path, colour):
+        gr.Info(cb.load_session(ctx, session, path))
+        return _full_view(ctx, session, colour)
+
+    out = ui.output
+    out.decode.click(on_decode, [session_state, out.levels], [session_state, out.player])
+    out.save.click(on_save, session_state, out.saved)
+    out.opened.upload(
+        on_open, [session_state, out.opened, ui.colour_by], ui.full_outputs(session_state)
+    )

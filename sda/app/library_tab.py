@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from sda.app import library_callbacks as cb
@@ -9,40 +11,99 @@ from sda.app.feedback import friendly
 from sda.app.state import AppContext, UserSession
 
 
+@dataclass
+class TablePanel:
+    """The searchable table of models and the bundle import."""
+
+    search: gr.Textbox
+    table: gr.Dataframe
+    upload: gr.File
+    import_button: gr.Button
+
+
+@dataclass
+class ModelPanel:
+    """The selected model: details, preview, rename and tag, delete."""
+
+    selected: gr.Textbox
+    details: gr.Markdown
+    preview: gr.Audio
+    preview_button: gr.Button
+    new_name: gr.Textbox
+    rename: gr.Button
+    add_tags: gr.Textbox
+    remove_tags: gr.Textbox
+    tag: gr.Button
+    confirm: gr.Textbox
+    delete: gr.Button
+
+
 def build_library_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
+    """The table and the selected model's panel, then their events."""
     with gr.Tab("Library", id="library", elem_id="tab-library") as tab:  # noqa: SIM117
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                search = gr.Textbox(
-                    label="Search",
-                    placeholder="name, tag, dataset file or date",
-                    elem_id="lib-search",
-                )
-                table = gr.Dataframe(
-                    headers=cb.LIBRARY_COLUMNS,
-                    value=[],
-                    interactive=False,
-                    max_height=420,
-                    elem_id="lib-table",
-                )
-                with gr.Accordion("Import a bundle (.zip)", open=False):
-                    upload = gr.File(label="Bundle zip", file_types=[".zip"], file_count="single")
-                    import_button = gr.Button("Import", size="sm")
-            with gr.Column(scale=2, elem_classes=["sda-panel"]):
-                selected = gr.Textbox(visible=False)
-                details = gr.Markdown("Select a model in the table to see its details.")
-                preview = gr.Audio(label="Preview", type="filepath", interactive=False)
-                preview_button = gr.Button("Make a preview", size="sm")
-                with gr.Accordion("Rename and tag", open=False):
-                    new_name = gr.Textbox(label="New name")
-                    rename = gr.Button("Rename", size="sm")
-                    add_tags = gr.Textbox(label="Add tags", placeholder="comma separated")
-                    remove_tags = gr.Textbox(label="Remove tags", placeholder="comma separated")
-                    tag = gr.Button("Update tags", size="sm")
-                with gr.Accordion("Delete", open=False):
-                    gr.Markdown("Deleting removes the model's folder from the library for good.")
-                    confirm = gr.Textbox(label="Type the model's name to confirm")
-                    delete = gr.Button("Delete model", variant="stop", size="sm")
+            table = _build_table_panel()
+            model = _build_model_panel()
+    _wire_browsing(ctx, session_state, tab, table, model)
+    _wire_housekeeping(ctx, table, model)
+    return tab
+
+
+def _build_table_panel() -> TablePanel:
+    with gr.Column(scale=3):
+        search = gr.Textbox(
+            label="Search",
+            placeholder="name, tag, dataset file or date",
+            elem_id="lib-search",
+        )
+        table = gr.Dataframe(
+            headers=cb.LIBRARY_COLUMNS,
+            value=[],
+            interactive=False,
+            max_height=420,
+            elem_id="lib-table",
+        )
+        with gr.Accordion("Import a bundle (.zip)", open=False):
+            upload = gr.File(label="Bundle zip", file_types=[".zip"], file_count="single")
+            import_button = gr.Button("Import", size="sm")
+    return TablePanel(search, table, upload, import_button)
+
+
+def _build_model_panel() -> ModelPanel:
+    with gr.Column(scale=2, elem_classes=["sda-panel"]):
+        selected = gr.Textbox(visible=False)
+        details = gr.Markdown("Select a model in the table to see its details.")
+        preview = gr.Audio(label="Preview", type="filepath", interactive=False)
+        preview_button = gr.Button("Make a preview", size="sm")
+        with gr.Accordion("Rename and tag", open=False):
+            new_name = gr.Textbox(label="New name")
+            rename = gr.Button("Rename", size="sm")
+            add_tags = gr.Textbox(label="Add tags", placeholder="comma separated")
+            remove_tags = gr.Textbox(label="Remove tags", placeholder="comma separated")
+            tag = gr.Button("Update tags", size="sm")
+        with gr.Accordion("Delete", open=False):
+            gr.Markdown("Deleting removes the model's folder from the library for good.")
+            confirm = gr.Textbox(label="Type the model's name to confirm")
+            delete = gr.Button("Delete model", variant="stop", size="sm")
+    return ModelPanel(
+        selected,
+        details,
+        preview,
+        preview_button,
+        new_name,
+        rename,
+        add_tags,
+        remove_tags,
+        tag,
+        confirm,
+        delete,
+    )
+
+
+def _wire_browsing(
+    ctx: AppContext, session_state: gr.State, tab: gr.Tab, table: TablePanel, model: ModelPanel
+) -> None:
+    """Search the table, select a model to see its details, make a preview."""
 
     @friendly("reading the library")
     def on_search(query):
@@ -63,6 +124,19 @@ def build_library_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
             raise cb.LibraryTabError("select a model in the table first")
         take = generate_takes(ctx, session, name, GenerationSettings(seconds=3.0, seed=0))[0]
         return session, str(take.path)
+
+    table.search.change(on_search, table.search, table.table, queue=False)
+    tab.select(on_search, table.search, table.table, queue=False)
+    table.table.select(
+        on_select, table.table, [model.selected, model.details, model.preview, model.new_name]
+    )
+    model.preview_button.click(
+        on_preview, [session_state, model.selected], [session_state, model.preview]
+    )
+
+
+def _wire_housekeeping(ctx: AppContext, table: TablePanel, model: ModelPanel) -> None:
+    """Rename, tag and delete the selected model; import a bundle zip."""
 
     @friendly("renaming")
     def on_rename(name, new, query):
@@ -89,16 +163,18 @@ def build_library_tab(ctx: AppContext, session_state: gr.State) -> gr.Tab:
         gr.Info(f"imported {name}")
         return cb.library_rows(ctx, query), None
 
-    search.change(on_search, search, table, queue=False)
-    tab.select(on_search, search, table, queue=False)
-    table.select(on_select, table, [selected, details, preview, new_name])
-    preview_button.click(on_preview, [session_state, selected], [session_state, preview])
-    rename.click(on_rename, [selected, new_name, search], [selected, details, preview, table])
-    tag.click(
-        on_tag, [selected, add_tags, remove_tags, search], [details, table, add_tags, remove_tags]
+    m, search = model, table.search
+    m.rename.click(
+        on_rename, [m.selected, m.new_name, search], [m.selected, m.details, m.preview, table.table]
     )
-    delete.click(
-        on_delete, [selected, confirm, search], [selected, details, preview, confirm, table]
+    m.tag.click(
+        on_tag,
+        [m.selected, m.add_tags, m.remove_tags, search],
+        [m.details, table.table, m.add_tags, m.remove_tags],
     )
-    import_button.click(on_import, [upload, search], [table, upload])
-    return tab
+    m.delete.click(
+        on_delete,
+        [m.selected, m.confirm, search],
+        [m.selected, m.details, m.preview, m.confirm, table.table],
+    )
+    table.import_button.click(on_import, [table.upload, search], [table.table, table.upload])

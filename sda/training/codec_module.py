@@ -205,9 +205,8 @@ class CodecModule(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         s = self.settings
         audio = self._audio(batch)
-        length = audio.shape[-1]
         if not self._dead_codes_ready:
-            frames = self.codec.num_frames(length)
+            frames = self.codec.num_frames(audio.shape[-1])
             self._configure_dead_codes(audio.shape[0] * frames)
         adversarial = self.adversarial_active()
         if self.global_step == s.codebook_refresh_step and not adversarial:
@@ -217,51 +216,13 @@ class CodecModule(L.LightningModule):
         optimizers = self.optimizers()
         generator_opt = optimizers[0] if isinstance(optimizers, list) else optimizers
 
+        recon, commit, levels_used = self._reconstruct(audio, adversarial, dropout, rng)
+        loss, logs = self._reconstruction_loss(recon, audio, commit)
         if adversarial:
-            self.codec.encoder.requires_grad_(False)
-            self.codec.quantizer.eval()
-            levels = rng.randint(1, self.codec.config.num_levels) if dropout else None
-            with torch.no_grad():
-                codes = self.codec.encode(audio)
-            recon = self.codec.decode(codes, levels=levels)[:, :length]
-            commit = audio.new_zeros(())
-            levels_used = levels or self.codec.config.num_levels
-        else:
-            out = self.codec(audio, quantizer_dropout=dropout)
-            recon, commit, levels_used = out.audio[:, :length], out.commit_loss, out.levels
-
-        spectral = self.spectral_loss(recon, audio)
-        mel, stft = spectral.mel, spectral.stft
-        loss = s.mel_weight * mel + s.stft_weight * stft + s.commitment_weight * commit
-        logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
-        if s.envelope_weight:  # a training-step cost: only when it counts (validation logs it)
-            envelope = self.envelope_loss(recon, audio)
-            loss = loss + s.envelope_weight * envelope
-            logs["train/envelope"] = envelope
-
-        if adversarial:
-            # toggling freezes the other optimizer's parameters: each backward touches one model
-            # (the documented GAN pattern, which also keeps DDP's gradient hooks consistent)
-            disc_opt = optimizers[1]
-            self.toggle_optimizer(disc_opt)
-            real = self.discriminators(audio)
-            disc_loss = discriminator_loss(real, self.discriminators(recon.detach()))
-            disc_opt.optimizer.zero_grad(set_to_none=True)  # raw: not counted in global_step
-            self.manual_backward(disc_loss)
-            torch.nn.utils.clip_grad_norm_(self.discriminators.parameters(), s.grad_clip)
-            disc_opt.optimizer.step()
-            self.untoggle_optimizer(disc_opt)
-            self.toggle_optimizer(generator_opt)
-            fake = self.discriminators(recon)
-            adv, fm = generator_loss(fake), feature_matching_loss(real, fake)
-            loss = loss + s.adversarial_weight * adv + s.feature_matching_weight * fm
-            logs.update(
-                {
-                    "train/discriminator": disc_loss,
-                    "train/adversarial": adv,
-                    "train/feature_matching": fm,
-                }
+            loss, adversarial_logs = self._add_adversarial_loss(
+                loss, audio, recon, optimizers[1], generator_opt
             )
+            logs.update(adversarial_logs)
 
         generator_opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -283,6 +244,65 @@ class CodecModule(L.LightningModule):
         self.log_dict(logs, on_step=True, on_epoch=False, batch_size=audio.shape[0])
         self.log("loss", loss.detach(), prog_bar=True, on_step=True, logger=False)
         return loss.detach()
+
+    def _reconstruct(
+        self, audio: Tensor, adversarial: bool, dropout: bool, rng: random.Random
+    ) -> tuple[Tensor, Tensor, int]:
+        """(reconstruction (batch, samples), commitment loss, levels used). In the adversarial
+        phase the encoder and quantizer are frozen, so the codes keep their meaning."""
+        length = audio.shape[-1]
+        if not adversarial:
+            out = self.codec(audio, quantizer_dropout=dropout)
+            return out.audio[:, :length], out.commit_loss, out.levels
+        self.codec.encoder.requires_grad_(False)
+        self.codec.quantizer.eval()
+        levels = rng.randint(1, self.codec.config.num_levels) if dropout else None
+        with torch.no_grad():
+            codes = self.codec.encode(audio)
+        recon = self.codec.decode(codes, levels=levels)[:, :length]
+        return recon, audio.new_zeros(()), levels or self.codec.config.num_levels
+
+    def _reconstruction_loss(
+        self, recon: Tensor, audio: Tensor, commit: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Weighted spectral (+ envelope) and commitment losses, and what to log of them."""
+        s = self.settings
+        spectral = self.spectral_loss(recon, audio)
+        mel, stft = spectral.mel, spectral.stft
+        loss = s.mel_weight * mel + s.stft_weight * stft + s.commitment_weight * commit
+        logs = {"train/mel": mel, "train/stft": stft, "train/commit": commit}
+        if s.envelope_weight:  # a training-step cost: only when it counts (validation logs it)
+            envelope = self.envelope_loss(recon, audio)
+            loss = loss + s.envelope_weight * envelope
+            logs["train/envelope"] = envelope
+        return loss, logs
+
+    def _add_adversarial_loss(
+        self, loss: Tensor, audio: Tensor, recon: Tensor, disc_opt: Any, generator_opt: Any
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """One discriminator step, then `loss` plus the generator's weighted adversarial and
+        feature-matching losses. Leaves `generator_opt` toggled: the caller untoggles it."""
+        s = self.settings
+        # toggling freezes the other optimizer's parameters: each backward touches one model
+        # (the documented GAN pattern, which also keeps DDP's gradient hooks consistent)
+        self.toggle_optimizer(disc_opt)
+        real = self.discriminators(audio)
+        disc_loss = discriminator_loss(real, self.discriminators(recon.detach()))
+        disc_opt.optimizer.zero_grad(set_to_none=True)  # raw: not counted in global_step
+        self.manual_backward(disc_loss)
+        torch.nn.utils.clip_grad_norm_(self.discriminators.parameters(), s.grad_clip)
+        disc_opt.optimizer.step()
+        self.untoggle_optimizer(disc_opt)
+        self.toggle_optimizer(generator_opt)
+        fake = self.discriminators(recon)
+        adv, fm = generator_loss(fake), feature_matching_loss(real, fake)
+        loss = loss + s.adversarial_weight * adv + s.feature_matching_weight * fm
+        logs = {
+            "train/discriminator": disc_loss,
+            "train/adversarial": adv,
+            "train/feature_matching": fm,
+        }
+        return loss, logs
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         audio = self._audio(batch)

@@ -25,14 +25,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import copy
 import logging
 import re
-import time
-import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -42,11 +39,11 @@ from omegaconf.errors import MissingMandatoryValue
 
 from sda.models.base_codec import BaseCodecError, load_base_codec, start_from_base
 from sda.models.codec import Codec, CodecConfig
-from sda.training import console, devices, recipes
+from sda.training import console, devices, fit_run, recipes
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.codec_module import CodecModule, CodecTrainingConfig
-from sda.training.config_checks import check_config
 from sda.training.errors import TrainingError
+from sda.training.fit_run import Resume
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +51,6 @@ log = logging.getLogger(__name__)
 # because Hydra reads a relative config_path as a package when run from a console script
 CONFIG_PATH = "../../conf"
 CONFIG_DIR = (Path(__file__).resolve().parent / CONFIG_PATH).resolve()
-LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-# Lightning warnings that say nothing to a musician (manual optimization is deliberate here;
-# the checkpoint folder of a run being resumed is not empty, by design)
-_NOISE = (
-    ".*Using ModelCheckpoint with manual optimization.*",
-    ".*isinstance.treespec, LeafSpec.*",
-    ".*does not have many workers.*",
-    ".*Checkpoint directory .* exists and is not empty.*",
-)
-
-
-def silence_noise() -> None:
-    """Hide the Lightning warnings in `_NOISE` (both apps)."""
-    for message in _NOISE:
-        warnings.filterwarnings("ignore", message=message)
 
 
 def run_name_from_dir(data_dir: Any) -> str:
@@ -95,7 +77,7 @@ def compose_config(
         return compose(config_name=config_name, overrides=overrides)
 
 
-# --- pieces of `train` ---------------------------------------------------------------------------
+# --- prepare ---------------------------------------------------------------------------------------
 def _check_data_dir(cfg: DictConfig) -> Path:
     try:
         data_dir = cfg.data.dir
@@ -107,26 +89,6 @@ def _check_data_dir(cfg: DictConfig) -> Path:
     if not path.is_dir() and not cfg.data.get("synthesize_if_missing", False):
         raise TrainingError(f"data.dir {path} does not exist or is not a folder: check the path")
     return path
-
-
-def check_devices(trainer_cfg: DictConfig) -> None:
-    """TrainingError in one sentence when this machine cannot run the trainer settings."""
-    settings = _device_settings(trainer_cfg)
-    trouble = devices.problem(**settings)
-    if trouble:
-        raise TrainingError(trouble)
-    advice = devices.note(**settings)
-    if advice:
-        log.info(advice)
-
-
-def _device_settings(trainer_cfg: DictConfig) -> dict[str, Any]:
-    return {
-        "accelerator": trainer_cfg.get("accelerator", "cpu"),
-        "devices": trainer_cfg.get("devices", 1),
-        "strategy": trainer_cfg.get("strategy", "auto"),
-        "num_nodes": trainer_cfg.get("num_nodes", 1),
-    }
 
 
 def datamodule_config(cfg: DictConfig) -> DictConfig:
@@ -148,42 +110,33 @@ def _build_datamodule(cfg: DictConfig, data_dir: Path):
     return instantiate(datamodule_config(cfg))
 
 
-def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any], int]:
-    """The newest readable checkpoint of the run, its codec settings and step, or (None, {}, 0).
+def _scan(datamodule, run_dir: Path):
+    """The dataset report, saved in the run: DatasetError (an SdaError) when nothing is usable."""
+    report = datamodule.scan()
+    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
+    log.info("dataset: %s", report.summary())
+    return report
 
-    last.ckpt first; if a crash left it truncated, the step file saved beside it. best.ckpt is
-    never a fallback: it is saved at every new best (so often the newest file) but holds older
-    weights, and resuming from it would throw away the steps since.
-    """
-    folder = run_dir / "checkpoints"
-    candidates = [run_dir / LAST_CHECKPOINT] + sorted(
-        (p for p in folder.glob("*.ckpt") if p.name not in ("last.ckpt", "best.ckpt")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    candidates = [p for p in candidates if p.is_file()]
-    if not candidates:
-        return None, {}, 0
-    if not cfg.get("resume", True):
-        aside = run_dir / f"checkpoints-replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-        folder.rename(aside)
-        log.info("resume=false: previous checkpoints moved to %s", aside)
-        return None, {}, 0
-    problems = []
-    for path in candidates:
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-            saved = dict(ckpt["hyper_parameters"]["codec"])
-        except Exception as error:  # truncated by a crash mid-save, or not a codec checkpoint
-            problems.append(f"{path.name}: {type(error).__name__}")
-            continue
-        step = int(ckpt.get("global_step", 0))
-        log.info("resuming from %s (step %d)", path, step)
-        return path, saved, step
-    raise TrainingError(
-        f"cannot resume from {folder} ({'; '.join(problems)}): "
-        "pass resume=false to start over (old checkpoints are kept aside)"
-    )
+
+@dataclass(frozen=True)
+class _StartingPoint:
+    """What a new run's weights start from: a codec to grow, the base codec, or neither."""
+
+    grow: Codec | None = None
+    base: Codec | None = None
+    lineage: dict[str, Any] | None = None
+
+
+def _starting_point(cfg: DictConfig, resume: Resume) -> _StartingPoint:
+    """init_from, unless the run resumes (then its checkpoint holds the weights)."""
+    source = _init_source(cfg.get("init_from"))
+    if resume.checkpoint is not None or not source:
+        return _StartingPoint()
+    if source == "base":
+        base, lineage = _load_base()
+        return _StartingPoint(base=base, lineage=lineage)
+    grow, lineage = _load_init_from(source)
+    return _StartingPoint(grow=grow, lineage=lineage)
 
 
 def _load_init_from(source: str) -> tuple[Codec, dict[str, Any]]:
@@ -230,10 +183,32 @@ def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
     return int(requested)
 
 
-def _instantiate_all(group: DictConfig | None) -> list[Any]:
-    if not group:
-        return []
-    return [instantiate(node) for node in group.values() if node and "_target_" in node]
+def _codec_config(
+    cfg: DictConfig, run_dir: Path, report, resume: Resume, start: _StartingPoint
+) -> CodecConfig:
+    """The model's settings, with the codebook size fixed (written back into `cfg`); a resumed
+    run must keep its own."""
+    saved = resume.hparams.get("codec", {})
+    frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
+    codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, start.grow)
+    with open_dict(cfg):
+        cfg.quantizer.codebook_size = codebook_size
+        if start.grow is not None:
+            # growing a model keeps its architecture, codebook size and what its codes mean:
+            # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)
+            cfg.model = OmegaConf.create(
+                {"_target_": "sda.models.codec.CodecConfig", **asdict(start.grow.config)}
+            )
+            cfg.training.dead_code_fraction = 0.0
+            cfg.training.codebook_refresh_step = None
+    codec_config: CodecConfig = instantiate(cfg.model)
+    if saved and asdict(codec_config) != saved:
+        changed = sorted(k for k, v in asdict(codec_config).items() if saved.get(k) != v)
+        raise TrainingError(
+            f"{run_dir} holds a codec with other settings ({', '.join(changed)}): "
+            "pass name=<new name> for a separate run, or resume=false to start over there"
+        )
+    return codec_config
 
 
 def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str, Any]:
@@ -247,101 +222,46 @@ def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str,
     }
 
 
-# --- the entry points ----------------------------------------------------------------------------
-def train(cfg: DictConfig) -> Path:
-    """Train (or resume) the codec described by `cfg`; returns the run dir."""
-    import lightning as L
-
-    silence_noise()
-    cfg = copy.deepcopy(cfg)
-    check_config(cfg, "codec")  # TrainingError naming the key: before any scan or model
-    recipes.announce(cfg.get("recipe"), app="codec")
-    data_dir = _check_data_dir(cfg)
-    check_devices(cfg.trainer)
-    run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
-    if devices.resolve_accelerator(cfg.trainer.get("accelerator")) == "gpu":
-        torch.set_float32_matmul_precision("high")
-    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-
-    datamodule = _build_datamodule(cfg, data_dir)
-    report = datamodule.scan()  # DatasetError (an SdaError) when nothing is usable
-    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
-    log.info("dataset: %s", report.summary())
-
-    checkpoint, saved, start_step = _resume_checkpoint(cfg, run_dir)
-    init_codec, base, lineage = None, None, None
-    source = _init_source(cfg.get("init_from"))
-    if source == "base" and checkpoint is None:
-        base, lineage = _load_base()
-    elif source and checkpoint is None:
-        init_codec, lineage = _load_init_from(source)
-
-    frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
-    codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, init_codec)
-    with open_dict(cfg):
-        cfg.quantizer.codebook_size = codebook_size
-        if init_codec is not None:
-            # growing a model keeps its architecture, codebook size and what its codes mean:
-            # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)
-            cfg.model = OmegaConf.create(
-                {"_target_": "sda.models.codec.CodecConfig", **asdict(init_codec.config)}
-            )
-            cfg.training.dead_code_fraction = 0.0
-            cfg.training.codebook_refresh_step = None
-    codec_config: CodecConfig = instantiate(cfg.model)
-    if saved and asdict(codec_config) != saved:
-        changed = sorted(k for k, v in asdict(codec_config).items() if saved.get(k) != v)
-        raise TrainingError(
-            f"{run_dir} holds a codec with other settings ({', '.join(changed)}): "
-            "pass name=<new name> for a separate run, or resume=false to start over there"
-        )
-    (run_dir / ".hydra").mkdir(exist_ok=True)
-    (run_dir / ".hydra" / "config.yaml").write_text(
-        OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8"
-    )
-    (run_dir / "codebook_size.txt").write_text(f"{codebook_size}\n", encoding="utf-8")
-
+# --- build -----------------------------------------------------------------------------------------
+def _build_module(
+    cfg: DictConfig, codec_config: CodecConfig, report, start: _StartingPoint
+) -> CodecModule:
+    """The LightningModule, its weights from the starting point (or fresh)."""
     training: CodecTrainingConfig = instantiate(cfg.training)
     module = CodecModule(
         codec_config,
         training=training,
-        dataset_summary=_dataset_summary(report, codec_config.frame_rate, codebook_size),
-        init_from=lineage,
-        sync_codebook=devices.is_distributed(**_device_settings(cfg.trainer)),
+        dataset_summary=_dataset_summary(
+            report, codec_config.frame_rate, int(cfg.quantizer.codebook_size)
+        ),
+        init_from=start.lineage,
+        sync_codebook=devices.is_distributed(**fit_run.device_settings(cfg.trainer)),
     )
-    if init_codec is not None:
-        module.codec.load_state_dict(init_codec.state_dict())
-    if base is not None:
-        start_from_base(module.codec, base)  # BaseCodecError when the settings differ
+    if start.grow is not None:
+        module.codec.load_state_dict(start.grow.state_dict())
+    if start.base is not None:
+        start_from_base(module.codec, start.base)  # BaseCodecError when the settings differ
         log.info("starting from the base codec (init_from=base; init_from=none: from scratch)")
-    loggers = _instantiate_all(cfg.get("logger"))
-    trainer = instantiate(
-        cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
-    )
-    trainer.fit(
-        module,
-        datamodule=datamodule,
-        ckpt_path=str(checkpoint) if checkpoint else None,
-        weights_only=True,  # resume never unpickles code, even from a tampered run folder
-    )
-    trainer.save_checkpoint(
-        run_dir / LAST_CHECKPOINT, weights_only=False
-    )  # resumable: with optimizer
-    if checkpoint is not None and trainer.global_step == start_step:
-        log.warning(
-            "nothing left to train in %s: it already reached trainer.max_steps or used its "
-            "trainer.max_time budget (counted across resumes); raise one to continue",
-            run_dir,
-        )
-    elif trainer.global_step < 10:
-        log.warning(
-            "training stopped after %d steps (trainer.max_time / max_steps): the codec has barely "
-            "started to learn; give it more time", trainer.global_step,
-        )  # fmt: skip
-    log.info("codec run saved in %s (%d steps)", run_dir, trainer.global_step)
+    return module
+
+
+# --- the entry points ------------------------------------------------------------------------------
+def train(cfg: DictConfig) -> Path:
+    """Train (or resume) the codec described by `cfg`; returns the run dir."""
+    cfg = fit_run.checked_config(cfg, "codec")  # TrainingError naming the key: before any scan
+    data_dir = _check_data_dir(cfg)
+    fit_run.check_devices(cfg.trainer)
+    run_dir = fit_run.open_run_dir(cfg, fast_matmul=True)
+
+    datamodule = _build_datamodule(cfg, data_dir)
+    report = _scan(datamodule, run_dir)
+    resume = fit_run.find_resume(cfg, run_dir, kind="codec")
+    start = _starting_point(cfg, resume)
+    codec_config = _codec_config(cfg, run_dir, report, resume, start)
+    fit_run.save_run_config(cfg, run_dir, int(cfg.quantizer.codebook_size))
+
+    module = _build_module(cfg, codec_config, report, start)
+    fit_run.fit(cfg, module, datamodule, run_dir, resume, what="codec")
     return run_dir
 
 

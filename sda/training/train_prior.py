@@ -19,30 +19,24 @@ import os
 # Sleeping OpenMP workers (see train_codec.py): set before torch starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import copy
 import json
-import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sda.models.prior import PriorConfig
-from sda.training import console, recipes, train_codec
-from sda.training.config_checks import check_config
+from sda.training import console, fit_run, train_codec
 from sda.training.errors import TrainingError
+from sda.training.fit_run import Resume
 from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
 from sda.training.prior_variants import variants
-from sda.training.train_codec import CONFIG_DIR, LAST_CHECKPOINT
-
-log = logging.getLogger(__name__)
+from sda.training.train_codec import CONFIG_DIR
 
 
 def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
@@ -97,47 +91,6 @@ def _prior_config(cfg: DictConfig, codec, fingerprint: str) -> PriorConfig:
     return PriorConfig.from_dict(values)
 
 
-def _resume_checkpoint(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict[str, Any] | None]:
-    """The newest readable checkpoint of the run and its hyper-parameters, or (None, None).
-
-    last.ckpt first; if a crash left it truncated, the newest step file beside it.
-    resume=false moves old checkpoints aside (never deletes them) and starts over.
-    """
-    folder = run_dir / "checkpoints"
-    steps = sorted(folder.glob("step*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
-    candidates = [p for p in [run_dir / LAST_CHECKPOINT, *steps] if p.is_file()]
-    if not candidates:
-        return None, None
-    if not cfg.get("resume", True):
-        aside = run_dir / f"checkpoints-replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-        folder.rename(aside)
-        log.info("resume=false: previous checkpoints moved to %s", aside)
-        return None, None
-    problems = []
-    for path in candidates:
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-            hparams = dict(ckpt["hyper_parameters"])
-            if not isinstance(hparams.get("prior"), dict):  # e.g. a codec run's checkpoint
-                raise KeyError("prior")
-        except Exception as error:  # truncated by a crash mid-save, or not a prior checkpoint
-            problems.append(f"{path.name}: {type(error).__name__}")
-            continue
-        log.info("resuming from %s (step %s)", path, ckpt.get("global_step"))
-        return path, hparams
-    raise TrainingError(
-        f"cannot resume from {folder} ({'; '.join(problems)}): "
-        "pass resume=false to start over (old checkpoints are kept aside)"
-    )
-
-
-def _instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Every configured callback / logger; a group entry set to null is left out."""
-    if not group:
-        return []
-    return [instantiate(node) for node in group.values() if node and "_target_" in node]
-
-
 def _check_resume(saved: dict[str, Any], config: PriorConfig, run_dir: Path) -> None:
     old = dict(saved.get("prior") or {})
     if old.get("codec_fingerprint") != config.codec_fingerprint:
@@ -154,47 +107,37 @@ def _check_resume(saved: dict[str, Any], config: PriorConfig, run_dir: Path) -> 
         )
 
 
-def train(cfg: DictConfig) -> Path:
-    """Train (or resume) the prior described by `cfg`; returns the run dir."""
-    import lightning as L
-
-    train_codec.silence_noise()
-    cfg = copy.deepcopy(cfg)
-    check_config(cfg, "prior")  # TrainingError naming the key: before the codec or data is read
-    recipes.announce(cfg.get("recipe"), app="prior")
-    train_codec.check_devices(cfg.trainer)  # TrainingError: no such GPU, backend, core count
-    bundle, codec_source = _load_codec(cfg.get("codec"))
-    codec, fingerprint = bundle.codec, bundle.id
-    data_dir = _data_dir(cfg, codec_source, bundle)
-    if not data_dir.is_dir() and not cfg.data.get("synthesize_if_missing", False):
+def _check_data_dir(cfg: DictConfig, data_dir: Path) -> None:
+    """A missing folder is an error, unless the demo set may be synthesized into it."""
+    synthesize = cfg.data.get("synthesize_if_missing", False)
+    if not data_dir.is_dir() and not synthesize:
         raise TrainingError(
             f"data.dir {data_dir} does not exist or is not a folder: check the path"
         )
-    if cfg.data.get("synthesize_if_missing", False) and not (
-        data_dir.is_dir() and any(data_dir.iterdir())
-    ):
+    if synthesize and not (data_dir.is_dir() and any(data_dir.iterdir())):
         from sda.dataset.demo import synthesize_demo_set
 
         synthesize_demo_set(data_dir)
-    run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
-    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
-    prior_config = _prior_config(cfg, codec, fingerprint)
-    checkpoint, saved = _resume_checkpoint(cfg, run_dir)
-    stats = None
-    if saved is not None:
-        _check_resume(saved, prior_config, run_dir)
-        from sda.audio.descriptors import DescriptorStats
 
-        stats = DescriptorStats.from_dict(saved["descriptor_stats"])
-    datamodule = PriorDataModule(
+def _saved_stats(resume: Resume, config: PriorConfig, run_dir: Path):
+    """A resumed run's descriptor statistics (its controls keep their meaning), or None."""
+    if resume.checkpoint is None:
+        return None
+    _check_resume(resume.hparams, config, run_dir)
+    from sda.audio.descriptors import DescriptorStats
+
+    return DescriptorStats.from_dict(resume.hparams["descriptor_stats"])
+
+
+def _build_datamodule(
+    cfg: DictConfig, codec, data_dir: Path, config: PriorConfig, stats
+) -> PriorDataModule:
+    return PriorDataModule(
         codec=codec,
         dir=data_dir,
-        context_frames=prior_config.context_frames,
-        pad=prior_config.pad_token,
+        context_frames=config.context_frames,
+        pad=config.pad_token,
         sample_rate=codec.config.sample_rate,
         batch_size=int(cfg.data.batch_size),
         val_fraction=float(cfg.data.val_fraction),
@@ -210,46 +153,48 @@ def train(cfg: DictConfig) -> Path:
         cache_dir=cfg.data.get("cache_dir"),
         stats=stats,
     )
-    report = datamodule.scan()
-    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
-    datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
+
+
+def _record_settings(
+    cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig
+) -> None:
+    """Write what the run really uses back into `cfg` (saved as .hydra/config.yaml)."""
     with open_dict(cfg):
         cfg.codec = codec_source
         cfg.data.dir = str(data_dir)
-        cfg.model = OmegaConf.create(
-            {"_target_": "sda.models.prior.PriorConfig", **asdict(prior_config)}
-        )
-    (run_dir / ".hydra").mkdir(exist_ok=True)
-    (run_dir / ".hydra" / "config.yaml").write_text(
-        OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8"
-    )
-    (run_dir / "codebook_size.txt").write_text(f"{prior_config.codebook_size}\n", encoding="utf-8")
+        cfg.model = OmegaConf.create({"_target_": "sda.models.prior.PriorConfig", **asdict(config)})
+
+
+def train(cfg: DictConfig) -> Path:
+    """Train (or resume) the prior described by `cfg`; returns the run dir."""
+    cfg = fit_run.checked_config(cfg, "prior")  # before the codec or data is read
+    fit_run.check_devices(cfg.trainer)  # TrainingError: no such GPU, backend, core count
+    bundle, codec_source = _load_codec(cfg.get("codec"))
+    codec = bundle.codec
+    data_dir = _data_dir(cfg, codec_source, bundle)
+    _check_data_dir(cfg, data_dir)
+    run_dir = fit_run.open_run_dir(cfg)
+
+    prior_config = _prior_config(cfg, codec, bundle.id)
+    resume = fit_run.find_resume(cfg, run_dir, kind="prior")
+    stats = _saved_stats(resume, prior_config, run_dir)
+    datamodule = _build_datamodule(cfg, codec, data_dir, prior_config, stats)
+    report = datamodule.scan()
+    (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
+    datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
+    _record_settings(cfg, codec_source, data_dir, prior_config)
+    fit_run.save_run_config(cfg, run_dir, prior_config.codebook_size)
 
     training: PriorTrainingConfig = instantiate(cfg.training)
     module = PriorModule(
         asdict(prior_config),
         codec_source,
-        fingerprint,
+        bundle.id,
         datamodule.stats_record(),  # control ranges + the material's level
         training=training,
     )
     module.set_codec(codec)
-    loggers = _instantiate_all(cfg.get("logger"))
-    trainer = instantiate(
-        cfg.trainer,
-        callbacks=_instantiate_all(cfg.get("callbacks")),
-        logger=loggers or False,
-    )
-    trainer.fit(
-        module,
-        datamodule=datamodule,
-        ckpt_path=str(checkpoint) if checkpoint else None,
-        weights_only=True,  # resume never unpickles code, even from a tampered run folder
-    )
-    trainer.save_checkpoint(
-        run_dir / LAST_CHECKPOINT, weights_only=False
-    )  # resumable: with optimizer
-    log.info("prior run saved in %s (%d steps)", run_dir, trainer.global_step)
+    fit_run.fit(cfg, module, datamodule, run_dir, resume, what="prior")
     return run_dir
 
 

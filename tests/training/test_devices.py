@@ -7,7 +7,8 @@ import torch
 from omegaconf import OmegaConf
 
 from sda.training import devices
-from sda.training.train_codec import TrainingError, check_devices
+from sda.training.errors import TrainingError
+from sda.training.fit_run import check_devices
 
 
 @pytest.fixture

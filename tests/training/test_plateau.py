@@ -15,8 +15,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from sda.training.fit_run import find_resume
 from sda.training.plateau import QualityPlateau, has_plateaued
-from sda.training.train_codec import _resume_checkpoint, compose_config, train
+from sda.training.train_codec import compose_config, train
 
 MONITOR = "val/mel_distance"
 
@@ -171,7 +172,10 @@ def test_real_training_keeps_best_and_announces_the_plateau(tmp_path: Path, capl
     # a second run of the same command resumes from last.ckpt, even when best.ckpt is newer
     now = time.time()
     os.utime(run / "checkpoints" / "best.ckpt", (now + 60, now + 60))
-    assert _resume_checkpoint(compose_config(), run)[0] == run / "checkpoints" / "last.ckpt"
+    assert (
+        find_resume(compose_config(), run, kind="codec").checkpoint
+        == run / "checkpoints" / "last.ckpt"
+    )
     again = smoke(tmp_path, "trainer.max_steps=15")
     assert again == run and load(run / "checkpoints" / "last.ckpt")["global_step"] == 15
     assert scalars(run, "val/plateau")[-1] == 1.0  # the memory came back with the resume
@@ -187,5 +191,5 @@ def test_resume_fallback_skips_best_ckpt(tmp_path: Path) -> None:
     (run / "checkpoints" / "last.ckpt").write_bytes(b"truncated by a kill")
     now = time.time()
     os.utime(best, (now + 60, now + 60))  # saved after the step file, as a new best often is
-    path, saved, start = _resume_checkpoint(compose_config(), run)
-    assert (path, saved, start) == (step, {"n_fft": 256}, 100)
+    resume = find_resume(compose_config(), run, kind="codec")
+    assert (resume.checkpoint, resume.hparams["codec"], resume.step) == (step, {"n_fft": 256}, 100)

@@ -6,7 +6,7 @@ import factories
 import pytest
 import torch
 
-from sda.training.train_codec import TrainingError
+from sda.training.errors import TrainingError
 from sda.training.train_prior import compose_config, train
 
 
@@ -61,8 +61,8 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
 
     bundle = load_bundle(prior_run)  # a prior run finds its codec
     assert bundle.prior is not None and bundle.id == hparams["codec_fingerprint"]
-    codes = generate(bundle, seconds=0.2, seed=0, controls={"brightness": 0.7})
-    assert codes.bundle_id == bundle.id
+    take = generate(bundle, seconds=0.2, seed=0, controls={"brightness": 0.7})
+    assert take.codes.bundle_id == bundle.id
 
     config = PriorConfig.from_dict(hparams["prior"])
     data = PriorDataModule(

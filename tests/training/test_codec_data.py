@@ -8,7 +8,7 @@ import torch
 
 from sda.audio.io import write_audio
 from sda.dataset import DatasetError
-from sda.training.datamodule import (
+from sda.training.codec_data import (
     AudioDataModule,
     Region,
     default_num_workers,
