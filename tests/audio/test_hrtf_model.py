@@ -35,10 +35,25 @@ def test_generator_reproduces_the_shipped_file(tmp_path):
     np.testing.assert_allclose(fresh.ReceiverPosition, shipped.ReceiverPosition)
 
 
-def test_model_is_deterministic():
+def _interaural_delay(grid: np.ndarray, irs: np.ndarray) -> int:
+    """Samples by which the left ear leads for a source hard left (onset at 10% of the peak)."""
+    left = np.flatnonzero((grid[:, 0] == 90.0) & (grid[:, 1] == 0.0))[0]
+    onset = np.argmax(np.abs(irs[left]) > 0.1 * np.abs(irs[left]).max(axis=-1, keepdims=True), -1)
+    return int(onset[1] - onset[0])
+
+
+def test_model_is_deterministic_and_follows_the_head():
     grid_a, irs_a = generate_hrirs(HeadModel())
     grid_b, irs_b = generate_hrirs(HeadModel())
     assert np.array_equal(grid_a, grid_b) and np.array_equal(irs_a, irs_b)
+    # the output depends on the head, so the equality above is not the model ignoring its input
+    grid_c, irs_c = generate_hrirs(HeadModel(head_radius=0.1))
+    assert np.array_equal(grid_a, grid_c) and not np.allclose(irs_a, irs_c, atol=1e-3)
+    small, large = _interaural_delay(grid_a, irs_a), _interaural_delay(grid_c, irs_c)
+    assert 0 < small < large  # a wider head: sound reaches the far ear later
+    assert 1.05 < large / small < 1.4  # about proportional to the radius (0.1 / 0.0875 = 1.14)
+    _, no_pinna = generate_hrirs(HeadModel(pinna_scale=0.0))
+    assert not np.allclose(irs_a, no_pinna, atol=1e-3)
 
 
 def test_sofa_left_source_reaches_left_ear_first():

@@ -154,10 +154,20 @@ def test_existing_outputs_need_overwrite(sda, tiny_audio_dir, tmp_path):
     assert sda("encode", "tiny", source, "--out-dir", tmp_path, "--overwrite")[0] == 0
 
 
-def test_every_command_has_an_example_in_its_help(sda):
-    for command in ("encode", "decode", "reconstruct"):
-        code, out, _ = sda(command, "--help")
-        assert code == 0 and "Example: sda " + command in out
+def test_every_command_has_an_example_and_its_options_in_its_help(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    render = ("--format", "--rate", "--bit-depth", "--channels", "--azimuth", "--lufs")
+    expected = {
+        "encode": ("model", "inputs", "--out-dir", "--library", "--device", "--overwrite"),
+        "decode": ("model", "codes", "--out-dir", "--levels", *render, "--overwrite"),
+        "reconstruct": ("model", "inputs", "--out-dir", "--levels", *render, "--overwrite"),
+    }
+    for command, words in expected.items():
+        code, out, _ = run_cli(capsys, command, "--help")
+        said = " ".join(out.split())
+        assert code == 0 and "Example: sda " + command in said, command
+        missing = [word for word in words if word not in said]
+        assert not missing, f"sda {command} --help does not list {missing}"
 
 
 def test_decode_reads_an_explorer_session_file(sda, tiny_bundle, tmp_path):

@@ -82,11 +82,12 @@ def test_inspect_empty_folder_is_a_user_error(tmp_path):
     assert isinstance(result.exception, DatasetError)  # main() prints it as one line
 
 
-def test_help_has_an_example():
+def test_help_has_an_example_and_the_options():
     result = runner.invoke(app, ["data", "inspect", "--help"], env={"COLUMNS": "200"})
-    assert (
-        result.exit_code == 0 and "Example" in result.output and "sda data inspect" in result.output
-    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "Example: sda data inspect" in said
+    for word in ("folder", "--cache-dir", "--sample-rate", "--min-seconds", "--json"):
+        assert word in said, word
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from sda.audio.io import write_audio
 from sda.dataset import DatasetError
-from sda.errors import SdaError
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.train_codec import TrainingError, compose_config, train
 
@@ -274,7 +273,3 @@ def test_console_errors_are_one_line(tmp_path: Path) -> None:
     process = sda_train("data.dir=/tmp", "no_such_key=1", tmp_path=tmp_path, stderr=subprocess.PIPE)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1 and "no_such_key" in stderr and "Traceback" not in stderr
-
-
-def test_errors_are_sda_errors() -> None:
-    assert issubclass(TrainingError, SdaError)

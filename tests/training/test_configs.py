@@ -97,9 +97,41 @@ def test_trainer_choices_compose(tmp_path: Path, trainer: str) -> None:
         assert cfg.trainer.accelerator in {"cpu", "gpu", "mps"}
 
 
+def _settings(node: dict, prefix: str = "") -> dict[str, object]:
+    """Nested YAML mapping -> {"trainer.max_steps": 300, ...} (leaves only)."""
+    flat: dict[str, object] = {}
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            flat.update(_settings(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 @pytest.mark.parametrize("debug", DEBUGS)
 def test_debug_choices_compose(tmp_path: Path, debug: str) -> None:
-    OmegaConf.to_yaml(shrunk(tmp_path, f"debug={debug}"), resolve=True)
+    """Each debug file's settings win over the recipe's, and reach the Trainer it builds."""
+    settings = _settings(OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "debug" / f"{debug}.yaml")))  # fmt: skip
+    assert settings, f"debug/{debug}.yaml sets nothing"
+    plain = shrunk(tmp_path)
+    cfg = shrunk(tmp_path, f"debug={debug}")
+    OmegaConf.to_yaml(cfg, resolve=True)  # every interpolation resolves
+    for key, value in settings.items():
+        assert OmegaConf.select(cfg, key) == value, key
+    changed = [key for key in settings if OmegaConf.select(plain, key) != settings[key]]
+    assert changed, f"debug={debug} changes nothing the recipe does not already set"
+    trainer = instantiate(cfg.trainer, logger=False, enable_progress_bar=False)
+    for key, value in settings.items():
+        name = key.removeprefix("trainer.")
+        if name == key or value is None:
+            continue
+        built = getattr(trainer, name)
+        if name == "profiler":
+            assert type(built).__name__.lower().startswith(value), key
+        elif name == "fast_dev_run":
+            assert trainer.fast_dev_run and trainer.max_steps == 1, key
+        else:
+            assert built == value, key
 
 
 def test_run_dir_is_stable_and_named_after_the_data(tmp_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""The codec's reconstruction losses: zero when right, growing with the error, and trainable."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sda.audio.dsp import mel_distance_tensor
+from sda.training.losses import EnvelopeLoss, SpectralLoss
+
+RATE = 48_000
+ONSET = 2_400  # the hit starts 50 ms in
+
+
+def hit(samples: int = 9_600, seed: int = 0) -> torch.Tensor:
+    """(1, samples): silence, then a noise burst with an instant attack and an exponential tail."""
+    generator = torch.Generator().manual_seed(seed)
+    audio = torch.zeros(1, samples)
+    tail = torch.arange(samples - ONSET)
+    burst = torch.randn(samples - ONSET, generator=generator) * torch.exp(-tail / 2_000.0)
+    audio[0, ONSET:] = 0.5 * burst
+    return audio
+
+
+def smeared(audio: torch.Tensor, samples: int) -> torch.Tensor:
+    """The same hit with its attack faded in over `samples` instead of at once."""
+    ramp = torch.ones(audio.shape[-1])
+    ramp[ONSET : ONSET + samples] = torch.linspace(0.0, 1.0, samples)
+    return audio * ramp
+
+
+@pytest.fixture(scope="module")
+def spectral() -> SpectralLoss:
+    return SpectralLoss(sample_rate=RATE)
+
+
+def test_spectral_losses_are_zero_for_identical_audio(spectral: SpectralLoss) -> None:
+    reference = hit()
+    losses = spectral(reference.clone(), reference)
+    assert float(losses.mel) == 0.0 and float(losses.stft) == 0.0
+
+
+def test_spectral_losses_grow_with_the_error(spectral: SpectralLoss) -> None:
+    reference = hit()
+    noise = torch.randn(reference.shape, generator=torch.Generator().manual_seed(1))
+    results = [spectral(reference + level * noise, reference) for level in (0.001, 0.01, 0.1)]
+    mels = [float(r.mel) for r in results]
+    stfts = [float(r.stft) for r in results]
+    assert 0 < mels[0] < mels[1] < mels[2]
+    assert 0 < stfts[0] < stfts[1] < stfts[2]
+
+
+def test_mel_loss_is_the_benchmark_metric(spectral: SpectralLoss) -> None:
+    reference = torch.cat([hit(seed=2), hit(seed=3)])  # a batch of two
+    estimate = reference + 0.02 * torch.randn(reference.shape)
+    expected = mel_distance_tensor(reference, estimate, RATE)
+    torch.testing.assert_close(spectral(estimate, reference).mel, expected)
+
+
+def test_stft_loss_is_scale_sensitive(spectral: SpectralLoss) -> None:
+    """Half the level costs a convergence of 0.5 plus |log 0.5| per bin wherever there is sound."""
+    reference = 0.5 * torch.randn(1, 9_600, generator=torch.Generator().manual_seed(4))
+    half = spectral(0.5 * reference, reference)
+    assert float(half.stft) == pytest.approx(0.5 + math.log(2.0), rel=0.02)
+    assert float(half.mel) == pytest.approx(7 * math.log10(2.0), rel=0.05)  # 7 mel scales
+    quarter = spectral(0.25 * reference, reference)
+    assert float(quarter.stft) > float(half.stft)
+    louder = spectral(2.0 * reference, reference)  # too loud costs too, not only too quiet
+    assert float(louder.stft) > 0.5
+
+
+def test_spectral_gradients_reach_the_estimate_only(spectral: SpectralLoss) -> None:
+    reference = hit().requires_grad_(True)
+    estimate = (0.8 * hit().detach()).requires_grad_(True)
+    losses = spectral(estimate, reference)
+    (losses.mel + losses.stft).backward()
+    assert estimate.grad is not None and torch.isfinite(estimate.grad).all()
+    assert estimate.grad.abs().sum() > 0
+    assert reference.grad is None  # the target side runs without autograd, by design
+
+
+def test_spectral_settings_must_pair_windows_and_bands() -> None:
+    with pytest.raises(ValueError, match="band"):
+        SpectralLoss(sample_rate=RATE, mel_windows=(512, 1024), mel_bands=(80,))
+
+
+def test_stft_only_and_custom_scales() -> None:
+    reference = hit()
+    loss = SpectralLoss(sample_rate=RATE, mel_windows=(1024,), mel_bands=(80,), stft_windows=())
+    losses = loss(0.5 * reference, reference)
+    assert float(losses.stft) == 0.0 and float(losses.mel) > 0.2  # no STFT scale asked for
+
+
+def test_envelope_loss_is_zero_for_identical_audio_and_grows_with_level_error() -> None:
+    envelope = EnvelopeLoss()
+    reference = hit()
+    assert float(envelope(reference.clone(), reference)) == 0.0
+    errors = [float(envelope(gain * reference, reference)) for gain in (0.9, 0.7, 0.5)]
+    assert 0 < errors[0] < errors[1] < errors[2]
+
+
+def test_envelope_loss_penalizes_a_smeared_attack() -> None:
+    envelope = EnvelopeLoss()
+    reference = hit()
+    costs = [float(envelope(smeared(reference, n), reference)) for n in (96, 480, 1_440)]
+    assert 0 < costs[0] < costs[1] < costs[2]  # the longer the smear, the dearer
+    # a 30 ms fade-in costs more than the whole hit, attack intact, 0.4 dB quieter
+    assert costs[2] > float(envelope(0.95 * reference, reference))
+
+
+def test_envelope_loss_hears_a_gated_tail_but_not_below_its_floor() -> None:
+    envelope = EnvelopeLoss(floor=1e-4)
+    reference = hit()
+    gated = reference.clone()
+    gated[0, 6_000:] = 0.0
+    assert float(envelope(gated, reference)) > float(envelope(0.9 * reference, reference))
+    whisper = 1e-6 * torch.randn(1, 4_800)  # below the floor: as silent as silence
+    assert float(envelope(torch.zeros(1, 4_800), whisper)) == 0.0
+
+
+def test_envelope_gradients_reach_the_estimate() -> None:
+    estimate = (0.5 * hit()).requires_grad_(True)
+    EnvelopeLoss()(estimate, hit()).backward()
+    assert estimate.grad is not None and estimate.grad.abs().sum() > 0
