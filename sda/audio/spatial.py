@@ -43,8 +43,21 @@ def widen(mono: np.ndarray, *, width: float = 0.5, sample_rate: int = 48_000) ->
     if not 0.0 <= width <= 1.0:
         raise SpatialError(f"Stereo width {width} is out of range: use a value from 0 to 1.")
     mono = _as_mono(mono)
-    side = signal.oaconvolve(mono, _decorrelator(int(sample_rate)))[: len(mono)]
+    side = decorrelated_side(mono, sample_rate)
     return np.stack([mono + width * side, mono - width * side])
+
+
+def decorrelated_side(mono: np.ndarray, sample_rate: int, *, circular: bool = False) -> np.ndarray:
+    """The side signal `widen` adds: mono (samples,) through allpasses, high-passed at 200 Hz.
+
+    `circular` filters the sound as if it repeated (a loop): its start then carries the filter's
+    tail from its end, so the side signal loops as seamlessly as the sound."""
+    mono = _as_mono(mono)
+    response = _decorrelator(int(sample_rate))
+    if not circular or len(mono) == 0:
+        return signal.oaconvolve(mono, response)[: len(mono)]
+    history = np.arange(-(len(response) - 1), len(mono)) % len(mono)  # wraps, even if short
+    return signal.oaconvolve(mono[history], response, mode="valid")
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,186 @@
+"""Seamless loops and the stereo field, measured on a trained model (trains nothing).
+
+Run: `.venv/bin/python experiments/bench_loops.py MODEL [--count 20] [--seconds 4 | --bars 2
+--bpm 120] [--record]`, MODEL a library name, bundle folder or prior training run. On 2 CPU threads:
+  - seams: `generate_loop` makes --count loops (seeds 0..count-1); each passes when the spectral
+    flux across its seam, played twice, is at most its own 95th percentile and the sample step
+    there at most its 99th percentile step (`sda.audio.seam`). Also in stereo (width 0.5,
+    movement 0.5, rendered as a loop);
+  - the joins themselves: the loop cut exactly where the redrawn frames lead back into the take's
+    start, against the cut where the take's end meets its start without a redraw, and against
+    the plain take played twice: what the redraw, and looping at all, change;
+  - width: measured side/mid energy ratio against the setting (0, 0.1 .. 1) on the loops,
+    Spearman rho, and the largest deviation from the documented ratio width / (2 - width);
+    movement: the range of the L/R level difference at movement 0, 0.5, 1; mono compatibility;
+  - speed: loop seconds per wall second of `generate_loop` + the stereo field (decoding included).
+With --record, appends the table under "## Loops and width" in experiments/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from sda.audio.seam import measure_seam
+from sda.audio.stereo_field import (
+    level_difference_db,
+    measure_width,
+    side_to_mid_ratio,
+    stereo_field,
+)
+from sda.generate import generate
+from sda.generate.loop import default_seam_frames, generate_loop, seamless_grid
+from sda.generate.loop_cut import loop_audio
+from sda.generate.loop_length import LoopLength, loop_length
+from sda.library import open_model
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+WIDTHS = tuple(round(0.1 * step, 1) for step in range(11))
+MOVEMENTS = (0.0, 0.5, 1.0)
+
+
+def make_loops(bundle, length: LoopLength, count: int) -> dict:
+    """`count` loops: mono and stereo seam passes, and speed x real time."""
+    rate = int(bundle.codec.config.sample_rate)
+    loops, mono_pass, stereo_pass, wall = [], 0, 0, 0.0
+    for seed in range(count):
+        start = time.perf_counter()
+        loop = generate_loop(bundle, length, seed=seed)
+        stereo = stereo_field(loop.audio, rate, width=0.5, movement=0.5, loop=True)
+        wall += time.perf_counter() - start
+        stereo_ok = measure_seam(stereo, rate).passed
+        mono_pass += loop.seam.passed
+        stereo_pass += stereo_ok
+        loops.append(loop)
+        print(
+            f"seed {seed}: seam margin {loop.seam.margin:.2f} (pass <= 1), "
+            f"stereo {'pass' if stereo_ok else 'FAIL'}, pitch {loop.pitch_cents:+.1f} cents",
+            flush=True,
+        )
+    speed = count * length.seconds / wall
+    cents = [abs(loop.pitch_cents) for loop in loops if loop.pitch_cents]
+    return {
+        "loops": loops, "mono": mono_pass, "stereo": stereo_pass, "speed": speed,
+        "stretched": len(cents), "max_cents": max(cents, default=0.0),
+    }  # fmt: skip
+
+
+def join_cuts(bundle, length: LoopLength, count: int) -> dict[str, int]:
+    """Passes when the loop is cut where old codes meet: after the redraw, where the redrawn
+    frames lead into the take's start; without it, where the take's end meets its start; and
+    the plain take played twice (no repeating decode, no crossfade)."""
+    codec = bundle.codec
+    passes = {"redrawn": 0, "not redrawn": 0, "plain take played twice": 0}
+    for seed in range(count):
+        take = generate(bundle, seconds=length.frames / codec.config.frame_rate, seed=seed)
+        codes = take.codes.with_indices(take.codes.indices[:, : length.frames])
+        seam = default_seam_frames(codes.frames, bundle.prior.config.context_frames)
+        join = codes.frames - codes.frames // 2  # where the end meets the start once rotated
+        rejoin = join - seam // 2 + seam  # where the redrawn frames meet the take's start
+        grid = seamless_grid(bundle, codes, seed=seed)
+        passes["redrawn"] += loop_audio(codec, grid, length.samples, start_frame=rejoin).seam.passed
+        passes["not redrawn"] += loop_audio(codec, codes, length.samples, start_frame=0).seam.passed
+        passes["plain take played twice"] += measure_seam(take.audio, take.sample_rate).passed
+    return passes
+
+
+def width_and_movement(loops, rate: int) -> dict:
+    """Width rho and deviation, movement swing, mono compatibility, over the loops."""
+    settings, measured, deviation, downmix_error = [], [], 0.0, 0.0
+    swings = {movement: [] for movement in MOVEMENTS}
+    for loop in loops:
+        for width in WIDTHS:
+            stereo = stereo_field(loop.audio, rate, width=width, loop=True)
+            ratio = measure_width(stereo)
+            settings.append(width)
+            measured.append(ratio)
+            deviation = max(deviation, abs(ratio - side_to_mid_ratio(width)))
+            downmix_error = max(downmix_error, float(np.max(np.abs(stereo.mean(0) - loop.audio))))
+        for movement in MOVEMENTS:
+            stereo = stereo_field(loop.audio, rate, width=0.5, movement=movement, loop=True)
+            swings[movement].append(float(np.ptp(level_difference_db(stereo, rate))))
+    return {
+        "rho": float(spearmanr(settings, measured).statistic),
+        "deviation": deviation,
+        "downmix_error": downmix_error,
+        "swing": {movement: float(np.median(values)) for movement, values in swings.items()},
+    }
+
+
+def record(args, bundle, length: LoopLength, made: dict, joins: dict, field: dict) -> None:
+    config = bundle.codec.config
+    count = args.count
+    swing = " / ".join(f"{field['swing'][m]:.1f}" for m in MOVEMENTS)
+    joined = ", ".join(f"{label} {passed}/{count}" for label, passed in joins.items())
+    lines = [
+        "",
+        "## Loops and width",
+        "",
+        f"{date.today()}, `experiments/bench_loops.py {args.model}`, {platform.machine()}, torch "
+        f"{torch.__version__}, 2 threads (load average {os.getloadavg()[0]:.1f} at the end). "
+        f"Codec {config.num_levels} levels x {config.codebook_size} codes at "
+        f"{config.frame_rate:.2f} frames/s; loops of {length.describe()}, seeds 0-{count - 1}, "
+        "CLI defaults otherwise.",
+        "",
+        "| measure | value | target |",
+        "| --- | ---: | --- |",
+        f"| loops passing the seam measure (mono) | {made['mono']}/{count} | {count}/{count} |",
+        f"| the same in stereo (width 0.5, movement 0.5) | {made['stereo']}/{count} | |",
+        f"| tempo-fitted loops stretched to length (not cut) / largest pitch change | "
+        f"{made['stretched']}/{count} / {made['max_cents']:.1f} cents | |",
+        f"| cut exactly at the join: {joined} | | |",
+        f"| width: Spearman rho, setting vs side/mid energy | {field['rho']:+.3f} | >= 0.95 |",
+        f"| width: largest deviation from width / (2 - width) | {field['deviation']:.3f} | |",
+        f"| movement 0 / 0.5 / 1: range of L/R level difference (dB) | {swing} | rises |",
+        f"| largest mono downmix error | {field['downmix_error']:.1e} | ~0 |",
+        f"| speed, loop + stereo field (x real time, decoding included) | {made['speed']:.1f} "
+        "| >= 10 |",
+        "",
+    ]
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    print(f"appended to {RESULTS}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", help="library name, bundle folder or prior training run")
+    parser.add_argument("--count", type=int, default=20, help="loops (seeds 0..count-1)")
+    parser.add_argument("--seconds", type=float, help="loop length (default 4 s)")
+    parser.add_argument("--bars", type=float, help="tempo-fitted length: bars at --bpm")
+    parser.add_argument("--bpm", type=float)
+    parser.add_argument("--record", action="store_true", help="append to experiments/RESULTS.md")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    bundle = open_model(args.model)
+    config = bundle.codec.config
+    seconds = 4.0 if args.seconds is None and args.bars is None and args.bpm is None else None
+    length = loop_length(
+        sample_rate=config.sample_rate,
+        samples_per_frame=config.samples_per_frame,
+        seconds=args.seconds if seconds is None else seconds,
+        bars=args.bars,
+        bpm=args.bpm,
+    )
+    print(f"model {bundle.name}: loops of {length.describe()}", flush=True)
+    made = make_loops(bundle, length, args.count)
+    print(f"seams: {made['mono']}/{args.count} mono, {made['stereo']}/{args.count} stereo; "
+          f"speed {made['speed']:.1f}x real time", flush=True)  # fmt: skip
+    joins = join_cuts(bundle, length, args.count)
+    print("cut at the join:", joins, flush=True)
+    field = width_and_movement(made["loops"], int(config.sample_rate))
+    print("width and movement:", field, flush=True)
+    if args.record:
+        record(args, bundle, length, made, joins, field)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The seam measure of a loop: does its end flow into its start as smoothly as its music flows?
+
+Played twice, a loop's seam is the point where its last sample meets its first. Two things are
+compared with the loop's own material: the spectral flux across the seam (the change of spectrum
+from the window just before a point to the window just after it) against the 95th percentile of
+the same flux at every point inside the loop, and the sample step at the seam (a click) against
+the 99th percentile of the steps between neighbouring samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FLUX_WINDOW_SECONDS = 0.02  # about one drum-hit attack: short enough to see a jump, long for pitch
+FLUX_HOP_SECONDS = 0.005
+FLUX_PERCENTILE = 95.0
+STEP_PERCENTILE = 99.0
+_CHUNK = 1024  # flux positions per FFT batch
+
+
+@dataclass(frozen=True)
+class SeamReport:
+    """The seam of one loop against its own material (for stereo: the worse channel)."""
+
+    seam_flux: float  # spectral flux across the seam of the loop played twice
+    flux_p95: float  # the loop's own 95th percentile of flux inside it
+    seam_step: float  # |first sample - last sample|
+    step_p99: float  # the loop's own 99th percentile of |sample step|
+
+    @property
+    def flux_ok(self) -> bool:
+        return _within(self.seam_flux, self.flux_p95)
+
+    @property
+    def step_ok(self) -> bool:
+        return _within(self.seam_step, self.step_p99)
+
+    @property
+    def passed(self) -> bool:
+        return self.flux_ok and self.step_ok
+
+    @property
+    def margin(self) -> float:
+        """How close the seam comes to failing: the larger of its two ratios (pass <= 1)."""
+        return max(_ratio(self.seam_flux, self.flux_p95), _ratio(self.seam_step, self.step_p99))
+
+
+def _within(value: float, limit: float) -> bool:
+    """value <= limit, but for rounding: a seam exactly as smooth as its material passes."""
+    return value <= limit * (1.0 + 1e-9) + 1e-12
+
+
+def _ratio(value: float, limit: float) -> float:
+    if limit > 0:
+        return value / limit
+    return 0.0 if value <= 0 else float("inf")
+
+
+def flux_window(sample_rate: int) -> int:
+    """Samples in one flux analysis window at `sample_rate`."""
+    return max(16, round(FLUX_WINDOW_SECONDS * sample_rate))
+
+
+def flux_at(audio: np.ndarray, positions: np.ndarray, window: int) -> np.ndarray:
+    """Spectral flux at each position t of mono `audio` (samples,): the RMS difference between the
+    magnitude spectra of audio[t - window : t] and audio[t : t + window] (Hann windows).
+
+    Every position needs `window` samples on both sides."""
+    audio = np.asarray(audio, dtype=np.float64)
+    positions = np.asarray(positions, dtype=np.int64)
+    if positions.size and (positions.min() < window or positions.max() > len(audio) - window):
+        raise ValueError(f"flux positions need {window} samples of audio on both sides")
+    taper = np.hanning(window)
+    offsets = np.arange(window)
+    flux = np.empty(len(positions))
+    for first in range(0, len(positions), _CHUNK):  # in chunks: memory stays flat on long loops
+        chunk = positions[first : first + _CHUNK, None]
+        before = np.abs(np.fft.rfft(audio[chunk - window + offsets] * taper, axis=-1))
+        after = np.abs(np.fft.rfft(audio[chunk + offsets] * taper, axis=-1))
+        flux[first : first + _CHUNK] = np.sqrt(np.mean((after - before) ** 2, axis=-1))
+    return flux
+
+
+def _channel_seam(loop: np.ndarray, sample_rate: int) -> SeamReport:
+    window = flux_window(sample_rate)
+    hop = max(1, round(FLUX_HOP_SECONDS * sample_rate))
+    inside = np.arange(window, len(loop) - window + 1, hop)
+    twice = np.concatenate([loop, loop])
+    seam_flux = float(flux_at(twice, np.array([len(loop)]), window)[0])
+    steps = np.abs(np.diff(loop.astype(np.float64)))
+    return SeamReport(
+        seam_flux=seam_flux,
+        flux_p95=float(np.percentile(flux_at(loop, inside, window), FLUX_PERCENTILE)),
+        seam_step=float(abs(float(loop[0]) - float(loop[-1]))),
+        step_p99=float(np.percentile(steps, STEP_PERCENTILE)),
+    )
+
+
+def measure_seam(loop: np.ndarray, sample_rate: int) -> SeamReport:
+    """The seam measure of a loop (samples,) or (channels, samples): it passes when the flux across
+    the seam is at most the loop's own 95th percentile and the seam step at most its 99th
+    percentile step. A loop must last at least four flux windows (80 ms)."""
+    audio = np.asarray(loop, dtype=np.float64)
+    channels = audio[None, :] if audio.ndim == 1 else audio
+    if channels.ndim != 2 or channels.shape[1] < 4 * flux_window(sample_rate):
+        raise ValueError(
+            f"a loop must be (samples,) or (channels, samples) and last at least "
+            f"{4 * FLUX_WINDOW_SECONDS:.2f} s to measure its seam, got shape {audio.shape}"
+        )
+    reports = [_channel_seam(channel, sample_rate) for channel in channels]
+    return max(reports, key=lambda report: report.margin)

@@ -1,0 +1,183 @@
+"""Seamless loops: takes whose end flows into their start.
+
+1. The take's grid is rotated by half its length: the frames that now wrap around were neighbours
+   in the middle of the take, so they flow by nature, and the join of its end to its start sits
+   in the middle of the grid.
+2. The prior redraws the frames around that join given the codes on both sides
+   (`regenerate_region`), so the new material leads from the end back into the start.
+3. The grid's audio, decoded as if it repeated, is cut to the loop's exact length where it joins
+   best (`sda.generate.loop_cut`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sda.audio.loop_points import LoopPoints
+from sda.audio.seam import SeamReport, measure_seam
+from sda.dna.codes import Codes
+from sda.generate.curves import ControlValue, keyframes
+from sda.generate.engine import check_models, generate
+from sda.generate.loop_cut import CROSSFADE_MS, loop_audio
+from sda.generate.loop_length import MIN_LOOP_FRAMES, LoopError, LoopLength
+from sda.generate.regenerate import regenerate_region
+from sda.generate.render import set_level
+
+
+@dataclass(frozen=True, eq=False)
+class Loop:
+    """A loop: its grid (one period) and audio that repeats seamlessly, with its seam measure."""
+
+    codes: Codes  # (levels, frames): the take rotated, its join redrawn
+    audio: np.ndarray  # (samples,) float32 at `sample_rate`; plays again from its first sample
+    sample_rate: int
+    seam: SeamReport
+    pitch_cents: float = 0.0  # a tempo-fitted loop stretched to its bars: its pitch change
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def points(self) -> LoopPoints:
+        """The loop points to write with the file: the whole file loops."""
+        return LoopPoints(0, len(self.audio))
+
+
+def default_seam_frames(frames: int, window: int) -> int:
+    """Frames redrawn around the join: an eighth of the prior's window (about 0.5 s), at most a
+    quarter of the loop."""
+    return max(2, min(window // 8, frames // 4))
+
+
+def seamless_grid(
+    models: Any,
+    codes: Codes,
+    *,
+    seed: int = 0,
+    seam_frames: int | None = None,
+    candidates: int = 4,
+    controls: Mapping[str, ControlValue] | None = None,
+    **sampling: Any,
+) -> Codes:
+    """`codes` rotated by half so its end meets its start mid-grid, and the frames around that
+    join redrawn by the prior given both sides (`sampling`: temperature, top_k, top_p, guidance).
+    Played over and over, the result runs on without a jump."""
+    _, prior, _ = check_models(models)
+    frames = codes.frames
+    if frames < MIN_LOOP_FRAMES:
+        raise LoopError(
+            f"A loop needs at least {MIN_LOOP_FRAMES} code frames to join its end to its start; "
+            f"this take has {frames}: generate a longer one."
+        )
+    seam = seam_frames or default_seam_frames(frames, prior.config.context_frames)
+    if not 1 <= seam <= frames // 2:
+        raise LoopError(f"The seam must be 1 to {frames // 2} frames long, got {seam}.")
+    shift = frames // 2
+    join = frames - shift  # where the take's last frame meets its first in the rotated grid
+    rotated = codes.with_indices(
+        np.roll(np.asarray(codes.indices), -shift, axis=1),
+        operations=[*codes.provenance.get("operations", []), {"op": "rotate", "frames": shift}],
+    )
+    start = join - seam // 2
+    return regenerate_region(
+        models,
+        rotated,
+        start,
+        start + seam,
+        seed=seed,
+        candidates=candidates,
+        controls=controls,
+        **sampling,
+    )
+
+
+def make_loop(
+    models: Any,
+    codes: Codes,
+    *,
+    samples: int | None = None,
+    seed: int = 0,
+    seam_frames: int | None = None,
+    candidates: int = 4,
+    controls: Mapping[str, ControlValue] | None = None,
+    crossfade_ms: float = CROSSFADE_MS,
+    **sampling: Any,
+) -> Loop:
+    """A seamless loop from a take's `codes`: join redrawn (`seamless_grid`, `candidates` tried
+    for the best join), decoded as a repeating grid and cut to `samples` (default: the grid's
+    length). Its level is set like a take's, by one gain (a loudness curve counts as its mean:
+    a gain that changes over the loop would jump at the seam)."""
+    codec, _, _ = check_models(models)
+    grid = seamless_grid(
+        models,
+        codes,
+        seed=seed,
+        seam_frames=seam_frames,
+        candidates=candidates,
+        controls=controls,
+        **sampling,
+    )
+    spf = codec.config.samples_per_frame
+    target = grid.frames * spf if samples is None else int(samples)
+    cut = loop_audio(codec, grid, target, crossfade_ms=crossfade_ms)
+    audio = set_level(models, cut.audio, _steady_loudness(controls)).astype(np.float32)
+    rate = int(codec.config.sample_rate)
+    seam = cut.seam if np.array_equal(audio, cut.audio) else measure_seam(audio, rate)
+    step = {"op": "loop", "samples": len(audio), "seed": int(seed)}
+    if cut.pitch_cents:
+        step["pitch_cents"] = round(cut.pitch_cents, 2)
+    grid = grid.with_indices(grid.indices, operations=[*grid.provenance["operations"], step])
+    return Loop(grid, audio, rate, seam, cut.pitch_cents)
+
+
+def _steady_loudness(
+    controls: Mapping[str, ControlValue] | None,
+) -> Mapping[str, ControlValue] | None:
+    """`controls` with a loudness curve replaced by its mean."""
+    target = (controls or {}).get("loudness")
+    if target is None:
+        return controls
+    return {**controls, "loudness": float(np.mean(keyframes("loudness", target)))}
+
+
+def generate_loop(
+    models: Any,
+    length: LoopLength,
+    *,
+    seed: int = 0,
+    controls: Mapping[str, ControlValue] | None = None,
+    candidates: int = 1,
+    seam_candidates: int = 4,
+    crossfade_ms: float = CROSSFADE_MS,
+    **sampling: Any,
+) -> Loop:
+    """A new take of `length` (see `loop_length`) from `models`, made into a seamless loop.
+
+    `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate`;
+    `seam_candidates` redraws of the join are scored and the best kept."""
+    codec, _, _ = check_models(models)
+    frame_rate = float(codec.config.frame_rate)
+    made = generate(
+        models,
+        seconds=length.frames / frame_rate,
+        seed=seed,
+        controls=controls,
+        candidates=candidates,
+        **sampling,
+    )
+    codes = made.codes.with_indices(np.asarray(made.codes.indices)[:, : length.frames])
+    return make_loop(
+        models,
+        codes,
+        samples=length.samples,
+        seed=seed,
+        candidates=seam_candidates,
+        controls=controls,
+        crossfade_ms=crossfade_ms,
+        **sampling,
+    )
