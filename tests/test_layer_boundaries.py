@@ -60,14 +60,6 @@ TRAINING = "sda.training"
 TRAINING_MAY_IMPORT_UP_TO = 4
 TRAINING_IMPORTERS = ("sda.app", "sda.cli")
 
-# (importer, imported) edges the cycle check skips, each with the work that will remove it.
-KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # Codes.load reads an explorer session's current grid (and checks its fields with
-    # grid_fields), while sessions hold Codes: loading both kinds belongs above codes.py.
-    ("sda.dna.codes", "sda.dna.session"): "Codes.load reads sessions",
-    ("sda.dna.codes", "sda.dna.grid_fields"): "grid_fields raises codes.CodesError",
-}
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -175,11 +167,7 @@ def _layer_problem(importer: str, imported: str) -> str | None:
 
 def _runtime_graph() -> dict[str, set[str]]:
     return {
-        module: {
-            imported
-            for imported, typing_only in sda_imports(module)
-            if not typing_only and (module, imported) not in KNOWN_CYCLE_EDGES
-        }
+        module: {imported for imported, typing_only in sda_imports(module) if not typing_only}
         for module in MODULES
     }
 
@@ -254,9 +242,3 @@ def test_the_checks_catch_what_they_are_for():
 def test_no_import_cycles_between_sda_modules():
     cycle = find_cycle(_runtime_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
-
-
-def test_known_cycle_edges_still_exist():
-    # an exception that is no longer needed must go, so it cannot hide a new cycle later
-    for importer, imported in KNOWN_CYCLE_EDGES:
-        assert (imported, False) in sda_imports(importer), (importer, imported)

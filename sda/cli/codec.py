@@ -147,9 +147,9 @@ def decode(
 
     Example: sda decode "my kit" codes/kick.sdacodes --out-dir audio/ --levels 2 --format flac
     """
-    from sda.dna.codec_bridge import check_codes_for
-    from sda.dna.codes import Codes
+    from sda.dna.codes_fit import check_codes
     from sda.dna.decode import decode_codes
+    from sda.dna.session import load_grid
 
     output = AudioOutput(
         format=format,
@@ -166,11 +166,11 @@ def decode(
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
-        grid = Codes.load(path)
-        check_codes_for(bundle, grid, what=f"the codes in {path.name}")
+        grid = load_grid(path)  # a codes file, or an explorer session's current sound
+        check_codes(bundle, grid, what=f"the codes in {path.name}")
         if levels is not None and levels > grid.levels:
             raise CommandError(f"{path} has only {grid.levels} levels; lower --levels")
-        audio = decode_codes(bundle.codec, grid, levels=levels)  # (samples,)
+        audio = decode_codes(bundle, grid, levels=levels)  # (samples,)
         return output.write(audio, bundle.codec.config.sample_rate, targets[path])
 
     _run_batch(codes, "decoding", work)
@@ -214,7 +214,7 @@ def reconstruct(
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
         grid = encode_file(bundle, path)
-        audio = decode_codes(bundle.codec, grid, levels=levels)[: _samples_of(grid, bundle)]
+        audio = decode_codes(bundle, grid, levels=levels)[: _samples_of(grid, bundle)]
         return output.write(audio, bundle.codec.config.sample_rate, targets[path])
 
     _run_batch(inputs, "reconstructing", work)

@@ -15,14 +15,14 @@ from typing import Any
 # public name -> the module that defines it
 _HOMES = {
     "Codes": "sda.dna.codes",
-    "CodesError": "sda.dna.codes",
+    "CodesError": "sda.dna.errors",
     "SUFFIX": "sda.dna.codes",
     "encode_audio": "sda.dna.codec_bridge",
     "encode_file": "sda.dna.codec_bridge",
     "decode_take": "sda.dna.codec_bridge",
     "load_codes_or_audio": "sda.dna.codec_bridge",
     "save_codes_or_audio": "sda.dna.codec_bridge",
-    "check_codes_for": "sda.dna.codec_bridge",
+    "check_codes": "sda.dna.codes_fit",
     "decode_codes": "sda.dna.decode",
     "Take": "sda.dna.take",
     "slice_frames": "sda.dna.edit",

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from sda.dna.codec_bridge import check_codes_for, model_parts, to_tensor
+from sda.dna.codec_bridge import to_tensor
 from sda.dna.codes import Codes, CodesError
+from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.edit import Fit, check_pair, fit_pair, pair_result
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def blend(
     """A and B mixed at `alpha` in latent space (0 = exactly A, 1 = exactly B)."""
     alpha = check_alpha(alpha)
     check_pair(a, b)
-    check_codes_for(model, a)
+    check_codes(model, a)
     ia, ib = fit_pair(a, b, fit)
     weights = np.full(ia.shape[1], alpha)
     return pair_result(a, b, "blend", mix_latents(model, ia, ib, weights), alpha=alpha, fit=fit)
@@ -75,7 +76,7 @@ def morph_latents(
 ) -> Codes:
     """A glides into B over frames `start:end` through interpolated latents (A before, B after)."""
     check_pair(a, b)
-    check_codes_for(model, a)
+    check_codes(model, a)
     ia, ib = fit_pair(a, b, fit)
     frames = ia.shape[1]
     start = 0 if start is None else int(start)

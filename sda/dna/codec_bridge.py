@@ -13,37 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from sda.dna.codes import Codes, CodesError
+from sda.dna.codes import Codes
+from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.decode import decode_codes
+from sda.dna.errors import CodesError
 from sda.dna.take import Take
 
 if TYPE_CHECKING:
     from sda.library import Bundle
     from sda.models.codec import Codec
-
-
-def model_parts(model: Bundle | Codec) -> tuple[Codec, str, str]:
-    """(codec, bundle id, display name) of a bundle or a bare codec."""
-    if hasattr(model, "codec"):
-        return model.codec, str(model.id), str(getattr(model, "name", model.id))
-    fingerprint = model.fingerprint()
-    return model, fingerprint, fingerprint
-
-
-def check_codes_for(model: Bundle | Codec, codes: Codes, *, what: str = "these codes") -> None:
-    """Refuse codes made by another model: their indices would mean different sounds."""
-    codec, model_id, name = model_parts(model)
-    if codes.bundle_id != model_id:
-        raise CodesError(
-            f"{what} were made by model {codes.bundle_id}, not by {name} ({model_id}); "
-            "use the model that made them, or re-encode the audio with this one"
-        )
-    config = codec.config
-    if codes.codebook_size != config.codebook_size or codes.levels > config.num_levels:
-        raise CodesError(
-            f"{what} have {codes.levels} levels of {codes.codebook_size} codes; "
-            f"{name} has {config.num_levels} levels of {config.codebook_size}"
-        )
 
 
 def _device(codec: Codec) -> torch.device:
@@ -97,11 +75,12 @@ def load_codes_or_audio(model: Bundle | Codec, path: str | os.PathLike) -> Codes
     from sda.audio.io import AUDIO_EXTENSIONS
     from sda.dna.codes import SUFFIX
     from sda.dna.session import SUFFIX as SESSION_SUFFIX
+    from sda.dna.session import load_grid
 
     path = Path(path)
     if path.suffix.lower() in (SUFFIX, SESSION_SUFFIX):
-        codes = Codes.load(path)
-        check_codes_for(model, codes, what=f"the codes in {path}")
+        codes = load_grid(path)
+        check_codes(model, codes, what=f"the codes in {path}")
         return codes
     if path.suffix.lower() in AUDIO_EXTENSIONS:
         if not path.is_file():
@@ -129,7 +108,7 @@ def save_codes_or_audio(
     if path.exists() and not overwrite:
         raise CodesError(f"{path} already exists; choose another name or pass --overwrite")
     if path.suffix.lower() == SUFFIX:
-        check_codes_for(model, codes)
+        check_codes(model, codes)
         return codes.save(path)
     if not path.suffix:
         raise CodesError(f"{path}: add a suffix: {SUFFIX} for codes, or .wav/.flac/.ogg/.mp3")
@@ -149,10 +128,9 @@ def decode(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) ->
     Long grids decode in crossfaded windows (`sda.dna.decode.decode_codes`), so memory stays
     flat. Decoding is deterministic: the same grid always gives the same samples.
     """
-    check_codes_for(model, codes)
     if levels is not None and not 1 <= levels <= codes.levels:
         raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
-    return decode_codes(model_parts(model)[0], codes, levels=levels)
+    return decode_codes(model, codes, levels=levels)
 
 
 def decode_take(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> Take:

@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 
 from sda.atomic_files import atomic_write
-from sda.errors import SdaError
+from sda.dna.errors import CodesError
+from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, read_grid
+from sda.dna.npz_reader import NpzError, NpzReader
 
 FORMAT_NAME = "sda-codes"
 FORMAT_VERSION = 1
 SUFFIX = ".sdacodes"
-SESSION_FORMAT = "sda-session"  # the explorer's saved sessions: their current grid reads as codes
+SESSION_FORMAT = (
+    "sda-session"  # the explorer's saved sessions: `sda.dna.session.load_grid` reads them
+)
 MAX_FILE_BYTES = 512 * 1024**2
-
-
-class CodesError(SdaError):
-    """A codes file or grid that cannot be used (corrupt, out of range, from another model)."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +103,12 @@ class Codes:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, max_seconds: float | None = None) -> Codes:
-        """Read a `.sdacodes` file (or an editing session's current grid); never unpickles.
+        """Read a `.sdacodes` file; never unpickles. (`sda.dna.session.load_grid` also reads an
+        explorer session's current grid.)
 
         Every field and size is checked before the grid is read; a grid longer than `max_seconds`
         (default 2 hours) is refused. Any problem is one `CodesError` naming the file.
         """
-        from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, read_grid
-        from sda.dna.npz_reader import NpzError, NpzReader
-
         path = Path(path)
         if not path.is_file():
             raise CodesError(f"{path}: no such codes file")
@@ -118,7 +116,10 @@ class Codes:
             with NpzReader(path, max_file_bytes=MAX_FILE_BYTES) as archive:
                 meta = archive.json("meta")
                 if meta.get("format") == SESSION_FORMAT:
-                    return _session_grid(path)
+                    raise CodesError(
+                        "this is an explorer editing session, not a codes file; "
+                        "read its current sound with sda.dna.session.load_grid"
+                    )
                 if meta.get("format") != FORMAT_NAME:
                     raise CodesError("not an sda codes file")
                 if meta.get("version") != FORMAT_VERSION:
@@ -145,22 +146,6 @@ class Codes:
             raise CodesError(
                 message if message.startswith(str(path)) else f"{path}: {message}"
             ) from None
-
-
-def _session_grid(path: Path) -> Codes:
-    """The current grid of an editing session saved by the explorer (a `.sdasession`)."""
-    from sda.dna.session import Session, SessionError
-
-    try:
-        current = Session.load(path).current
-    except SessionError as error:
-        raise CodesError(str(error)) from None
-    if current is None:
-        raise CodesError(
-            f"{path} is an explorer editing session with no sound in it; "
-            "open it in the explorer's DNA tab"
-        )
-    return current
 
 
 def _short(value: Any) -> str:

@@ -8,10 +8,17 @@ same codes, so their audio is correlated and a linear fade keeps the level).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from sda.dna.codes import Codes, CodesError
+from sda.dna.codes import Codes
+from sda.dna.codes_fit import check_codes, model_parts
+
+if TYPE_CHECKING:
+    from sda.library import Bundle
+    from sda.models.codec import Codec
 
 WINDOW_FRAMES = 256
 OVERLAP_FRAMES = 16
@@ -29,32 +36,20 @@ def _ramp(length: int) -> np.ndarray:
     return (np.arange(length) + 0.5) / length
 
 
-def check_codes_for_codec(codec, codes: Codes) -> None:
-    """Codes must come from this codec: same fingerprint, codebook and at most its levels."""
-    if codes.codebook_size != codec.config.codebook_size or codes.levels > codec.config.num_levels:
-        raise CodesError(
-            f"these codes ({codes.levels} levels of {codes.codebook_size} codes) do not fit this "
-            f"codec ({codec.config.num_levels} levels of {codec.config.codebook_size}); "
-            "decode them with the model that made them"
-        )
-    if codes.bundle_id and codes.bundle_id != codec.fingerprint():
-        raise CodesError(
-            f"these codes come from model {codes.bundle_id}, not from this one "
-            f"({codec.fingerprint()}); decode them with the model that made them"
-        )
-
-
 @torch.inference_mode()
 def decode_codes(
-    codec,
+    model: Bundle | Codec,
     codes: Codes,
     *,
     levels: int | None = None,
     window_frames: int = WINDOW_FRAMES,
     overlap_frames: int = OVERLAP_FRAMES,
 ) -> np.ndarray:  # -> (frames * samples_per_frame,) float32 at the codec rate
-    """Audio of a code grid of any length, decoded window by window with crossfades."""
-    check_codes_for_codec(codec, codes)
+    """Audio of a code grid of any length, decoded window by window with crossfades.
+
+    `model` is a bundle (its id is known, so the codes are checked cheaply) or a bare codec."""
+    check_codes(model, codes)
+    codec = model_parts(model)[0]
     if overlap_frames < 4 or window_frames < 2 * overlap_frames:
         raise ValueError("need overlap_frames >= 4 and window_frames >= 2 * overlap_frames")
     spf = codec.config.samples_per_frame

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sda.dna.codes import CodesError
+from sda.dna.errors import CodesError
 from sda.dna.npz_reader import NpzReader
 
 MAX_SECONDS = 2 * 3600.0  # the longest sound a codes file may hold, by default

@@ -16,18 +16,18 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sda.atomic_files import atomic_write
-from sda.dna.codes import Codes, CodesError
+from sda.dna.codes import SESSION_FORMAT, Codes
+from sda.dna.errors import CodesError
+from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, check_grid_shape, read_grid
+from sda.dna.npz_reader import NpzError, NpzReader
 from sda.errors import SdaError
 
-if TYPE_CHECKING:
-    from sda.dna.npz_reader import NpzReader
-
-FORMAT_NAME = "sda-session"
+FORMAT_NAME = SESSION_FORMAT
 FORMAT_VERSION = 1
 SUFFIX = ".sdasession"
 MAX_FILE_BYTES = 1024**3
@@ -184,9 +184,6 @@ class Session:
         Counts, fields and sizes are checked before any grid is read; grids longer than
         `max_seconds` (default 2 hours) are refused.
         """
-        from sda.dna.grid_fields import MAX_SECONDS
-        from sda.dna.npz_reader import NpzError, NpzReader
-
         path = Path(path)
         if not path.is_file():
             raise SessionError(f"{path}: no such session file")
@@ -203,6 +200,33 @@ class Session:
                 f"{path}: not a readable sda session file ({error}); "
                 "it may be damaged: open an earlier copy or start a new session"
             ) from None
+
+
+def load_grid(path: str | os.PathLike, *, max_seconds: float | None = None) -> Codes:
+    """The grid in a `.sdacodes` file, or an explorer session's current grid: what commands that
+    take codes accept. Any problem is one `CodesError` naming the file."""
+    path = Path(path)
+    if not _is_session(path):
+        return Codes.load(path, max_seconds=max_seconds)
+    try:
+        current = Session.load(path, max_seconds=max_seconds).current
+    except SessionError as error:
+        raise CodesError(str(error)) from None
+    if current is None:
+        raise CodesError(
+            f"{path} is an explorer editing session with no sound in it; "
+            "open it in the explorer's DNA tab"
+        )
+    return current
+
+
+def _is_session(path: Path) -> bool:
+    """Whether `path` is a session file by its contents (a renamed session still reads as one)."""
+    try:
+        with NpzReader(path, max_file_bytes=MAX_FILE_BYTES) as archive:
+            return archive.json("meta").get("format") == FORMAT_NAME
+    except (NpzError, OSError):
+        return False  # `Codes.load` gives the reason
 
 
 def _read_session(archive: NpzReader, max_seconds: float) -> Session:
@@ -242,8 +266,6 @@ class _Grids:
         self.total = 0
 
     def codes(self, item: dict[str, Any]) -> Codes:
-        from sda.dna.grid_fields import check_grid_fields, check_grid_shape, read_grid
-
         fields = check_grid_fields(item)
         key = item.get("array")
         if not isinstance(key, str) or key not in self.names:

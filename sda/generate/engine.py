@@ -17,7 +17,9 @@ import torch
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
+from sda.dna.codes_fit import check_codes
 from sda.dna.decode import decode_codes
+from sda.dna.errors import CodesError
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.render import render_take
@@ -90,6 +92,15 @@ def check_models(models: Any) -> tuple[Any, Any, str]:
             "codec and prior come from different runs"
         )
     return codec, prior, fingerprint
+
+
+def check_full_grid(models: Any, codes: Codes, *, what: str) -> None:
+    """`sda.dna.codes_fit.check_codes` with every level (the prior continues whole grids), its
+    refusal raised as this layer's `GenerationError` with the same words."""
+    try:
+        check_codes(models, codes, what=what, all_levels=True)
+    except CodesError as error:
+        raise GenerationError(str(error)) from None
 
 
 def continue_codes(
@@ -173,13 +184,13 @@ def generate(
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
     grids = _sample_grids(
-        prior, _prompt_history(prompt, prior, fingerprint), frames, batch, settings,
+        prior, _prompt_history(models, prompt), frames, batch, settings,
         on_progress,
     )  # fmt: skip
     as_codes = partial(_grid_codes, codec, fingerprint)
     choice, decoded = CandidateChoice(0), None
     if stats is not None:
-        audio = [decode_codes(codec, as_codes(grid)) for grid in grids]
+        audio = [decode_codes(models, as_codes(grid)) for grid in grids]
         choice = closest_candidate(audio, int(codec.config.sample_rate), targets, stats)
         decoded = audio[choice.index]
     new = grids[choice.index].numpy()  # (levels, frames)
@@ -210,20 +221,13 @@ def _grid_codes(codec, fingerprint: str, indices, provenance: dict | None = None
     )
 
 
-def _prompt_history(prompt: Codes | None, prior, fingerprint: str) -> torch.Tensor | None:
+def _prompt_history(models: Any, prompt: Codes | None) -> torch.Tensor | None:
     """The prompt as a (1, levels, frames) history to continue, or a clear refusal."""
     if prompt is None:
         return None
-    if prompt.bundle_id != fingerprint or prompt.codebook_size != prior.config.codebook_size:
-        raise GenerationError(
-            f"the prompt was encoded by model {prompt.bundle_id}, not by this one ({fingerprint}); "
-            "encode the prompt with the same model"
-        )
-    if prompt.levels != prior.config.num_levels or prompt.frames == 0:
-        raise GenerationError(
-            f"the prompt needs all {prior.config.num_levels} levels and at least one frame, "
-            f"it has {prompt.levels} levels and {prompt.frames} frames"
-        )
+    check_full_grid(models, prompt, what="the prompt's codes")
+    if prompt.frames == 0:
+        raise GenerationError("the prompt is empty; give it at least one frame of codes")
     return torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
 
 

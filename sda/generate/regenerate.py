@@ -16,6 +16,7 @@ import torch
 from sda.dna.codes import Codes
 from sda.generate.curves import ControlValue
 from sda.generate.engine import (
+    check_full_grid,
     check_models,
     continue_codes,
     control_tensors,
@@ -107,13 +108,8 @@ def regenerate_region(
 
 def _check_region(models: Any, codes: Codes, start: int, end: int) -> tuple[Any, int, int]:
     """(prior, start, end) when the codes are this model's and the region lies inside them."""
-    _, prior, fingerprint = check_models(models)
-    if codes.bundle_id != fingerprint or codes.levels != prior.config.num_levels:
-        raise GenerationError(
-            f"these codes come from model {codes.bundle_id} ({codes.levels} levels), not from "
-            f"this one ({fingerprint}, {prior.config.num_levels} levels); regenerate with the "
-            "model that made them"
-        )
+    _, prior, _ = check_models(models)
+    check_full_grid(models, codes, what="these codes")
     start, end = int(start), int(end)
     if not 0 <= start < end <= codes.frames:
         raise GenerationError(

@@ -146,12 +146,20 @@ def test_a_grid_shorter_than_its_header_is_truncated(tmp_path):
 
 
 def test_an_explorer_session_file_reads_as_its_current_grid(tmp_path):
-    from sda.dna.session import Session
+    from sda.dna.session import Session, load_grid
 
     session = Session()
     session.add_source("A", _codes())
     session.apply(_codes(seed=5), label="edit")
     path = session.save(tmp_path / "work.sdasession")
-    np.testing.assert_array_equal(Codes.load(path).indices, _codes(seed=5).indices)
+    np.testing.assert_array_equal(load_grid(path).indices, _codes(seed=5).indices)
+    renamed = path.rename(tmp_path / "work.sdacodes")  # known by its contents, not its name
+    np.testing.assert_array_equal(load_grid(renamed).indices, _codes(seed=5).indices)
+    with pytest.raises(CodesError, match="explorer editing session, not a codes file"):
+        Codes.load(renamed)  # Codes reads codes files only
     with pytest.raises(CodesError, match="no sound in it"):
-        Codes.load(Session().save(tmp_path / "empty.sdasession"))
+        load_grid(Session().save(tmp_path / "empty.sdasession"))
+    plain = _codes().save(tmp_path / "plain.sdacodes")
+    np.testing.assert_array_equal(load_grid(plain).indices, _codes().indices)
+    with pytest.raises(CodesError, match="no such codes file"):
+        load_grid(tmp_path / "missing.sdacodes")
