@@ -11,18 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from sda.app.errors import AppError
 from sda.app.grid_image import Selection, cell_at
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, Editor, UserSession
 from sda.audio.io import write_audio
 from sda.dna.codes import Codes
-from sda.errors import SdaError
 
 OPERATIONS = ("swap levels", "swap span", "blend", "morph", "randomize", "regenerate")
 UPLOAD_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3")
-
-
-class EditorError(SdaError):
-    """An editor action that cannot be done in the current state (empty slot, bad range)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ def region_for(codes: Codes, start_s: float, end_s: float, first: int, last: int
     """Seconds and levels from the sliders -> a valid region of `codes` (at least one frame)."""
     first, last = sorted((int(first), int(last)))
     if not 0 <= first <= last < codes.levels:
-        raise EditorError(f"levels must lie within 0..{codes.levels - 1}")
+        raise AppError(f"levels must lie within 0..{codes.levels - 1}")
     start_s, end_s = sorted((float(start_s or 0.0), float(end_s or 0.0)))
     start = int(np.clip(round(start_s * codes.frame_rate), 0, codes.frames - 1))
     end = int(np.clip(round(end_s * codes.frame_rate), start + 1, codes.frames))
@@ -82,16 +78,16 @@ def load_file(
     from sda.dna.codec_bridge import encode_file
 
     if not path:
-        raise EditorError("choose an audio file to load")
+        raise AppError("choose an audio file to load")
     if not model:
-        raise EditorError("pick the model that should encode the file")
+        raise AppError("pick the model that should encode the file")
     name = Path(path).name
     if Path(path).suffix.lower() not in UPLOAD_EXTENSIONS:
-        raise EditorError(f"{name} is not an audio file sda reads ({', '.join(UPLOAD_EXTENSIONS)})")
+        raise AppError(f"{name} is not an audio file sda reads ({', '.join(UPLOAD_EXTENSIONS)})")
     bundle = ctx.models.get(model)
     codes = encode_file(bundle, path)
     if codes.seconds > ctx.max_seconds * 2:
-        raise EditorError(
+        raise AppError(
             f"{name} is {codes.seconds:.0f} s long; the editor takes up to {ctx.max_seconds * 2:g} s, "
             "trim it first"
         )
@@ -102,7 +98,7 @@ def load_take(ctx: AppContext, session: UserSession, slot: str, number: str | in
     """Put a generated take's codes into `slot`."""
     take = session.take(number)
     if take is None:
-        raise EditorError("pick a take first (generate one in the Generate tab)")
+        raise AppError("pick a take first (generate one in the Generate tab)")
     codes = take.codes
     if codes is None:
         from sda.dna.codec_bridge import encode_file
@@ -115,7 +111,7 @@ def _put(session: UserSession, slot: str, codes: Codes, model: str, label: str) 
     from sda.dna.session import Session
 
     if slot not in ("A", "B"):
-        raise EditorError(f"unknown slot {slot!r}")
+        raise AppError(f"unknown slot {slot!r}")
     editor = session.editor
     note = ""
     if editor.session is None or editor.session.bundle_id not in (None, codes.bundle_id):
@@ -152,11 +148,11 @@ def apply_operation(
     editor = session.editor
     a = editor.slot("A")
     if a is None:
-        raise EditorError("load a sound into slot A first")
+        raise AppError("load a sound into slot A first")
     b = editor.slot("B")
     needs_b = operation in ("swap levels", "swap span", "blend", "morph")
     if needs_b and b is None:
-        raise EditorError(f"{operation} takes material from slot B: load a sound into slot B first")
+        raise AppError(f"{operation} takes material from slot B: load a sound into slot B first")
     bundle = ctx.models.get(editor.model)
     if operation == "swap levels":
         keep = [level for level in range(a.levels) if level not in region.levels]
@@ -168,7 +164,7 @@ def apply_operation(
         label = f"levels {region.first_level}–{region.last_level} from B"
     elif operation == "swap span":
         if region.end > b.frames:
-            raise EditorError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
+            raise AppError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
         result = edit.swap_span(a, b, start=region.start, end=region.end, levels=region.levels)
         label = f"span {region.start}:{region.end} from B"
     elif operation == "blend":
@@ -186,7 +182,7 @@ def apply_operation(
         result = regenerate_region(bundle, a, region.start, region.end, seed=int(seed))
         label = f"regenerate {region.start}:{region.end}"
     else:
-        raise EditorError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
+        raise AppError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
     editor.session.apply(result, label=label)
     return f"{label}: done. {history_text(session)}"
 
@@ -214,7 +210,7 @@ def redo(session: UserSession) -> str:
 
 def _session_or_fail(session: UserSession):
     if session.editor.session is None:
-        raise EditorError("nothing to undo yet: load a sound into slot A")
+        raise AppError("nothing to undo yet: load a sound into slot A")
     return session.editor.session
 
 
@@ -239,7 +235,7 @@ def decode_working(ctx: AppContext, session: UserSession, levels: int | None) ->
 
     codes = session.editor.slot("A")
     if codes is None:
-        raise EditorError("load a sound into slot A first")
+        raise AppError("load a sound into slot A first")
     bundle = ctx.models.get(session.editor.model)
     levels = None if not levels else min(int(levels), codes.levels)
     take = decode_take(bundle, codes, levels=levels)
@@ -252,7 +248,7 @@ def decode_working(ctx: AppContext, session: UserSession, levels: int | None) ->
 def save_session(ctx: AppContext, session: UserSession) -> Path:
     dna = session.editor.session
     if dna is None or dna.current is None:
-        raise EditorError("there is nothing to save yet: load a sound into slot A")
+        raise AppError("there is nothing to save yet: load a sound into slot A")
     label = session.editor.labels.get("A", "edit")
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:40] or "edit"
     return dna.save(session.new_file(ctx, f"session-{stem}", suffix=".sdasession"))
@@ -263,7 +259,7 @@ def load_session(ctx: AppContext, session: UserSession, path: str | None) -> str
     from sda.dna.session import Session
 
     if not path:
-        raise EditorError("choose a .sdasession file to open")
+        raise AppError("choose a .sdasession file to open")
     dna = Session.load(path)
     bundle_id = dna.bundle_id
     # One codec can sit in several bundles: keep the current model if it fits, else prefer a prior.
@@ -273,7 +269,7 @@ def load_session(ctx: AppContext, session: UserSession, path: str | None) -> str
     names = [e.name for e in candidates]
     model = session.editor.model if session.editor.model in names else (names or [None])[0]
     if model is None:
-        raise EditorError(
+        raise AppError(
             f"this session was made with model {bundle_id}, which is not in the library; "
             "import that model first"
         )

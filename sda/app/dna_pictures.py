@@ -6,7 +6,8 @@ import hashlib
 
 import numpy as np
 
-from sda.app.dna_callbacks import EditorError, Region
+from sda.app.dna_callbacks import Region
+from sda.app.errors import AppError
 from sda.app.grid_image import render_grid
 from sda.app.state import AppContext, UserSession
 from sda.dna.codes import Codes
@@ -50,7 +51,7 @@ def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) 
     from sda.dna.codec_bridge import decode
 
     if name not in CONTROL_NAMES:
-        raise EditorError(f"unknown descriptor {name!r}; choose from {', '.join(CONTROL_NAMES)}")
+        raise AppError(f"unknown descriptor {name!r}; choose from {', '.join(CONTROL_NAMES)}")
     key = hashlib.sha1(codes.indices.tobytes() + codes.bundle_id.encode()).hexdigest()
     per_frame = session.descriptor_cache.get(key)
     if per_frame is None:

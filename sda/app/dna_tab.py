@@ -360,7 +360,7 @@ def _operation_for(ctx: AppContext, name: str):
     def on_operation(session: UserSession, colour, alpha_v, seed_v, *values):
         codes = cb.slot_codes(session, "A")
         if codes is None:
-            raise cb.EditorError("load a sound into slot A first")
+            raise cb.AppError("load a sound into slot A first")
         region = cb.region_for(codes, *values)
         cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
         return _edited_view(ctx, session, colour, values)

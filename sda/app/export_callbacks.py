@@ -10,19 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from sda.app.errors import AppError
 from sda.app.state import AppContext, UserSession
 from sda.audio import export_settings as shared
-from sda.errors import SdaError
 
 FORMATS = ("wav", "flac", "ogg", "mp3")  # the menu; the rules are `sda.audio.export_settings`
 SAMPLE_RATES = shared.SAMPLE_RATES
 BIT_DEPTHS = {name: shared.FORMATS[name].bit_depths for name in FORMATS}
 CHANNELS = shared.CHANNEL_LAYOUTS
 EDITOR_SOURCE = "dna"  # the export source value meaning "the DNA editor's last decode"
-
-
-class ExportPanelError(SdaError):
-    """Nothing to export, or export settings that do not fit together."""
 
 
 @dataclass
@@ -42,7 +38,7 @@ class ExportSettings:
     comment: str = ""
 
     def sound(self) -> shared.ExportSettings:
-        """The shared, checked sound settings, or `ExportPanelError` in the shared words."""
+        """The shared, checked sound settings, or `AppError` in the shared words."""
         spec = shared.FORMATS.get(str(self.format or "").lower().lstrip("."))
         lossless = spec is not None and spec.lossless
         try:
@@ -55,7 +51,7 @@ class ExportSettings:
                 lufs=None if self.lufs is None else float(self.lufs),
             )
         except shared.ExportError as error:
-            raise ExportPanelError(str(error)) from None
+            raise AppError(str(error)) from None
 
     def checked(self) -> ExportSettings:
         sound = self.sound()
@@ -110,7 +106,7 @@ def _describe_source(
     if source == EDITOR_SOURCE:
         decoded = session.decoded_take
         if decoded is None:
-            raise ExportPanelError("decode something in the DNA editor first, then export it")
+            raise AppError("decode something in the DNA editor first, then export it")
         editor = session.editor
         label = editor.labels.get("A", "slot A")
         operations = decoded.provenance.get("operations", [])
@@ -123,7 +119,7 @@ def _describe_source(
         return decoded.audio, decoded.sample_rate, f"dna-{Path(label).stem}", tags
     take = session.take(source)
     if take is None:
-        raise ExportPanelError("pick a take to export (generate one first)")
+        raise AppError("pick a take to export (generate one first)")
     from sda.audio.tags import describe
 
     seed = take.settings.get("seed")

@@ -7,18 +7,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sda.app.errors import AppError
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, Take, UserSession
 from sda.audio.io import write_audio
 from sda.dna.take import Take as DecodedTake
-from sda.errors import SdaError
 from sda.generate.settings import GenerationError, checked_controls
 from sda.generate.settings import GenerationSettings as SharedSettings
 
 Report = Callable[[float, str], None]
 
 
-class GenerateError(SdaError):
-    """Generation settings or a model that cannot be used."""
+GenerateError = AppError  # the explorer's one error (sda.app.errors), by this tab's older name
 
 
 @dataclass

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sda.app.errors import AppError
 from sda.app.served_files import public_copy
 from sda.app.state import AppContext
-from sda.errors import SdaError
 
 LIBRARY_COLUMNS = ["name", "tags", "generates", "files", "seconds", "created"]
 MAX_ZIP_BYTES = 2 * 1024**3
 
 
-class LibraryTabError(SdaError):
-    """A library action the user asked for that cannot be done as asked."""
+LibraryTabError = AppError  # the explorer's one error (sda.app.errors), by this tab's older name
 
 
 def library_rows(ctx: AppContext, query: str = "") -> list[list[Any]]:

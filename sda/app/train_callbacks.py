@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sda.errors import SdaError
+from sda.app.errors import AppError
 
 REPORT_COLUMNS = ["file", "verdict", "seconds", "reason"]
 LOG_TAIL_LINES = 14
 
 
-class TrainTabError(SdaError):
-    """A training request that cannot start (no folder, nothing usable, a run already going)."""
+TrainTabError = AppError  # the explorer's one error (sda.app.errors), by this tab's older name
 
 
 def inspect_folder(folder: str | None) -> tuple[list[list[Any]], str]:

@@ -7,13 +7,9 @@ from typing import Annotated
 
 import typer
 
-from sda.errors import SdaError
+from sda.cli.options import CommandError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-class ExploreError(SdaError):
-    """The explorer cannot start as asked (bad port, unusable library)."""
 
 
 def explore(
@@ -48,7 +44,7 @@ def explore(
     from sda.library.library import Library
 
     if not 1 <= port <= 65535:
-        raise ExploreError(f"port {port} is not a valid port; use 1024..65535, e.g. --port 7860")
+        raise CommandError(f"port {port} is not a valid port; use 1024..65535, e.g. --port 7860")
     console = Console(stderr=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     lib = Library(library)
@@ -77,7 +73,7 @@ def _free_port(host: str, port: int, tries: int = 20) -> int:
             except OSError:
                 continue
             return candidate
-    raise ExploreError(f"ports {port}..{port + tries - 1} are all busy on {host}; pass --port")
+    raise CommandError(f"ports {port}..{port + tries - 1} are all busy on {host}; pass --port")
 
 
 def register(app: typer.Typer) -> None:

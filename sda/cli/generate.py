@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from sda.generate import GenerationSettings
     from sda.library import Bundle
 
-GenerateCommandError = CommandError  # the older name of this command's error
-
 
 def _control(name: str, what: str):
     """A --NAME option: a 0..1 target for one control, or a curve of keyframes ("0.1:0.9")."""

@@ -17,6 +17,7 @@ from sda.app import dna_pictures as pictures
 from sda.app import export_callbacks as export
 from sda.app import generate_callbacks as gen
 from sda.app import library_callbacks as lib
+from sda.app.errors import AppError
 from sda.app.grid_image import Selection, code_colours, render_grid
 from sda.app.presets import PresetError, PresetStore
 from sda.app.state import AppContext, UserSession
@@ -103,7 +104,7 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     assert take.codes.provenance["operations"][-1]["controls"] == {"density": [0.1, 0.9]}
     assert gen.take_rows(session)[0][-1] == "density 0.10 → 0.90"
     assert gen.settings_from_take(session, take.number).controls == {"density": [0.1, 0.9]}
-    with pytest.raises(gen.GenerateError, match="between 0 and 1"):
+    with pytest.raises(AppError, match="between 0 and 1"):
         gen.generate_takes(ctx, session, "tiny-prior", gen.GenerationSettings(
             controls={"density": [0.1, 1.9]}))  # fmt: skip
 
@@ -118,13 +119,13 @@ def test_same_seed_gives_the_same_take(ctx, session):
 
 
 def test_generate_refuses_a_codec_only_model_and_bad_settings(ctx, session):
-    with pytest.raises(gen.GenerateError, match="no prior"):
+    with pytest.raises(AppError, match="no prior"):
         gen.generate_takes(ctx, session, "tiny", gen.GenerationSettings(seconds=0.3))
-    with pytest.raises(gen.GenerateError, match="pick a model"):
+    with pytest.raises(AppError, match="pick a model"):
         gen.generate_takes(ctx, session, None, gen.GenerationSettings())
-    with pytest.raises(gen.GenerateError, match="temperature"):
+    with pytest.raises(AppError, match="temperature"):
         one_take(ctx, session, temperature=0.0)
-    with pytest.raises(gen.GenerateError, match="duration"):
+    with pytest.raises(AppError, match="duration"):
         gen.generate_takes(ctx, session, "tiny-prior", gen.GenerationSettings(seconds=1e6))
     with pytest.raises(SdaError, match="no model named"):
         gen.generate_takes(ctx, session, "../etc", gen.GenerationSettings())
@@ -214,15 +215,15 @@ def test_every_operation_changes_only_what_it_should(
 
 
 def test_operations_need_their_slots_and_valid_regions(ctx, session, pluck_file):
-    with pytest.raises(dna.EditorError, match="slot A"):
+    with pytest.raises(AppError, match="slot A"):
         dna.decode_working(ctx, session, 2)
     dna.load_file(ctx, session, "A", "tiny-prior", str(pluck_file))
     a = dna.slot_codes(session, "A")
-    with pytest.raises(dna.EditorError, match="slot B"):
+    with pytest.raises(AppError, match="slot B"):
         dna.apply_operation(ctx, session, "blend", dna.region_for(a, 0, 0.1, 0, 0))
-    with pytest.raises(dna.EditorError, match="levels must lie"):
+    with pytest.raises(AppError, match="levels must lie"):
         dna.region_for(a, 0, 0.1, 0, a.levels)
-    with pytest.raises(dna.EditorError, match="not an audio file"):
+    with pytest.raises(AppError, match="not an audio file"):
         dna.load_file(ctx, session, "B", "tiny-prior", str(pluck_file.with_suffix(".txt")))
     empty = dna.region_for(a, 0.2, 0.2, 1, 0)  # reversed and empty ranges still give one frame
     assert (empty.first_level, empty.last_level) == (0, 1) and empty.end == empty.start + 1
@@ -237,7 +238,7 @@ def test_grid_pictures_by_code_and_by_descriptor(ctx, session, pluck_file):
     by_brightness = pictures.grid_picture(ctx, session, "A", "brightness", region, width=400)
     assert by_code.shape == by_brightness.shape and by_code.shape[1] == 400
     assert by_code.dtype == np.uint8 and not np.array_equal(by_code, by_brightness)
-    with pytest.raises(dna.EditorError, match="unknown descriptor"):
+    with pytest.raises(AppError, match="unknown descriptor"):
         pictures.grid_picture(ctx, session, "A", "sparkle")
 
 
@@ -294,7 +295,7 @@ def test_a_24_bit_export_carries_24_bits_of_the_decoder_output(ctx, session, mon
 
 
 def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
-    with pytest.raises(export.ExportPanelError, match="decode"):
+    with pytest.raises(AppError, match="decode"):
         export.export_source(ctx, session, export.EDITOR_SOURCE, export.ExportSettings())
     dna.load_file(ctx, session, "A", "tiny", str(pluck_file))
     dna.decode_working(ctx, session, None)
@@ -306,13 +307,13 @@ def test_export_the_editor_result_in_stereo(ctx, session, pluck_file):
 
 def test_export_settings_are_checked():
     # the shared rules, in the same words as `export_audio` (and so the CLI)
-    with pytest.raises(export.ExportPanelError, match="flac cannot store 32-bit audio"):
+    with pytest.raises(AppError, match="flac cannot store 32-bit audio"):
         export.ExportSettings(format="flac", bit_depth=32).checked()
-    with pytest.raises(export.ExportPanelError, match="Unknown format 'exe'"):
+    with pytest.raises(AppError, match="Unknown format 'exe'"):
         export.ExportSettings(format="exe").checked()
-    with pytest.raises(export.ExportPanelError, match="cannot be written at 12345 Hz"):
+    with pytest.raises(AppError, match="cannot be written at 12345 Hz"):
         export.ExportSettings(sample_rate=12345).checked()
-    with pytest.raises(export.ExportPanelError, match="LUFS is out of range: use -70 to 0"):
+    with pytest.raises(AppError, match="LUFS is out of range: use -70 to 0"):
         export.ExportSettings(lufs=-80.0).checked()
     assert export.ExportSettings(format="ogg").sound().bit_depth is None  # lossy: no depth
     assert export.bit_depth_choices("mp3") == []
@@ -336,13 +337,13 @@ def test_library_rename_tag_delete_and_import(writable_ctx, tmp_path):
     ctx = writable_ctx
     assert lib.rename_model(ctx, "tiny", "tiny renamed") == "tiny renamed"
     assert lib.tag_model(ctx, "tiny renamed", "drums, dark", "test") == ["drums", "dark"]
-    with pytest.raises(lib.LibraryTabError, match="type the name"):
+    with pytest.raises(AppError, match="type the name"):
         lib.delete_model(ctx, "tiny renamed", "tiny")
     zip_path = ctx.library.export_zip("tiny renamed", tmp_path / "shared.zip")
     lib.delete_model(ctx, "tiny renamed", "tiny renamed")
     assert gen.model_names(ctx) == ["tiny-prior"]
     assert lib.import_zip(ctx, str(zip_path)) == "tiny renamed"
-    with pytest.raises(lib.LibraryTabError, match="not a .zip"):
+    with pytest.raises(AppError, match="not a .zip"):
         lib.import_zip(ctx, str(tmp_path / "shared.txt"))
 
 
@@ -406,7 +407,7 @@ def test_inspect_folder_reports_every_file(tiny_audio_dir):
     assert summary.startswith("**3 of 3 files usable**")
     assert "3 usable files, 1.5 s: 3 one-shots" in summary  # the set verdict, as in the CLI
     assert "**codec: too little**" in summary and "**prior: too little**" in summary
-    with pytest.raises(train.TrainTabError, match="not a folder"):
+    with pytest.raises(AppError, match="not a folder"):
         train.inspect_folder(str(tiny_audio_dir / "missing"))
 
 
@@ -454,11 +455,11 @@ def test_training_job_runs_steps_in_order_and_stops(tmp_path):
 def test_start_training_refuses_bad_requests(ctx, tiny_audio_dir):
     from sda.app import train_callbacks as train
 
-    with pytest.raises(train.TrainTabError, match="folder"):
+    with pytest.raises(AppError, match="folder"):
         train.start_training(ctx, "", "x", 5)
-    with pytest.raises(train.TrainTabError, match="already in the library"):
+    with pytest.raises(AppError, match="already in the library"):
         train.start_training(ctx, str(tiny_audio_dir), "tiny", 5)
-    with pytest.raises(train.TrainTabError, match="minutes"):
+    with pytest.raises(AppError, match="minutes"):
         train.start_training(ctx, str(tiny_audio_dir), "new-one", 0)
     assert ctx.training is None
 

@@ -47,20 +47,31 @@ def test_one_message_per_bad_setting(changes, message):
         GenerationSettings(**changes)
 
 
-def test_the_cli_and_the_app_refuse_with_the_same_words(tiny_library_root, tmp_path):
+@pytest.mark.parametrize(
+    ("cli_option", "form"),
+    [
+        ("--guidance=25", {"guidance": 25.0}),
+        ("--candidates=17", {"candidates": 17}),
+        ("--temperature=0", {"temperature": 0.0}),
+        ("--top-k=-2", {"top_k": -2}),
+        ("--brightness=1.5", {"controls": {"brightness": 1.5}}),
+    ],
+)
+def test_the_cli_and_the_app_refuse_with_the_same_words(
+    tiny_library_root, tmp_path, cli_option, form
+):
     from typer.testing import CliRunner
 
     from sda.app import generate_callbacks as gen
+    from sda.app.errors import AppError
     from sda.app.state import AppContext, UserSession
     from sda.cli import app
     from sda.library import Library
 
     ctx = AppContext.create(Library(tiny_library_root), work_dir=tmp_path / "work")
     args = ["generate", "tiny-prior", "--library", str(tiny_library_root), "-o", str(tmp_path)]
-    for option, value in (("guidance", 25.0), ("candidates", 17), ("temperature", 0.0)):
-        flag = f"--{option}"
-        cli = CliRunner().invoke(app, [*args, flag, str(value)]).exception
-        form = gen.GenerationSettings(seconds=0.3, **{option: value})
-        with pytest.raises(gen.GenerateError) as refused:
-            gen.generate_takes(ctx, UserSession(), "tiny-prior", form)
-        assert isinstance(cli, GenerationError) and str(cli) == str(refused.value)
+    cli = CliRunner().invoke(app, [*args, cli_option]).exception
+    with pytest.raises(AppError) as refused:
+        gen.generate_takes(ctx, UserSession(), "tiny-prior", gen.GenerationSettings(**form))
+    assert isinstance(cli, GenerationError), cli
+    assert str(cli) == str(refused.value)
