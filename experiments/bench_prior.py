@@ -34,7 +34,8 @@ from scipy.stats import spearmanr
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
-from sda.generate import decode_codes, generate, render
+from sda.dna.decode import decode_codes
+from sda.generate import generate, render
 from sda.generate.render import material_peak_dbfs
 from sda.library import resolve_bundle
 

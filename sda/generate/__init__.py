@@ -1,7 +1,6 @@
 """Generation from a bundle's prior: new takes, continuations, regenerated regions, their level."""
 
-from sda.dna.decode import decode_codes  # where decoding lives; kept here for older imports
-from sda.dna.take import Take
+from sda.dna.take import Take  # what generate() returns
 from sda.generate.engine import generate
 from sda.generate.regenerate import regenerate_region
 from sda.generate.render import render, render_take, set_level
@@ -14,7 +13,6 @@ __all__ = [
     "GenerationSettings",
     "SamplingSettings",
     "Take",
-    "decode_codes",
     "generate",
     "regenerate_region",
     "render",

@@ -41,7 +41,7 @@ def test_encode_decode_reconstruct_round_trip(sda, tiny_bundle, tiny_audio_dir, 
         "decode", "tiny", *written, "--out-dir", tmp_path / "decoded", "--bit-depth", "32"
     )
     assert code == 0, err
-    from sda.generate import decode_codes
+    from sda.dna.decode import decode_codes
 
     for path in written:
         audio, rate = load_audio_with_rate(tmp_path / "decoded" / f"{path.stem}.wav")

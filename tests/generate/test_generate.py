@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from sda.dna.codes import Codes, CodesError
-from sda.generate import GenerationError, decode_codes, generate, regenerate_region
+from sda.dna.decode import decode_codes
+from sda.generate import GenerationError, generate, regenerate_region
 from sda.library.bundle import Bundle
 from sda.models.codec import Codec, CodecConfig
 

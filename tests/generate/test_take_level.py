@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from sda.generate import decode_codes, generate, render
+from sda.dna.decode import decode_codes
+from sda.generate import generate, render
 from sda.generate.render import (
     MATERIAL_LEVEL_KEY,
     PEAK_CEILING,
