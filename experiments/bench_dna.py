@@ -132,7 +132,7 @@ def timings(bundle, audio: np.ndarray, grids: dict, work: Path) -> list[tuple[st
         (f"decode {seconds:.0f} s, first 2 levels", lambda: codec_bridge.decode(bundle, a, levels=2)),
         ("swap_levels 0:2", lambda: edit.swap_levels(a, b, slice(0, 2))),
         ("swap_span (1 s)", lambda: edit.swap_span(a, b, start=0, end=int(config.frame_rate))),
-        ("morph (levels)", lambda: edit.morph(a, b)),
+        ("morph (levels)", lambda: edit.morph_levels(a, b)),
         ("randomize_region (all levels, 1 s)", lambda: edit.randomize_region(a, start=0, end=int(config.frame_rate))),
         ("blend alpha=0.5 (latent)", lambda: blend.blend(bundle, a, b, 0.5)),
         ("morph_latents", lambda: blend.morph_latents(bundle, a, b)),

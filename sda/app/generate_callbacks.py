@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sda.app.errors import AppError
-from sda.app.state import PREVIEW_SUBTYPE, AppContext, Take, UserSession
+from sda.app.state import PREVIEW_SUBTYPE, AppContext, SessionTake, UserSession
 from sda.audio.io import write_audio
 from sda.dna.take import Take as DecodedTake
 from sda.generate.settings import GenerationError, checked_controls
@@ -139,7 +139,7 @@ def generate_takes(
     settings: GenerationSettings,
     *,
     report: Report | None = None,
-) -> list[Take]:
+) -> list[SessionTake]:
     """Generate `settings.count` takes (seeds seed, seed+1, ...) and add them to the session.
 
     Each take keeps the decoder's float audio; its file is a float WAV preview for the players.
@@ -159,7 +159,7 @@ def generate_takes(
         made = _generate_one(bundle, settings, seed, index, report)
         path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
         write_audio(path, made.audio, made.sample_rate, subtype=PREVIEW_SUBTYPE)
-        take = Take(
+        take = SessionTake(
             number=_next_number(session),
             model=model,
             path=path,

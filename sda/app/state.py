@@ -20,7 +20,7 @@ import numpy as np
 
 from sda.app.presets import PresetStore
 from sda.dna.codes import Codes
-from sda.dna.take import Take as DecodedTake
+from sda.dna.take import Take
 
 
 class ModelCache:
@@ -131,11 +131,12 @@ PREVIEW_SUBTYPE = "FLOAT"
 
 
 @dataclass
-class Take:
-    """One generated sound with the settings that made it.
+class SessionTake:
+    """One generated sound in a person's history: its number, model, settings and preview file.
 
-    `audio` is the decoder's float output, what exports are made from; `path` is only the
-    players' preview (a float WAV of the same samples)."""
+    (`sda.dna.take.Take` is what generation returns; this is how the app keeps it.) `audio` is the
+    decoder's float output, what exports are made from; `path` is only the players' preview (a
+    float WAV of the same samples)."""
 
     number: int
     model: str  # library name of the bundle
@@ -179,10 +180,10 @@ class UserSession:
     """One browser session's work; the folder is removed when Gradio drops the session."""
 
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    takes: list[Take] = field(default_factory=list)
+    takes: list[SessionTake] = field(default_factory=list)
     editor: Editor = field(default_factory=Editor)
     decoded: Path | None = None  # the preview file of the last DNA decode
-    decoded_take: DecodedTake | None = None  # that decode's float audio: the "editor result"
+    decoded_take: Take | None = None  # that decode's float audio: the "editor result"
     descriptor_cache: dict[str, Any] = field(default_factory=dict)  # grid hash -> (frames, 6)
     counter: int = 0
 
@@ -195,7 +196,7 @@ class UserSession:
         self.counter += 1
         return self.folder(ctx) / f"{stem}-{self.counter:03d}{suffix}"
 
-    def take(self, number: int | str | None) -> Take | None:
+    def take(self, number: int | str | None) -> SessionTake | None:
         for take in self.takes:
             if str(take.number) == str(number):
                 return take

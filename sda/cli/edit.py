@@ -164,7 +164,7 @@ def morph(
     length = edit.fit_pair(codes_a, codes_b, fit)[0].shape[1]
     start, end = _frame_span(frames, length)
     if mode == "levels":
-        result = edit.morph(codes_a, codes_b, start=start, end=end, fit=fit)
+        result = edit.morph_levels(codes_a, codes_b, start=start, end=end, fit=fit)
     else:
         result = blending.morph_latents(bundle, codes_a, codes_b, start=start, end=end, fit=fit)
     _finish(bundle, result, out, decode_levels, overwrite)

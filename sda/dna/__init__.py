@@ -33,7 +33,7 @@ _HOMES = {
     "swap_levels": "sda.dna.edit",
     "choose_levels": "sda.dna.edit",
     "swap_span": "sda.dna.edit",
-    "morph": "sda.dna.edit",
+    "morph_levels": "sda.dna.edit",
     "randomize_region": "sda.dna.edit",
     "mix_latents": "sda.dna.blend",
     "morph_latents": "sda.dna.blend",

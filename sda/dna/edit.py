@@ -105,12 +105,12 @@ def pair_result(a: Codes, b: Codes, op: str, indices: np.ndarray, **params: Any)
     """A result of two grids: A's provenance, B's sources merged in, the op naming both inputs."""
     sources = list(a.provenance.get("sources", []))
     sources += [s for s in b.provenance.get("sources", []) if s not in sources]
-    step = {"op": op, **params, "b": _describe(b)}
+    step = {"op": op, **params, "b": _grid_summary(b)}
     operations = [*a.provenance.get("operations", []), step]
     return a.with_indices(indices, sources=sources, operations=operations)
 
 
-def _describe(codes: Codes) -> dict[str, Any]:
+def _grid_summary(codes: Codes) -> dict[str, Any]:
     """A short, JSON-friendly note of where a second input came from (not its whole history)."""
     return {"sources": list(codes.provenance.get("sources", [])), "frames": codes.frames}
 
@@ -134,7 +134,7 @@ def concat(first: Codes, *others: Codes) -> Codes:
     sources = list(first.provenance.get("sources", []))
     for other in others:
         sources += [s for s in other.provenance.get("sources", []) if s not in sources]
-    step = {"op": "concat", "parts": [_describe(c) for c in (first, *others)]}
+    step = {"op": "concat", "parts": [_grid_summary(c) for c in (first, *others)]}
     operations = [*first.provenance.get("operations", []), step]
     return first.with_indices(indices, sources=sources, operations=operations)
 
@@ -284,10 +284,11 @@ def morph_schedule(levels: int, frames: int, start: int, end: int) -> np.ndarray
     return position[None, :] >= thresholds[:, None]
 
 
-def morph(
+def morph_levels(
     a: Codes, b: Codes, *, start: int | None = None, end: int | None = None, fit: Fit = "shortest"
 ) -> Codes:
-    """Morph from A to B over frames `start:end` (default: the whole length), coarse levels first.
+    """Morph from A to B over frames `start:end` (default: the whole length) by switching codes,
+    coarse levels first.
 
     Before `start` the grid is A's, after `end` it is B's. For a morph in latent space see
     `sda.dna.blend.morph_latents`.
@@ -301,7 +302,7 @@ def morph(
         raise CodesError(f"morph range {start}:{end} is out of range 0..{frames}")
     use_b = morph_schedule(a.levels, frames, start, end)
     indices = np.where(use_b, ib, ia)
-    return pair_result(a, b, "morph", indices, start=int(start), end=int(end), fit=fit)
+    return pair_result(a, b, "morph_levels", indices, start=int(start), end=int(end), fit=fit)
 
 
 # ----------------------------------------------------------------------------- randomness

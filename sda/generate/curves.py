@@ -55,7 +55,7 @@ def sample_curve(points: Sequence[float], frames: int) -> np.ndarray:
     return np.interp(np.linspace(0.0, 1.0, frames), np.linspace(0.0, 1.0, len(points)), points)
 
 
-def describe(value: ControlValue, name: str = "control") -> float | list[float]:
-    """A plain float or a list of floats, for provenance, tags and presets."""
+def plain_control(value: ControlValue, name: str = "control") -> float | list[float]:
+    """A control value as a plain float or a list of keyframes, for provenance, tags and presets."""
     points = keyframes(name, value)
     return points[0] if len(points) == 1 else points

@@ -13,7 +13,7 @@ from typing import Any
 
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.errors import SdaError
-from sda.generate.curves import ControlValue, ControlValueError, describe
+from sda.generate.curves import ControlValue, ControlValueError, plain_control
 
 MAX_SECONDS = 600.0
 MAX_TEMPERATURE = 5.0
@@ -66,7 +66,7 @@ def checked_controls(controls: Mapping[str, ControlValue] | None) -> dict[str, f
                 f"unknown control {name!r}; the controls are {', '.join(CONTROL_NAMES)}"
             )
         try:
-            checked[name] = describe(value, name)
+            checked[name] = plain_control(value, name)
         except ControlValueError as error:
             raise GenerationError(str(error)) from None
         except (TypeError, ValueError):

@@ -106,13 +106,14 @@ def test_swap_span_same_length_and_splice():
 
 
 def test_morph_moves_coarse_levels_first():
-    morphed = edit.morph(A, B)
+    morphed = edit.morph_levels(A, B)
+    assert morphed.provenance["operations"][-1]["op"] == "morph_levels"  # as named in the API
     assert np.array_equal(morphed.indices[:, 0], A.indices[:, 0])
     assert np.array_equal(morphed.indices[:, -1], B.indices[:, -1])
     schedule = edit.morph_schedule(LEVELS, FRAMES, 0, FRAMES)
     switch = schedule.argmax(axis=1)  # first frame from B, per level
     assert (np.diff(switch) > 0).all()
-    held = edit.morph(A, B, start=10, end=20)
+    held = edit.morph_levels(A, B, start=10, end=20)
     assert np.array_equal(held.indices[:, :10], A.indices[:, :10])
     assert np.array_equal(held.indices[:, 20:], B.indices[:, 20:])
 
@@ -144,7 +145,7 @@ def test_randomize_region_stays_in_each_levels_vocabulary():
         (lambda: edit.swap_levels(A, B, [LEVELS]), "level 4 is out of range"),
         (lambda: edit.swap_levels(A, B, []), "no levels"),
         (lambda: edit.randomize_region(A, start=0, end=5, levels=9), "out of range"),
-        (lambda: edit.morph(A, B, start=5, end=FRAMES + 3), "morph range"),
+        (lambda: edit.morph_levels(A, B, start=5, end=FRAMES + 3), "morph range"),
         (lambda: edit.concat(A), "at least two"),
     ],
 )
@@ -158,7 +159,7 @@ def test_codes_from_another_model_are_refused():
     for call in (
         lambda: edit.swap_levels(A, other, 0),
         lambda: edit.concat(A, other),
-        lambda: edit.morph(A, other),
+        lambda: edit.morph_levels(A, other),
         lambda: edit.swap_span(A, other, start=0, end=4),
     ):
         with pytest.raises(CodesError, match="different models"):
@@ -166,7 +167,7 @@ def test_codes_from_another_model_are_refused():
 
 
 def test_results_survive_a_save_load_round_trip(tmp_path):
-    result = edit.morph(edit.swap_levels(A, B, 0), B, start=3, end=30)
+    result = edit.morph_levels(edit.swap_levels(A, B, 0), B, start=3, end=30)
     loaded = Codes.load(result.save(tmp_path / "m.sdacodes"))
     assert np.array_equal(loaded.indices, result.indices)
     assert loaded.provenance == result.provenance

@@ -266,11 +266,11 @@ def test_cli_bad_options_are_refused_before_work(tiny_library_root, tmp_path, op
 
 
 def test_control_curves_move_over_the_take(bundle):
-    from sda.generate.curves import describe, keyframes, sample_curve
+    from sda.generate.curves import keyframes, plain_control, sample_curve
     from sda.generate.engine import control_tensors, window_controls
 
     assert keyframes("density", "0.1:0.9") == [0.1, 0.9] == keyframes("density", [0.1, 0.9])
-    assert describe(0.5) == 0.5 and describe("0.2:0.4:0.2") == [0.2, 0.4, 0.2]
+    assert plain_control(0.5) == 0.5 and plain_control("0.2:0.4:0.2") == [0.2, 0.4, 0.2]
     assert np.allclose(sample_curve([0.0, 1.0, 0.0], 5), [0, 0.5, 1, 0.5, 0])
     values, mask = control_tensors({"density": [0.0, 1.0], "warmth": 0.3}, batch=2, frames=11)
     assert values.shape == (2, 11, 6) and mask[0].tolist() == [0, 1, 0, 0, 1, 0]
