@@ -131,7 +131,7 @@ def render_take(
     measurements: Mapping[str, float] | None = None,
 ) -> Take:
     """The `Take` of a generated grid: decoded (unless `decoded` is given) and its level set."""
-    audio = decode_codes(models.codec, codes) if decoded is None else decoded
+    audio = decode_codes(models, codes) if decoded is None else decoded  # a bundle: id known
     return Take(
         codes=codes,
         audio=set_level(models, audio, controls),
