@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from sda.cli.options import LibraryOption, ModelOption, load_model
+from sda.cli.options import CommandError, LibraryOption, ModelOption, load_model
 
 OutOption = Annotated[
     Path,
@@ -34,8 +34,6 @@ FitOption = Annotated[
 
 def parse_range(text: str, what: str) -> tuple[int | None, int | None]:
     """'0:2' -> (0, 2); '3' -> (3, 4); ':2' / '4:' leave one end open (None)."""
-    from sda.dna.codes import CodesError
-
     try:
         if ":" not in text:
             value = int(text)
@@ -43,7 +41,7 @@ def parse_range(text: str, what: str) -> tuple[int | None, int | None]:
         start, end = text.split(":", 1)
         return (int(start) if start.strip() else None, int(end) if end.strip() else None)
     except ValueError:
-        raise CodesError(
+        raise CommandError(
             f"{what} {text!r} is not a range like 0:2 (start:end, end excluded)"
         ) from None
 
@@ -155,10 +153,9 @@ def morph(
     from sda.dna import blend as blending
     from sda.dna import edit
     from sda.dna.codec_bridge import load_codes_or_audio
-    from sda.dna.codes import CodesError
 
     if mode not in ("levels", "latent"):
-        raise CodesError(f"unknown morph mode {mode!r}; use levels or latent")
+        raise CommandError(f"unknown morph mode {mode!r}; use --mode levels or --mode latent")
     bundle = _bundle(model, library)
     codes_a, codes_b = load_codes_or_audio(bundle, a), load_codes_or_audio(bundle, b)
     length = edit.fit_pair(codes_a, codes_b, fit)[0].shape[1]
