@@ -39,6 +39,7 @@ _HOMES = {
     "morph_latents": "sda.dna.blend",
     "Session": "sda.dna.session",
     "SessionError": "sda.dna.session",
+    "load_grid": "sda.dna.session",
 }
 
 __all__ = sorted(_HOMES)
