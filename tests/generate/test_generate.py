@@ -202,8 +202,14 @@ def test_models_from_different_runs_are_refused(bundle):
         generate(no_prior, seconds=0.3)
     levels, size = bundle.codec.config.num_levels, bundle.codec.config.codebook_size
     foreign = Codes(np.zeros((levels, 4), np.int32), "0" * 16, 46.875, size)
-    with pytest.raises(GenerationError, match="prompt"):
+    with pytest.raises(GenerationError, match="the prompt's codes were made by model 0000"):
         generate(bundle, seconds=0.3, prompt=foreign)
+    coarse = Codes(np.zeros((1, 4), np.int32), bundle.id, 46.875, size)
+    with pytest.raises(GenerationError, match=f"has {levels} levels .* needs all of them"):
+        generate(bundle, seconds=0.3, prompt=coarse)
+    empty = Codes(np.zeros((levels, 0), np.int32), bundle.id, 46.875, size)
+    with pytest.raises(GenerationError, match="the prompt is empty"):
+        generate(bundle, seconds=0.3, prompt=empty)
     with pytest.raises(CodesError):
         decode_codes(bundle.codec, foreign)
     with pytest.raises(GenerationError, match="region"):
