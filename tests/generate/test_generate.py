@@ -212,6 +212,8 @@ def test_models_from_different_runs_are_refused(bundle):
         generate(bundle, seconds=0.3, prompt=empty)
     with pytest.raises(CodesError):
         decode_codes(bundle.codec, foreign)
+    with pytest.raises(GenerationError, match="these codes were made by model 0000"):
+        regenerate_region(bundle, foreign, 0, 2, seed=0)
     with pytest.raises(GenerationError, match="region"):
         regenerate_region(bundle, generate(bundle, seconds=0.1).codes, 5, 500, seed=0)
 
