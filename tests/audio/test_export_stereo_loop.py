@@ -16,13 +16,15 @@ RATE = 48_000
 
 
 def _loop(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Band-limited noise that repeats exactly: shaped in the frequency domain of one period."""
+    """Four plucks of noise that repeat exactly (each decays into the next, across the wrap too);
+    the seam falls in a decay, where a loop cut by a musician would fall."""
     rng = np.random.default_rng(seed)
     samples = round(seconds * RATE)
-    spectrum = np.fft.rfft(rng.standard_normal(samples))
-    freqs = np.fft.rfftfreq(samples, 1 / RATE)
-    spectrum *= 1.0 / (1.0 + freqs / 500.0)  # a darker noise, like a drone's bed
-    audio = np.fft.irfft(spectrum, samples)
+    decay = np.exp(-np.arange(samples) / (0.05 * RATE))
+    audio = np.zeros(samples)
+    for pluck in range(4):
+        burst = rng.standard_normal(samples) * decay
+        audio += np.roll(burst, round((pluck + 0.5) * samples / 4))  # wraps: repeats exactly
     return (0.3 * audio / np.abs(audio).max()).astype(np.float32)
 
 
