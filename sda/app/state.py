@@ -144,6 +144,9 @@ class Take:
     sample_rate: int
     settings: dict[str, Any]
     codes: Codes | None = None
+    # a seamless loop's exact length (bars x beats x 60 / bpm for a tempo-fitted one); None: a
+    # plain take. Exports of a loop are resampled as a loop and carry loop points.
+    loop_seconds: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -153,7 +156,8 @@ class Take:
     def label(self) -> str:
         seed = self.settings.get("seed")
         seed_text = f" · seed {seed}" if seed is not None else ""
-        return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s"
+        loop_text = " · loop" if self.loop_seconds is not None else ""
+        return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s{loop_text}"
 
 
 @dataclass

@@ -169,7 +169,7 @@ def generate(
     Loops: sda generate "my kit" --loop --bars 4 --bpm 120 --width 0.5 --out-dir loops/
     """
     from sda.audio.export import export_audio
-    from sda.cli.take_length import TakeLength, exact_seconds
+    from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
 
     controls = {
@@ -215,7 +215,7 @@ def generate(
                 take.audio, target, sample_rate_in=take.sample_rate, format=extension[1:],
                 sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
                 width=width, movement=movement, lufs=lufs, tags=tags, overwrite=overwrite,
-                loop_seconds=exact_seconds(exact) if loop else None,
+                loop_seconds=exact.exact_seconds if loop else None,
             )  # fmt: skip
             typer.echo(str(written))  # stdout: one output path per line, for scripts
             if loop:

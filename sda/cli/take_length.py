@@ -58,12 +58,4 @@ class TakeLength:
         )
 
 
-def exact_seconds(length: LoopLength) -> float:
-    """A length in seconds before rounding to samples: bars x beats x 60 / bpm for a tempo-fitted
-    one (an export at another rate is cut to this, so it still lines up with the bars)."""
-    if length.bars is None or length.bpm is None:
-        return length.seconds
-    return length.bars * length.beats_per_bar * 60.0 / length.bpm
-
-
-__all__ = ["DEFAULT_SECONDS", "LoopError", "TakeLength", "exact_seconds"]
+__all__ = ["DEFAULT_SECONDS", "LoopError", "TakeLength"]
