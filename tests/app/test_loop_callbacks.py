@@ -127,3 +127,28 @@ def test_presets_saved_before_loops_still_load(writable_ctx):
     gen.save_preset(ctx, "tiny-prior", "loop", looped)
     back = gen.recall_preset(ctx, "tiny-prior", "loop", gen.GenerationSettings())
     assert (back.loop, back.bars, back.bpm, back.width, back.movement) == (True, 4, 96, 0.5, 0.25)
+
+
+def test_the_settings_panel_round_trips_loop_and_stereo():
+    from sda.app import generate_tab
+
+    names = generate_tab.control_names()
+    settings = gen.GenerationSettings(
+        seed=3, loop=True, bars=2.0, bpm=96.0, beats_per_bar=3, width=0.4, movement=0.2,
+        controls={"brightness": 0.3, "density": [0.1, 0.9]},
+    )  # fmt: skip
+    assert generate_tab.collect(names, generate_tab.spread(names, settings)) == settings
+    default = gen.GenerationSettings()
+    assert generate_tab.collect(names, generate_tab.spread(names, default)) == default
+
+
+def test_a_loop_take_plays_round_and_round(ctx):
+    from sda.app import generate_tab
+
+    session = UserSession()
+    plain = gen.generate_takes(ctx, session, "tiny-prior", gen.GenerationSettings(seconds=0.3))
+    looped = gen.generate_takes(
+        ctx, session, "tiny-prior", gen.GenerationSettings(seconds=0.5, loop=True)
+    )
+    players = generate_tab._after_generation(ctx, session, "tiny-prior", [*looped, *plain])[1:3]
+    assert [player.loop for player in players] == [True, False]
