@@ -245,8 +245,8 @@ def _check_stereo(width: float | None, movement: float, channels: str) -> str | 
     from sda.audio.stereo_field import describe_movement, describe_width
 
     checked = ExportSettings(channels=channels, width=width, movement=movement)
-    if checked.channels == "mono":
-        return None
+    if checked.channels == "mono" or (checked.channels == "binaural" and not (width or movement)):
+        return None  # nothing to spread: mono, or one point source placed binaurally
     width = checked.width
     if width is None:
         width = DEFAULT_STEREO_WIDTH if checked.channels == "stereo" else 0.0
