@@ -306,6 +306,7 @@ def take_rows(session: UserSession) -> list[list[Any]]:
         s = take.settings
         controls = s.get("controls", {})
         controls = ", ".join(format_control(k, v) for k, v in controls.items()) or "free"
+        controls = " · ".join([controls, *_loop_and_stereo(s)])
         rows.append(
             [
                 take.number,
@@ -319,6 +320,21 @@ def take_rows(session: UserSession) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def _loop_and_stereo(settings: dict[str, Any]) -> list[str]:
+    """ "loop 2 bars at 96 bpm", "width 0.50", "movement 0.25": what is set, for the history."""
+    shown = []
+    if settings.get("loop"):
+        bars = settings.get("bars") or 0
+        plural = "" if bars == 1 else "s"
+        shown.append(
+            f"loop {bars:g} bar{plural} at {settings.get('bpm'):g} bpm" if bars else "loop"
+        )
+    for name in ("width", "movement"):
+        if settings.get(name):
+            shown.append(f"{name} {float(settings[name]):.2f}")
+    return shown
 
 
 def take_choices(session: UserSession) -> list[tuple[str, str]]:

@@ -78,6 +78,7 @@ def test_a_tempo_fitted_wide_loop_plays_and_exports_in_stereo(ctx):
     assert written.shape[1] == 2  # a width makes the mono layout stereo
     assert measure_width(written.T) == pytest.approx(side_to_mid_ratio(0.6), rel=0.1)
     assert read_loop_points(path) == LoopPoints(0, len(written))
+    assert gen.take_rows(session)[0][-1] == "free · loop 1 bar at 333 bpm · width 0.60"
     again = gen.settings_from_take(session, take.number)
     assert (again.loop, again.bars, again.bpm, again.width) == (True, 1.0, 333.0, 0.6)
 
