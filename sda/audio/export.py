@@ -28,7 +28,7 @@ from sda.audio.export_settings import (
     ExportSettings,
 )
 from sda.audio.io import AudioFileError, write_audio
-from sda.audio.loop_points import LoopPoints, LoopPointsError, mark_loop
+from sda.audio.loop_points import LoopPoints, LoopPointsError, loop_tags, mark_loop
 from sda.audio.loop_resample import resample_loop
 from sda.audio.stereo_field import stereo_field
 from sda.audio.tags import default_tags
@@ -154,8 +154,16 @@ def _loop_samples(loop_seconds: float | None, sample_rate: int, target: Path) ->
     return samples
 
 
+def _loop_tags(samples: int | None, spec) -> dict[str, str]:
+    """A loop's points as tags, written with the file (FLAC/OGG/MP3; a WAV gets a `smpl` chunk)."""
+    if samples is None or spec.container == "WAV":
+        return {}
+    return loop_tags(LoopPoints(0, samples))
+
+
 def _mark_loop(target: Path, samples: int) -> None:
-    """Loop points into the written file; the file goes if they cannot (nothing half done)."""
+    """A WAV's `smpl` chunk, written beside the file and swapped in whole; the file goes if it
+    cannot be (nothing half done)."""
     try:
         mark_loop(target, LoopPoints(0, samples))
     except LoopPointsError as exc:
@@ -261,11 +269,12 @@ def export_audio(
     try:
         write_audio(
             target, data, sample_rate, subtype=subtype, format=spec.container,
-            compression=spec.compression, tags={**default_tags(), **(tags or {})},
+            compression=spec.compression,
+            tags={**default_tags(), **(tags or {}), **_loop_tags(loop_samples, spec)},
             overwrite=overwrite,
         )  # fmt: skip
     except AudioFileError as exc:
         raise ExportError(f"Could not write {target}: {exc.reason}; nothing was saved.") from None
-    if loop_samples is not None:
+    if loop_samples is not None and spec.container == "WAV":
         _mark_loop(target, loop_samples)
     return target
