@@ -77,7 +77,8 @@ def export_source(
     ctx: AppContext, session: UserSession, source: str | None, settings: ExportSettings
 ) -> Path:
     """Write the chosen take (its number) or the editor result (`EDITOR_SOURCE`) as a file,
-    from the decoder's float audio, at the bit depth asked for."""
+    from the decoder's float audio, at the bit depth asked for. A take keeps its stereo field
+    (width, movement: a mono layout becomes stereo), and a loop take its loop points."""
     from sda.audio.export import export_audio
 
     settings = settings.checked()
@@ -94,8 +95,9 @@ def export_source(
     session.counter += 1
     target = folder / f"{_safe_stem(name)}-{session.counter:03d}.{settings.format}"
     written = export_audio(
-        audio, target, sample_rate_in=rate, tags=tags, overwrite=True, **sound.to_dict()
-    )
+        audio, target, sample_rate_in=rate, tags=tags, overwrite=True,
+        **{**sound.to_dict(), **_take_render(session, source)},
+    )  # fmt: skip
     return Path(written)
 
 
@@ -133,6 +135,21 @@ def _describe_source(
     }
     stem = f"{take.model}-take{take.number}-seed{take.settings.get('seed')}"
     return take.audio, take.sample_rate, stem, tags
+
+
+def _take_render(session: UserSession, source: str | None) -> dict[str, Any]:
+    """How a take is rendered at export: its stereo field, and its length if it is a loop
+    (`export_audio`'s keywords; a width of 0 leaves the layout's own)."""
+    take = None if source == EDITOR_SOURCE else session.take(source)
+    if take is None:
+        return {}
+    width = float(take.settings.get("width") or 0.0)
+    render: dict[str, Any] = {"movement": float(take.settings.get("movement") or 0.0)}
+    if width > 0:
+        render["width"] = width
+    if take.loop_seconds is not None:
+        render["loop_seconds"] = take.loop_seconds
+    return render
 
 
 def _safe_stem(name: str) -> str:

@@ -70,7 +70,12 @@ def _sound_settings(prefix: str) -> tuple:
             elem_id=f"{prefix}-export-depth",
         )
     with gr.Row():
-        channels = gr.Radio(list(cb.CHANNELS), value="mono", label="Channels")
+        channels = gr.Radio(
+            list(cb.CHANNELS),
+            value="mono",
+            label="Channels",
+            info="a take with stereo width or movement exports in stereo",
+        )
         azimuth = gr.Slider(
             -180,
             180,

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from sda.app.errors import AppError
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, SessionTake, UserSession
 from sda.audio.io import write_audio
 from sda.dna.take import Take as DecodedTake
+from sda.generate.loop_length import LoopError, LoopLength, loop_length
 from sda.generate.settings import GenerationError, checked_controls
 from sda.generate.settings import GenerationSettings as SharedSettings
+
+if TYPE_CHECKING:
+    from sda.generate.loop import Loop
 
 Report = Callable[[float, str], None]
 
@@ -36,6 +43,13 @@ class GenerationSettings:
     count: int = 1
     # a number, or [start, ..., end] for a control that moves over the take (sda.generate.curves)
     controls: dict[str, float | list[float]] = field(default_factory=dict)
+    # Added later: a preset saved before them loads with these defaults (off).
+    loop: bool = False  # a seamless loop: its end flows into its start (sda.generate.loop)
+    bars: float = 0.0  # a loop of this many bars at `bpm`; 0: a loop `seconds` long
+    bpm: float = 120.0
+    beats_per_bar: int = 4
+    width: float = 0.0  # stereo width 0..1 (sda.audio.stereo_field), 0 = mono
+    movement: float = 0.0  # stereo movement 0..1 (a slow auto-pan), 0 = still
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,16 +75,43 @@ class GenerationSettings:
             )  # fmt: skip
         )
 
+    def loop_length(
+        self, sample_rate: int = 48_000, samples_per_frame: int = 1
+    ) -> LoopLength | None:
+        """The loop's length for a codec of `sample_rate` and `samples_per_frame` (None: not a
+        loop; the defaults check tempo, bars and length without a model), or `GenerateError`."""
+        if not self.loop:
+            return None
+        tempo = bool(self.bars)  # 0 or empty: the loop lasts `seconds`
+        beats = self.beats_per_bar  # a number box gives 4.0: a whole number all the same
+        if isinstance(beats, float) and beats.is_integer():
+            beats = int(beats)
+        try:
+            return loop_length(
+                sample_rate=sample_rate,
+                samples_per_frame=samples_per_frame,
+                seconds=None if tempo else self.seconds,
+                bars=self.bars if tempo else None,
+                bpm=self.bpm if tempo else None,
+                beats_per_bar=beats,
+            )
+        except LoopError as error:  # the loop's words, without the command line's dashes
+            raise GenerateError(str(error).replace("--", "")) from None
+
     def checked(self, ctx: AppContext) -> GenerationSettings:
         """Validated copy: the shared rules, then the app's limits on duration and count."""
         if self.seed is None:
             self.seed = 0
-        if isinstance(self.seconds, int | float) and self.seconds > ctx.max_seconds:
+        width, movement = _stereo("width", self.width), _stereo("movement", self.movement)
+        length = self.loop_length()
+        fitted = length is not None and bool(self.bars)  # a tempo-fitted loop's own length
+        seconds = length.seconds if fitted else self.seconds
+        if isinstance(seconds, int | float) and seconds > ctx.max_seconds:
             raise GenerateError(
                 f"duration must be at most {ctx.max_seconds:g} seconds in the explorer; "
                 "`sda generate` makes longer takes"
             )
-        shared = self.rules()
+        shared = replace(self, seconds=seconds).rules()
         if not 1 <= int(self.count) <= ctx.max_count:
             raise GenerateError(f"count must be between 1 and {ctx.max_count}")
         self.rules(seed=shared.seed + int(self.count) - 1)  # the last take's seed too
@@ -83,7 +124,24 @@ class GenerationSettings:
             candidates=shared.candidates,
             count=int(self.count),
             controls=dict(shared.controls),
+            loop=bool(self.loop),
+            bars=float(self.bars or 0),
+            bpm=float(self.bpm or 0),
+            beats_per_bar=int(self.beats_per_bar or 4),
+            width=width,
+            movement=movement,
         )
+
+
+def _stereo(name: str, value: Any) -> float:
+    """A width or movement from 0 to 1, or `GenerateError`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise GenerateError(f"stereo {name} must be from 0 to 1, got {value!r}")
+    return number
 
 
 def _shared(make: Callable[[], Any]) -> Any:
@@ -142,7 +200,9 @@ def generate_takes(
 ) -> list[SessionTake]:
     """Generate `settings.count` takes (seeds seed, seed+1, ...) and add them to the session.
 
-    Each take keeps the decoder's float audio; its file is a float WAV preview for the players.
+    Each take keeps the decoder's float audio; its file is a float WAV preview for the players
+    (in stereo when the settings spread it: exports spread the take the same way). With
+    `settings.loop` each take is a seamless loop.
     """
     if not model:
         raise GenerateError("pick a model first (Library tab lists them)")
@@ -153,12 +213,18 @@ def generate_takes(
             f"model {model!r} has no prior, so it cannot generate; "
             "train one with `sda-train-prior` or use the DNA tab to edit encoded sounds"
         )
+    config = bundle.codec.config
+    length = settings.loop_length(int(config.sample_rate), int(config.samples_per_frame))
     takes = []
     for index in range(settings.count):
         seed = settings.seed + index
-        made = _generate_one(bundle, settings, seed, index, report)
+        if length is None:
+            made = _generate_one(bundle, settings, seed, index, report)
+        else:
+            made = _loop_one(bundle, settings, seed, index, length, report)
         path = session.new_file(ctx, f"take-{len(session.takes) + 1}")
-        write_audio(path, made.audio, made.sample_rate, subtype=PREVIEW_SUBTYPE)
+        preview = _preview(made.audio, made.sample_rate, settings)
+        write_audio(path, preview, made.sample_rate, subtype=PREVIEW_SUBTYPE)
         take = SessionTake(
             number=_next_number(session),
             model=model,
@@ -167,6 +233,7 @@ def generate_takes(
             sample_rate=made.sample_rate,
             settings={**settings.to_dict(), "seed": seed, "count": 1},
             codes=made.codes,
+            loop_seconds=None if length is None else length.exact_seconds,
         )
         session.takes.append(take)
         takes.append(take)
@@ -193,6 +260,37 @@ def _generate_one(
         return generate(bundle, on_progress=frames_done, **settings.rules(seed).to_dict())
 
 
+def _loop_one(
+    bundle: Any,
+    settings: GenerationSettings,
+    seed: int,
+    index: int,
+    length: LoopLength,
+    report: Report | None,
+) -> Loop:
+    """Loop `index` of `settings.count`: a new take made seamless (`sda.generate.loop`)."""
+    import torch
+
+    from sda.generate.loop import generate_loop
+
+    if report is not None:
+        report(index / settings.count, f"loop {index + 1} of {settings.count} (seed {seed})")
+    sampling = {k: v for k, v in settings.rules(seed).to_dict().items() if k != "seconds"}
+    with torch.inference_mode():
+        return generate_loop(bundle, length, **sampling)
+
+
+def _preview(audio: np.ndarray, rate: int, settings: GenerationSettings) -> np.ndarray:
+    """What the players play: the take, spread to stereo as its export will be (or as it is)."""
+    if not (settings.width or settings.movement):
+        return audio  # (samples,): the decoder's samples exactly
+    from sda.audio.stereo_field import stereo_field
+
+    return stereo_field(
+        audio, rate, width=settings.width, movement=settings.movement, loop=settings.loop
+    )  # (2, samples)
+
+
 def _next_number(session: UserSession) -> int:
     return max((take.number for take in session.takes), default=0) + 1
 
@@ -207,6 +305,7 @@ def take_rows(session: UserSession) -> list[list[Any]]:
         s = take.settings
         controls = s.get("controls", {})
         controls = ", ".join(format_control(k, v) for k, v in controls.items()) or "free"
+        controls = " · ".join([controls, *_loop_and_stereo(s)])
         rows.append(
             [
                 take.number,
@@ -220,6 +319,21 @@ def take_rows(session: UserSession) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def _loop_and_stereo(settings: dict[str, Any]) -> list[str]:
+    """ "loop 2 bars at 96 bpm", "width 0.50", "movement 0.25": what is set, for the history."""
+    shown = []
+    if settings.get("loop"):
+        bars = settings.get("bars") or 0
+        plural = "" if bars == 1 else "s"
+        shown.append(
+            f"loop {bars:g} bar{plural} at {settings.get('bpm'):g} bpm" if bars else "loop"
+        )
+    for name in ("width", "movement"):
+        if settings.get(name):
+            shown.append(f"{name} {float(settings[name]):.2f}")
+    return shown
 
 
 def take_choices(session: UserSession) -> list[tuple[str, str]]:

@@ -158,6 +158,8 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     count = gr.Slider(1, ctx.max_count, value=1, step=1, label="Takes", elem_id="gen-count")
     with gr.Accordion("Musical controls", open=True):
         controls = _controls(names)
+    with gr.Accordion("Loop and stereo", open=False):
+        loop_and_stereo = _loop_and_stereo()
     with gr.Accordion("Presets", open=False):
         preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
         preset_name = gr.Textbox(label="Name", placeholder="e.g. bright and sparse")
@@ -169,7 +171,7 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     guidance, candidates, moving, moving_to, checks, values = controls
     inputs = [
         seconds, seed, temperature, top_k, guidance, candidates, count, moving, moving_to,
-        *checks, *values,
+        *loop_and_stereo, *checks, *values,
     ]  # fmt: skip
     return SettingsPanel(
         model=model, refresh=refresh, seed=seed, dice=dice, top_k=top_k, inputs=inputs,
@@ -217,6 +219,38 @@ def _controls(names: tuple[str, ...]) -> tuple:
     return guidance, candidates, moving, moving_to, checks, values
 
 
+def _loop_and_stereo() -> tuple:
+    """(loop, bars, bpm, beats per bar, width, movement): off by default; width and movement
+    show their physical value as they move."""
+    from sda.audio.stereo_field import describe_movement, describe_width
+
+    loop = gr.Checkbox(
+        value=False,
+        label="Seamless loop",
+        info="its end flows into its start; exports carry loop points",
+        elem_id="gen-loop",
+    )
+    with gr.Row():
+        bars = gr.Number(
+            value=0, minimum=0, label="Bars", info="0 = the duration above", elem_id="gen-bars"
+        )
+        bpm = gr.Number(value=120, minimum=20, maximum=400, label="BPM", elem_id="gen-bpm")
+        beats = gr.Number(value=4, precision=0, minimum=1, maximum=16, label="Beats per bar")
+    with gr.Row(equal_height=True):
+        width = gr.Slider(
+            0, 1, value=0, step=0.05, label="Stereo width", scale=3, elem_id="gen-width"
+        )
+        width_value = gr.Markdown(describe_width(0.0), elem_id="gen-width-value")
+    with gr.Row(equal_height=True):
+        movement = gr.Slider(
+            0, 1, value=0, step=0.05, label="Stereo movement", scale=3, elem_id="gen-movement"
+        )
+        movement_value = gr.Markdown(describe_movement(0.0), elem_id="gen-movement-value")
+    width.change(lambda w: describe_width(float(w)), width, width_value, queue=False)
+    movement.change(lambda m: describe_movement(float(m)), movement, movement_value, queue=False)
+    return loop, bars, bpm, beats, width, movement
+
+
 def _takes_panel(ctx: AppContext, session_state: gr.State) -> TakesPanel:
     status = gr.Markdown("Pick a model and press **Generate**.", elem_id="gen-status")
     players = [
@@ -262,6 +296,7 @@ def _takes_panel(ctx: AppContext, session_state: gr.State) -> TakesPanel:
 def collect(names: tuple[str, ...], values_in) -> cb.GenerationSettings:
     """The settings panel's values (in `SettingsPanel.inputs` order) as settings."""
     sec, sd, temp, k, guide, pick_of, cnt, move, move_to, *rest = values_in
+    loop, bars, bpm, beats, width, movement, *rest = rest
     enabled, amounts = rest[: len(names)], rest[len(names) :]
     controls = {n: float(v) for n, on, v in zip(names, enabled, amounts, strict=True) if on}
     if move in names:  # the moving control is steered even if its box is not ticked
@@ -276,6 +311,12 @@ def collect(names: tuple[str, ...], values_in) -> cb.GenerationSettings:
         candidates=int(pick_of),
         count=int(cnt),
         controls=controls,
+        loop=bool(loop),
+        bars=bars or 0,
+        bpm=bpm,
+        beats_per_bar=beats,
+        width=width,
+        movement=movement,
     )
 
 
@@ -294,6 +335,12 @@ def spread(names: tuple[str, ...], settings: cb.GenerationSettings) -> list:
         settings.count,
         move,
         settings.controls[move][-1] if curves else 0.9,
+        settings.loop,
+        settings.bars,
+        settings.bpm,
+        settings.beats_per_bar,
+        settings.width,
+        settings.movement,
         *[n in settings.controls for n in names],
         *[firsts.get(n, 0.5) for n in names],
     ]
@@ -357,7 +404,10 @@ def _after_generation(ctx: AppContext, session: UserSession, model_name: str, ma
     updates = []
     for i in range(ctx.max_count):
         if i < len(made):
-            updates.append(gr.Audio(value=str(made[i].path), label=made[i].label, visible=True))
+            looped = made[i].loop_seconds is not None  # a loop plays round and round
+            updates.append(
+                gr.Audio(value=str(made[i].path), label=made[i].label, visible=True, loop=looped)
+            )
         else:
             updates.append(gr.Audio(value=None, visible=False))
     choices = cb.take_choices(session)

@@ -145,6 +145,9 @@ class SessionTake:
     sample_rate: int
     settings: dict[str, Any]
     codes: Codes | None = None
+    # a seamless loop's exact length (bars x beats x 60 / bpm for a tempo-fitted one); None: a
+    # plain take. Exports of a loop are resampled as a loop and carry loop points.
+    loop_seconds: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -154,7 +157,8 @@ class SessionTake:
     def label(self) -> str:
         seed = self.settings.get("seed")
         seed_text = f" · seed {seed}" if seed is not None else ""
-        return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s"
+        loop_text = " · loop" if self.loop_seconds is not None else ""
+        return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s{loop_text}"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sda.audio import spatial
 from sda.audio.dsp import loudness_lufs, resample
 from sda.audio.export_settings import (
     CHANNEL_LAYOUTS,
+    DEFAULT_STEREO_WIDTH,
     FORMATS,
     SAMPLE_RATES,
     AudioFormat,
@@ -27,6 +28,9 @@ from sda.audio.export_settings import (
     ExportSettings,
 )
 from sda.audio.io import AudioFileError, write_audio
+from sda.audio.loop_points import LoopPoints, LoopPointsError, loop_tags, mark_loop
+from sda.audio.loop_resample import resample_loop
+from sda.audio.stereo_field import stereo_field
 from sda.audio.tags import default_tags
 
 __all__ = [  # the formats and settings live in export_settings; here for older imports too
@@ -114,23 +118,57 @@ def quantise(audio: np.ndarray, bits: int, *, dither: bool = True, seed: int = 0
     return np.clip(np.rint(scaled), -scale, scale - 1).astype(np.int32)
 
 
-def _layout(audio, rate, channels, *, azimuth, elevation, width, motion, hrtf) -> np.ndarray:
-    """(channels_in, samples) -> (1 or 2, samples) in the asked layout."""
+def _layout(audio, rate, settings: ExportSettings, *, elevation, loop, motion, hrtf) -> np.ndarray:
+    """(channels_in, samples) -> (1 or 2, samples) in the asked layout; a mono take gets its stereo
+    field (width, movement) here, at export time, wrapping around if it is a `loop`."""
+    channels, azimuth = settings.channels, settings.azimuth
     if audio.shape[0] > 2 or channels == "mono":
         audio = audio.mean(axis=0, keepdims=True)
     if channels == "mono":
         return audio
+    spread = settings.width or settings.movement
+    if audio.shape[0] == 1 and (channels == "stereo" or spread):
+        width = settings.width
+        if width is None:  # the layout's own: stereo spreads, binaural keeps a point source
+            width = DEFAULT_STEREO_WIDTH if channels == "stereo" else 0.0
+        audio = stereo_field(audio[0], rate, width=width, movement=settings.movement, loop=loop)
     if channels == "stereo":
-        stereo = (
-            audio if audio.shape[0] == 2 else spatial.widen(audio[0], width=width, sample_rate=rate)
-        )
-        return spatial.pan(stereo, spatial.azimuth_to_pan(azimuth)) if azimuth else stereo
+        return spatial.pan(audio, spatial.azimuth_to_pan(azimuth)) if azimuth else audio
     kwargs = {"elevation": elevation, "hrtf": hrtf}
     if audio.shape[0] == 2:
         if motion is not None:
             raise spatial.SpatialError("A moving source needs mono audio; mix it down first.")
         return spatial.stereo_to_binaural(audio, rate, azimuth=azimuth, **kwargs)
     return spatial.binaural(audio[0], rate, azimuth=azimuth, path=motion, **kwargs)
+
+
+def _loop_samples(loop_seconds: float | None, sample_rate: int, target: Path) -> int | None:
+    """The exported loop's length in samples (None: not a loop)."""
+    if loop_seconds is None:
+        return None
+    samples = round(float(loop_seconds) * sample_rate) if np.isfinite(loop_seconds) else 0
+    if samples < 1:
+        raise ExportError(
+            f"Loop length {loop_seconds} s for {target} is not a length: it must be positive."
+        )
+    return samples
+
+
+def _loop_tags(samples: int | None, spec) -> dict[str, str]:
+    """A loop's points as tags, written with the file (FLAC/OGG/MP3; a WAV gets a `smpl` chunk)."""
+    if samples is None or spec.container == "WAV":
+        return {}
+    return loop_tags(LoopPoints(0, samples))
+
+
+def _mark_loop(target: Path, samples: int) -> None:
+    """A WAV's `smpl` chunk, written beside the file and swapped in whole; the file goes if it
+    cannot be (nothing half done)."""
+    try:
+        mark_loop(target, LoopPoints(0, samples))
+    except LoopPointsError as exc:
+        target.unlink(missing_ok=True)
+        raise ExportError(f"Could not write the loop points of {target}: {exc}") from None
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -172,7 +210,9 @@ def export_audio(
     channels: str = "mono",
     azimuth: float = 0.0,
     elevation: float = 0.0,
-    width: float = 0.5,
+    width: float | None = None,
+    movement: float = 0.0,
+    loop_seconds: float | None = None,
     motion: Sequence[tuple[float, float, float]] | None = None,
     hrtf: str | Path | None = None,
     tags: dict | None = None,
@@ -187,12 +227,17 @@ def export_audio(
     azimuth: degrees clockwise, +90 = right (stereo pans by sin(azimuth)); `motion` is a binaural
     path of (seconds, azimuth, elevation) keyframes. The name is sanitised and the format's
     extension added when missing. Tags get `software` and `date` filled in.
+    `width` and `movement` (0..1) set a mono sound's stereo field (see `ExportSettings`).
+    `loop_seconds`: the audio is a seamless loop of this exact length (e.g. bars at a tempo); it
+    is spread and resampled as a loop, cut to that length at the new rate, and the file carries
+    its loop points (a WAV `smpl` chunk, LOOPSTART/LOOPLENGTH tags elsewhere).
     """
     settings = ExportSettings(
         format=format, sample_rate=sample_rate, bit_depth=bit_depth, channels=channels,
-        azimuth=azimuth, lufs=lufs,
+        azimuth=azimuth, lufs=lufs, width=width, movement=movement,
     )  # fmt: skip
     target = _check_request(path, settings, overwrite, motion)
+    loop_samples = _loop_samples(loop_seconds, sample_rate, target)
     spec, subtype = settings.spec, settings.subtype
     if int(sample_rate_in) <= 0:
         raise ExportError(
@@ -206,12 +251,15 @@ def export_audio(
         raise ExportError(f"Audio for {target} contains NaN or infinite samples; nothing written.")
     try:
         data = _layout(
-            data, sample_rate_in, channels, azimuth=azimuth, elevation=elevation, width=width,
+            data, sample_rate_in, settings, elevation=elevation, loop=loop_samples is not None,
             motion=motion, hrtf=hrtf,
         )  # fmt: skip
     except spatial.SpatialError as exc:
         raise ExportError(f"Cannot export {target}: {exc}") from None
-    data = resample(data, sample_rate_in, sample_rate)
+    if loop_samples is None:
+        data = resample(data, sample_rate_in, sample_rate)
+    else:  # as one period of a repeating sound: the end still flows into the start
+        data = resample_loop(data, sample_rate_in, sample_rate, samples=loop_samples)
     if lufs is not None:
         data = normalise_loudness(data, sample_rate, lufs, true_peak)
     if subtype.startswith("PCM"):  # dithered here; the writer keeps the codes as they are
@@ -221,9 +269,12 @@ def export_audio(
     try:
         write_audio(
             target, data, sample_rate, subtype=subtype, format=spec.container,
-            compression=spec.compression, tags={**default_tags(), **(tags or {})},
+            compression=spec.compression,
+            tags={**default_tags(), **(tags or {}), **_loop_tags(loop_samples, spec)},
             overwrite=overwrite,
         )  # fmt: skip
     except AudioFileError as exc:
         raise ExportError(f"Could not write {target}: {exc.reason}; nothing was saved.") from None
+    if loop_samples is not None and spec.container == "WAV":
+        _mark_loop(target, loop_samples)
     return target

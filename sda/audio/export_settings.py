@@ -14,6 +14,7 @@ from sda.errors import SdaError
 SAMPLE_RATES = (44_100, 48_000, 88_200, 96_000)
 CHANNEL_LAYOUTS = ("mono", "stereo", "binaural")
 LUFS_RANGE = (-70.0, 0.0)
+DEFAULT_STEREO_WIDTH = 0.5  # a mono take in the stereo layout, width unset: L/R correlation 0.5
 
 
 class ExportError(SdaError):
@@ -57,7 +58,10 @@ class ExportSettings:
     """An export's sound settings, checked when made (`ExportError` names the first bad one).
 
     `bit_depth` None means 24 for wav/flac; lossy formats take none. `azimuth` is in degrees
-    clockwise, +90 = right; `lufs` None keeps the level as it is.
+    clockwise, +90 = right; `lufs` None keeps the level as it is. `width` and `movement` (0..1)
+    spread a mono take to stereo and move it (`sda.audio.stereo_field`, width = side/mid energy
+    width / (2 - width)); either above 0 makes a mono layout stereo. `width` None is the layout's
+    own: 0 for mono, `DEFAULT_STEREO_WIDTH` for stereo.
     """
 
     format: str = "wav"
@@ -66,6 +70,8 @@ class ExportSettings:
     channels: str = "mono"
     azimuth: float = 0.0
     lufs: float | None = None
+    width: float | None = None
+    movement: float = 0.0
 
     def __post_init__(self) -> None:
         spec = FORMATS.get(str(self.format).lower().lstrip("."))
@@ -86,6 +92,12 @@ class ExportSettings:
             )
         if not (math.isfinite(float(self.azimuth)) and -180.0 <= float(self.azimuth) <= 180.0):
             raise ExportError(f"Azimuth {self.azimuth} is out of range: use -180 to 180 degrees.")
+        for name in ("width", "movement"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _stereo_setting(name, value))
+        if self.channels == "mono" and (self.width or self.movement):
+            object.__setattr__(self, "channels", "stereo")  # they are stereo settings
         low, high = LUFS_RANGE
         if self.lufs is not None and not low <= float(self.lufs) <= high:
             raise ExportError(
@@ -105,6 +117,17 @@ class ExportSettings:
     def to_dict(self) -> dict[str, Any]:
         """Plain values; also `sda.audio.export.export_audio`'s keywords."""
         return asdict(self)
+
+
+def _stereo_setting(name: str, value: Any) -> float:
+    """A width or movement as a float from 0 to 1, or `ExportError` in the stereo field's words."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise ExportError(f"Stereo {name} {value!r} is out of range: use a value from 0 to 1.")
+    return number
 
 
 def _bit_depth(spec: AudioFormat, bit_depth: int | None) -> int | None:

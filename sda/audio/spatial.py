@@ -1,4 +1,4 @@
-"""Stereo and binaural placement of a mono sound: mono-compatible widening, pan, HRTF rendering.
+"""Stereo and binaural placement of a mono sound: a decorrelated side signal, pan, HRTF rendering.
 
 Direction convention (ours, everywhere in sda): azimuth in degrees CLOCKWISE seen from above,
 0 = front, +90 = the listener's RIGHT, -90 = left, 180 = behind; elevation +90 = above.
@@ -33,22 +33,9 @@ def _as_mono(audio: np.ndarray) -> np.ndarray:
 # --- stereo -------------------------------------------------------------------------------------
 
 
-def widen(mono: np.ndarray, *, width: float = 0.5, sample_rate: int = 48_000) -> np.ndarray:
-    """Mono (samples,) -> stereo (2, samples) with L = m + s, R = m - s, so (L + R) / 2 == m exactly.
-
-    The side signal s is the mono run through a chain of Schroeder allpasses (flat magnitude,
-    scrambled phase) and high-passed at 200 Hz, so the bass stays centred and mono playback
-    loses nothing: the decorrelated parts cancel in the sum.
-    """
-    if not 0.0 <= width <= 1.0:
-        raise SpatialError(f"Stereo width {width} is out of range: use a value from 0 to 1.")
-    mono = _as_mono(mono)
-    side = decorrelated_side(mono, sample_rate)
-    return np.stack([mono + width * side, mono - width * side])
-
-
 def decorrelated_side(mono: np.ndarray, sample_rate: int, *, circular: bool = False) -> np.ndarray:
-    """The side signal `widen` adds: mono (samples,) through allpasses, high-passed at 200 Hz.
+    """The side signal that widens a mono sound (`sda.audio.stereo_field` scales it): mono
+    (samples,) through allpasses, high-passed at 200 Hz.
 
     `circular` filters the sound as if it repeated (a loop): its start then carries the filter's
     tail from its end, so the side signal loops as seamlessly as the sound."""

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from sda.dna.codes import Codes
     from sda.dna.take import Take
     from sda.generate import GenerationSettings
+    from sda.generate.loop import Loop
+    from sda.generate.loop_length import LoopLength
     from sda.library import Bundle
 
 
@@ -52,7 +54,46 @@ RoughnessOption = _control("roughness", "pure .. noisy (spectral flatness)")
 TensionOption = _control("tension", "consonant .. dissonant")
 DensityOption = _control("density", "sparse .. busy (onsets per second)")
 LoudnessOption = _control("loudness", "quiet .. loud")
-SecondsOption = Annotated[float, typer.Option("--seconds", "-s", help="Length of each output.")]
+SecondsOption = Annotated[
+    float | None,
+    typer.Option("--seconds", "-s", help="Length of each output (default 10; a loop's length)."),
+]
+LoopOption = Annotated[
+    bool,
+    typer.Option(
+        "--loop",
+        help="Seamless loops: each take's end flows into its start; the file carries loop points "
+        "(WAV smpl chunk, LOOPSTART/LOOPLENGTH tags in flac/ogg/mp3). Length: --seconds, or "
+        "--bars with --bpm.",
+    ),
+]
+BarsOption = Annotated[
+    float | None,
+    typer.Option("--bars", help="Length in bars at --bpm, exact to the sample (e.g. 4)."),
+]
+BpmOption = Annotated[
+    float | None, typer.Option("--bpm", help="Tempo for --bars, 20 to 400 beats per minute.")
+]
+BeatsPerBarOption = Annotated[
+    int, typer.Option("--beats-per-bar", help="Beats in one bar for --bars (4 = 4/4).")
+]
+WidthOption = Annotated[
+    float | None,
+    typer.Option(
+        "--width",
+        help="Stereo width 0..1, makes the output stereo: 0 = mono; 0.5 = side/mid -4.8 dB "
+        "(L/R correlation 0.50); 1 = side/mid +0.0 dB (L and R unrelated). "
+        "Unset: 0, or 0.5 with --channels stereo.",
+    ),
+]
+MovementOption = Annotated[
+    float,
+    typer.Option(
+        "--movement",
+        help="Stereo movement 0..1, makes the output stereo: a slow auto-pan, one swing every "
+        "4 s (a loop: whole swings); at 1 the L/R level swings up to +-9.5 dB.",
+    ),
+]
 CountOption = Annotated[
     int, typer.Option("--count", "-n", help="How many takes (seeds SEED, SEED+1, ...).")
 ]
@@ -87,7 +128,11 @@ MAX_COUNT = 1000
 
 def generate(
     bundle: ModelArgument,
-    seconds: SecondsOption = 10.0,
+    seconds: SecondsOption = None,
+    loop: LoopOption = False,
+    bars: BarsOption = None,
+    bpm: BpmOption = None,
+    beats_per_bar: BeatsPerBarOption = 4,
     count: CountOption = 1,
     seed: SeedOption = 0,
     temperature: TemperatureOption = 1.0,
@@ -107,6 +152,8 @@ def generate(
     bit_depth: BitDepthOption = None,
     channels: ChannelsOption = "mono",
     azimuth: AzimuthOption = 0.0,
+    width: WidthOption = None,
+    movement: MovementOption = 0.0,
     lufs: LufsOption = None,
     out_dir: TakesDirOption = Path("."),
     library: LibraryOption = None,
@@ -117,16 +164,19 @@ def generate(
 
     Example: sda generate "my kit" --seconds 30 --count 4 --brightness 0.8 --format flac -o takes/
     A control can move over the take: --density 0.1:0.9 starts sparse and ends busy.
+    Loops: sda generate "my kit" --loop --bars 4 --bpm 120 --width 0.5 --out-dir loops/
     """
     from sda.audio.export import export_audio
+    from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
 
     controls = {
         "brightness": brightness, "warmth": warmth, "roughness": roughness, "tension": tension,
         "density": density, "loudness": loudness,
     }  # fmt: skip
+    length = TakeLength(seconds, bars, bpm, beats_per_bar, loop)
     settings = GenerationSettings(
-        seconds=seconds,
+        seconds=length.check(),  # a conflicting or impossible length: one message, no work
         seed=seed,
         temperature=temperature,
         top_k=top_k,
@@ -135,36 +185,100 @@ def generate(
         candidates=candidates,
         controls=controls,
     )  # refuses bad values, in the app's words too, before the model loads
-    _check_request(settings, count=count, prompt=prompt)
+    _check_request(settings, count=count, prompt=prompt, loop=loop)
     output = AudioOutput(
         format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
         lufs=lufs, overwrite=overwrite,
     )  # fmt: skip
     extension = output.check()
+    stereo = _check_stereo(width, movement, channels)
     _check_out_dir(out_dir)
     model = load_model(bundle, library, device)
+    exact = length.for_model(model)  # None: a plain --seconds take
+    if exact is not None:
+        settings = replace(settings, seconds=exact.seconds)
+    _say_settings(exact, loop, stereo)
     prompt_codes = _load_prompt(model, prompt)
     targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
     with _progress_bar() as progress:
         for index, target in enumerate(targets):
             take_settings = replace(settings, seed=seed + index)
-            take = _one_take(model, progress, take_settings, index, count, prompt_codes)
-            tags = _take_tags(model, take_settings, prompt)
+            if loop:
+                take = _one_loop(model, progress, take_settings, exact, index, count)
+            else:
+                take = _one_take(model, progress, take_settings, index, count, prompt_codes)
+                take = _cut_to(take, exact)
+            tags = _take_tags(model, take_settings, prompt, _length_settings(exact, loop))
             written = export_audio(
                 take.audio, target, sample_rate_in=take.sample_rate, format=extension[1:],
                 sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
-                lufs=lufs, tags=tags, overwrite=overwrite,
+                width=width, movement=movement, lufs=lufs, tags=tags, overwrite=overwrite,
+                loop_seconds=exact.exact_seconds if loop else None,
             )  # fmt: skip
             typer.echo(str(written))  # stdout: one output path per line, for scripts
+            if loop:
+                _say_loop(written, take)
 
 
-def _check_request(settings: GenerationSettings, *, count: int, prompt: Path | None) -> None:
+def _check_request(
+    settings: GenerationSettings, *, count: int, prompt: Path | None, loop: bool = False
+) -> None:
     """Refuse a count or prompt that cannot work, before the model loads."""
     if not 1 <= count <= MAX_COUNT:
         raise CommandError(f"--count must be between 1 and {MAX_COUNT}, got {count}")
     replace(settings, seed=settings.seed + count - 1)  # the last take's seed is in range too
     if prompt is not None and not prompt.is_file():
         raise CommandError(f"--prompt {prompt}: no such file")
+    if prompt is not None and loop:
+        raise CommandError(
+            "--prompt continues a sound, but a loop is made afresh so its end can flow into its "
+            "start: drop --prompt or --loop"
+        )
+
+
+def _check_stereo(width: float | None, movement: float, channels: str) -> str | None:
+    """Refuse a width or movement out of range before any work; describe the stereo field in
+    physical terms (None when the output is mono)."""
+    from sda.audio.export_settings import DEFAULT_STEREO_WIDTH, ExportSettings
+    from sda.audio.stereo_field import describe_movement, describe_width
+
+    checked = ExportSettings(channels=channels, width=width, movement=movement)
+    if checked.channels == "mono" or (checked.channels == "binaural" and not (width or movement)):
+        return None  # nothing to spread: mono, or one point source placed binaurally
+    width = checked.width
+    if width is None:
+        width = DEFAULT_STEREO_WIDTH if checked.channels == "stereo" else 0.0
+    return (
+        f"stereo: width {width:g} = {describe_width(width)}; "
+        f"movement {checked.movement:g} = {describe_movement(checked.movement)}"
+    )
+
+
+def _say_settings(exact: LoopLength | None, loop: bool, stereo: str | None) -> None:
+    """The length and the stereo field in physical terms, on stderr (stdout lists the files)."""
+    if exact is not None:
+        typer.echo(f"{'loop' if loop else 'length'}: {exact.describe()}", err=True)
+    if stereo is not None:
+        typer.echo(stereo, err=True)
+
+
+def _say_loop(written: Path, loop: Loop) -> None:
+    """How a loop came out: its seam, and the pitch change when it was stretched to its bars."""
+    seam = "smooth" if loop.seam.passed else "audible: try another --seed"
+    line = f"{written.name}: seam {seam}"
+    if loop.pitch_cents:
+        line += f"; stretched to fit its bars, pitch {loop.pitch_cents:+.1f} cents"
+    typer.echo(line, err=True)
+
+
+def _length_settings(exact: LoopLength | None, loop: bool) -> dict[str, Any]:
+    """What the length options add to the take's settings tag."""
+    if exact is None:
+        return {}
+    fitted = {"loop": loop, "samples": exact.samples}
+    if exact.bars is not None:
+        fitted.update(bars=exact.bars, bpm=exact.bpm, beats_per_bar=exact.beats_per_bar)
+    return fitted
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -232,14 +346,47 @@ def _one_take(
     return take
 
 
-def _take_tags(model: Bundle, settings: GenerationSettings, prompt: Path | None) -> dict[str, Any]:
+def _one_loop(
+    model: Bundle,
+    progress: Progress,
+    settings: GenerationSettings,
+    length: LoopLength,
+    index: int,
+    count: int,
+) -> Loop:
+    """One seamless loop of `length` (its join redrawn by the prior, cut where it joins best)."""
+    from sda.generate.loop import generate_loop
+
+    task = progress.add_task(f"loop {index + 1}/{count} (seed {settings.seed})", total=None)
+    sampling = {k: v for k, v in settings.to_dict().items() if k != "seconds"}
+    made = generate_loop(model, length, **sampling)
+    progress.remove_task(task)
+    return made
+
+
+def _cut_to(take: Take, length: LoopLength | None) -> Take:
+    """A tempo-fitted one-shot cut to its exact length (the codes cover whole frames, rounded up)."""
+    if length is None or len(take.audio) <= length.samples:
+        return take
+    return replace(take, audio=take.audio[: length.samples])
+
+
+def _take_tags(
+    model: Bundle,
+    settings: GenerationSettings,
+    prompt: Path | None,
+    length: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "title": f"{model.name} seed {settings.seed}",
         "album": model.name,
         "model": model.name,
         "model_id": model.id,
         "seed": settings.seed,
-        "settings": {k: v for k, v in settings.to_dict().items() if k != "seed"},
+        "settings": {
+            **{k: v for k, v in settings.to_dict().items() if k != "seed"},
+            **(length or {}),
+        },
         "sources": str(prompt) if prompt is not None else None,
     }
 

@@ -35,6 +35,14 @@ class LoopLength:
     bpm: float | None = None
     beats_per_bar: int = 4
 
+    @property
+    def exact_seconds(self) -> float:
+        """The length before rounding to samples: bars x beats x 60 / bpm for a tempo-fitted loop
+        (an export at another rate is cut to this, so it lines up with the bars there too)."""
+        if self.bars is None or self.bpm is None:
+            return self.seconds
+        return self.bars * self.beats_per_bar * 60.0 / self.bpm
+
     def describe(self) -> str:
         """E.g. "2 bars at 120 bpm = 4.000 s (192000 samples)"."""
         if self.bars is None:

@@ -249,6 +249,45 @@ def test_a_failing_action_shows_a_message_not_a_trace(server, browser):
     page.close()
 
 
+def test_a_wide_loop_plays_looped_and_exports_with_loop_points(server, browser, tmp_path):
+    import soundfile
+
+    from sda.audio.loop_points import read_loop_points
+    from sda.audio.stereo_field import describe_width
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(server["url"])
+    page.wait_for_function(
+        "() => document.querySelector('#gen-model input')?.value === 'tiny-prior'"
+    )
+    seconds = page.locator("#gen-seconds input[type=number]")
+    seconds.fill("0.5")
+    seconds.press("Enter")
+    page.click("button:has-text('Loop and stereo')")
+    page.check("#gen-loop input[type=checkbox]")
+    width = page.locator("#gen-width input[type=number]")
+    width.fill("0.5")
+    width.press("Enter")
+    _wait_text(page, "gen-width-value", describe_width(0.5))  # the physical value, beside it
+    page.click("#gen-button")
+    _wait_text(page, "gen-status", "Made 1 take")
+    assert "loop" in page.inner_text("#gen-player-0")
+    page.click("#gen-export-button")
+    link = page.locator("#gen-export-file a").first
+    link.wait_for()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "09-loop.png"), full_page=True)
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    info = soundfile.info(str(saved))
+    assert info.channels == 2 and read_loop_points(saved).length == info.frames
+    _no_error_toasts(page)
+    page.close()
+
+
 def test_server_binds_localhost_and_serves_no_other_files(server):
     base = f"http://127.0.0.1:{server['port']}"
     for path in ("/gradio_api/file=/etc/passwd", f"/gradio_api/file={Path.home()}/.bashrc"):

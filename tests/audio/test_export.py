@@ -18,6 +18,7 @@ from sda.audio.export import (
     true_peak_db,
     unique_path,
 )
+from sda.audio.stereo_field import measure_width
 from sda.audio.tags import TagError, read_tags
 
 RATE = 48_000
@@ -161,7 +162,11 @@ def test_stereo_and_binaural_layouts(tmp_path):
     mono = 0.2 * np.random.default_rng(1).standard_normal(RATE)
     stereo = export_audio(mono, tmp_path / "s.wav", channels="stereo", bit_depth=32, width=0.7)
     back, _ = sf.read(stereo, dtype="float64")
-    np.testing.assert_allclose(back.mean(axis=1), mono, atol=1e-6)  # mono-compatible
+    # mono-compatible: the downmix is the take (turned down as a whole if L or R would clip)
+    gain = np.dot(back.mean(axis=1), mono) / np.dot(mono, mono)
+    assert 0.5 < gain <= 1.0 and np.abs(back).max() <= 1.0
+    np.testing.assert_allclose(back.mean(axis=1), gain * mono, atol=1e-6)
+    assert measure_width(back.T) == pytest.approx(0.7 / (2 - 0.7), rel=0.05)  # one width
     right = export_audio(mono, tmp_path / "r.flac", format="flac", channels="stereo", azimuth=90)
     back, _ = sf.read(right)
     assert np.mean(back[:, 1] ** 2) > 100 * np.mean(back[:, 0] ** 2)
