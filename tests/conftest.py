@@ -86,3 +86,14 @@ def tiny_prior_bundle(tiny_library_root):
     from sda.library import Library
 
     return Library(tiny_library_root).load("tiny-prior")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

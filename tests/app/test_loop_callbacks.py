@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 from sda.app import export_callbacks as export
 from sda.app import generate_callbacks as gen
@@ -18,14 +17,7 @@ from sda.audio.loop_points import LoopPoints, read_loop_points
 from sda.audio.seam import measure_seam
 from sda.audio.stereo_field import measure_width, side_to_mid_ratio
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

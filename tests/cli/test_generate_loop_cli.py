@@ -7,21 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from factories import run_cli
 
 from sda.audio.loop_points import LoopPoints, read_loop_points
 from sda.audio.seam import measure_seam
 from sda.audio.stereo_field import describe_movement, describe_width, measure_width
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sda_generate(capsys, library: Path, out: Path, *options) -> tuple[int, str, str]:

@@ -13,14 +13,7 @@ from sda.generate import GenerationError, generate, regenerate_region
 from sda.library.bundle import Bundle
 from sda.models.codec import Codec, CodecConfig
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from sda.audio.io import load_audio, write_audio
 from sda.audio.loop_points import read_wav_loop_points, write_wav_loop_points
@@ -14,14 +13,7 @@ from sda.generate.loop import generate_loop, make_loop, seamless_grid
 from sda.generate.loop_cut import loop_audio
 from sda.generate.loop_length import LoopError, loop_length
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 
 from sda.dna.take import Take
 from sda.generate import generate, render
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

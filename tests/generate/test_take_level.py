@@ -3,7 +3,6 @@
 import factories
 import numpy as np
 import pytest
-import torch
 
 from sda.dna.decode import decode_codes
 from sda.generate import generate, render
@@ -16,14 +15,7 @@ from sda.generate.render import (
 )
 from sda.library.bundle import Bundle
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def peak_db(audio: np.ndarray) -> float:
