@@ -166,7 +166,6 @@ def generate(
     A control can move over the take: --density 0.1:0.9 starts sparse and ends busy.
     Loops: sda generate "my kit" --loop --bars 4 --bpm 120 --width 0.5 --out-dir loops/
     """
-    from sda.audio.export import export_audio
     from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
 
@@ -175,16 +174,11 @@ def generate(
         "density": density, "loudness": loudness,
     }  # fmt: skip
     length = TakeLength(seconds, bars, bpm, beats_per_bar, loop)
+    # a conflicting or impossible length or a bad value: one message (the app's words), no work
     settings = GenerationSettings(
-        seconds=length.check(),  # a conflicting or impossible length: one message, no work
-        seed=seed,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        guidance=guidance,
-        candidates=candidates,
-        controls=controls,
-    )  # refuses bad values, in the app's words too, before the model loads
+        seconds=length.check(), seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+        guidance=guidance, candidates=candidates, controls=controls,
+    )  # fmt: skip
     _check_request(settings, count=count, prompt=prompt, loop=loop)
     output = AudioOutput(
         format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
@@ -200,9 +194,28 @@ def generate(
     _say_settings(exact, loop, stereo)
     prompt_codes = _load_prompt(model, prompt)
     targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
+    export_options = dict(
+        sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth, width=width,
+        movement=movement, lufs=lufs, overwrite=overwrite,
+        loop_seconds=exact.exact_seconds if loop else None,
+    )  # fmt: skip
+    _write_takes(
+        model, targets, settings, exact=exact, loop=loop, prompt=prompt,
+        prompt_codes=prompt_codes, format=extension[1:], export_options=export_options,
+    )  # fmt: skip
+
+
+def _write_takes(
+    model, targets: list[Path], settings: GenerationSettings, *, exact, loop: bool,
+    prompt: Path | None, prompt_codes, format: str, export_options: dict,
+) -> None:  # fmt: skip
+    """Generate, export and announce each take (seeds settings.seed, seed+1, ...)."""
+    from sda.audio.export import export_audio
+
+    count = len(targets)
     with _progress_bar() as progress:
         for index, target in enumerate(targets):
-            take_settings = replace(settings, seed=seed + index)
+            take_settings = replace(settings, seed=settings.seed + index)
             if loop:
                 take = _one_loop(model, progress, take_settings, exact, index, count)
             else:
@@ -210,11 +223,13 @@ def generate(
                 take = _cut_to(take, exact)
             tags = _take_tags(model, take_settings, prompt, _length_settings(exact, loop))
             written = export_audio(
-                take.audio, target, sample_rate_in=take.sample_rate, format=extension[1:],
-                sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
-                width=width, movement=movement, lufs=lufs, tags=tags, overwrite=overwrite,
-                loop_seconds=exact.exact_seconds if loop else None,
-            )  # fmt: skip
+                take.audio,
+                target,
+                sample_rate_in=take.sample_rate,
+                format=format,
+                tags=tags,
+                **export_options,
+            )
             typer.echo(str(written))  # stdout: one output path per line, for scripts
             if loop:
                 _say_loop(written, take)
