@@ -8,7 +8,7 @@ whole samples and sound effects, excerpts of music tracks, and the General MIDI 
 note by note with fluidsynth. Files the benchmarks score on (experiments/dev_sets.py's drums and
 textures) and an `unseen` set (some LMMS samples and two Warzone 2100 tracks) are kept out, so the
 base is measured on sound it never heard. A package that cannot be had is reported and skipped.
-The manifest (package, version, licences, files, seconds) goes to sda/data/base_corpus.json.
+The manifest (package, version, licences, files, seconds) goes to sda/assets/base_corpus.json.
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/sda-corpus")
     parser.add_argument("--out", type=Path, default=None, help="default: CACHE/audio")
-    parser.add_argument("--manifest", type=Path, default=REPO / "sda/data/base_corpus.json")
+    parser.add_argument("--manifest", type=Path, default=REPO / "sda/assets/base_corpus.json")
     args = parser.parse_args()
     out = args.out or args.cache / "audio"
     records = build(args.cache, out)

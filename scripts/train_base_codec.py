@@ -3,13 +3,13 @@
     python scripts/base_corpus.py                          # once: builds ~/.cache/sda-corpus/audio
     python scripts/train_base_codec.py --hours 1           # trains; re-run to continue (resumes)
     python scripts/train_base_codec.py --hours 3 --recipe cuda   # on a GPU: more steps per hour
-    python scripts/train_base_codec.py --export-only       # write sda/data/base_codec.safetensors
+    python scripts/train_base_codec.py --export-only       # write sda/assets/base_codec.safetensors
 
 `--hours` is the run's total budget, counted across resumes (trainer.max_time), so a session with
 spare time re-runs the same command with a larger number. The run lives in outputs/codec/base.
 Export takes the checkpoint with the lowest held-out mel, keeps the encoder and decoder (the
 codebooks are seeded again on each user's audio), stores them as fp16 safetensors with the
-config, step count and corpus manifest hash, and rewrites the numbers in sda/data/BASE_CODEC.md.
+config, step count and corpus manifest hash, and rewrites the numbers in sda/assets/BASE_CODEC.md.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from sda.models.base_codec import base_codec_path, load_base_codec, save_base_co
 from sda.models.codec import Codec, CodecConfig  # noqa: E402
 from sda.training.train_codec import compose_config, train  # noqa: E402
 
-MANIFEST = REPO / "sda/data/base_corpus.json"
-CARD = REPO / "sda/data/BASE_CODEC.md"
+MANIFEST = REPO / "sda/assets/base_corpus.json"
+CARD = REPO / "sda/assets/BASE_CODEC.md"
 
 
 def overrides(args: argparse.Namespace) -> list[str]:
@@ -50,7 +50,7 @@ def overrides(args: argparse.Namespace) -> list[str]:
 
 
 def export(run_dir: Path) -> Path:
-    """best.ckpt (else last.ckpt) -> fp16 encoder + decoder safetensors in sda/data/."""
+    """best.ckpt (else last.ckpt) -> fp16 encoder + decoder safetensors in sda/assets/."""
     folder = run_dir / "checkpoints"
     path = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
     ckpt = torch.load(path, map_location="cpu", weights_only=True)

@@ -1,6 +1,6 @@
 """The default HRTF: a spherical-head model (Brown & Duda 1998) written as a small SOFA file.
 
-Run `python -m sda.audio.hrtf_model --out sda/data/default_hrtf.sofa` to regenerate the shipped file;
+Run `python -m sda.audio.hrtf_model --out sda/assets/default_hrtf.sofa` to regenerate the shipped file;
 the output depends only on `HeadModel`, so a test can rebuild it and compare.
 """
 
@@ -161,7 +161,7 @@ def write_default_hrtf(out: str | Path, model: HeadModel = HeadModel()) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="sda/data/default_hrtf.sofa", help="SOFA file to write")
+    parser.add_argument("--out", default="sda/assets/default_hrtf.sofa", help="SOFA file to write")
     args = parser.parse_args(argv)
     path = write_default_hrtf(args.out)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

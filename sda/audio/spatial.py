@@ -150,7 +150,7 @@ def _unit(azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> np.ndarray:
 
 def default_hrtf_path() -> Path:
     """The spherical-head HRTF shipped with sda (see sda.audio.hrtf_model)."""
-    return Path(str(resources.files("sda") / "data" / "default_hrtf.sofa"))
+    return Path(str(resources.files("sda") / "assets" / "default_hrtf.sofa"))
 
 
 def load_hrtf(path: str | Path | None = None) -> Hrtf:

@@ -2,7 +2,7 @@
 
 `sda-train` starts every new codec from its encoder and decoder (`init_from=base`, the default),
 so a few minutes on a handful of files fine-tune a decoder that has already heard hours of
-varied sound. scripts/train_base_codec.py makes the weights; sda/data/BASE_CODEC.md is the card.
+varied sound. scripts/train_base_codec.py makes the weights; sda/assets/BASE_CODEC.md is the card.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class BaseCodecError(SdaError):
 
 
 def base_codec_path() -> Path:
-    return Path(str(resources.files("sda") / "data" / FILE_NAME))
+    return Path(str(resources.files("sda") / "assets" / FILE_NAME))
 
 
 def _missing(path: Path, reason: str) -> BaseCodecError:

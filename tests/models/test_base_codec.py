@@ -88,7 +88,7 @@ def test_the_shipped_base_loads_and_fits_the_laptop_recipe():
     from sda.training.train_codec import compose_config
 
     path = base_codec_path()
-    assert path.is_file(), "sda/data/base_codec.safetensors is package data: rebuild it"
+    assert path.is_file(), "sda/assets/base_codec.safetensors is package data: rebuild it"
     assert path.stat().st_size <= 15e6
     base, metadata = load_base_codec()
     assert int(metadata["steps"]) > 0
