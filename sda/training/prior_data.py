@@ -389,12 +389,12 @@ class PriorDataModule(L.LightningDataModule):
                 for f, limit in zip(self.files, self.limits, strict=True)
             ]
             self.stats = DescriptorStats.fit(np.concatenate(raw))
-        log.info(
-            "prior data: %d files, %d frames, %d validation windows",
-            len(self.files),
-            sum(self.limits),
+        log.info(  # short sounds are packed into streams, each encoded as several copies
+            "prior data: %d files as %d sequences x %d copies, %d training frames, "
+            "%d validation windows",
+            len(report.usable), len(recordings), 1 + len(self.variants), sum(self.limits),
             len(self.val_windows),
-        )
+        )  # fmt: skip
 
     def stats_record(self) -> dict:
         """The descriptor stats as the prior's checkpoint keeps them, with the material's level."""
