@@ -266,6 +266,6 @@ def _descriptor_stats(models: Any) -> DescriptorStats:
         name = getattr(models, "name", "this model")
         raise GenerationError(
             f"{name} carries no descriptor statistics, so candidates cannot be compared with the "
-            "controls; generate with candidates=1, or re-export the prior with `sda export`"
+            "controls; generate with candidates=1, or add the prior again with `sda library add`"
         )
     return stats

@@ -71,7 +71,7 @@ class QualityPlateau(L.Callback):
             return f"{head} — stopping (stop_on_plateau=true); the best weights are in {BEST}"
         return (
             f"{head} — stop now (Ctrl-C keeps the best weights, {BEST}, which "
-            "`sda export` uses) or let it run"
+            "`sda library add` uses) or let it run"
         )
 
     def observe(self, value: float, step: int) -> bool:

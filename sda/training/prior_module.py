@@ -43,7 +43,7 @@ def overfitting_note(
     return (
         f"validation cross-entropy rose from {best:.3f} (step {best_step}) to {value:.3f} "
         f"(step {step}): the prior is memorising this set. The weights with the lowest validation "
-        "loss are in checkpoints/best.ckpt (to compare, export them with `sda export CODEC "
+        "loss are in checkpoints/best.ckpt (to compare, add them with `sda library add CODEC "
         "--prior RUN/checkpoints/best.ckpt`); more or more varied audio helps most"
     )
 
