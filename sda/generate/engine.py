@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,7 @@ from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.loudness_range import conditioning_controls
 from sda.generate.render import render_take
 from sda.generate.sampling import SamplingSettings, sample_window
 from sda.generate.settings import (
@@ -179,19 +181,21 @@ def generate(
         controls=controls or {},
     )
     codec, prior, fingerprint = check_models(models)
-    targets = settings.controls
+    targets = settings.controls  # as asked: the level is set from these
+    # as the prior and the steering read them (a loudness level placed among the training windows)
+    conditioning = conditioning_controls(targets, bundle_stats(models))
     stats = _descriptor_stats(models) if settings.candidates > 1 and targets else None
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
     grids = _sample_grids(
-        prior, _prompt_history(models, prompt), frames, batch, settings,
-        on_progress,
+        prior, _prompt_history(models, prompt), frames, batch,
+        replace(settings, controls=conditioning), on_progress,
     )  # fmt: skip
     as_codes = partial(_grid_codes, codec, fingerprint)
     choice, decoded = CandidateChoice(0), None
     if stats is not None:
         audio = [decode_codes(models, as_codes(grid)) for grid in grids]
-        choice = closest_candidate(audio, int(codec.config.sample_rate), targets, stats)
+        choice = closest_candidate(audio, int(codec.config.sample_rate), conditioning, stats)
         decoded = audio[choice.index]
     new = grids[choice.index].numpy()  # (levels, frames)
     if include_prompt and prompt is not None:

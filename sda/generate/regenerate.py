@@ -22,7 +22,9 @@ from sda.generate.engine import (
     control_tensors,
     sampling_settings,
 )
+from sda.generate.loudness_range import conditioning_controls
 from sda.generate.settings import GenerationError, GenerationSettings
+from sda.generate.steering import bundle_stats
 
 
 @torch.inference_mode()
@@ -77,7 +79,8 @@ def regenerate_region(
         guidance=guidance, candidates=candidates, controls=controls or {},
     )  # fmt: skip
     prior, start, end = _check_region(models, codes, start, end)
-    values, mask = control_tensors(settings.controls)
+    # a loudness level is placed among the training windows, as the prior learned it
+    values, mask = control_tensors(conditioning_controls(settings.controls, bundle_stats(models)))
     device = prior.position_embedding.weight.device
     grid = torch.tensor(np.asarray(codes.indices), dtype=torch.long, device=device)
     window = prior.config.context_frames

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
+from sda.audio.descriptors import DescriptorStats, measure
 from sda.dna.codes import Codes
 from sda.dna.decode import decode_codes
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.steering import bundle_stats
 
 MAX_GAIN_DB = 24.0
@@ -34,7 +35,8 @@ def loudness_gain_db(
     *,
     max_gain_db: float | None = None,
 ) -> float:
-    """The gain (dB) that brings `audio` to the loudness control's `target` (0..1).
+    """The gain (dB) that brings `audio` to the loudness control's `target` (0..1), a level in
+    the musical range of `sda.generate.loudness_range`.
 
     No cap by default: a quiet take still reaches the level asked for (`set_level` then keeps
     the peak below PEAK_CEILING); a take peaking below SILENCE_DBFS is silence and stays so.
@@ -43,9 +45,7 @@ def loudness_gain_db(
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak <= 10.0 ** (SILENCE_DBFS / 20.0):
         return 0.0
-    index = CONTROL_NAMES.index("loudness")
-    wanted = float(stats.denormalize(np.full(len(CONTROL_NAMES), float(target)))[index])
-    gain = wanted - measure(audio, sample_rate)["loudness"]
+    gain = loudness_db(target, stats) - measure(audio, sample_rate)["loudness"]
     return float(gain if max_gain_db is None else np.clip(gain, -max_gain_db, max_gain_db))
 
 
@@ -86,9 +86,8 @@ def _loudness_envelope(
     curve = sample_curve(keyframes("loudness", target), len(audio))
     level = float(curve.mean())
     gain = loudness_gain_db(audio, rate, level, stats)
-    index = CONTROL_NAMES.index("loudness")
-    span_db = stats.high[index] - stats.low[index]
-    return gain + (curve - level) * span_db
+    low, high = loudness_range_db(stats)
+    return gain + (curve - level) * (high - low)
 
 
 def set_level(
