@@ -192,6 +192,7 @@ def generate(
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
     _say_settings(exact, loop, stereo)
+    _say_controls(model, settings.controls)
     prompt_codes = _load_prompt(model, prompt)
     targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
     export_options = dict(
@@ -275,6 +276,16 @@ def _say_settings(exact: LoopLength | None, loop: bool, stereo: str | None) -> N
         typer.echo(f"{'loop' if loop else 'length'}: {exact.describe()}", err=True)
     if stereo is not None:
         typer.echo(stereo, err=True)
+
+
+def _say_controls(model, controls) -> None:
+    """The set controls in this model's physical units ("density 0.9 (≈ 4.2 onsets/s)"), on stderr."""
+    from sda.generate.control_units import describe_controls
+    from sda.generate.steering import bundle_stats
+
+    stats = bundle_stats(model)
+    if controls and stats is not None:
+        typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
 
 
 def _say_loop(written: Path, loop: Loop) -> None:
