@@ -21,6 +21,8 @@ def physical_value(name: str, value: float, stats: DescriptorStats) -> str:
     index = CONTROL_NAMES.index(name)
     raw = stats.low[index] + float(value) * (stats.high[index] - stats.low[index])
     if name == "brightness":  # log2 of the spectral centroid in Hz
+        if not 0.0 <= raw <= 16.0:  # not a log2 frequency (a hand-made or damaged range)
+            return f"≈ {raw:.3g} centroid (log2 Hz)"
         hertz = 2.0**raw
         return (
             f"≈ {hertz / 1000:.1f} kHz centroid" if hertz >= 1000 else f"≈ {hertz:.0f} Hz centroid"

@@ -23,6 +23,8 @@ def test_each_control_speaks_its_unit() -> None:
     assert physical_value("roughness", 1.0, STATS) == "≈ -10 dB spectral flatness"
     assert physical_value("tension", 0.5, STATS) == "≈ 0.25 dissonance"
     assert physical_value("density", 0.5, STATS) == "≈ 3.5 onsets/s"
+    odd = DescriptorStats(low=(500.0, *STATS.low[1:]), high=(6000.0, *STATS.high[1:]))
+    assert physical_value("brightness", 0.0, odd) == "≈ 500 centroid (log2 Hz)"  # no overflow
     # loudness in its musical range: 30 dB below the loud end at most, not the raw -90 dB
     assert physical_value("loudness", 0.0, STATS) == "≈ -42 dBFS RMS"
 
