@@ -97,3 +97,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def ctx(tiny_library_root, tmp_path):
+    """An app context over the shared, read-only tiny library (files go to tmp_path)."""
+    from sda.app.state import AppContext
+    from sda.library import Library
+
+    return AppContext.create(Library(tiny_library_root), work_dir=tmp_path / "work")
+
+
+@pytest.fixture
+def writable_ctx(tiny_library_root, tmp_path):
+    """An app context over a private copy of the tiny library, for renames, tags and presets."""
+    import shutil
+
+    from sda.app.state import AppContext
+    from sda.library import Library
+
+    root = tmp_path / "library"
+    shutil.copytree(tiny_library_root, root)
+    return AppContext.create(Library(root), work_dir=tmp_path / "work")

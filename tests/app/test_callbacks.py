@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,26 +19,8 @@ from sda.app import library_callbacks as lib
 from sda.app.errors import AppError
 from sda.app.grid_image import Selection, code_colours, render_grid
 from sda.app.presets import PresetError, PresetStore
-from sda.app.state import AppContext, UserSession
+from sda.app.state import UserSession
 from sda.errors import SdaError
-
-
-@pytest.fixture
-def ctx(tiny_library_root, tmp_path) -> AppContext:
-    """An app context over the shared, read-only tiny library (files go to tmp_path)."""
-    from sda.library import Library
-
-    return AppContext.create(Library(tiny_library_root), work_dir=tmp_path / "work")
-
-
-@pytest.fixture
-def writable_ctx(tiny_library_root, tmp_path) -> AppContext:
-    """An app context over a private copy of the tiny library, for renames, tags and presets."""
-    from sda.library import Library
-
-    root = tmp_path / "library"
-    shutil.copytree(tiny_library_root, root)
-    return AppContext.create(Library(root), work_dir=tmp_path / "work")
 
 
 @pytest.fixture

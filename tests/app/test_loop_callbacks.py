@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,28 +11,12 @@ import soundfile
 
 from sda.app import export_callbacks as export
 from sda.app import generate_callbacks as gen
-from sda.app.state import AppContext, UserSession
+from sda.app.state import UserSession
 from sda.audio.loop_points import LoopPoints, read_loop_points
 from sda.audio.seam import measure_seam
 from sda.audio.stereo_field import measure_width, side_to_mid_ratio
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def ctx(tiny_library_root, tmp_path) -> AppContext:
-    from sda.library import Library
-
-    return AppContext.create(Library(tiny_library_root), work_dir=tmp_path / "work")
-
-
-@pytest.fixture
-def writable_ctx(tiny_library_root, tmp_path) -> AppContext:
-    from sda.library import Library
-
-    root = tmp_path / "library"
-    shutil.copytree(tiny_library_root, root)
-    return AppContext.create(Library(root), work_dir=tmp_path / "work")
 
 
 def test_a_loop_take_loops_and_exports_with_loop_points(ctx):
