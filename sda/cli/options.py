@@ -86,26 +86,20 @@ class AudioOutput:
 
     def check(self) -> str:
         """Refuse impossible settings before any file is processed; return the file extension."""
-        from sda.audio.export import CHANNEL_LAYOUTS, FORMATS
+        from sda.audio.export_settings import FORMATS, ExportError, ExportSettings
 
         spec = FORMATS.get(self.format.lower().lstrip("."))
-        if spec is None:
+        if spec is None:  # named as the option the musician typed
             raise CommandError(
                 f"unknown --format {self.format!r}; choose one of {', '.join(FORMATS)}"
             )
-        if self.rate not in spec.rates:
-            rates = ", ".join(str(r) for r in spec.rates)
-            raise CommandError(
-                f"{spec.name} cannot be written at {self.rate} Hz; use --rate {rates}"
-            )
-        if self.bit_depth is not None and (
-            not spec.lossless or self.bit_depth not in spec.subtypes
-        ):
-            raise CommandError(f"--bit-depth {self.bit_depth} does not work with {spec.name}")
-        if self.channels not in CHANNEL_LAYOUTS:
-            raise CommandError(
-                f"unknown --channels {self.channels!r}; use {', '.join(CHANNEL_LAYOUTS)}"
-            )
+        try:  # every other rule lives once, in ExportSettings (the app checks the same)
+            ExportSettings(
+                format=spec.name, sample_rate=self.rate, bit_depth=self.bit_depth,
+                channels=self.channels, azimuth=self.azimuth, lufs=self.lufs,
+            )  # fmt: skip
+        except ExportError as error:
+            raise CommandError(str(error)) from None
         return spec.extension
 
     def write(self, audio: np.ndarray, sample_rate: int, target: Path) -> Path:
