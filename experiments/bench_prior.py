@@ -102,42 +102,46 @@ def speed(bundle, seconds: float) -> tuple[float, float, float]:
 
 
 def controllability(
-    bundle, seconds: float, guidance: float, candidates: int = 1, *, rendered: bool = False
-) -> dict[str, tuple[float, list]]:
+    bundle, seconds: float, guidance: float, candidates: int = 1
+) -> tuple[dict[str, tuple[float, list]], dict[str, tuple[float, list]]]:
     """Per control: Spearman rho of (setting, measured descriptor) and the mean per setting.
 
-    `candidates` > 1 lets `generate` keep the closest of that many takes; `rendered` measures
-    what the CLI and app write (`render`: the loudness control also sets the level by a gain)
-    instead of the plain decoded codes (sda.generate.steering).
+    Two tables from the same takes: the plain decoded codes (what conditioning alone made) and the
+    take as the CLI and app write it (`render`: the loudness control also sets the level by a
+    gain). `candidates` > 1 lets `generate` keep the closest of that many takes.
     """
     rate = bundle.codec.config.sample_rate
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
-    results = {}
+    plain, rendered = {}, {}
     for index, name in enumerate(CONTROL_NAMES):
-        settings, measured = [], []
+        settings, measured = [], {"plain": [], "rendered": []}
         for value in SETTINGS:
             for seed in SEEDS:
                 take = generate(
                     bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value},
                     candidates=candidates,
                 )  # fmt: skip
-                # without a loudness control the take is at the material's level: unrendered
-                # takes are the plain decoded codes, so the level the codes carry is measured
-                audio = take.audio if rendered else decode_codes(bundle.codec, take.codes)
-                raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
                 settings.append(value)
-                measured.append(float(stats.normalize(raw)[index]))
-        rho = float(spearmanr(settings, measured).statistic)
-        means = [
-            float(np.mean(measured[i * len(SEEDS) : (i + 1) * len(SEEDS)]))
-            for i in range(len(SETTINGS))
-        ]
-        results[name] = (rho, means)
-        print(
-            f"  {name:10s} x{candidates} rho {rho:+.2f}  means {' '.join(f'{m:.2f}' for m in means)}",
-            flush=True,
-        )
-    return results
+                for kind, audio in (
+                    ("plain", decode_codes(bundle.codec, take.codes)),
+                    ("rendered", take.audio),
+                ):
+                    raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
+                    measured[kind].append(float(stats.normalize(raw)[index]))
+        for kind, table in (("plain", plain), ("rendered", rendered)):
+            values = measured[kind]
+            rho = float(spearmanr(settings, values).statistic)
+            means = [
+                float(np.mean(values[i * len(SEEDS) : (i + 1) * len(SEEDS)]))
+                for i in range(len(SETTINGS))
+            ]
+            table[name] = (rho, means)
+            print(
+                f"  {name:10s} x{candidates} {kind:8s} rho {rho:+.2f}  "
+                f"means {' '.join(f'{m:.2f}' for m in means)}",
+                flush=True,
+            )
+    return plain, rendered
 
 
 def median_peak_db(takes: list[np.ndarray]) -> float:
@@ -262,9 +266,9 @@ def main() -> None:
     )
     window = bundle.prior.config.context_frames / frame_rate
     clip_seconds = min(4.0, window)
-    control = controllability(bundle, clip_seconds, args.guidance)
+    control, control_rendered = controllability(bundle, clip_seconds, args.guidance)
     chosen = (
-        controllability(bundle, clip_seconds, args.guidance, args.candidates, rendered=True)
+        controllability(bundle, clip_seconds, args.guidance, args.candidates)[1]
         if args.candidates > 1
         else {}
     )
@@ -326,7 +330,12 @@ def main() -> None:
             f"| {chosen_speed:.1f} | |"
         )
     chosen_label = f"best of {args.candidates}, rendered"
-    for label, table in (("conditioning only", control), (chosen_label, chosen)):
+    tables = (
+        ("conditioning only", control),
+        ("one take, rendered", control_rendered),
+        (chosen_label, chosen),
+    )
+    for label, table in tables:
         for name, (rho, means) in table.items():
             target = ">= 0.9" if name in ("brightness", "loudness", "density") else "report"
             lines.append(
@@ -356,7 +365,8 @@ def main() -> None:
         "samples N takes in one batch and keeps the one whose measured descriptors are closest to "
         "the controls; 'rendered': measured on what `sda generate` and the app write "
         "(`sda.generate.render`: the loudness control also sets the output level with a gain). "
-        "Conditioning only: the plain decoded codes of one take."
+        "Conditioning only: the plain decoded codes of one take; 'one take, rendered': that same "
+        "take as written (candidates = 1)."
     )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -174,6 +174,7 @@ PRIOR: dict[str, Rule] = {
     "prior_data.num_workers": Whole(0, 256),
     "prior_data.pack_short": BOOLEAN,
     "prior_data.lookahead_seconds": Number(0.0, 30.0, above=True),
+    "prior_data.longest_gap_seconds": Number(0.0, 30.0),
     "model.num_levels": Whole(1, 64, also=(None,), note="the codec's"),
     "model.codebook_size": Whole(2, 65536, also=(None,), note="the codec's"),
     "training.label_smoothing": Number(0.0, 0.99),

@@ -27,6 +27,7 @@ from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, 
 from sda.dataset import AudioCache, DatasetReport, default_cache_dir, load_usable_audio, scan_folder
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
+from sda.training.stream_gaps import stream_gaps
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ CACHE_VERSION = 1
 ENCODE_CHUNK_SECONDS = 30.0  # bounds the codec's memory on long files
 MAX_VAL_WINDOWS = 32
 STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
-GAP_SECONDS = 0.05
+GAP_SECONDS = 0.05  # the shortest silence between chained one-shots
 CONTROL_BLOCK_FRAMES = 8  # controls change every 8 frames (~0.17 s at 47 frames/s)
 MATERIAL_LEVEL_KEY = "material_level"  # kept beside the controls' ranges in the descriptor stats
 
@@ -97,24 +98,34 @@ def pack_short_sounds(
     gap: int,
     stream_samples: int,
     seed: int,
+    longest_gap: int = 0,
 ) -> list[tuple[str, np.ndarray]]:
     """(key, audio) per recording: long files alone, short ones chained into streams.
 
     A one-shot shorter than the prior's window would teach it only "a sound, then nothing"; chained
-    in a seeded random order with a short silence between them, windows show the prior what comes
-    after a hit ends: another one. Streams stay about `stream_samples` long.
+    in a seeded random order with silences between them, windows show the prior what comes after a
+    hit ends: another one. The silences run from `gap` to `longest_gap` samples in passages
+    (stream_gaps.py), so the prior hears sparse and busy playing and its density control has both
+    to point at. Streams stay about `stream_samples` long.
     """
     out = [(k, a) for k, a in zip(keys, audio, strict=True) if len(a) >= min_samples]
     short = [i for i, a in enumerate(audio) if len(a) < min_samples]
-    order = np.random.default_rng(seed).permutation(short)
-    silence = np.zeros(gap, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(short)
+    gaps = stream_gaps(len(order), shortest=gap, longest=longest_gap, rng=rng)
     stream: list[int] = []
-    for position, index in enumerate(order):
-        stream.append(int(index))
-        size = sum(len(audio[i]) + gap for i in stream)
+    for position in range(len(order)):
+        stream.append(position)
+        size = sum(len(audio[order[p]]) + gaps[p] for p in stream)
         if size >= stream_samples or position == len(order) - 1:
-            key = hashlib.sha256("|".join(keys[i] for i in stream).encode() + f"|{gap}".encode())
-            parts = [piece for i in stream for piece in (audio[i], silence)]
+            silences = [gaps[p] for p in stream]
+            names = "|".join(keys[order[p]] for p in stream)
+            key = hashlib.sha256(f"{names}|{silences}".encode())
+            parts = [
+                piece
+                for p in stream
+                for piece in (audio[order[p]], np.zeros(gaps[p], dtype=np.float32))
+            ]
             out.append((f"stream:{key.hexdigest()}", np.concatenate(parts)))
             stream = []
     return out
@@ -299,6 +310,7 @@ class PriorDataModule(L.LightningDataModule):
         use_cache: bool = True,
         stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
         pack_short: bool = True,  # chain sounds shorter than the window into streams
+        longest_gap_seconds: float = 1.5,  # chained sounds: silences from GAP_SECONDS up to this
         lookahead_seconds: float = 1.0,  # each frame's controls describe this much audio ahead
         variants: list[Variant] | None = None,  # copies at other speeds/levels (prior_variants.py)
     ) -> None:
@@ -314,6 +326,7 @@ class PriorDataModule(L.LightningDataModule):
         self.steps_per_epoch, self.num_workers, self.seed = steps_per_epoch, num_workers, seed
         self.cache_dir, self.use_cache, self.stats = cache_dir, use_cache, stats
         self.pack_short, self.lookahead_seconds = pack_short, lookahead_seconds
+        self.longest_gap_seconds = longest_gap_seconds
         self.variants = [v for v in (variants or []) if not v.is_original]
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
@@ -354,6 +367,7 @@ class PriorDataModule(L.LightningDataModule):
                 gap=int(GAP_SECONDS * rate),
                 stream_samples=int(STREAM_SECONDS * rate),
                 seed=self.seed,
+                longest_gap=int(self.longest_gap_seconds * rate),
             )
         self.files, sources = [], []
         for number, (key, sound) in enumerate(recordings):

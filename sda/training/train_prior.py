@@ -145,6 +145,7 @@ def _build_datamodule(
         steps_per_epoch=int(cfg.data.steps_per_epoch),
         num_workers=int(cfg.prior_data.num_workers),
         pack_short=bool(cfg.prior_data.get("pack_short", True)),
+        longest_gap_seconds=float(cfg.prior_data.get("longest_gap_seconds", 1.5)),
         lookahead_seconds=float(cfg.prior_data.get("lookahead_seconds", 1.0)),
         variants=variants(
             list(cfg.prior_data.get("speeds") or []), list(cfg.prior_data.get("gains_db") or [])

@@ -146,3 +146,22 @@ def test_a_rising_validation_loss_is_reported_as_memorising():
     assert overfitting_note([(100, 4.0), (200, 3.8), (300, 3.85)]) is None  # noise, not a trend
     note = overfitting_note([(100, 4.0), (200, 3.8), (300, 4.2)])
     assert "rose from 3.800 (step 200) to 4.200" in note and "best.ckpt" in note
+
+
+def test_chained_sounds_get_sparse_and_busy_passages():
+    import numpy as np
+
+    from sda.training.prior_data import pack_short_sounds
+
+    sounds = [np.ones(10, np.float32) for _ in range(60)]
+    keys = [f"k{i}" for i in range(len(sounds))]
+    kwargs = dict(min_samples=100, gap=5, stream_samples=10**6, seed=0)
+    fixed = pack_short_sounds(keys, sounds, **kwargs)[0][1]
+    mixed = pack_short_sounds(keys, sounds, longest_gap=500, **kwargs)[0][1]
+    assert len(fixed) == 60 * 15  # no mix asked: the old fixed gap
+    onsets = np.flatnonzero(np.diff(np.concatenate([[0.0], mixed])) > 0)
+    gaps = np.diff(onsets) - 10
+    assert gaps.min() >= 5 and gaps.max() <= 500 * 1.3
+    assert np.quantile(gaps, 0.1) < 30 and np.quantile(gaps, 0.9) > 150  # both kinds of passage
+    again = pack_short_sounds(keys, sounds, longest_gap=500, **kwargs)
+    assert np.array_equal(again[0][1], mixed)  # seeded: the cache keys stay stable
