@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sda.training import devices, recipes
+from sda.training.checkpoint_io import SafeCheckpointIO
 from sda.training.config_checks import check_config
 from sda.training.errors import TrainingError
 
@@ -162,7 +163,10 @@ def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Re
     """
     loggers = instantiate_all(cfg.get("logger"))
     trainer = instantiate(
-        cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=loggers or False
+        cfg.trainer,
+        callbacks=instantiate_all(cfg.get("callbacks")),
+        logger=loggers or False,
+        plugins=[SafeCheckpointIO()],  # all-or-nothing saves; a full disk is one sentence
     )
     trainer.fit(
         module,
