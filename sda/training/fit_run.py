@@ -79,7 +79,13 @@ def open_run_dir(cfg: DictConfig, *, fast_matmul: bool = False) -> Path:
     """Make the run folder and set up torch for the run: threads, seed, and (codec, on a GPU)
     TF32 matrix products."""
     run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise TrainingError(
+            f"cannot make the run folder {run_dir}: a file is in the way; "
+            "set paths.output_dir to a folder"
+        ) from None
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     if fast_matmul and devices.resolve_accelerator(cfg.trainer.get("accelerator")) == "gpu":
