@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from sda.disk_full import disk_full_message, is_disk_full, lacks_space
 from sda.training.errors import TrainingError
 
 _CHUNK = 16 * 1024**2  # written in pieces: a full disk stops the copy early
+_TEMP_GLOB = ".*.ckpt.*.tmp"
+# A save takes seconds; a temp file this old was left by a killed run, not one still writing.
+STALE_SECONDS = 600
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -39,7 +43,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
         short = lacks_space(path.parent, data.nbytes)
         if short is not None:
             raise _disk_full(path, *short)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # _TEMP_GLOB
         try:
             with open(temp, "xb") as handle:
                 for start in range(0, data.nbytes, _CHUNK):
@@ -54,6 +58,24 @@ class SafeCheckpointIO(TorchCheckpointIO):
         finally:
             temp.unlink(missing_ok=True)
         fsync_dir(path.parent)
+
+
+def remove_unfinished_saves(folder: Path) -> int:
+    """Delete the temp files a killed run left half-written in `folder`; returns the bytes freed.
+
+    Only files older than STALE_SECONDS go, so a second run saving into the same folder right
+    now keeps its own."""
+    freed = 0
+    now = time.time()
+    for temp in Path(folder).glob(_TEMP_GLOB):
+        try:
+            stat = temp.stat()
+            if now - stat.st_mtime > STALE_SECONDS:
+                temp.unlink()
+                freed += stat.st_size
+        except OSError:
+            continue  # renamed or removed meanwhile
+    return freed
 
 
 def _disk_full(path: Path, need: int, free: int | None = None) -> TrainingError:

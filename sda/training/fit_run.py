@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sda.training import devices, recipes
-from sda.training.checkpoint_io import SafeCheckpointIO
+from sda.training.checkpoint_io import SafeCheckpointIO, remove_unfinished_saves
 from sda.training.config_checks import check_config
 from sda.training.errors import TrainingError
 
@@ -113,6 +113,9 @@ def find_resume(cfg: DictConfig, run_dir: Path, *, kind: str) -> Resume:
     checkpoints aside (never deletes them) and starts over.
     """
     folder = run_dir / "checkpoints"
+    freed = remove_unfinished_saves(folder)
+    if freed:
+        log.info("removed %.0f MB of checkpoint saves a killed run left unfinished", freed / 1e6)
     candidates = [run_dir / LAST_CHECKPOINT] + sorted(
         (p for p in folder.glob("*.ckpt") if p.name not in ("last.ckpt", "best.ckpt")),
         key=lambda p: p.stat().st_mtime,

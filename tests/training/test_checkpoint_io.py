@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import time
 from collections import namedtuple
 
 import pytest
@@ -78,3 +79,22 @@ def test_a_run_stopped_by_a_full_disk_resumes_from_its_last_checkpoint(tmp_path,
     again = train(smoke_config(tmp_path, data, "trainer.max_steps=7"))
     step = torch.load(again / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert again == run and step["global_step"] == 7
+
+
+def test_a_resume_removes_saves_a_killed_run_left_unfinished(tmp_path):
+    from omegaconf import OmegaConf
+
+    from sda.training.fit_run import find_resume
+
+    folder = tmp_path / "checkpoints"
+    SafeCheckpointIO().save_checkpoint(
+        {"global_step": 3, "hyper_parameters": {"codec": {}}}, folder / "last.ckpt"
+    )
+    stale = folder / ".last.ckpt.1a2b3c4d.tmp"
+    fresh = folder / ".step0000200.ckpt.5e6f7a8b.tmp"  # another run saving right now
+    for temp in (stale, fresh):
+        temp.write_bytes(b"\0" * 1000)
+    old = time.time() - checkpoint_io.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    resume = find_resume(OmegaConf.create({}), tmp_path, kind="codec")
+    assert resume.step == 3 and not stale.exists() and fresh.exists()
