@@ -47,6 +47,7 @@ LAYERS = {
     "sda": 0,
     "sda.errors": 0,
     "sda.atomic_files": 0,
+    "sda.disk_full": 0,
     "sda.audio": 1,
     "sda.models": 2,
     "sda.dataset": 2,

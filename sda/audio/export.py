@@ -32,6 +32,7 @@ from sda.audio.loop_points import LoopPoints, LoopPointsError, loop_tags, mark_l
 from sda.audio.loop_resample import resample_loop
 from sda.audio.stereo_field import stereo_field
 from sda.audio.tags import default_tags
+from sda.disk_full import disk_full_message, is_disk_full
 
 __all__ = [  # the formats and settings live in export_settings; here for older imports too
     "CHANNEL_LAYOUTS",
@@ -166,8 +167,12 @@ def _mark_loop(target: Path, samples: int) -> None:
     cannot be (nothing half done)."""
     try:
         mark_loop(target, LoopPoints(0, samples))
-    except LoopPointsError as exc:
+    except (LoopPointsError, OSError) as exc:
+        size = target.stat().st_size if target.exists() else 0  # the chunk is swapped in by a copy
         target.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            full = disk_full_message(size, target.parent)
+            raise ExportError(f"Could not write {target}: {full}; nothing was saved.") from None
         raise ExportError(f"Could not write the loop points of {target}: {exc}") from None
 
 
@@ -274,7 +279,10 @@ def export_audio(
             overwrite=overwrite,
         )  # fmt: skip
     except AudioFileError as exc:
-        raise ExportError(f"Could not write {target}: {exc.reason}; nothing was saved.") from None
+        advice = " Free some space or choose another folder." if "disk full" in exc.reason else ""
+        raise ExportError(
+            f"Could not write {target}: {exc.reason}; nothing was saved.{advice}"
+        ) from None
     if loop_samples is not None and spec.container == "WAV":
         _mark_loop(target, loop_samples)
     return target

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from sda.atomic_files import fsync_dir
+from sda.atomic_files import free_bytes, fsync_dir
+from sda.disk_full import disk_full_message, is_disk_full, lacks_space
 from sda.errors import SdaError
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
@@ -241,6 +242,9 @@ def write_audio(
     if not sf.check_format(fmt, subtype):
         raise AudioFileError(path, f"soundfile cannot write {fmt} with subtype {subtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    need = _file_bytes(audio, subtype)
+    if subtype in _PCM_BYTES and (short := lacks_space(path.parent, need)) is not None:
+        raise _disk_full(path, *short)  # the size is known: say so before writing a byte
     temp = _create_temp(path)
     try:
         frames = audio.T  # (samples, channels)
@@ -260,6 +264,8 @@ def write_audio(
             os.fsync(handle.fileno())
         _publish(temp, path, overwrite)
     except (sf.LibsndfileError, RuntimeError, OSError, SdaError) as error:
+        if is_disk_full(error) or _out_of_space(temp, need):
+            raise _disk_full(path, need) from None
         if isinstance(error, AudioFileError):
             raise
         raise AudioFileError(path, f"could not be written ({error})") from error
@@ -268,6 +274,42 @@ def write_audio(
             temp.unlink()
     fsync_dir(path.parent)
     return path
+
+
+# bytes per sample of the subtypes whose size is known before writing (compressed ones are not)
+_PCM_BYTES = {
+    "PCM_S8": 1,
+    "PCM_U8": 1,
+    "PCM_16": 2,
+    "PCM_24": 3,
+    "PCM_32": 4,
+    "FLOAT": 4,
+    "DOUBLE": 8,
+}
+_HEADER_BYTES = 64 * 1024  # header, tags, a loop chunk
+
+
+def _file_bytes(audio: np.ndarray, subtype: str | None) -> int:
+    """The file's size for PCM subtypes; for compressed ones an upper bound (16-bit PCM)."""
+    return int(audio.size) * _PCM_BYTES.get(subtype or "", 2) + _HEADER_BYTES
+
+
+def _disk_full(path: Path, need: int, free: int | None = None) -> AudioFileError:
+    return AudioFileError(
+        path,
+        disk_full_message(need, path.parent, free),
+        "nothing was written; free some space or choose another folder",
+    )
+
+
+def _out_of_space(temp: Path, need: int) -> bool:
+    """Whether a failed write ran out of space: libsndfile says only "System error.", so judge
+    by the room left (what the half-written temp file holds counts as room)."""
+    try:
+        written = temp.stat().st_size if temp.exists() else 0
+        return free_bytes(temp.parent) + written < need
+    except OSError:
+        return False
 
 
 def _write_format(path: Path, format: str | None, subtype: str | None) -> tuple[str, str | None]:

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from sda.atomic_files import atomic_write
 from sda.dna.errors import CodesError
 from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, read_grid
 from sda.dna.npz_reader import NpzError, NpzReader
+from sda.dna.npz_writer import write_npz_atomic
 
 FORMAT_NAME = "sda-codes"
 FORMAT_VERSION = 1
@@ -97,9 +97,7 @@ class Codes:
             "provenance": self.provenance,
         }
         meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with atomic_write(path) as handle:
-            np.savez(handle, indices=self.indices, meta=meta_bytes)
-        return path
+        return write_npz_atomic(path, {"indices": self.indices, "meta": meta_bytes}, CodesError)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, max_seconds: float | None = None) -> Codes:

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from sda.atomic_files import atomic_write
 from sda.dna.codes import SESSION_FORMAT, Codes
 from sda.dna.errors import CodesError
 from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, check_grid_shape, read_grid
 from sda.dna.npz_reader import NpzError, NpzReader
+from sda.dna.npz_writer import write_npz_atomic
 from sda.errors import SdaError
 
 FORMAT_NAME = SESSION_FORMAT
@@ -173,9 +173,7 @@ class Session:
             "steps": [entry(s.codes, label=s.label) for s in self._steps],
         }
         meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with atomic_write(path) as handle:
-            np.savez(handle, meta=meta_bytes, **arrays)
-        return path
+        return write_npz_atomic(path, {"meta": meta_bytes, **arrays}, SessionError)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, max_seconds: float | None = None) -> Session:

@@ -51,7 +51,9 @@ def lineage(run: RunCheckpoint, library: Library) -> dict[str, Any] | None:
         if meta_path.is_file():
             try:
                 parent = json.loads(meta_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
+                break
+            if not isinstance(parent, dict):  # a damaged parent's meta: its lineage is unknown
                 break
             record.update(
                 parent_name=parent.get("name") or record["parent_name"],

@@ -39,6 +39,7 @@ PREVIEW_FILE = "preview.ogg"
 BUNDLE_FILES = (CODEC_FILE, PRIOR_FILE, CONFIG_FILE, META_FILE, PREVIEW_FILE)
 
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
+MAX_JSON_BYTES = 64 * 1024**2  # config.json or meta.json (a dataset list of ~100k files)
 
 
 class BundleError(LibraryError):
@@ -141,11 +142,18 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:
+    """A bundle's JSON object, its size checked before it is read; any damage is a BundleError."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        size = Path(path).stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise BundleError(
+                f"{path}: the {what} is {size:,} bytes, over the {MAX_JSON_BYTES:,} a bundle's "
+                "JSON may hold; the bundle is damaged"
+            )
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{path} is missing; this folder is not a complete bundle") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, 5,000-digit numbers, deep nesting
         raise BundleError(f"{path}: the {what} is not valid JSON; the bundle is damaged") from None
     if not isinstance(data, dict):
         raise BundleError(f"{path}: the {what} should be a JSON object; the bundle is damaged")

@@ -3,33 +3,29 @@ where it is not, and always reported as one sentence: "disk full: need ~N MB at 
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sda import disk_full
 from sda.atomic_files import free_bytes, is_disk_full
+from sda.disk_full import MARGIN_BYTES
 from sda.library.errors import LibraryError
 
-# Room kept beyond an operation's own size: the index, its backup, meta.json and a journal.
-MARGIN_BYTES = 1024**2
+__all__ = ["MARGIN_BYTES", "DiskFullError", "check_free_space", "disk_full_as_error", "folder_size"]
 
 
-class DiskFullError(LibraryError):
+class DiskFullError(LibraryError, disk_full.DiskFullError):
     """Not enough free space for a library operation; nothing was changed."""
 
     def __init__(self, need: int, where: str | os.PathLike, free: int | None = None) -> None:
-        self.need, self.where = need, Path(where)
-        has = f" ({_megabytes(free)} MB free)" if free is not None else ""
         super().__init__(
-            f"disk full: need ~{_megabytes(need)} MB at {self.where}{has}; nothing was changed. "
-            "Free some space (or use another folder) and try again"
+            need,
+            where,
+            free,
+            note="nothing was changed. Free some space (or use another folder) and try again",
         )
-
-
-def _megabytes(count: int) -> int:
-    return max(1, math.ceil(count / 1024**2))
 
 
 def folder_size(path: Path) -> int:

@@ -75,8 +75,8 @@ def read_index(path: Path) -> dict[str, LibraryEntry] | None:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CorruptIndex(str(error)) from None
+    except (OSError, ValueError, RecursionError) as error:  # bad UTF-8 or JSON, deep nesting
+        raise CorruptIndex(str(error) or type(error).__name__) from None
     if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
         raise CorruptIndex("not an sda library index")
     version = data.get("version")

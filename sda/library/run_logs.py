@@ -33,7 +33,7 @@ def dataset_summary(run: RunCheckpoint) -> dict[str, Any]:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         folder = Path(report.get("folder", ""))
         files = [_file_entry(item, folder) for item in report.get("files", [])]
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+    except (OSError, ValueError, AttributeError, TypeError, KeyError, RecursionError):
         return summary  # the summary is informative only; a damaged report must not block export
     files = [entry for entry in files if entry is not None]
     summary.update(
@@ -127,6 +127,8 @@ def training_metrics(run: RunCheckpoint) -> dict[str, Any]:
         info["metrics"] = {**info.get("metrics", {}), **logged}
     extra = run.run_dir / "metrics.json"  # final evaluation, if the training entry wrote one
     if extra.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            info["final"] = json.loads(extra.read_text(encoding="utf-8"))
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            final = json.loads(extra.read_text(encoding="utf-8"))
+            if isinstance(final, dict):  # anything else is not a set of metrics
+                info["final"] = final
     return info

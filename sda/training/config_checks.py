@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -255,3 +256,37 @@ def _is_whole(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     is_real = isinstance(value, int | float) and not isinstance(value, bool)
     return is_real and math.isfinite(value)
+
+
+# Overrides naming a folder that Hydra creates before any of our code runs (`paths.output_dir`
+# is the one users set; the default is "outputs" in the working folder).
+OUTPUT_KEYS = ("paths.output_dir", "paths.run_dir", "hydra.run.dir", "hydra.sweep.dir")
+
+
+def check_output_folders(overrides: list[str]) -> None:
+    """TrainingError naming the key when a run folder given on the command line (or the default
+    `outputs`) is, or lies under, a file: Hydra would stop with a traceback creating it."""
+    given = {}
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key in OUTPUT_KEYS and value and "${" not in value:
+            given[key] = value
+    default = not given
+    if default:
+        given["paths.output_dir"] = "outputs"
+    for key, value in given.items():
+        blocker = _file_in_the_way(Path(value).expanduser())
+        if blocker is not None:
+            setting = f"{key} (default {value})" if default else f"{key}={value}"
+            raise TrainingError(
+                f"{setting}: {blocker} is a file, not a folder; "
+                f"give a folder for the training runs (e.g. {key}=runs)"
+            )
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The existing file at `folder` or at one of its parents, if any."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None

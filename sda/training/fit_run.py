@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sda.training import devices, recipes
+from sda.training.checkpoint_io import SafeCheckpointIO, remove_unfinished_saves
 from sda.training.config_checks import check_config
 from sda.training.errors import TrainingError
 
@@ -78,7 +79,13 @@ def open_run_dir(cfg: DictConfig, *, fast_matmul: bool = False) -> Path:
     """Make the run folder and set up torch for the run: threads, seed, and (codec, on a GPU)
     TF32 matrix products."""
     run_dir = Path(str(cfg.paths.run_dir)).expanduser().resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise TrainingError(
+            f"cannot make the run folder {run_dir}: a file is in the way; "
+            "set paths.output_dir to a folder"
+        ) from None
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     if fast_matmul and devices.resolve_accelerator(cfg.trainer.get("accelerator")) == "gpu":
@@ -106,6 +113,9 @@ def find_resume(cfg: DictConfig, run_dir: Path, *, kind: str) -> Resume:
     checkpoints aside (never deletes them) and starts over.
     """
     folder = run_dir / "checkpoints"
+    freed = remove_unfinished_saves(folder)
+    if freed:
+        log.info("removed %.0f MB of checkpoint saves a killed run left unfinished", freed / 1e6)
     candidates = [run_dir / LAST_CHECKPOINT] + sorted(
         (p for p in folder.glob("*.ckpt") if p.name not in ("last.ckpt", "best.ckpt")),
         key=lambda p: p.stat().st_mtime,
@@ -162,7 +172,10 @@ def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Re
     """
     loggers = instantiate_all(cfg.get("logger"))
     trainer = instantiate(
-        cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=loggers or False
+        cfg.trainer,
+        callbacks=instantiate_all(cfg.get("callbacks")),
+        logger=loggers or False,
+        plugins=[SafeCheckpointIO()],  # all-or-nothing saves; a full disk is one sentence
     )
     trainer.fit(
         module,

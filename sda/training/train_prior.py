@@ -15,6 +15,7 @@ override on the command line wins over it (sda.training.recipes).
 from __future__ import annotations
 
 import os
+import sys
 
 # Sleeping OpenMP workers (see train_codec.py): set before torch starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -31,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sda.models.prior import PriorConfig
 from sda.training import console, fit_run, train_codec
+from sda.training.config_checks import check_output_folders
 from sda.training.errors import TrainingError
 from sda.training.fit_run import Resume
 from sda.training.prior_data import PriorDataModule
@@ -208,7 +210,16 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `sda-train-prior`."""
-    console.run_app(_hydra_main, app="prior")
+    console.run_app(_checked_hydra_main, app="prior")
+
+
+def _checked_hydra_main() -> None:
+    """Refuse a run folder that is a file before Hydra tries to create it."""
+    try:
+        check_output_folders(sys.argv[1:])
+    except TrainingError as error:
+        console.fail(str(error))
+    _hydra_main()
 
 
 if __name__ == "__main__":

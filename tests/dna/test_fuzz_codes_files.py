@@ -12,7 +12,7 @@ import numpy as np
 from fuzzing import HOSTILE_VALUES, mutate_bytes, mutate_json, npy_bytes, run_fuzz, write_npz
 
 from sda.dna.codes import Codes
-from sda.dna.session import Session
+from sda.dna.session import Session, load_grid
 
 LIES = [(4, 3_000_000), (2**40, 2**40), (0, 0), (4,), (4, 20, 2), (1, 10**9), (64, 10_000)]
 
@@ -83,4 +83,11 @@ def test_fuzzed_session_files_load_or_give_a_clean_error(tmp_path):
     session.apply(_grid(2), label="swap")
     session.apply(_grid(3), label="blend")
     original = session.save(tmp_path / "good.sdasession")
-    assert _fuzz(tmp_path, original, Session.load, seed=20) >= 1000
+
+    def load_as_the_app_and_the_cli_do(path) -> None:
+        try:
+            Session.load(path)  # the explorer's DNA tab
+        finally:
+            load_grid(path)  # `sda decode` and co.: the session's current sound
+
+    assert _fuzz(tmp_path, original, load_as_the_app_and_the_cli_do, seed=20) >= 1000

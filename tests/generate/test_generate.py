@@ -93,7 +93,7 @@ def test_render_sets_the_level_to_the_loudness_control(bundle):
     from sda.audio.descriptors import DescriptorStats, measure
     from sda.generate import render
     from sda.generate.loudness_range import loudness_db, loudness_range_db
-    from sda.generate.render import PEAK_CEILING, loudness_gain_db
+    from sda.generate.render import PEAK_CEILING, SILENCE_DBFS, loudness_gain_db
 
     codes = generate(bundle, seconds=0.4, seed=2).codes
     plain = decode_codes(bundle.codec, codes)
@@ -101,6 +101,11 @@ def test_render_sets_the_level_to_the_loudness_control(bundle):
     np.testing.assert_array_equal(render(bundle, codes, {"brightness": 0.9}), plain)
     rate = bundle.codec.config.sample_rate
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    # What holds for every tiny model: its takes are very quiet (training seeds 0..4 peaked at
+    # -53..-63 dBFS), may be silence on some machine, and silence is never raised.
+    if np.abs(plain).max() <= 10.0 ** (SILENCE_DBFS / 20.0):
+        np.testing.assert_array_equal(render(bundle, codes, {"loudness": 0.6}), plain)
+        return
     # every target is reached (RMS dB, as the control measures it) unless the -1 dBFS ceiling
     # stops the gain first; a quiet take is raised as far as asked, with no gain cap
     levels = []
@@ -115,7 +120,8 @@ def test_render_sets_the_level_to_the_loudness_control(bundle):
     assert levels[0] < levels[1] <= levels[2]
     # a gain is a gain: the waveform keeps its shape
     quiet = render(bundle, codes, {"loudness": 0.2})
-    ratio = quiet[np.abs(plain) > 1e-3] / plain[np.abs(plain) > 1e-3]
+    audible = np.abs(plain) > 0.01 * np.abs(plain).max()  # relative: the take may be very quiet
+    ratio = quiet[audible] / plain[audible]
     assert np.allclose(ratio, ratio[0], rtol=1e-4)
     assert loudness_gain_db(np.zeros(4800, np.float32), rate, 0.9, stats) == 0.0
     # a curve is a gain envelope in dB: 0.2 -> 0.3 over the take rises by a tenth of the range

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fuzzing import mutate_bytes, mutate_json, run_fuzz
 
+from sda.library import BundleError
 from sda.library import archive as archive_module
 from sda.library.bundle import (
     CODEC_FILE,
@@ -119,3 +120,33 @@ def test_fuzzed_zips_are_refused_before_writing_past_a_bound(tiny_bundle, tmp_pa
             assert written <= bound
 
     assert run_fuzz(case, seed=33) >= 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"codec": {"dim": ' + "9" * 5000 + "}}", "not valid JSON"),  # over Python's digit cap
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),  # nested past the recursion limit
+        (" " * (1024**2) + "{}", "over the 1,048,576 a bundle's JSON may hold"),
+    ],
+)
+def test_hostile_json_files_are_refused_before_parsing(bundle_copy, monkeypatch, text, expected):
+    from sda.library import bundle as bundle_module
+
+    monkeypatch.setattr(bundle_module, "MAX_JSON_BYTES", 1024**2)
+    for name in (CONFIG_FILE, "meta.json"):
+        original = (bundle_copy / name).read_bytes()
+        (bundle_copy / name).write_text(text)
+        with pytest.raises(BundleError, match=expected):
+            check_bundle_folder(bundle_copy)
+        (bundle_copy / name).write_bytes(original)
+
+
+def test_a_hostile_library_index_is_reported_as_damaged(tmp_path):
+    from sda.library.index import CorruptIndex, read_index
+
+    for text in ("[" * 100_000, '{"format": ' + "7" * 5000 + "}", b"\xff\xfe"):
+        path = tmp_path / "index.json"
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        with pytest.raises(CorruptIndex):
+            read_index(path)

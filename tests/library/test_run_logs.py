@@ -83,6 +83,7 @@ def test_the_dataset_report_becomes_files_with_hashes(tmp_path):
         json.dumps({"folder": "/data", "files": ["x"]}),
         json.dumps({"folder": "/data", "files": [{"verdict": "ok"}]}),  # no path
         json.dumps({"folder": "/data", "files": [{"verdict": "ok", "path": 5}]}),
+        "[" * 100_000,  # nested past Python's recursion limit
     ],
 )
 def test_a_damaged_dataset_report_leaves_what_the_checkpoint_says(tmp_path, report):
@@ -146,5 +147,6 @@ def test_training_metrics_join_checkpoint_logs_and_final_evaluation(tmp_path):
     info = training_metrics(run)
     assert info["global_step"] == 7 and info["final"] == {"mel": 0.8}
     assert info["metrics"] == {"best val/mel_distance": 0.9, "train/loss": 2.5}
-    (run.run_dir / "metrics.json").write_text("{cut short", encoding="utf-8")
-    assert "final" not in training_metrics(run)
+    for damaged in ("{cut short", "[1, 2]", "[" * 100_000):
+        (run.run_dir / "metrics.json").write_text(damaged, encoding="utf-8")
+        assert "final" not in training_metrics(run)

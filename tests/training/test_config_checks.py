@@ -177,3 +177,33 @@ def test_the_console_script_prints_one_line(tmp_path: Path) -> None:
         'error: quantizer.codebook_size="abc" is not allowed: quantizer.codebook_size must be '
         '"auto" or a whole number from 2 to 65536'
     ]
+
+
+@pytest.mark.parametrize("app", [train_codec, train_prior])
+def test_a_run_folder_that_is_a_file_is_one_line(app, tmp_path, monkeypatch, capsys) -> None:
+    """`paths.output_dir=` a file (before: Hydra's NotADirectoryError traceback)."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        ([f"paths.output_dir={blocker}"], f"paths.output_dir={blocker}: {blocker} is a file"),
+        ([f"hydra.run.dir={blocker}/run"], f"hydra.run.dir={blocker}/run: {blocker} is a file"),
+        ([], "paths.output_dir (default outputs): outputs is a file"),
+    ]
+    (tmp_path / "outputs").write_text("")
+    for overrides, expected in cases:
+        monkeypatch.setattr(sys, "argv", ["sda-train", "data.dir=/tmp", *overrides])
+        with pytest.raises(SystemExit) as stop:
+            app.main()
+        err = capsys.readouterr().err
+        assert stop.value.code == 1 and err.count("\n") == 1, err
+        assert err.startswith(f"error: {expected}, not a folder; give a folder"), err
+
+
+def test_a_composed_run_folder_under_a_file_is_a_training_error(tmp_path) -> None:
+    from sda.training.fit_run import open_run_dir
+
+    (tmp_path / "file").write_text("")
+    cfg = OmegaConf.create({"paths": {"run_dir": str(tmp_path / "file" / "run")}, "seed": 0})
+    with pytest.raises(TrainingError, match="a file is in the way; set paths.output_dir"):
+        open_run_dir(cfg)
