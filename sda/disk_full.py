@@ -57,11 +57,13 @@ class DiskFullError(SdaError):
         super().__init__(f"{disk_full_message(need, where, free)}; {note}")
 
 
-def check_free_space(where: str | os.PathLike, need: int) -> None:
-    """Raise `DiskFullError` unless `where`'s disk has `need` bytes plus a small margin free."""
+def check_free_space(
+    where: str | os.PathLike, need: int, error: type[DiskFullError] = DiskFullError
+) -> None:
+    """Raise `error` unless `where`'s disk has `need` bytes plus a small margin free."""
     free = free_bytes(where)
     if free < need + MARGIN_BYTES:
-        raise DiskFullError(need + MARGIN_BYTES, where, free)
+        raise error(need + MARGIN_BYTES, where, free)
 
 
 def lacks_space(where: str | os.PathLike, need: int) -> tuple[int, int] | None:
@@ -72,14 +74,16 @@ def lacks_space(where: str | os.PathLike, need: int) -> tuple[int, int] | None:
 
 
 @contextmanager
-def disk_full_as_error(where: str | os.PathLike, need: int) -> Iterator[None]:
+def disk_full_as_error(
+    where: str | os.PathLike, need: int, error: type[DiskFullError] = DiskFullError
+) -> Iterator[None]:
     """Turn a full-disk error raised inside the block (OSError ENOSPC/EDQUOT, or a writer that
-    says so in words) into `DiskFullError`; other errors pass through unchanged."""
+    says so in words) into `error`; other errors pass through unchanged."""
     try:
         yield
     except DiskFullError:
         raise
-    except Exception as error:
-        if is_disk_full(error):
-            raise DiskFullError(need + MARGIN_BYTES, where) from None
+    except Exception as caught:
+        if is_disk_full(caught):
+            raise error(need + MARGIN_BYTES, where) from None
         raise

@@ -4,12 +4,10 @@ where it is not, and always reported as one sentence: "disk full: need ~N MB at 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sda import disk_full
-from sda.atomic_files import free_bytes, is_disk_full
 from sda.disk_full import MARGIN_BYTES
 from sda.library.errors import LibraryError
 
@@ -44,21 +42,10 @@ def folder_size(path: Path) -> int:
 
 
 def check_free_space(where: str | os.PathLike, need: int) -> None:
-    """Raise `DiskFullError` unless `where`'s disk has `need` bytes plus a small margin free."""
-    free = free_bytes(where)
-    if free < need + MARGIN_BYTES:
-        raise DiskFullError(need + MARGIN_BYTES, where, free)
+    """Raise the library's `DiskFullError` unless `where`'s disk has `need` bytes (+ margin) free."""
+    disk_full.check_free_space(where, need, DiskFullError)
 
 
-@contextmanager
-def disk_full_as_error(where: str | os.PathLike, need: int) -> Iterator[None]:
-    """Turn a full-disk error raised inside the block (OSError ENOSPC/EDQUOT, or a writer that
-    reports it in words) into `DiskFullError`; other errors pass through unchanged."""
-    try:
-        yield
-    except DiskFullError:
-        raise
-    except Exception as error:
-        if is_disk_full(error):
-            raise DiskFullError(need + MARGIN_BYTES, where) from None
-        raise
+def disk_full_as_error(where: str | os.PathLike, need: int) -> AbstractContextManager[None]:
+    """A full disk inside the block becomes the library's `DiskFullError` (see sda.disk_full)."""
+    return disk_full.disk_full_as_error(where, need, DiskFullError)

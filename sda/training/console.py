@@ -18,6 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sda.errors import SdaError
 from sda.training import recipes
+from sda.training.config_checks import check_output_folders
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
 # set beside FULL_ERROR by run_app: a DDP rank re-running the command inherits both and knows the
@@ -27,9 +28,11 @@ CONFIG_ERRORS = (HydraException, OmegaConfBaseException)
 
 
 def run_app(hydra_main: Callable[[], None], *, app: str) -> None:
-    """Resolve `recipe=auto` in sys.argv, then run the Hydra app; Hydra's own errors in one line."""
+    """Resolve `recipe=auto` in sys.argv and refuse a run folder that is a file, then run the
+    Hydra app; Hydra's own errors in one line."""
     try:  # Hydra cannot choose a config file from the hardware: resolve recipe=auto first
         sys.argv = recipes.argv_with_recipe(sys.argv, app=app)
+        check_output_folders(sys.argv[1:])  # before Hydra tries to create them
     except SdaError as error:
         fail(str(error))
     if _user_wants_tracebacks():

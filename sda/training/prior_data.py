@@ -310,7 +310,7 @@ class PriorDataModule(L.LightningDataModule):
         use_cache: bool = True,
         stats: DescriptorStats | None = None,  # given when resuming: keep the controls' meaning
         pack_short: bool = True,  # chain sounds shorter than the window into streams
-        longest_gap_seconds: float = 1.5,  # chained sounds: silences from GAP_SECONDS up to this
+        longest_gap_seconds: float = 0.0,  # >GAP_SECONDS: chained silences vary up to this
         lookahead_seconds: float = 1.0,  # each frame's controls describe this much audio ahead
         variants: list[Variant] | None = None,  # copies at other speeds/levels (prior_variants.py)
     ) -> None:

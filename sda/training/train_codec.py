@@ -16,7 +16,6 @@ override on the command line wins over it (sda.training.recipes).
 from __future__ import annotations
 
 import os
-import sys
 
 # Sleeping (not spinning) OpenMP workers: on a laptop or server shared with other busy processes,
 # spinning threads made training steps 5-10x slower here; with free cores the cost is negligible.
@@ -43,7 +42,6 @@ from sda.models.codec import Codec, CodecConfig
 from sda.training import console, devices, fit_run, recipes
 from sda.training.codebook_size import pick_codebook_size
 from sda.training.codec_module import CodecModule, CodecTrainingConfig
-from sda.training.config_checks import check_output_folders
 from sda.training.errors import TrainingError
 from sda.training.fit_run import Resume
 
@@ -276,16 +274,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `sda-train`."""
-    console.run_app(_checked_hydra_main, app="codec")
-
-
-def _checked_hydra_main() -> None:
-    """Refuse a run folder that is a file before Hydra tries to create it."""
-    try:
-        check_output_folders(sys.argv[1:])
-    except TrainingError as error:
-        console.fail(str(error))
-    _hydra_main()
+    console.run_app(_hydra_main, app="codec")
 
 
 if __name__ == "__main__":

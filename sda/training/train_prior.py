@@ -15,7 +15,6 @@ override on the command line wins over it (sda.training.recipes).
 from __future__ import annotations
 
 import os
-import sys
 
 # Sleeping OpenMP workers (see train_codec.py): set before torch starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -32,7 +31,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sda.models.prior import PriorConfig
 from sda.training import console, fit_run, train_codec
-from sda.training.config_checks import check_output_folders
 from sda.training.errors import TrainingError
 from sda.training.fit_run import Resume
 from sda.training.prior_data import PriorDataModule
@@ -147,7 +145,7 @@ def _build_datamodule(
         steps_per_epoch=int(cfg.data.steps_per_epoch),
         num_workers=int(cfg.prior_data.num_workers),
         pack_short=bool(cfg.prior_data.get("pack_short", True)),
-        longest_gap_seconds=float(cfg.prior_data.get("longest_gap_seconds", 1.5)),
+        longest_gap_seconds=float(cfg.prior_data.get("longest_gap_seconds", 0.0)),
         lookahead_seconds=float(cfg.prior_data.get("lookahead_seconds", 1.0)),
         variants=variants(
             list(cfg.prior_data.get("speeds") or []), list(cfg.prior_data.get("gains_db") or [])
@@ -210,16 +208,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `sda-train-prior`."""
-    console.run_app(_checked_hydra_main, app="prior")
-
-
-def _checked_hydra_main() -> None:
-    """Refuse a run folder that is a file before Hydra tries to create it."""
-    try:
-        check_output_folders(sys.argv[1:])
-    except TrainingError as error:
-        console.fail(str(error))
-    _hydra_main()
+    console.run_app(_hydra_main, app="prior")
 
 
 if __name__ == "__main__":
