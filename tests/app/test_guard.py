@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sda.app.host_guard import HostPolicy, is_loopback
+from sda.app.host_guard import HostPolicy, exposure_warning, is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,16 @@ def test_policy_when_exposed_allows_any_host_but_no_cross_site_page():
     assert policy.allows("studio.lan", "https://studio.lan", 7860)  # behind a TLS proxy
     assert not policy.allows("studio.lan:7860", "http://evil.example", 7860)
     assert not policy.allows("studio.lan:7860", "null", 7860)
+
+
+def test_serving_beyond_this_computer_says_what_that_exposes(tmp_path):
+    for local in ("127.0.0.1", "localhost", "::1"):
+        assert exposure_warning(local, tmp_path) is None, local
+    everyone = exposure_warning("0.0.0.0", tmp_path)
+    assert "every computer on your networks" in everyone and str(tmp_path) in everyone
+    for fact in ("without a password", "delete", "never served", "Train tab", "127.0.0.1"):
+        assert fact in everyone, fact
+    assert "(192.168.1.20)" in exposure_warning("192.168.1.20", tmp_path)
 
 
 # ----------------------------------------------------------------------------- served app
