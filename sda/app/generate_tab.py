@@ -419,6 +419,8 @@ def _wire_generation(
         ],
         concurrency_limit=2,
         concurrency_id="generate",
+        # Progress (and a refusal's "Error" badge) on the status line only, not on all outputs.
+        show_progress_on=[takes.status],
     )  # fmt: skip
 
 

@@ -100,9 +100,9 @@ class AppContext:
     presets: PresetStore
     max_seconds: float = 60.0
     max_count: int = 8
-    # Float audio a session keeps in memory (about 2.8 takes of 60 s); older takes are read back
-    # from their files, so memory stays flat however many takes a session makes.
-    take_memory_bytes: int = 32 * 2**20
+    # Float audio a session keeps in memory (two takes of 60 s, six of 20 s); older takes are
+    # read back from their files, so memory stays flat however many takes a session makes.
+    take_memory_bytes: int = 24 * 2**20
     runs_dir: Path = field(default_factory=lambda: Path("outputs").resolve())  # Train tab runs
     training: Any = None  # the app's one background training run (train_callbacks.TrainingJob)
     training_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
