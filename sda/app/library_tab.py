@@ -139,15 +139,19 @@ def _wire_housekeeping(ctx: AppContext, table: TablePanel, model: ModelPanel) ->
     """Rename, tag and delete the selected model; import a bundle zip."""
 
     @friendly("renaming")
-    def on_rename(name, new, query):
+    def do_rename(name, new):
         renamed = cb.rename_model(ctx, name, new)
         gr.Info(f"renamed to {renamed}")
-        text, preview_path = cb.model_details(ctx, renamed)
-        return renamed, text, preview_path, cb.library_rows(ctx, query)
+        return renamed  # into the hidden "selected" box
 
-    # Tag, delete and import change the library in a first step with no outputs, so a refusal
-    # is one message and not an "Error" badge on the table and every field; the view follows
-    # only when it worked.
+    @friendly("reading the model")
+    def after_rename(name, query):
+        text, preview_path = cb.model_details(ctx, name)
+        return text, preview_path, cb.library_rows(ctx, query)
+
+    # Rename, tag, delete and import change the library in a first step with no visible output,
+    # so a refusal is one message and not an "Error" badge on the table and every field; the
+    # view follows only when it worked.
     @friendly("tagging")
     def do_tag(name, add, remove):
         cb.tag_model(ctx, name, add, remove)
@@ -175,8 +179,8 @@ def _wire_housekeeping(ctx: AppContext, table: TablePanel, model: ModelPanel) ->
         return cb.library_rows(ctx, query), None
 
     m, search = model, table.search
-    m.rename.click(
-        on_rename, [m.selected, m.new_name, search], [m.selected, m.details, m.preview, table.table]
+    m.rename.click(do_rename, [m.selected, m.new_name], m.selected).success(
+        after_rename, [m.selected, search], [m.details, m.preview, table.table]
     )
     m.tag.click(do_tag, [m.selected, m.add_tags, m.remove_tags], None).success(
         after_tag, [m.selected, search], [m.details, table.table, m.add_tags, m.remove_tags]
