@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sda.app.errors import AppError
+from sda.app.free_memory import return_freed_memory
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, SessionTake, UserSession
 from sda.audio.io import write_audio
 from sda.dna.take import Take as DecodedTake
@@ -248,6 +249,7 @@ def generate_takes(
         )
         session.add_take(take, memory_bytes=ctx.take_memory_bytes)
         takes.append(take)
+    return_freed_memory()  # what the decoder and released takes used goes back to the system
     if report is not None:
         report(1.0, "done")
     return takes

@@ -289,3 +289,24 @@ def test_a_released_stereo_take_keeps_its_mono_audio(ctx, session):
     shutil.rmtree(take.path.parent)  # the session folder was cleaned meanwhile
     with pytest.raises(SdaError, match="no longer on disk"):
         take.load_audio()
+
+
+def test_freed_memory_is_handed_back_where_the_c_library_can():
+    """Freed heap pages stuck below a live block go back to the system (RSS falls)."""
+    import platform
+    import sys
+
+    import psutil
+
+    from sda.app.free_memory import return_freed_memory
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        pytest.skip("malloc_trim is glibc's")
+    process = psutil.Process()
+    blocks = [np.ones(2**14, np.float32) for _ in range(1024)]  # 64 MB in 64 kB heap pieces
+    keep = np.ones(2**14, np.float32)  # a live block above them: free() alone cannot shrink
+    held = process.memory_info().rss
+    del blocks
+    assert return_freed_memory() is True
+    assert held - process.memory_info().rss > 32 * 2**20
+    del keep
