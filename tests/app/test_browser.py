@@ -357,7 +357,12 @@ def test_a_musicians_first_minutes(server, browser, tmp_path):
         "() => !document.querySelector('#gen-export-depth')?.offsetParent"  # no depth for lossy
     )
     page.click("#gen-export-rate input")
-    options = [o.inner_text().replace("✓", "").strip() for o in page.locator("[role=option]").all()]
+    read_options = """() => [...document.querySelectorAll('[role=option]')]
+        .map(o => o.innerText.replace('✓', '').trim())"""
+    page.wait_for_function(  # the format menu has closed; the rate menu is open
+        f"() => {{ const o = ({read_options})(); return o.length && o.every(t => t.endsWith('kHz')); }}"
+    )
+    options = page.evaluate(read_options)
     assert options == ["44.1 kHz", "48 kHz"], options
     page.click("[role=option]:has-text('44.1 kHz')")
     page.click("#gen-export-button")
