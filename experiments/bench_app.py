@@ -7,6 +7,11 @@ Measures: importing the app (gradio), `build_app`, launching the server until it
 the first generation (model load + sampling + decoding + writing the take) and a warm one, and one
 DNA round (encode a file, swap levels, decode). Prints a table and appends it under "## App" to
 experiments/RESULTS.md (append only: other benchmarks share the file).
+
+    python experiments/bench_app.py --memory 20 --memory-seconds 60
+
+measures only the process's memory (RSS) after 1 and after 20 generations in one session (issue
+19: within 50 MB), and appends it under "## App memory".
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each generated take")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-record", action="store_true", help="print only, do not append")
+    parser.add_argument("--memory", type=int, default=0, help="only measure RSS over N takes")
+    parser.add_argument("--memory-seconds", type=float, default=60.0, help="length of those takes")
     args = parser.parse_args(argv)
 
     import torch
@@ -82,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         if not model:
             parser.error("--model is required with --library")
 
+    if args.memory:
+        return memory_bench(args, root, model, model_label, scratch)
     rows: list[tuple[str, float, str]] = []
     import_seconds, build_module = timed(importlib.import_module, "sda.app.build")
     rows.append(("import the app (gradio)", import_seconds, "first import in this process"))
@@ -147,6 +156,56 @@ def main(argv: list[str] | None = None) -> None:
         f"\n## App\n\n{date.today().isoformat()}, {model_label}, {platform.machine()}, "
         f"{args.threads} torch threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
         f"shared cores, gradio {_gradio_version()}; bench_app.py.\n\n"
+    )
+    print(header + table)
+    if not args.no_record:
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(header + table)
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def memory_bench(args, root: Path, model: str, model_label: str, scratch: Path) -> None:
+    """RSS after each of `args.memory` generations of one take in one session (as Generate
+    presses are), with the app's default memory cap on the takes it holds."""
+    from sda.app.build import build_app
+    from sda.app.generate_callbacks import GenerationSettings, generate_takes
+    from sda.app.state import UserSession
+    from sda.library import Library
+
+    app = build_app(Library(root), work_dir=scratch / "memory")
+    ctx, session = app.sda_context, UserSession()
+    after = []
+    start = time.perf_counter()
+    for seed in range(args.memory):
+        settings = GenerationSettings(seconds=args.memory_seconds, seed=seed)
+        generate_takes(ctx, session, model, settings)
+        after.append(rss_mb())
+        print(f"take {seed + 1}: RSS {after[-1]:.0f} MB", flush=True)
+    minutes = (time.perf_counter() - start) / 60
+    held = sum(take.audio.nbytes for take in session.takes if take.in_memory) / 2**20
+    rows = [
+        ("RSS after 1 generation", after[0], ""),
+        (
+            f"RSS after {args.memory} generations",
+            after[-1],
+            f"growth {after[-1] - after[0]:+.1f} MB",
+        ),
+        ("highest RSS on the way", max(after), ""),
+        ("take audio held in memory", held, f"cap {ctx.take_memory_bytes / 2**20:.0f} MB"),
+    ]
+    table = "| measure | MB | notes |\n| --- | ---: | --- |\n" + "".join(
+        f"| {name} | {value:.1f} | {note} |\n" for name, value, note in rows
+    )
+    header = (
+        f"\n## App memory\n\n{date.today().isoformat()}, {model_label}, "
+        f"{args.memory} generations of a {args.memory_seconds:g} s take in one session "
+        f"({minutes:.1f} min), {args.threads} torch threads, {platform.machine()}; "
+        "bench_app.py --memory.\n\n"
     )
     print(header + table)
     if not args.no_record:

@@ -14,10 +14,11 @@ import numpy as np
 from sda.app.errors import AppError
 from sda.app.grid_image import Selection, cell_at
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, Editor, UserSession
-from sda.audio.io import write_audio
+from sda.audio.io import AudioFileError, write_audio
 from sda.dna.codes import Codes
 
 OPERATIONS = ("swap levels", "swap span", "blend", "morph", "randomize", "regenerate")
+LABEL_KEY = "label"  # a slot's label ("kick.wav", "take 2") in its grid's provenance
 UPLOAD_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3")
 
 
@@ -50,11 +51,20 @@ def region_for(codes: Codes, start_s: float, end_s: float, first: int, last: int
 
 
 def click_region(
-    codes: Codes, x: int, y: int, *, width: int, anchor: tuple[int, int] | None
+    codes: Codes,
+    x: int,
+    y: int,
+    *,
+    width: int,
+    anchor: tuple[int, int] | None,
+    axis_frames: int | None = None,
 ) -> tuple[Region, tuple[int, int] | None]:
     """Clicks on the grid pick a region: the first click marks a corner, the second the opposite
-    corner. Returns the region to show and the corner still waiting for its partner (or None)."""
-    level, frame = cell_at(x, y, levels=codes.levels, frames=codes.frames, width=width)
+    corner. Returns the region to show and the corner still waiting for its partner (or None).
+    `axis_frames`: the time axis the grid was drawn on (`dna_pictures.shared_axis`)."""
+    level, frame = cell_at(
+        x, y, levels=codes.levels, frames=codes.frames, width=width, axis_frames=axis_frames
+    )
     if anchor is None:
         return Region(level, level, frame, frame + 1), (level, frame)
     first, last = sorted((anchor[0], level))
@@ -66,6 +76,16 @@ def region_seconds(codes: Codes, region: Region) -> tuple[float, float]:
     """The region's time span in seconds, for the sliders."""
     # Millisecond precision reads well and still maps back to the same frames (< half a frame).
     return round(region.start / codes.frame_rate, 3), round(region.end / codes.frame_rate, 3)
+
+
+def span_text(codes: Codes, start: int, end: int) -> str:
+    """ "0.25–0.50 s": a frame range in the seconds the sliders speak."""
+    return f"{start / codes.frame_rate:.2f}–{end / codes.frame_rate:.2f} s"
+
+
+def grid_text(codes: Codes) -> str:
+    """ "8 levels × 0.50 s": a grid's size in the editor's words."""
+    return f"{codes.levels} levels × {codes.seconds:.2f} s"
 
 
 # ----------------------------------------------------------------------------- filling slots
@@ -85,7 +105,13 @@ def load_file(
     if Path(path).suffix.lower() not in UPLOAD_EXTENSIONS:
         raise AppError(f"{name} is not an audio file sda reads ({', '.join(UPLOAD_EXTENSIONS)})")
     bundle = ctx.models.get(model)
-    codes = encode_file(bundle, path)
+    try:
+        codes = encode_file(bundle, path)
+    except AudioFileError as error:  # its message names the upload's temporary copy
+        raise AppError(
+            f"{name} cannot be loaded: {error.reason}; choose another file or export it "
+            "again as WAV or FLAC"
+        ) from None
     if codes.seconds > ctx.max_seconds * 2:
         raise AppError(
             f"{name} is {codes.seconds:.0f} s long; the editor takes up to {ctx.max_seconds * 2:g} s, "
@@ -120,8 +146,10 @@ def _put(session: UserSession, slot: str, codes: Codes, model: str, label: str) 
         session.editor = editor = Editor(session=Session(), model=model)
     editor.model = model
     editor.labels[slot] = label
+    # The label travels in the grid's provenance, so a saved session keeps its file names.
+    codes = codes.with_indices(codes.indices, **{LABEL_KEY: label})
     editor.session.add_source(slot, codes, make_current=slot == "A")
-    return f"Slot {slot}: {label}, {codes.levels} levels × {codes.frames} frames ({codes.seconds:.1f} s){note}"
+    return f"Slot {slot}: {label}, {grid_text(codes)}{note}"
 
 
 def slot_codes(session: UserSession, slot: str) -> Codes | None:
@@ -166,25 +194,25 @@ def apply_operation(
         if region.end > b.frames:
             raise AppError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
         result = edit.swap_span(a, b, start=region.start, end=region.end, levels=region.levels)
-        label = f"span {region.start}:{region.end} from B"
+        label = f"span {span_text(a, region.start, region.end)} from B"
     elif operation == "blend":
         result = _within(a, dna_blend.blend(bundle, a, b, alpha, fit="a"), region)
         label = f"blend α={float(alpha):.2f}"
     elif operation == "morph":
         result = dna_blend.morph_latents(bundle, a, b, start=region.start, end=region.end, fit="a")
-        label = f"morph over {region.start}:{region.end}"
+        label = f"morph over {span_text(a, region.start, region.end)}"
     elif operation == "randomize":
         result = edit.randomize_region(
             a, start=region.start, end=region.end, levels=region.levels, seed=int(seed)
         )
-        label = "randomize region"
+        label = f"randomize {span_text(a, region.start, region.end)}"
     elif operation == "regenerate":
         result = regenerate_region(bundle, a, region.start, region.end, seed=int(seed))
-        label = f"regenerate {region.start}:{region.end}"
+        label = f"regenerate {span_text(a, region.start, region.end)}"
     else:
         raise AppError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
     editor.session.apply(result, label=label)
-    return f"{label}: done. {history_text(session)}"
+    return f"{label}: done. {history_text(session, plain=True)}"
 
 
 def _within(a: Codes, result: Codes, region: Region) -> Codes:
@@ -200,12 +228,12 @@ def _within(a: Codes, result: Codes, region: Region) -> Codes:
 
 def undo(session: UserSession) -> str:
     _session_or_fail(session).undo()
-    return f"undone. {history_text(session)}"
+    return f"undone. {history_text(session, plain=True)}"
 
 
 def redo(session: UserSession) -> str:
     _session_or_fail(session).redo()
-    return f"redone. {history_text(session)}"
+    return f"redone. {history_text(session, plain=True)}"
 
 
 def _session_or_fail(session: UserSession):
@@ -214,13 +242,16 @@ def _session_or_fail(session: UserSession):
     return session.editor.session
 
 
-def history_text(session: UserSession) -> str:
+def history_text(session: UserSession, *, plain: bool = False) -> str:
+    """The edit history, the current step in bold (markdown for the history panel; `plain` for
+    toasts, which show text as it is)."""
     dna = session.editor.session
     if dna is None or dna.position < 0:
         return "History: empty."
     steps = [step.label for step in dna.history]
+    mark = "[{}]" if plain else "**{}**"
     shown = " → ".join(
-        f"**{label}**" if index == dna.position else label for index, label in enumerate(steps)
+        mark.format(label) if index == dna.position else label for index, label in enumerate(steps)
     )
     return f"History: {shown}"
 
@@ -273,6 +304,18 @@ def load_session(ctx: AppContext, session: UserSession, path: str | None) -> str
             f"this session was made with model {bundle_id}, which is not in the library; "
             "import that model first"
         )
-    labels = {slot: f"{slot} (session)" for slot in dna.sources}
+    labels = {slot: source_label(codes, slot) for slot, codes in dna.sources.items()}
     session.editor = Editor(session=dna, model=model, labels=labels)
-    return f"Opened a session of {model}. {history_text(session)}"
+    return f"Opened {Path(path).name} ({model}). {history_text(session, plain=True)}"
+
+
+def source_label(codes: Codes, slot: str) -> str:
+    """A slot's name for a grid from a saved session: the label it was loaded under, else the
+    file it was encoded from (sessions saved before labels were kept), else the slot."""
+    label = codes.provenance.get(LABEL_KEY)
+    if isinstance(label, str) and label.strip():
+        return label.strip()[:80]
+    sources = codes.provenance.get("sources")
+    if isinstance(sources, list) and sources and isinstance(sources[0], str):
+        return Path(sources[0]).name[:80]
+    return f"{slot} (session)"

@@ -23,8 +23,12 @@ def grid_picture(
     region: Region | None = None,
     *,
     width: int = 960,
+    axis_frames: int | None = None,
 ) -> np.ndarray | None:
-    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot."""
+    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot.
+
+    `axis_frames`: the length the width stands for (`shared_axis`), so A and B share a time scale.
+    """
     codes = session.editor.slot(slot)
     if codes is None:
         return None
@@ -38,7 +42,14 @@ def grid_picture(
         values=values,
         selection=selection,
         width=width,
+        axis_frames=axis_frames,
     )
+
+
+def shared_axis(session: UserSession) -> int | None:
+    """Frames of the longer of slots A and B: the time axis both grids are drawn on."""
+    lengths = [codes.frames for codes in map(session.editor.slot, "AB") if codes is not None]
+    return max(lengths) if lengths else None
 
 
 def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) -> np.ndarray:

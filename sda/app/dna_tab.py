@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from sda.app import dna_callbacks as cb
-from sda.app.dna_pictures import COLOUR_BY_CODE, grid_picture
+from sda.app.dna_pictures import COLOUR_BY_CODE, grid_picture, shared_axis
 from sda.app.export_callbacks import EDITOR_SOURCE
 from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
@@ -159,7 +159,10 @@ def _build_slot_panel(slot: str, title: str) -> SlotPanel:
             )
             with gr.Column(scale=3, min_width=240):
                 take = gr.Dropdown(
-                    label="…or a take", choices=[], elem_id=f"dna-take-{slot.lower()}"
+                    label="…or a take",
+                    choices=[],
+                    elem_id=f"dna-take-{slot.lower()}",
+                    allow_custom_value=True,  # API calls name takes no page listed
                 )
                 use_take = gr.Button(
                     f"Put the take in slot {slot}",
@@ -234,10 +237,15 @@ def _build_decode_panel(ctx: AppContext, session_state: gr.State) -> DecodePanel
 
 # --- views: what the components show for a session -------------------------------------------------
 def _pictures(ctx: AppContext, session: UserSession, colour, values) -> list:
-    """Both grids, with the region drawn on A (values: start s, end s, first, last level)."""
+    """Both grids on one time axis, with the region drawn on A (values: start s, end s, first,
+    last level)."""
     codes = cb.slot_codes(session, "A")
     region = None if codes is None else cb.region_for(codes, *values)
-    return [grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH) for s in "AB"]
+    axis = shared_axis(session)
+    return [
+        grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH, axis_frames=axis)
+        for s in "AB"
+    ]
 
 
 def _ranges(session: UserSession) -> list:
@@ -269,11 +277,7 @@ def _slot_statuses(session: UserSession) -> list[str]:
     for slot in "AB":
         codes = cb.slot_codes(session, slot)
         label = session.editor.labels.get(slot, "")
-        texts.append(
-            "Empty."
-            if codes is None
-            else f"**{label}** · {codes.levels} levels × {codes.frames} frames ({codes.seconds:.1f} s)"
-        )
+        texts.append("Empty." if codes is None else f"**{label}** · {cb.grid_text(codes)}")
     return texts
 
 
@@ -302,24 +306,33 @@ def _edited_view(ctx: AppContext, session: UserSession, colour, values) -> list:
 
 
 # --- events ----------------------------------------------------------------------------------------
+# Loading is two steps: the load itself changes only the (invisible) session, so a refused file
+# is one error message and not an "Error" badge on every grid, slider and status; the view
+# follows only on success.
 def _loader_for_file(ctx: AppContext, slot: str):
     @friendly(f"loading slot {slot}")
-    def on_upload(session: UserSession, model_name, path, colour):
-        message = cb.load_file(ctx, session, slot, model_name, path)
-        gr.Info(message)
-        return _full_view(ctx, session, colour)
+    def on_upload(session: UserSession, model_name, path):
+        gr.Info(cb.load_file(ctx, session, slot, model_name, path))
+        return session
 
     return on_upload
 
 
 def _loader_for_take(ctx: AppContext, slot: str):
     @friendly(f"loading slot {slot}")
-    def on_take(session: UserSession, number, colour):
-        message = cb.load_take(ctx, session, slot, number)
-        gr.Info(message)
-        return _full_view(ctx, session, colour)
+    def on_take(session: UserSession, number):
+        gr.Info(cb.load_take(ctx, session, slot, number))
+        return session
 
     return on_take
+
+
+def _viewer(ctx: AppContext):
+    @friendly("drawing the grids")
+    def on_loaded(session: UserSession, colour):
+        return _full_view(ctx, session, colour)
+
+    return on_loaded
 
 
 def _wire_loading(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
@@ -344,26 +357,27 @@ def _wire_loading(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
         queue=False,
     )
     full_outputs = ui.full_outputs(session_state)
+    show = _viewer(ctx)
     for slot, panel in ui.slots.items():
         panel.upload.upload(
-            _loader_for_file(ctx, slot),
-            [session_state, ui.model, panel.upload, ui.colour_by],
-            full_outputs,
-        )
+            _loader_for_file(ctx, slot), [session_state, ui.model, panel.upload], session_state
+        ).success(show, [session_state, ui.colour_by], full_outputs)
         panel.use_take.click(
-            _loader_for_take(ctx, slot), [session_state, panel.take, ui.colour_by], full_outputs
-        )
+            _loader_for_take(ctx, slot), [session_state, panel.take], session_state
+        ).success(show, [session_state, ui.colour_by], full_outputs)
 
 
 def _operation_for(ctx: AppContext, name: str):
+    """An edit, as a step that changes only the session (its view follows on success)."""
+
     @friendly(name)
-    def on_operation(session: UserSession, colour, alpha_v, seed_v, *values):
+    def on_operation(session: UserSession, alpha_v, seed_v, *values):
         codes = cb.slot_codes(session, "A")
         if codes is None:
             raise cb.AppError("load a sound into slot A first")
         region = cb.region_for(codes, *values)
         cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
-        return _edited_view(ctx, session, colour, values)
+        return session
 
     return on_operation
 
@@ -372,13 +386,17 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
     """Operations, undo and redo; the region from the sliders or two clicks on grid A."""
 
     @friendly("undoing")
-    def on_undo(session: UserSession, colour, *values):
+    def on_undo(session: UserSession):
         cb.undo(session)
-        return _edited_view(ctx, session, colour, values)
+        return session
 
     @friendly("redoing")
-    def on_redo(session: UserSession, colour, *values):
+    def on_redo(session: UserSession):
         cb.redo(session)
+        return session
+
+    @friendly("drawing the grids")
+    def on_edited(session: UserSession, colour, *values):
         return _edited_view(ctx, session, colour, values)
 
     @friendly("drawing the grids")
@@ -392,7 +410,12 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
             return [session] + [gr.Slider()] * 4 + [gr.Image()] * 2
         x, y = event.index
         region, session.editor.anchor = cb.click_region(
-            codes, int(x), int(y), width=GRID_WIDTH, anchor=session.editor.anchor
+            codes,
+            int(x),
+            int(y),
+            width=GRID_WIDTH,
+            anchor=session.editor.anchor,
+            axis_frames=shared_axis(session),
         )
         start, end = cb.region_seconds(codes, region)
         values = [start, end, region.first_level, region.last_level]
@@ -400,16 +423,19 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
 
     ops, sliders = ui.operations, ui.region.sliders
     edit_outputs = ui.edit_outputs(session_state)
+    view = [session_state, ui.colour_by, *sliders]
+    # One output (the invisible session) per edit: a refusal is one message, not a badge on
+    # every grid and status; the view is drawn only after an edit that worked.
     for name, button in ops.buttons.items():
         button.click(
             _operation_for(ctx, name),
-            [session_state, ui.colour_by, ops.alpha, ops.seed, *sliders],
-            edit_outputs,
+            [session_state, ops.alpha, ops.seed, *sliders],
+            session_state,
             concurrency_limit=2,
             concurrency_id="dna-edit",
-        )
-    ops.undo.click(on_undo, [session_state, ui.colour_by, *sliders], edit_outputs)
-    ops.redo.click(on_redo, [session_state, ui.colour_by, *sliders], edit_outputs)
+        ).success(on_edited, view, edit_outputs)
+    ops.undo.click(on_undo, session_state, session_state).success(on_edited, view, edit_outputs)
+    ops.redo.click(on_redo, session_state, session_state).success(on_edited, view, edit_outputs)
     for slider in sliders:
         slider.release(on_region, [session_state, ui.colour_by, *sliders], ui.images)
     ui.colour_by.change(on_region, [session_state, ui.colour_by, *sliders], ui.images)
@@ -430,13 +456,13 @@ def _wire_output(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
         return gr.File(value=str(cb.save_session(ctx, session)), visible=True)
 
     @friendly("opening the session")
-    def on_open(session: UserSession, path, colour):
+    def on_open(session: UserSession, path):
         gr.Info(cb.load_session(ctx, session, path))
-        return _full_view(ctx, session, colour)
+        return session
 
     out = ui.output
     out.decode.click(on_decode, [session_state, out.levels], [session_state, out.player])
     out.save.click(on_save, session_state, out.saved)
-    out.opened.upload(
-        on_open, [session_state, out.opened, ui.colour_by], ui.full_outputs(session_state)
+    out.opened.upload(on_open, [session_state, out.opened], session_state).success(
+        _viewer(ctx), [session_state, ui.colour_by], ui.full_outputs(session_state)
     )

@@ -73,6 +73,27 @@ def bit_depth_choices(fmt: str) -> list[int]:
     return list(BIT_DEPTHS.get((fmt or "").lower(), ()))
 
 
+def sample_rate_choices(fmt: str) -> list[int]:
+    """Sample rates the format can write (MP3 stops at 48 kHz), as `sda.audio.export_settings`
+    says; every rate for a name it does not know (the export then names the problem)."""
+    spec = shared.FORMATS.get((fmt or "").lower())
+    return [rate for rate in SAMPLE_RATES if spec is None or rate in spec.rates]
+
+
+def rate_label(rate: int) -> str:
+    return f"{rate / 1000:g} kHz"
+
+
+def kept_choice(current: Any, choices: list[int], preferred: int) -> int | None:
+    """The current pick if the new menu still has it, else `preferred`, else the first one."""
+    try:
+        if int(current) in choices:
+            return int(current)
+    except (TypeError, ValueError):
+        pass
+    return preferred if preferred in choices else (choices[0] if choices else None)
+
+
 def export_source(
     ctx: AppContext, session: UserSession, source: str | None, settings: ExportSettings
 ) -> Path:
@@ -134,7 +155,7 @@ def _describe_source(
         "settings": settings,
     }
     stem = f"{take.model}-take{take.number}-seed{take.settings.get('seed')}"
-    return take.audio, take.sample_rate, stem, tags
+    return take.load_audio(), take.sample_rate, stem, tags
 
 
 def _take_render(session: UserSession, source: str | None) -> dict[str, Any]:

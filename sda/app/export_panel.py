@@ -33,11 +33,23 @@ def build_export_panel(
             elem_id=f"{prefix}-export-file",
         )
 
-    def on_format(value: str):
+    def on_format(value: str, current_rate, current_depth):
+        """Offer only what the format can write: its rates, and its depths (none if lossy)."""
+        rates = cb.sample_rate_choices(value)
         depths = cb.bit_depth_choices(value)
-        return gr.Dropdown(choices=depths, value=24 if 24 in depths else None, visible=bool(depths))
+        return (
+            gr.Dropdown(
+                choices=[(cb.rate_label(r), r) for r in rates],
+                value=cb.kept_choice(current_rate, rates, 48_000),
+            ),
+            gr.Dropdown(
+                choices=depths,
+                value=cb.kept_choice(current_depth, depths, 24),
+                visible=bool(depths),
+            ),
+        )
 
-    fmt.change(on_format, fmt, depth, queue=False)
+    fmt.change(on_format, [fmt, rate, depth], [rate, depth], queue=False)
     channels.change(lambda c: gr.Slider(visible=c == "binaural"), channels, azimuth, queue=False)
     normalise.change(lambda on: gr.Slider(visible=on), normalise, lufs, queue=False)
 
@@ -59,9 +71,10 @@ def _sound_settings(prefix: str) -> tuple:
             list(cb.FORMATS), value="wav", label="Format", elem_id=f"{prefix}-export-format"
         )
         rate = gr.Dropdown(
-            [(f"{r / 1000:g} kHz", r) for r in cb.SAMPLE_RATES],
+            [(cb.rate_label(r), r) for r in cb.sample_rate_choices("wav")],
             value=48_000,
             label="Sample rate",
+            elem_id=f"{prefix}-export-rate",
         )
         depth = gr.Dropdown(
             cb.bit_depth_choices("wav"),

@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
+import re
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +34,7 @@ def friendly(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 raise
             except SdaError as error:
                 raise gr.Error(
-                    str(error), title=f"Problem {action}", print_exception=False
+                    without_temp_paths(str(error)), title=f"Problem {action}", print_exception=False
                 ) from None
             except MemoryError:
                 raise gr.Error(
@@ -53,6 +56,33 @@ def friendly(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return wrapper
 
     return decorate
+
+
+# An absolute path: a run of non-blank characters after a slash (quotes and colons end it).
+_PATH = re.compile(r"(?<![\w.])/[^\s'\"`:,;()\[\]]+")
+
+
+def temp_roots() -> list[str]:
+    """Folders whose paths mean nothing to the person: the temp folder (uploads land there,
+    the explorer's own work folder too) and Gradio's cache."""
+    roots = [tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR", "")]
+    return [os.path.realpath(root) for root in roots if root]
+
+
+def without_temp_paths(message: str) -> str:
+    """`message` with every path inside a temp folder shortened to its file name: an upload's
+    temporary copy is "kick.wav" to the person who uploaded it."""
+    roots = temp_roots()
+
+    def shorten(match: re.Match[str]) -> str:
+        path = match.group(0).rstrip(".")
+        tail = match.group(0)[len(path) :]
+        real = os.path.realpath(path)
+        inside = any(real == root or real.startswith(root + os.sep) for root in roots)
+        inside = inside or any(path.startswith(root + os.sep) for root in roots)
+        return (os.path.basename(path) or path) + tail if inside else match.group(0)
+
+    return _PATH.sub(shorten, message)
 
 
 def warn(message: str) -> None:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sda.app.errors import AppError
+from sda.app.free_memory import return_freed_memory
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, SessionTake, UserSession
 from sda.audio.io import write_audio
 from sda.dna.take import Take as DecodedTake
 from sda.generate.loop_length import LoopError, LoopLength, loop_length
-from sda.generate.settings import GenerationError, checked_controls
+from sda.generate.settings import MAX_SEED, GenerationError, checked_controls
 from sda.generate.settings import GenerationSettings as SharedSettings
 
 if TYPE_CHECKING:
@@ -187,7 +188,18 @@ def has_prior(ctx: AppContext, model: str) -> bool:
 
 def random_seed() -> int:
     """A fresh seed for the dice button (not cryptographic; just a new take)."""
-    return random.randrange(0, 2**31)
+    return random.randrange(0, MAX_SEED - 64)  # room for seed+1, ... of the other takes
+
+
+def seed_for_generate(seed: Any, locked: bool) -> int:
+    """The seed a Generate press uses: the one shown when it is locked, else a fresh one, so
+    every press makes new takes (the seed used is shown and can be locked to make it again)."""
+    if locked:
+        try:
+            return int(seed or 0)
+        except (TypeError, ValueError):
+            raise GenerateError(f"seed must be a whole number, got {seed!r}") from None
+    return random_seed()
 
 
 def generate_takes(
@@ -235,8 +247,9 @@ def generate_takes(
             codes=made.codes,
             loop_seconds=None if length is None else length.exact_seconds,
         )
-        session.takes.append(take)
+        session.add_take(take, memory_bytes=ctx.take_memory_bytes)
         takes.append(take)
+    return_freed_memory()  # what the decoder and released takes used goes back to the system
     if report is not None:
         report(1.0, "done")
     return takes

@@ -92,6 +92,7 @@ class SettingsPanel:
     refresh: gr.Button
     seed: gr.Number
     dice: gr.Button
+    lock: gr.Checkbox  # keep the seed for the next Generate (off: a new seed every time)
     top_k: gr.Slider
     inputs: list[gr.components.Component]  # what `collect` reads, in its order
     preset: gr.Dropdown
@@ -149,9 +150,20 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     seconds = gr.Slider(
         0.5, ctx.max_seconds, value=4.0, step=0.5, label="Duration (s)", elem_id="gen-seconds"
     )
-    with gr.Row():
-        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=4)
+    with gr.Row(equal_height=True):
+        seed = gr.Number(
+            value=0,
+            precision=0,
+            label="Seed",
+            minimum=0,
+            scale=4,
+            elem_id="gen-seed",
+            info="the seed of the last take; lock it to make that take again",
+        )
         dice = gr.Button("Random", scale=0, min_width=80, size="sm", elem_id="gen-dice")
+        lock = gr.Checkbox(
+            value=False, label="Lock seed", scale=1, min_width=110, elem_id="gen-lock"
+        )
     with gr.Row():
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         top_k = gr.Slider(0, 256, value=0, step=1, label="Top-k", info="0 = off")
@@ -161,7 +173,9 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     with gr.Accordion("Loop and stereo", open=False):
         loop_and_stereo = _loop_and_stereo()
     with gr.Accordion("Presets", open=False):
-        preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=False)
+        # Custom values: API calls may name a preset before any page listed them (the
+        # callbacks refuse names the model has no preset for).
+        preset = gr.Dropdown(label="Preset", choices=[], allow_custom_value=True)
         preset_name = gr.Textbox(label="Name", placeholder="e.g. bright and sparse")
         with gr.Row():
             preset_save = gr.Button("Save", size="sm")
@@ -174,7 +188,7 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
         *loop_and_stereo, *checks, *values,
     ]  # fmt: skip
     return SettingsPanel(
-        model=model, refresh=refresh, seed=seed, dice=dice, top_k=top_k, inputs=inputs,
+        model=model, refresh=refresh, seed=seed, dice=dice, lock=lock, top_k=top_k, inputs=inputs,
         preset=preset, preset_name=preset_name, preset_save=preset_save,
         preset_recall=preset_recall, preset_delete=preset_delete, go=go,
     )  # fmt: skip
@@ -273,18 +287,22 @@ def _takes_panel(ctx: AppContext, session_state: gr.State) -> TakesPanel:
             elem_id="gen-history",
         )
         with gr.Row():
-            pick = gr.Dropdown(label="Take", choices=[], scale=3)
+            pick = gr.Dropdown(label="Take", choices=[], scale=3, allow_custom_value=True)
             reuse = gr.Button("Use its settings", size="sm", scale=1)
     with gr.Accordion("A/B compare", open=True):
         with gr.Row():
-            take_a = gr.Dropdown(label="A", choices=[], elem_id="gen-ab-a")
-            take_b = gr.Dropdown(label="B", choices=[], elem_id="gen-ab-b")
+            take_a = gr.Dropdown(label="A", choices=[], elem_id="gen-ab-a", allow_custom_value=True)
+            take_b = gr.Dropdown(label="B", choices=[], elem_id="gen-ab-b", allow_custom_value=True)
             ab = gr.Radio(["A", "B"], value="A", label="Play", elem_id="gen-ab-choice")
         ab_player = gr.Audio(
             label="A/B", type="filepath", interactive=False, elem_id="gen-ab-player"
         )
         ab_position = gr.Number(value=0, visible=False)
-    export_take = gr.Dropdown(label="Take to export", choices=[], elem_id="gen-export-take")
+    # Take pickers accept any value: an API client names take numbers the page never listed
+    # (the callbacks answer "pick a take" for numbers the session does not have).
+    export_take = gr.Dropdown(
+        label="Take to export", choices=[], elem_id="gen-export-take", allow_custom_value=True
+    )
     build_export_panel(ctx, session_state, export_take, prefix="gen")
     return TakesPanel(
         status=status, players=players, history=history, pick=pick, reuse=reuse, take_a=take_a,
@@ -376,26 +394,33 @@ def _wire_generation(
 
     @friendly("generating")
     def on_generate(session: UserSession, model_name, *values_in, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        *values, locked = values_in  # the lock comes last, after the settings panel's inputs
+        asked = collect(names, values)
+        asked.seed = cb.seed_for_generate(asked.seed, bool(locked))
         made = cb.generate_takes(
-            ctx, session, model_name, collect(names, values_in),
-            report=lambda f, m: progress(f, desc=m),
-        )  # fmt: skip
-        return (session, *_after_generation(ctx, session, model_name, made))
+            ctx, session, model_name, asked, report=lambda f, m: progress(f, desc=m)
+        )
+        status, *shown = _after_generation(ctx, session, model_name, made)
+        return (session, status, asked.seed, *shown)  # the seed used, shown in its box
 
     model = settings.model
     settings.refresh.click(on_refresh, model, model, queue=False)
     tab.select(on_refresh, model, model, queue=False)
     model.change(on_model, [model, settings.preset], [settings.preset, settings.top_k])
     settings.dice.click(cb.random_seed, None, settings.seed, queue=False)
+    # A seed typed in is one the person wants: keep it for the next Generate.
+    settings.seed.input(lambda: True, None, settings.lock, queue=False)
     settings.go.click(
         on_generate,
-        [session_state, model, *settings.inputs],
+        [session_state, model, *settings.inputs, settings.lock],
         [
-            session_state, takes.status, *takes.players, takes.history, takes.pick,
+            session_state, takes.status, settings.seed, *takes.players, takes.history, takes.pick,
             takes.take_a, takes.take_b, takes.export_take, takes.ab, takes.ab_player,
         ],
         concurrency_limit=2,
         concurrency_id="generate",
+        # Progress (and a refusal's "Error" badge) on the status line only, not on all outputs.
+        show_progress_on=[takes.status],
     )  # fmt: skip
 
 
@@ -414,6 +439,8 @@ def _after_generation(ctx: AppContext, session: UserSession, model_name: str, ma
     newest = choices[0][1]
     previous = choices[1][1] if len(choices) > 1 else newest
     status_text = f"Made {len(made)} take{'s' if len(made) > 1 else ''} with **{model_name}**."
+    if any(not take.in_memory for take in session.takes):
+        status_text += " Older takes play and export from disk, to keep memory free."
     return [
         status_text,
         *updates,
@@ -438,7 +465,8 @@ def _wire_history(
 
     @friendly("reusing settings")
     def on_reuse(session: UserSession, number):
-        return spread(names, cb.settings_from_take(session, number))
+        # Locked: the next Generate makes this very take again (change the seed to vary it).
+        return [*spread(names, cb.settings_from_take(session, number)), True]
 
     # `.input`: only a person's switch moves the player; generating sets it directly.
     for trigger in (takes.ab.input, takes.take_a.input, takes.take_b.input):
@@ -448,7 +476,9 @@ def _wire_history(
             takes.ab_player,
             queue=False,
         ).then(None, None, None, js=AB_RESTORE_JS, queue=False)
-    takes.reuse.click(on_reuse, [session_state, takes.pick], settings.inputs, queue=False)
+    takes.reuse.click(
+        on_reuse, [session_state, takes.pick], [*settings.inputs, settings.lock], queue=False
+    )
 
 
 def _wire_presets(ctx: AppContext, settings: SettingsPanel, names: tuple[str, ...]) -> None:

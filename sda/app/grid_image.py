@@ -34,11 +34,15 @@ def default_row_height(levels: int) -> int:
     return int(np.clip(240 // max(levels, 1), 12, 32))
 
 
-def cell_at(x: int, y: int, *, levels: int, frames: int, width: int) -> tuple[int, int]:
-    """The (level, frame) under pixel (x, y) of an image drawn by `render_grid` (default rows)."""
+def cell_at(
+    x: int, y: int, *, levels: int, frames: int, width: int, axis_frames: int | None = None
+) -> tuple[int, int]:
+    """The (level, frame) under pixel (x, y) of an image drawn by `render_grid` (default rows,
+    the same `axis_frames`); a click right of a short grid's end picks its last frame."""
+    axis = max(int(axis_frames or frames), frames)
     pitch = default_row_height(levels) + 1
     level = int(np.clip(y // pitch, 0, levels - 1))
-    frame = int(np.clip((x * frames) // width, 0, frames - 1))
+    frame = int(np.clip((x * axis) // width, 0, frames - 1))
     return level, frame
 
 
@@ -74,11 +78,14 @@ def render_grid(
     selection: Selection | None = None,
     width: int = 960,
     row_height: int | None = None,
+    axis_frames: int | None = None,
 ) -> np.ndarray:
     """Render `indices` (levels, frames) as an image (height, width, 3) uint8.
 
     `values` (levels, frames) or (frames,) in 0..1 colours cells by a descriptor instead of by id.
-    Grids wider than `width` frames are sampled (nearest frame per pixel column).
+    Grids wider than `width` frames are sampled (nearest frame per pixel column). `axis_frames`
+    is the length the image's width stands for (default: this grid's), so two grids drawn with
+    the same axis share one time scale; a shorter grid ends early, the rest left background.
     """
     indices = np.asarray(indices)
     levels, frames = indices.shape
@@ -92,14 +99,17 @@ def render_grid(
         cells = _dim_outside(cells, selection)
     if row_height is None:
         row_height = default_row_height(levels)
+    axis = max(int(axis_frames or frames), frames)
     # Pixel column -> frame (nearest), pixel row -> level, with a 1-pixel gap between levels.
-    columns = np.minimum((np.arange(width) * frames) // width, frames - 1)
+    positions = (np.arange(width) * axis) // width
+    columns = np.minimum(positions, frames - 1)
     pitch = row_height + 1
     rows = np.arange(levels * pitch - 1)
     image = cells[rows // pitch][:, columns]
     image[(rows % pitch) == row_height] = BACKGROUND
+    image[:, positions >= frames] = BACKGROUND  # past this grid's end on the shared axis
     if selection is not None:
-        _outline(image, selection, frames=frames, width=width, pitch=pitch)
+        _outline(image, selection, frames=axis, width=width, pitch=pitch)
     return np.ascontiguousarray(image)
 
 

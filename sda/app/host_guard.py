@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -28,6 +29,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def exposure_warning(host: str, library_root: str | Path) -> str | None:
+    """What serving on `host` lets others do, to print before serving; None on loopback."""
+    if is_loopback(host):
+        return None
+    reach = "every computer on your networks" if host in ("0.0.0.0", "::", "[::]") else host
+    return (
+        f"serving on {host}: anyone who can reach it ({reach}) can, without a password, "
+        f"generate with every model in {library_root}, download takes and exports (their "
+        "file names are hard to guess, not secret), upload audio and session files, and "
+        "rename, tag, delete or import models. Model weights and the library's files are "
+        "never served, and the "
+        "Train tab (which reads this computer's folders) is off. Stop with Ctrl+C; serve on "
+        "127.0.0.1 (the default) to keep it to this computer."
+    )
 
 
 def _host_name(host: str) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sda.app.errors import AppError
+from sda.app.model_words import training_lines
 from sda.app.served_files import public_copy
 from sda.app.state import AppContext
 
@@ -56,13 +57,11 @@ def model_details(ctx: AppContext, name: str | None) -> tuple[str, str | None]:
         shown = ", ".join(str(f.get("name", "?")) for f in files[:12])
         if shown:
             lines.append(shown + (" …" if len(files) > 12 else ""))
-    metrics = meta.get("metrics") or meta.get("training") or {}
-    if isinstance(metrics, dict) and metrics:
-        items = "\n".join(f"- {key}: {_short(value)}" for key, value in list(metrics.items())[:12])
-        lines.append(f"**Training**\n\n{items}")
+    lines.extend(training_lines(meta.get("training") or meta.get("metrics")))
     versions = meta.get("versions")
     if isinstance(versions, dict) and versions:
-        lines.append(" · ".join(f"{k} {v}" for k, v in versions.items()))
+        made = " · ".join(f"{k} {_short(v)}" for k, v in versions.items())
+        lines.append(f"Made with {made}")
     preview = Path(meta["path"]) / "preview.ogg" if meta.get("path") else None
     # Served from a copy in the work folder: the library itself is never reachable by the browser.
     return "\n\n".join(lines), public_copy(ctx, preview)

@@ -139,42 +139,55 @@ def _wire_housekeeping(ctx: AppContext, table: TablePanel, model: ModelPanel) ->
     """Rename, tag and delete the selected model; import a bundle zip."""
 
     @friendly("renaming")
-    def on_rename(name, new, query):
+    def do_rename(name, new):
         renamed = cb.rename_model(ctx, name, new)
         gr.Info(f"renamed to {renamed}")
-        text, preview_path = cb.model_details(ctx, renamed)
-        return renamed, text, preview_path, cb.library_rows(ctx, query)
+        return renamed  # into the hidden "selected" box
 
+    @friendly("reading the model")
+    def after_rename(name, query):
+        text, preview_path = cb.model_details(ctx, name)
+        return text, preview_path, cb.library_rows(ctx, query)
+
+    # Rename, tag, delete and import change the library in a first step with no visible output,
+    # so a refusal is one message and not an "Error" badge on the table and every field; the
+    # view follows only when it worked.
     @friendly("tagging")
-    def on_tag(name, add, remove, query):
+    def do_tag(name, add, remove):
         cb.tag_model(ctx, name, add, remove)
+
+    @friendly("reading the model")
+    def after_tag(name, query):
         text, _ = cb.model_details(ctx, name)
         return text, cb.library_rows(ctx, query), "", ""
 
     @friendly("deleting")
-    def on_delete(name, confirmation, query):
+    def do_delete(name, confirmation):
         cb.delete_model(ctx, name, confirmation)
         gr.Info(f"deleted {name}")
+
+    @friendly("reading the library")
+    def after_delete(query):
         return None, "Model deleted.", None, "", cb.library_rows(ctx, query)
 
     @friendly("importing")
-    def on_import(path, query):
-        name = cb.import_zip(ctx, path)
-        gr.Info(f"imported {name}")
+    def do_import(path):
+        gr.Info(f"imported {cb.import_zip(ctx, path)}")
+
+    @friendly("reading the library")
+    def after_import(query):
         return cb.library_rows(ctx, query), None
 
     m, search = model, table.search
-    m.rename.click(
-        on_rename, [m.selected, m.new_name, search], [m.selected, m.details, m.preview, table.table]
+    m.rename.click(do_rename, [m.selected, m.new_name], m.selected).success(
+        after_rename, [m.selected, search], [m.details, m.preview, table.table]
     )
-    m.tag.click(
-        on_tag,
-        [m.selected, m.add_tags, m.remove_tags, search],
-        [m.details, table.table, m.add_tags, m.remove_tags],
+    m.tag.click(do_tag, [m.selected, m.add_tags, m.remove_tags], None).success(
+        after_tag, [m.selected, search], [m.details, table.table, m.add_tags, m.remove_tags]
     )
-    m.delete.click(
-        on_delete,
-        [m.selected, m.confirm, search],
-        [m.selected, m.details, m.preview, m.confirm, table.table],
+    m.delete.click(do_delete, [m.selected, m.confirm], None).success(
+        after_delete, search, [m.selected, m.details, m.preview, m.confirm, table.table]
     )
-    table.import_button.click(on_import, [table.upload, search], [table.table, table.upload])
+    table.import_button.click(do_import, table.upload, None).success(
+        after_import, search, [table.table, table.upload]
+    )

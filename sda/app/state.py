@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sda.app.presets import PresetStore
+from sda.audio.io import AudioFileError, load_audio_with_rate, write_audio
 from sda.dna.codes import Codes
 from sda.dna.take import Take
 
@@ -99,6 +100,9 @@ class AppContext:
     presets: PresetStore
     max_seconds: float = 60.0
     max_count: int = 8
+    # Float audio a session keeps in memory (two takes of 60 s, six of 20 s); older takes are
+    # read back from their files, so memory stays flat however many takes a session makes.
+    take_memory_bytes: int = 24 * 2**20
     runs_dir: Path = field(default_factory=lambda: Path("outputs").resolve())  # Train tab runs
     training: Any = None  # the app's one background training run (train_callbacks.TrainingJob)
     training_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -135,23 +139,62 @@ class SessionTake:
     """One generated sound in a person's history: its number, model, settings and preview file.
 
     (`sda.dna.take.Take` is what generation returns; this is how the app keeps it.) `audio` is the
-    decoder's float output, what exports are made from; `path` is only the players' preview (a
-    float WAV of the same samples)."""
+    decoder's float output, what exports are made from, while the take is recent; `release()`
+    moves an older take's audio to a float WAV on disk (None in memory) and `load_audio()`
+    reads it back, sample for sample. `path` is only the players' preview."""
 
     number: int
     model: str  # library name of the bundle
     path: Path  # float WAV preview in the session folder
-    audio: np.ndarray  # (samples,) float32 at sample_rate
+    audio: np.ndarray | None  # (samples,) float32 at sample_rate; None once released
     sample_rate: int
     settings: dict[str, Any]
     codes: Codes | None = None
     # a seamless loop's exact length (bars x beats x 60 / bpm for a tempo-fitted one); None: a
     # plain take. Exports of a loop are resampled as a loop and carry loop points.
     loop_seconds: float | None = None
+    samples: int = field(init=False, default=0)
+    audio_file: Path | None = field(init=False, default=None)  # where a released take's audio is
+
+    def __post_init__(self) -> None:
+        if self.audio is not None:
+            self.samples = len(self.audio)
 
     @property
     def seconds(self) -> float:
-        return len(self.audio) / self.sample_rate
+        return self.samples / self.sample_rate
+
+    @property
+    def in_memory(self) -> bool:
+        return self.audio is not None
+
+    def release(self) -> None:
+        """Free the float audio; it stays on disk (the preview itself when it holds the same
+        samples, a float WAV beside it when the preview is spread to stereo)."""
+        if self.audio is None:
+            return
+        if not _preview_holds(self):
+            spill = self.path.with_name(self.path.stem + "-mono.wav")
+            write_audio(spill, self.audio, self.sample_rate, subtype=PREVIEW_SUBTYPE)
+            self.audio_file = spill
+        else:
+            self.audio_file = self.path
+        self.audio = None
+
+    def load_audio(self) -> np.ndarray:
+        """The take's float audio (samples,), from memory or read back from its file."""
+        if self.audio is not None:
+            return self.audio
+        from sda.app.errors import AppError
+
+        try:
+            audio, _ = load_audio_with_rate(self.audio_file or self.path)  # (1, samples)
+        except AudioFileError:  # the session folder was cleaned meanwhile
+            raise AppError(
+                f"take {self.number} is no longer on disk; "
+                "generate it again (its seed is in the history)"
+            ) from None
+        return np.ascontiguousarray(audio[0], dtype=np.float32)
 
     @property
     def label(self) -> str:
@@ -159,6 +202,11 @@ class SessionTake:
         seed_text = f" · seed {seed}" if seed is not None else ""
         loop_text = " · loop" if self.loop_seconds is not None else ""
         return f"#{self.number} · {self.model}{seed_text} · {self.seconds:.1f} s{loop_text}"
+
+
+def _preview_holds(take: SessionTake) -> bool:
+    """Whether the take's preview file holds its audio exactly (mono, not spread to stereo)."""
+    return not (take.settings.get("width") or take.settings.get("movement"))
 
 
 @dataclass
@@ -199,6 +247,18 @@ class UserSession:
     def new_file(self, ctx: AppContext, stem: str, suffix: str = ".wav") -> Path:
         self.counter += 1
         return self.folder(ctx) / f"{stem}-{self.counter:03d}{suffix}"
+
+    def add_take(self, take: SessionTake, *, memory_bytes: int) -> None:
+        """Append a take; the newest takes keep their audio in memory up to `memory_bytes`
+        (the newest always), older ones are released to disk."""
+        self.takes.append(take)
+        held = 0
+        for older in reversed(self.takes):
+            if not older.in_memory:
+                continue
+            held += older.audio.nbytes
+            if older is not take and held > memory_bytes:
+                older.release()
 
     def take(self, number: int | str | None) -> SessionTake | None:
         for take in self.takes:

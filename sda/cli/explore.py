@@ -49,11 +49,11 @@ def explore(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     lib = Library(library)
     local = host in LOCAL_HOSTS
-    if not local:
-        console.print(
-            f"[yellow]warning:[/] serving on {host}: anyone who can reach this address can use "
-            "the explorer and its models. There is no password. The Train tab is off."
-        )
+    from sda.app.host_guard import exposure_warning
+
+    warning = exposure_warning(host, lib.root)  # None on this computer only
+    if warning:
+        console.print(f"[yellow]warning:[/] {warning}")
     app = build_app(lib, device=device, allow_training=local)
     chosen = _free_port(host, port)
     shown = f"[{host}]" if ":" in host else host

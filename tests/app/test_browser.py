@@ -136,7 +136,8 @@ def test_whole_flow_in_a_real_browser(server, browser, tmp_path):
     page.click("#gen-button")
     page.wait_for_selector("#gen-player-0 audio", state="attached")
     _wait_text(page, "gen-status", "Made 1 take")
-    assert "seed 0" in page.inner_text("#gen-player-0")
+    seed = page.locator("#gen-seed input").first.input_value()  # a new one per Generate
+    assert f"seed {seed}" in page.inner_text("#gen-player-0")
     _wait_text(page, "gen-history", "density 0.50 → 0.90")
     _no_error_toasts(page)
     shot("02-generated")
@@ -308,3 +309,92 @@ def test_server_binds_localhost_and_serves_no_other_files(server):
         with socket.socket() as probe:
             probe.settimeout(2)
             assert probe.connect_ex((address, server["port"])) != 0, address
+
+
+def _input_value(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} input").first.input_value()
+
+
+def test_a_musicians_first_minutes(server, browser, tmp_path):
+    """Generate twice (two seeds, shown), lock the seed, export MP3 from a menu that offers only
+    what MP3 writes, then the DNA tab: a bad upload is one message, a good one fills slot A."""
+    import soundfile
+
+    from sda.audio.io import write_audio
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(server["url"])
+    page.wait_for_function(
+        "() => document.querySelector('#gen-model input')?.value === 'tiny-prior'"
+    )
+    seconds = page.locator("#gen-seconds input[type=number]")
+    seconds.fill("0.5")
+    seconds.press("Enter")
+
+    seeds = []
+    for number in (1, 2):
+        before = _input_value(page, "gen-seed")
+        page.click("#gen-button")
+        _wait_text(page, "gen-player-0", f"#{number} ")
+        page.wait_for_function(
+            "([b]) => document.querySelector('#gen-seed input')?.value !== b", arg=[before]
+        )
+        seeds.append(_input_value(page, "gen-seed"))
+        assert f"seed {seeds[-1]}" in page.inner_text("#gen-player-0")  # shown on the take
+    assert seeds[0] != seeds[1]
+    page.check("#gen-lock input[type=checkbox]")
+    page.click("#gen-button")
+    _wait_text(page, "gen-player-0", "#3 ")
+    assert f"seed {seeds[1]}" in page.inner_text("#gen-player-0")  # locked: the same seed
+    _no_error_toasts(page)
+    page.screenshot(path=str(ARTIFACTS / "10-two-seeds.png"), full_page=True)
+
+    # MP3: the rate menu follows the format
+    _pick(page, "gen-export-format", "mp3")
+    page.wait_for_function(
+        "() => !document.querySelector('#gen-export-depth')?.offsetParent"  # no depth for lossy
+    )
+    page.click("#gen-export-rate input")
+    read_options = """() => [...document.querySelectorAll('[role=option]')]
+        .map(o => o.innerText.replace('✓', '').trim())"""
+    page.wait_for_function(  # the format menu has closed; the rate menu is open
+        f"() => {{ const o = ({read_options})(); return o.length && o.every(t => t.endsWith('kHz')); }}"
+    )
+    options = page.evaluate(read_options)
+    assert options == ["44.1 kHz", "48 kHz"], options
+    page.click("[role=option]:has-text('44.1 kHz')")
+    page.click("#gen-export-button")
+    link = page.locator("#gen-export-file a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    info = soundfile.info(str(saved))
+    assert info.format == "MP3" and info.samplerate == 44_100
+    _no_error_toasts(page)
+
+    # DNA tab: one message for a bad upload (no temp path, no "Error" badges), then a good one
+    page.click("button[role=tab]:has-text('DNA editor')")
+    notes = tmp_path / "notes.wav"
+    notes.write_bytes(b"these are lyrics, not audio " * 40)
+    page.set_input_files("#dna-upload-a input[type=file]", str(notes))
+    toast = page.locator(".toast-body.error:has-text('notes.wav')").first
+    toast.wait_for()
+    text = toast.inner_text()
+    assert "not audio" in text and "/tmp" not in text and "Traceback" not in text
+    page.wait_for_timeout(500)
+    assert page.locator("span.error:not(.toast-title)").count() == 0  # no badge on any output
+    page.screenshot(path=str(ARTIFACTS / "11-bad-upload.png"), full_page=True)
+    pluck = tmp_path / "pluck.wav"
+    write_audio(pluck, factories.synth_sound("pluck", seconds=0.6, seed=3), 48_000)
+    page.locator("#dna-upload-a button[aria-label='Clear']").first.click()
+    page.set_input_files("#dna-upload-a input[type=file]", str(pluck))
+    _wait_text(page, "dna-status-a", "pluck.wav")
+    assert "0.60 s" in page.inner_text("#dna-status-a")  # seconds, not frames
+    assert page.locator("#dna-grid-a img").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "12-dna.png"), full_page=True)
+    assert "Traceback" not in server["log"].read_text()
+    page.close()

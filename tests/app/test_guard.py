@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sda.app.host_guard import HostPolicy, is_loopback
+from sda.app.host_guard import HostPolicy, exposure_warning, is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,16 @@ def test_policy_when_exposed_allows_any_host_but_no_cross_site_page():
     assert not policy.allows("studio.lan:7860", "null", 7860)
 
 
+def test_serving_beyond_this_computer_says_what_that_exposes(tmp_path):
+    for local in ("127.0.0.1", "localhost", "::1"):
+        assert exposure_warning(local, tmp_path) is None, local
+    everyone = exposure_warning("0.0.0.0", tmp_path)
+    assert "every computer on your networks" in everyone and str(tmp_path) in everyone
+    for fact in ("without a password", "delete", "never served", "Train tab", "127.0.0.1"):
+        assert fact in everyone, fact
+    assert "(192.168.1.20)" in exposure_warning("192.168.1.20", tmp_path)
+
+
 # ----------------------------------------------------------------------------- served app
 
 
@@ -167,3 +177,99 @@ def test_a_preview_is_served_from_a_copy_in_the_work_folder(served):
     assert Path(copy).read_bytes() == original.read_bytes()
     assert _get(port, _file_route(copy))[0] == 200
     assert _get(port, _file_route(original))[0] == 403
+
+
+# ----------------------------------------------------------------------------- every route
+
+
+def _routes(routes, prefix: str = ""):
+    """(path, methods) of every route the served app has, Gradio's included routers too."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _routes(inner.routes, prefix + getattr(context, "prefix", ""))
+        elif getattr(route, "path", None) is not None:
+            methods = getattr(route, "methods", None) or {"WEBSOCKET"}
+            yield prefix + route.path, set(methods)
+
+
+def _websocket_handshake(port: int, path: str, host: str) -> int:
+    """The HTTP status a websocket upgrade request gets (101 when it is accepted)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("GET", path, skip_host=True)
+        for name, value in (
+            ("Host", host),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ):
+            connection.putheader(name, value)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_every_route_of_the_served_app_refuses_a_foreign_host(served):
+    """Walk the whole route table (Gradio's /config, /gradio_api/*, file, queue, upload, ...)."""
+    import re
+
+    app, port, _, _ = served
+    routes = sorted(_routes(app.server_app.routes))
+    paths = {path for path, _ in routes}
+    for expected in ("/config", "/gradio_api/queue/join", "/gradio_api/queue/data"):
+        assert expected in paths, expected  # the walk reached Gradio's own routes
+    assert any(path.startswith("/gradio_api/file=") for path in paths)
+    evil = f"evil.example:{port}"
+    checked = 0
+    for path, methods in routes:
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        for method in sorted(methods & {"GET", "POST", "WEBSOCKET"}):
+            if method == "WEBSOCKET":
+                assert _websocket_handshake(port, concrete, evil) == 403, path
+                continue
+            send = _get if method == "GET" else lambda p, r, host: _post(p, r, {}, host=host)
+            status, body = send(port, concrete, host=evil)
+            assert status == 403 and b"refused" in body, (method, path, status)
+            checked += 1
+    assert checked >= 40  # Gradio's API is there, not just the page
+    assert _websocket_handshake(port, "/gradio_api/queue/data", evil) == 403
+
+
+def test_only_the_work_folder_is_served(served, tmp_path):
+    """Neither the library nor the project folder nor training runs: takes and exports only."""
+    app, port, root, work = served
+    ctx = app.sda_context
+    outside = [Path("pyproject.toml").resolve(), root / "index.json", tmp_path / "secret.txt"]
+    (tmp_path / "secret.txt").write_text("not for the browser")
+    for path in outside:
+        assert _get(port, _file_route(path))[0] == 403, path
+    runs = ctx.runs_dir / "some-run" / "last.ckpt"
+    assert _get(port, _file_route(runs))[0] in (403, 404)
+
+
+def test_the_api_exports_and_edits_without_a_page(served, tmp_path):
+    """Take pickers accept what an API client names: export take 1 and put it in slot A."""
+    import soundfile
+    from gradio_client import Client
+
+    _, port, _, _ = served
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path))
+    made = client.predict("tiny-prior", 0.5, api_name="/on_generate")
+    assert made[0].startswith("Made 1 take") and isinstance(made[1], int)  # the seed used
+    number = "1"  # this client's session is new: its first take
+    exported = client.predict(
+        number, "flac", 44_100, 16, "mono", 0, False, -16, "", "", "", api_name="/on_export"
+    )
+    path = Path(exported["value"] if isinstance(exported, dict) else exported)
+    info = soundfile.info(str(path))
+    assert info.format == "FLAC" and info.samplerate == 44_100 and info.subtype == "PCM_16"
+    client.predict(number, api_name="/on_take")  # slot A, from the take the API made
+    decoded = client.predict(8, api_name="/on_decode")
+    assert Path(decoded).read_bytes()[:4] == b"RIFF"
+    missing = client.predict  # a take this session never made: the callback's own words
+    with pytest.raises(Exception, match="pick a take"):
+        missing("99", "wav", 48_000, 24, "mono", 0, False, -16, "", "", "", api_name="/on_export")
