@@ -93,10 +93,10 @@ def test_second_scan_reads_the_cache_not_the_files(tmp_path, monkeypatch):
     (folder / "bad.wav").write_bytes(b"not audio at all, just bytes" * 10)
     first = scan_folder(folder, cache_dir=tmp_path / "cache")
 
-    def no_decoding(path):
+    def no_decoding(path, *args, **kwargs):
         raise AssertionError(f"decoded {path} again")
 
-    monkeypatch.setattr(scan_module, "decode_audio", no_decoding)
+    monkeypatch.setattr(scan_module, "measure_file", no_decoding)
     second = scan_folder(folder, cache_dir=tmp_path / "cache")
     assert second.files == first.files
     arrays = load_usable_audio(second)
