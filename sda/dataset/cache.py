@@ -26,7 +26,8 @@ from sda.atomic_files import free_bytes, is_disk_full
 
 _VERSION = 1  # bump when the stored content changes meaning
 _NPY_HEADER_BYTES = 128  # a version 1.0 header for a 1-D float32 array of any length
-_LEFTOVER_SUFFIXES = (".tmp", ".part")  # what a crash mid-write leaves behind
+_LEFTOVER_SUFFIXES = (".tmp", ".tmp.npz", ".tmp.npy")  # what a crash mid-write leaves behind
+_PRIOR_CODE_SUFFIXES = (".npz", ".npy", ".tmp")  # codes, scratch copies, interrupted writes
 
 
 def default_cache_dir() -> Path:
@@ -55,11 +56,13 @@ class CacheUsage:
         return self.bytes + self.leftover_bytes
 
 
-def folder_usage(folder: Path) -> CacheUsage:
-    """Count the files under `folder` (any depth; symlinks are not followed)."""
+def prior_codes_usage(folder: Path) -> CacheUsage:
+    """Count the prior's cached codes under `folder` (any depth; symlinks are not followed)."""
     files = size = leftovers = leftover_size = 0
     for root, _, names in os.walk(folder):
         for name in names:
+            if not name.endswith(_PRIOR_CODE_SUFFIXES):
+                continue
             try:
                 length = os.lstat(os.path.join(root, name)).st_size
             except OSError:
@@ -71,13 +74,15 @@ def folder_usage(folder: Path) -> CacheUsage:
     return CacheUsage(folder, files, size, leftovers, leftover_size)
 
 
-def remove_folder_contents(folder: Path) -> CacheUsage:
-    """Delete every file under `folder` (the folders stay if in use); returns what was removed."""
+def clear_prior_codes(folder: Path) -> CacheUsage:
+    """Delete the prior's cached codes under `folder` (nothing else); returns what was removed."""
     if not folder.is_dir():
         return CacheUsage(folder)
     files = size = leftovers = leftover_size = 0
     for root, dirs, names in os.walk(folder, topdown=False):
         for name in names:
+            if not name.endswith(_PRIOR_CODE_SUFFIXES):
+                continue
             path = os.path.join(root, name)
             try:
                 length = os.lstat(path).st_size
