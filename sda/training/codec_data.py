@@ -8,6 +8,7 @@ Audio is read memory-mapped from the scan's cache, so memory follows the batch, 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 from sda.audio.dsp import resample_by_ratio
 from sda.dataset.scan import DatasetReport, FileReport, load_available_audio, scan_folder
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
+
+log = logging.getLogger(__name__)
 
 SMALL_DATASET_SECONDS = 30 * 60  # below this, augmentation is on unless asked otherwise
 MAX_VAL_SEGMENTS = 64  # validation stays quick however large the folder is
@@ -279,6 +282,8 @@ class AudioDataModule(L.LightningDataModule):
                 cache_dir=self.cache_dir,
             )
             report.require_usable()
+            for note in report.notes:  # folders not entered, a cache disk too full
+                log.warning("data: %s", note)
             self._report = report
         return self._report
 

@@ -408,6 +408,8 @@ class PriorDataModule(L.LightningDataModule):
                 use_cache=self.use_cache,
             )
             self.report.require_usable()
+            for note in self.report.notes:  # folders not entered, a cache disk too full
+                log.warning("prior data: %s", note)
         return self.report
 
     def setup(self, stage: str | None = None) -> None:

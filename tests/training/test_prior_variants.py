@@ -130,3 +130,57 @@ def test_material_level_reads_long_recordings_in_blocks():
     quiet = np.full(10, 0.05, np.float32)
     level = material_level([loud, quiet, loud])
     assert level == {"peak_dbfs": pytest.approx(-6.02, abs=0.01), "rms_dbfs": -6.02, "files": 3}
+
+
+def _two_tones(folder):
+    from sda.audio.io import write_audio
+
+    t = np.arange(3 * RATE) / RATE
+    for index, freq in enumerate((300.0, 600.0)):
+        tone = (0.4 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        write_audio(folder / f"tone{index}.wav", tone, RATE)
+    return folder
+
+
+def _prior_data(codec, prior, folder, cache, **kwargs):
+    return PriorDataModule(
+        codec=codec, dir=folder, context_frames=prior.config.context_frames,
+        pad=prior.config.pad_token, shifts=2, cache_dir=cache, **kwargs,
+    )  # fmt: skip
+
+
+def test_an_interrupted_encoding_resumes_where_it_stopped(tiny_models, tmp_path, monkeypatch):
+    from sda.training import prior_data
+
+    codec, prior = tiny_models
+    folder = _two_tones(tmp_path / "audio")
+    real_encode, calls = prior_data._encode, []
+
+    def encode_then_crash(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user stops the run during the second recording
+        return real_encode(*args)
+
+    monkeypatch.setattr(prior_data, "_encode", encode_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        _prior_data(codec, prior, folder, tmp_path / "cache").setup()
+    calls.clear()
+    data = _prior_data(codec, prior, folder, tmp_path / "cache")
+    data.setup()
+    assert len(calls) == 1 and len(data.files) == 2  # only the unfinished recording again...
+    calls.clear()
+    _prior_data(codec, prior, folder, tmp_path / "cache").setup()
+    assert calls == []  # ...and nothing once all is cached
+
+
+def test_a_file_gone_before_the_prior_setup_is_left_out(tiny_models, tmp_path):
+    codec, prior = tiny_models
+    folder = _two_tones(tmp_path / "audio")
+    data = _prior_data(codec, prior, folder, tmp_path / "cache", variants=variants([1.06], []))
+    data.scan()
+    (folder / "tone1.wav").unlink()
+    data.setup()
+    assert [entry.path.name for entry in data.lost] == ["tone1.wav"]
+    assert len(data.files) == 2  # the remaining file and its copy
+    assert data.level["files"] == 1
