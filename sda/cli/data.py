@@ -187,7 +187,7 @@ def cache(
     from rich.console import Console
 
     from sda.dataset import AudioCache
-    from sda.dataset.cache import clear_prior_codes, prior_codes_dir, prior_codes_usage
+    from sda.dataset.cache_space import clear_prior_codes, prior_codes_dir, prior_codes_usage
     from sda.dataset.scan import DatasetError
 
     if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():

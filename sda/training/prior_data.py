@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
 from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
-from sda.dataset.cache import prior_codes_dir
+from sda.dataset.cache_space import prior_codes_dir
 from sda.dataset.scan import load_available_audio
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
