@@ -271,7 +271,10 @@ def load_available_audio(report: DatasetReport, *, mmap: bool = False) -> Availa
     for entry in report.usable:
         audio = cache.get_audio(entry.path, report.sample_rate, mmap=mmap) if cache else None
         if audio is None:
-            audio, reason = _decode_again(entry.path, report.sample_rate, cache, mmap)
+            try:
+                audio, reason = _decode_again(entry.path, report.sample_rate, cache, mmap)
+            except Exception as error:  # one file must not stop the others from training
+                audio, reason = None, f"could not be read ({type(error).__name__}: {error})"
             if audio is None:
                 lost = FileReport(entry.path, "skipped", reason=reason, seconds=entry.seconds)
                 log.warning("left out %s: %s", entry.path, reason)
@@ -302,9 +305,7 @@ def _decode_again(
             return None, _unusable_reason(info)
     sink = MemorySink()  # no cache (or a full one): the audio stays in memory
     info, has_audio = measure_file(path, sample_rate, sink)
-    if "error" in info:
-        return None, f"changed or removed since the scan ({info['error']})"
-    if not has_audio:
+    if "error" in info or not has_audio:
         return None, _unusable_reason(info)
     return sink.audio(), ""
 
