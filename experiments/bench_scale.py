@@ -201,8 +201,8 @@ def record(lines: list[str]) -> None:
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
     if "\n## Scale" not in text:
         intro = (
-            "\n## Scale\n\nData at scale (bench_scale.py): real dev audio copied into sets of 5, "
-            "50, 500 files, ~10 h of music and one 3-hour WAV; each measurement in its own "
+            "\n## Scale\n\nData at scale (bench_scale.py): real dev audio copied into sets of 5,"
+            " 50, 500 files, ~10 h of\nmusic and one 3-hour WAV; each measurement in its own "
             "process (peak RSS is that process's).\n\n"
         )
         RESULTS.write_text(text.rstrip("\n") + "\n" + intro + HEADER + "".join(lines))
