@@ -79,6 +79,9 @@ class AudioBlocks:
 def _open(path: Path) -> sf.SoundFile:
     """soundfile's handle, or the same `AudioFileError` that `decode_audio` would raise."""
     if not path.exists():
+        if path.is_symlink():  # exists() follows the link: it points nowhere, or at itself
+            target = os.readlink(path)
+            raise AudioFileError(path, f"broken link: it points to {target}, which cannot be read")
         raise AudioFileError(path, "file not found")
     if path.is_dir():
         raise AudioFileError(path, "this is a folder, not an audio file")

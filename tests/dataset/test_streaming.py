@@ -142,8 +142,12 @@ def test_a_symlink_loop_is_noted_not_followed_forever(tmp_path):
     (folder / "elsewhere").symlink_to(tmp_path / "outside")  # followed: a linked sample folder
     (tmp_path / "outside").mkdir()
     sf.write(tmp_path / "outside" / "pad.wav", np.full(SR // 10, 0.2), SR)
+    (folder / "self.wav").symlink_to(folder / "self.wav")  # a file link that loops on itself
+    (folder / "gone.wav").symlink_to(tmp_path / "deleted.wav")
     report = scan_folder(folder, use_cache=False, min_seconds=0.05)
     names = sorted(entry.path.name for entry in report.usable)
     assert names == ["hit.wav", "pad.wav"]
+    reasons = {entry.path.name: entry.reason for entry in report.skipped}
+    assert reasons["self.wav"].startswith("broken link") and "deleted.wav" in reasons["gone.wav"]
     assert len(report.notes) == 2 and all("already" in note for note in report.notes)
     assert any("back-up" in note for note in report.notes)
