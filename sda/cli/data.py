@@ -1,4 +1,5 @@
-"""CLI commands: `sda data inspect DIR` judges every audio file of a folder, and the set, before training."""
+"""CLI commands: `sda data inspect DIR` judges every audio file of a folder, and the set, before
+training; `sda data cache` shows (and with --clean frees) the disk space the caches take."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 
 HELP = "Check a folder of recordings before training: which files are usable, and why not."
+MAX_LISTED_OK = 200  # above this many files the table lists only those with something to say
 
 
 def _verdict_cell(report) -> str:
@@ -23,7 +25,7 @@ def _file_table(report):
     table.add_column("verdict")
     table.add_column("seconds", justify="right")
     table.add_column("reason / flags", overflow="fold")
-    for entry in report.files:
+    for entry in _listed(report.files):
         try:
             name = str(entry.path.relative_to(report.folder))
         except ValueError:
@@ -32,6 +34,20 @@ def _file_table(report):
         seconds = f"{entry.seconds:.2f}" if entry.seconds else "-"
         table.add_row(name, _verdict_cell(entry), seconds, notes)
     return table
+
+
+def _listed(files: list) -> list:
+    """Every file of a small set; of a big one only those skipped or flagged."""
+    if len(files) <= MAX_LISTED_OK:
+        return files
+    return [entry for entry in files if not entry.usable or entry.flags]
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def inspect(
@@ -70,6 +86,7 @@ def inspect(
     check_number(min_seconds, "--min-seconds", low=0.0, high=600.0)
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import Progress
 
     from sda.dataset.scan import scan_folder
@@ -91,6 +108,14 @@ def inspect(
 
     if report.files:
         console.print(_file_table(report))
+    quiet = len(report.files) - len(_listed(report.files))
+    if quiet:
+        console.print(
+            f"{quiet} more files are ok with nothing to note (--json lists every file).",
+            highlight=False,
+        )
+    for note in report.notes:  # folders not entered, a cache that could not take the audio
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(
         f"[bold]{len(report.usable)}[/] usable of {len(report.files)} audio files: "
         f"{report.usable_seconds:.1f} s, {report.num_frames()} latent frames. "
@@ -100,6 +125,8 @@ def inspect(
     )
     if report.usable:
         _print_verdict(console, report)
+    if report.cache_dir is not None:
+        _print_cache_line(console, report)
     if json_path is not None:
         json_path.write_text(report.to_json(), encoding="utf-8")
     report.require_usable()  # DatasetError -> one red line, exit 1
@@ -122,8 +149,75 @@ def _print_verdict(console, report) -> None:
         console.print(f"  {line}", highlight=False)
 
 
+def _print_cache_line(console, report) -> None:
+    """How much disk the decoded audio takes: this folder's share and the whole cache."""
+    from sda.dataset import AudioCache
+
+    cache = AudioCache(report.cache_dir)
+    mine = 0
+    for entry in report.usable:
+        path = cache.audio_path(entry.path, report.sample_rate)
+        if path is not None and path.is_file():  # else not cached (the cache disk was full)
+            mine += path.stat().st_size
+    usage = cache.usage()
+    console.print(
+        f"\nCache: {_size(mine)} of decoded audio for this folder, {_size(usage.total_bytes)} in "
+        f"all at {cache.root} (`sda data cache --clean` frees it; it is rebuilt when needed).",
+        highlight=False,
+    )
+
+
+def cache(
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="The cache folder (default: your user cache)."),
+    ] = None,
+    clean: Annotated[
+        bool,
+        typer.Option(
+            "--clean", help="Remove the cached audio and prior codes (rebuilt when needed)."
+        ),
+    ] = False,
+) -> None:
+    """Show how much disk the caches take: decoded audio (one entry per scanned file) and the
+    prior's encoded codes. With --clean, remove them; they are rebuilt when next needed.
+
+    Example:  sda data cache --clean
+    """
+    from rich.console import Console
+
+    from sda.dataset import AudioCache
+    from sda.dataset.cache_space import clear_prior_codes, prior_codes_dir, prior_codes_usage
+    from sda.dataset.scan import DatasetError
+
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise DatasetError(
+            f"--cache-dir {cache_dir} is a file, not a folder: pass the cache folder."
+        )
+    console = Console()
+    audio, codes = AudioCache(cache_dir), prior_codes_dir(cache_dir)
+    if clean:
+        removed = [audio.clear(), clear_prior_codes(codes)]
+    else:
+        removed = [audio.usage(), prior_codes_usage(codes)]
+    names = ("decoded audio", "prior codes")
+    for name, usage in zip(names, removed, strict=True):
+        extra = f" + {usage.leftovers} leftovers of interrupted writes" if usage.leftovers else ""
+        verb = "removed" if clean else "holds"
+        console.print(
+            f"{name}: {verb} {usage.files} files{extra}, {_size(usage.total_bytes)} ({usage.folder})",
+            highlight=False,
+        )
+    total = sum(usage.total_bytes for usage in removed)
+    if clean:
+        console.print(f"Freed {_size(total)}.", highlight=False)
+    elif total:
+        console.print(f"{_size(total)} in all: `sda data cache --clean` frees it.", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `data` command group to the main app."""
     data_app = typer.Typer(help=HELP, no_args_is_help=True)
     data_app.command("inspect")(inspect)
+    data_app.command("cache")(cache)
     app.add_typer(data_app, name="data")

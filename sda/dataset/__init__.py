@@ -3,9 +3,11 @@
 from sda.dataset.cache import AudioCache, default_cache_dir
 from sda.dataset.scan import (
     FRAME_RATE,
+    AvailableAudio,
     DatasetError,
     DatasetReport,
     FileReport,
+    load_available_audio,
     load_usable_audio,
     scan_folder,
 )
@@ -13,10 +15,12 @@ from sda.dataset.scan import (
 __all__ = [
     "FRAME_RATE",
     "AudioCache",
+    "AvailableAudio",
     "DatasetError",
     "DatasetReport",
     "FileReport",
     "default_cache_dir",
+    "load_available_audio",
     "load_usable_audio",
     "scan_folder",
 ]

@@ -1,29 +1,30 @@
 """A disk cache of decoded audio, so a second scan of a folder (and every training run) skips decoding.
 
 An entry is keyed by the file's resolved path, size, modification time and the target rate. It
-holds a mono float32 `.npy` at the model rate (read with allow_pickle=False: nothing executable)
-and a small `.json` of facts measured on the original file. Writes are atomic, so parallel
-scans or training workers never see half an entry. There is no eviction: delete the folder
-(default: the user cache dir, e.g. ~/.cache/sda/audio) to reclaim space.
+holds a mono float32 `.npy` at the model rate (read with allow_pickle=False: nothing executable;
+memory-mapped by training, so memory follows the batch, not the set) and a small `.json` of facts
+measured on the original file. Audio is written block by block as a long file is decoded, and
+entries appear atomically, so parallel scans or training workers never see half of one. There is
+no eviction: `sda data cache --clean` (or `AudioCache.clear`) reclaims the space.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import platformdirs
+
+from sda.atomic_files import free_bytes, is_disk_full
+from sda.dataset.cache_space import CacheUsage, default_cache_dir
 
 _VERSION = 1  # bump when the stored content changes meaning
-
-
-def default_cache_dir() -> Path:
-    """The per-user cache folder for decoded audio (~/.cache/sda/audio on Linux)."""
-    return Path(platformdirs.user_cache_dir("sda")) / "audio"
+_NPY_HEADER_BYTES = 128  # a version 1.0 header for a 1-D float32 array of any length
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -35,6 +36,80 @@ def _atomic_write(path: Path, write) -> None:
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+class AudioEntryWriter:
+    """Mono float32 audio for one cache entry, appended block by block into a hidden temp file.
+
+    `commit(info)` publishes the audio and then the facts; `discard(info)` drops the audio and
+    keeps only the facts (a silent file, a file with NaN). A full disk stops the writing, not
+    the scan: `problem` then says what happened and the entry keeps its facts only.
+    """
+
+    def __init__(self, cache: AudioCache, audio_path: Path, info_path: Path) -> None:
+        self.cache, self.audio_path, self.info_path = cache, audio_path, info_path
+        self.samples = 0
+        self.problem = ""
+        handle, temp = tempfile.mkstemp(
+            prefix=f".{audio_path.name}.", suffix=".tmp", dir=audio_path.parent
+        )
+        self._temp = Path(temp)
+        self._stream = os.fdopen(handle, "wb")
+        self._stream.write(
+            b"\0" * _NPY_HEADER_BYTES
+        )  # the header is written once the length is known
+
+    def write(self, block: np.ndarray) -> None:
+        """Append (n,) samples; after a write error (full disk) further blocks are ignored."""
+        if self._stream is None:
+            return
+        try:
+            self._stream.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+            self.samples += len(block)
+        except OSError as error:
+            self._fail(error)
+
+    def commit(self, info: dict) -> None:
+        """Publish the audio (if every block was written) and the facts."""
+        if self._stream is not None:
+            try:
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    header, {"descr": "<f4", "fortran_order": False, "shape": (self.samples,)}
+                )
+                assert len(header.getvalue()) == _NPY_HEADER_BYTES
+                self._stream.seek(0)
+                self._stream.write(header.getvalue())
+                self._stream.close()
+                self._stream = None
+                os.replace(self._temp, self.audio_path)
+            except OSError as error:
+                self._fail(error)
+        self.cache.put_info(self.info_path, info)
+
+    def discard(self, info: dict | None = None) -> None:
+        """Drop the audio; keep `info` (facts without audio are re-decoded, never misread)."""
+        self._close()
+        if info is not None:
+            self.cache.put_info(self.info_path, info)
+
+    def _fail(self, error: OSError) -> None:
+        self._close()
+        if is_disk_full(error):
+            need = self.samples * 4 / 1e6
+            self.problem = (
+                f"disk full: need more than {need:.0f} MB at {self.cache.root} to cache "
+                "decoded audio; free some space or pass another cache folder"
+            )
+        else:
+            self.problem = f"could not write to the cache at {self.cache.root} ({error})"
+
+    def _close(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            self._stream = None
+        self._temp.unlink(missing_ok=True)
 
 
 class AudioCache:
@@ -53,6 +128,40 @@ class AudioCache:
     def _paths(self, key: str) -> tuple[Path, Path]:
         folder = self.root / key[:2]
         return folder / f"{key}.npy", folder / f"{key}.json"
+
+    def writer(
+        self, path: str | os.PathLike, sample_rate: int, *, expected_samples: int = 0
+    ) -> AudioEntryWriter | str:
+        """A writer for the audio of `path`, or a sentence saying why the cache cannot take it.
+
+        `expected_samples` (0: unknown) is checked against the free space first, so a long
+        recording that cannot fit is not half written.
+        """
+        try:
+            audio_path, info_path = self._paths(self.key(path, sample_rate))
+            audio_path.parent.mkdir(parents=True, exist_ok=True)
+            need = expected_samples * 4 + (64 << 20)  # keep a margin for everything else
+            if expected_samples and free_bytes(self.root) < need:
+                return (
+                    f"disk full: need ~{need / 1e6:.0f} MB at {self.root} to cache {Path(path).name}; "
+                    "free some space or pass another cache folder"
+                )
+            return AudioEntryWriter(self, audio_path, info_path)
+        except OSError as error:
+            return f"could not write to the cache at {self.root} ({error.strerror or error})"
+
+    def audio_path(self, path: str | os.PathLike, sample_rate: int) -> Path | None:
+        """Where the entry's audio would be (None when the source file is gone)."""
+        try:
+            return self._paths(self.key(path, sample_rate))[0]
+        except OSError:
+            return None
+
+    def put_info(self, info_path: Path, info: dict) -> None:
+        """Store an entry's facts; best effort (a full disk only costs speed)."""
+        text = json.dumps(info, sort_keys=True).encode("utf-8")
+        with contextlib.suppress(OSError):
+            _atomic_write(info_path, lambda stream: stream.write(text))
 
     def get_info(self, path: str | os.PathLike, sample_rate: int) -> dict | None:
         """The stored facts about a file, or None when it is not cached (or changed since)."""
@@ -95,10 +204,45 @@ class AudioCache:
         except OSError:
             pass  # a read-only or full cache disk only costs speed
 
-    def clear(self) -> None:
-        """Delete every entry under the root."""
+    def _entries(self) -> list[Path]:
+        """Every file in the entry folders (two hex digits each), leftovers included."""
         if not self.root.is_dir():
-            return
-        for entry in self.root.glob("*/*"):
-            if entry.suffix in (".npy", ".json", ".tmp"):
+            return []
+        return [
+            entry for entry in self.root.glob("??/*") if entry.suffix in (".npy", ".json", ".tmp")
+        ]
+
+    def usage(self) -> CacheUsage:
+        """Entries and leftovers under the root, with their sizes."""
+        files = size = leftovers = leftover_size = 0
+        for entry in self._entries():
+            try:
+                length = entry.lstat().st_size
+            except OSError:
+                continue
+            if entry.suffix == ".tmp":
+                leftovers, leftover_size = leftovers + 1, leftover_size + length
+            else:
+                files, size = files + 1, size + length
+        return CacheUsage(self.root, files, size, leftovers, leftover_size)
+
+    def clear(self) -> CacheUsage:
+        """Delete every entry under the root; returns what was removed.
+
+        An entry a running training has open stays on Linux and macOS until it closes it (the
+        training reads on); where the system refuses (Windows), it is left for the next clean."""
+        before = self.usage()
+        for entry in self._entries():
+            with contextlib.suppress(OSError):
                 entry.unlink(missing_ok=True)
+        for folder in self.root.glob("??") if self.root.is_dir() else ():
+            with contextlib.suppress(OSError):  # only when empty
+                folder.rmdir()
+        left = self.usage()
+        return CacheUsage(
+            self.root,
+            before.files - left.files,
+            before.bytes - left.bytes,
+            before.leftovers - left.leftovers,
+            before.leftover_bytes - left.leftover_bytes,
+        )

@@ -1,12 +1,14 @@
 """Judge every file of a folder of recordings: usable or skipped (and why), with flags and totals.
 
-A scan never stops on a bad file. Decoded audio (mono, model rate) lands in the `AudioCache`, so
-the second scan and every training run read arrays instead of decoding again.
+A scan never stops on a bad file and reads each file block by block, so its memory does not grow
+with the length of a recording. Decoded audio (mono, model rate) lands in the `AudioCache`, so the
+second scan and every training run read (memory-mapped) arrays instead of decoding again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -15,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, decode_audio
-from sda.dataset.cache import AudioCache
+from sda.dataset.cache import AudioCache, AudioEntryWriter
+from sda.dataset.measure import SILENCE_PEAK, MemorySink, measure_file
+from sda.dataset.walk import walk_folder
 from sda.errors import SdaError
 
+log = logging.getLogger(__name__)
+
 FRAME_RATE = 48000 / 1024  # latent frames per second of the default codec (~47)
-SILENCE_PEAK = 10 ** (-70 / 20)  # a file whose loudest sample is below -70 dBFS counts as silent
-_CLIP_LEVEL = 0.999
-_CLIP_RUN = 4  # this many equal samples in a row at full scale look like a flat-topped clip
 
 
 class DatasetError(SdaError):
@@ -57,6 +59,7 @@ class DatasetReport:
     ignored_hidden: int = 0  # hidden files and folders (a folder counts once)
     ignored_other: int = 0  # files whose extension is not audio
     cache_dir: str | None = None  # where decoded audio lives; None: caching was off
+    notes: list[str] = field(default_factory=list)  # folders not entered, cache problems
 
     @property
     def usable(self) -> list[FileReport]:
@@ -126,40 +129,40 @@ class DatasetReport:
         return cls.from_dict(json.loads(text))
 
 
-def _measure(path: Path, sample_rate: int) -> tuple[dict, np.ndarray | None]:
-    """Decode once; facts about the original file, and mono audio at `sample_rate` if it has any."""
-    try:
-        decoded = decode_audio(path)
-    except AudioFileError as error:
-        return {"error": error.reason}, None
-    native = decoded.audio  # (channels, samples)
-    low, high = float(native.min()), float(native.max())  # NaN or inf shows up in these
-    finite = bool(np.isfinite(low) and np.isfinite(high))
-    peak = max(high, -low) if finite else 0.0
-    clipped_runs = 0
-    if finite and peak >= _CLIP_LEVEL:
-        at_full_scale = (native >= _CLIP_LEVEL) | (native <= -_CLIP_LEVEL)  # no float temporary
-        repeats = at_full_scale[:, 1:] & (native[:, 1:] == native[:, :-1])  # (channels, samples-1)
-        if repeats.shape[1] >= _CLIP_RUN - 1 and repeats.any():
-            windows = np.lib.stride_tricks.sliding_window_view(repeats, _CLIP_RUN - 1, axis=-1)
-            clipped_runs = int(windows.all(axis=-1).sum())
-    info = {
-        "sample_rate": decoded.sample_rate,
-        "channels": decoded.channels,
-        "seconds": decoded.seconds,
-        "finite": finite,
-        "peak": peak,
-        "clipped_runs": clipped_runs,
-        "truncated": decoded.truncated,
-    }
-    if not finite or peak < SILENCE_PEAK:
-        return info, None
-    mono = native.mean(axis=0, dtype=np.float32)  # (samples,)
-    if decoded.sample_rate != sample_rate:
-        from sda.audio.dsp import resample
+def _measure(path: Path, sample_rate: int, cache: AudioCache | None) -> tuple[dict, str]:
+    """Stream one file into the cache -> (facts, why its audio could not be cached or "")."""
+    if cache is None:
+        return measure_file(path, sample_rate)[0], ""
+    writers: list[AudioEntryWriter] = []
+    problems: list[str] = []
 
-        mono = resample(mono, decoded.sample_rate, sample_rate)
-    return info, mono
+    def open_entry(blocks) -> AudioEntryWriter | None:
+        declared = blocks.declared_frames
+        expected = declared * sample_rate // blocks.sample_rate if 0 < declared < 1 << 40 else 0
+        writer = cache.writer(path, sample_rate, expected_samples=expected)
+        if isinstance(writer, str):
+            problems.append(writer)
+            return None
+        writers.append(writer)
+        return writer
+
+    try:
+        info, has_audio = measure_file(path, sample_rate, open_entry)
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
+    if not writers:  # unreadable, or the cache could not take the audio: keep the facts
+        cache.put(path, sample_rate, info)
+        return info, "".join(problems)
+    writer = writers[0]
+    if "error" in info:
+        writer.discard()
+    elif has_audio:
+        writer.commit(info)
+    else:
+        writer.discard(info)  # silent or NaN: the facts are worth keeping, the audio is not
+    return info, writer.problem
 
 
 def _judge(path: Path, info: dict, sample_rate: int, min_seconds: float) -> FileReport:
@@ -193,23 +196,6 @@ def _judge(path: Path, info: dict, sample_rate: int, min_seconds: float) -> File
     return report
 
 
-def _walk(folder: Path) -> tuple[list[Path], int, int]:
-    """Audio candidates (sorted), hidden entries, other files. Hidden folders are not entered."""
-    candidates: list[Path] = []
-    hidden = other = 0
-    for root, dirs, names in os.walk(folder, onerror=lambda error: None):
-        hidden += sum(name.startswith(".") for name in dirs)
-        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        for name in names:
-            if name.startswith("."):
-                hidden += 1
-            elif Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                candidates.append(Path(root) / name)
-            else:
-                other += 1
-    return sorted(candidates), hidden, other
-
-
 def scan_folder(
     folder: str | os.PathLike,
     *,
@@ -231,49 +217,113 @@ def scan_folder(
     if not folder.is_dir():
         raise DatasetError(f"{folder} is a file, not a folder: pass the folder that holds it.")
     cache = AudioCache(cache_dir) if use_cache else None
-    candidates, hidden, other = _walk(folder)
-    files = []
-    for index, path in enumerate(candidates):
+    walk = walk_folder(folder)
+    files, cache_problems = [], []
+    for index, path in enumerate(walk.candidates):
         if progress is not None:
-            progress(index, len(candidates), path)
+            progress(index, len(walk.candidates), path)
         info = cache.get_info(path, sample_rate) if cache else None
         if info is None:
             try:
-                info, mono = _measure(path, sample_rate)
-                if cache is not None:
-                    cache.put(path, sample_rate, info, mono)
+                info, problem = _measure(path, sample_rate, cache)
+                if problem:
+                    cache_problems.append(problem)
             except Exception as error:  # a scan must survive anything one file can throw
                 info = {"error": f"could not be read ({type(error).__name__}: {error})"}
         files.append(_judge(path, info, sample_rate, min_seconds))
+    notes = list(walk.notes)
+    if cache_problems:
+        notes.append(
+            f"{cache_problems[0]} ({len(cache_problems)} file(s) not cached: they are "
+            "decoded again for training)"
+        )
     return DatasetReport(
         folder=folder,
         sample_rate=sample_rate,
         min_seconds=min_seconds,
         files=files,
-        ignored_hidden=hidden,
-        ignored_other=other,
+        ignored_hidden=walk.hidden,
+        ignored_other=walk.other,
         cache_dir=str(cache.root) if cache else None,
+        notes=notes,
     )
 
 
-def load_usable_audio(report: DatasetReport, *, mmap: bool = False) -> list[np.ndarray]:
-    """Mono float32 (samples,) audio at `report.sample_rate` for every usable file, in order.
+@dataclass
+class AvailableAudio:
+    """The usable files that could still be read for training, their audio, and those lost."""
 
-    Read from the scan's cache (memory-mapped when `mmap`, so worker processes share pages);
-    files missing from it are decoded again and cached.
+    entries: list[FileReport]
+    audio: list[np.ndarray]  # (samples,) float32 each, memory-mapped when read from the cache
+    lost: list[FileReport]  # gone or changed into something unusable since the scan; reason set
+
+
+def load_available_audio(report: DatasetReport, *, mmap: bool = False) -> AvailableAudio:
+    """Mono float32 audio at `report.sample_rate` for every usable file still there, in order.
+
+    Read from the scan's cache (memory-mapped when `mmap`: pages come and go with the batches, so
+    memory does not grow with the set); files missing from it are decoded again and cached. A
+    file that vanished or turned unusable since the scan is logged and left out; raises
+    `DatasetError` only when none is left.
     """
     cache = AudioCache(report.cache_dir) if report.cache_dir is not None else None
-    arrays = []
+    found = AvailableAudio([], [], [])
     for entry in report.usable:
         audio = cache.get_audio(entry.path, report.sample_rate, mmap=mmap) if cache else None
         if audio is None:
-            info, audio = _measure(entry.path, report.sample_rate)
+            try:
+                audio, reason = _decode_again(entry.path, report.sample_rate, cache, mmap)
+            except Exception as error:  # one file must not stop the others from training
+                audio, reason = None, f"could not be read ({type(error).__name__}: {error})"
             if audio is None:
-                raise DatasetError(
-                    f"{entry.path} changed since it was scanned and is no longer usable: "
-                    "scan the folder again."
-                )
-            if cache is not None:
-                cache.put(entry.path, report.sample_rate, info, audio)
-        arrays.append(audio)
-    return arrays
+                lost = FileReport(entry.path, "skipped", reason=reason, seconds=entry.seconds)
+                log.warning("left out %s: %s", entry.path, reason)
+                found.lost.append(lost)
+                continue
+        found.entries.append(entry)
+        found.audio.append(audio)
+    if not found.entries:
+        names = ", ".join(str(entry.path) for entry in found.lost[:3])
+        raise DatasetError(
+            f"None of the usable files of {report.folder} can be read any more ({names}"
+            f"{', ...' if len(found.lost) > 3 else ''}: {found.lost[0].reason}): "
+            "scan the folder again."
+        )
+    return found
+
+
+def _decode_again(
+    path: Path, sample_rate: int, cache: AudioCache | None, mmap: bool
+) -> tuple[np.ndarray | None, str]:
+    """(audio, "") for a file missing from the cache, or (None, why it is no longer usable)."""
+    if cache is not None:
+        info, problem = _measure(path, sample_rate, cache)
+        audio = cache.get_audio(path, sample_rate, mmap=mmap)
+        if audio is not None:
+            return audio, ""
+        if "error" in info or not problem:  # unreadable or unusable now, not a cache problem
+            return None, _unusable_reason(info)
+    sink = MemorySink()  # no cache (or a full one): the audio stays in memory
+    info, has_audio = measure_file(path, sample_rate, sink)
+    if "error" in info or not has_audio:
+        return None, _unusable_reason(info)
+    return sink.audio(), ""
+
+
+def _unusable_reason(info: dict) -> str:
+    if "error" in info:
+        return f"changed or removed since the scan ({info['error']})"
+    return "changed since the scan and is now silent or holds NaN samples"
+
+
+def load_usable_audio(report: DatasetReport, *, mmap: bool = False) -> list[np.ndarray]:
+    """Like `load_available_audio`, but strict: every usable file, or `DatasetError` naming the
+    first one that changed since the scan."""
+    found = load_available_audio(report, mmap=mmap)
+    if found.lost:
+        first = found.lost[0]
+        raise DatasetError(
+            f"{first.path} changed since it was scanned and is no longer usable "
+            f"({first.reason}): scan the folder again."
+        )
+    return found.audio

@@ -3,10 +3,12 @@
 Validation audio is the END of each long-enough file (random held-out segments would sit next to
 training crops of the same passage and leak); a set of only short one-shots holds out whole files
 instead. Small sets get augmentation by default: gain, polarity, mild varispeed and mixing.
+Audio is read memory-mapped from the scan's cache, so memory follows the batch, not the set.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -18,8 +20,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sda.audio.dsp import resample_by_ratio
-from sda.dataset.scan import DatasetReport, load_usable_audio, scan_folder
+from sda.dataset.scan import DatasetReport, FileReport, load_available_audio, scan_folder
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
+
+log = logging.getLogger(__name__)
 
 SMALL_DATASET_SECONDS = 30 * 60  # below this, augmentation is on unless asked otherwise
 MAX_VAL_SEGMENTS = 64  # validation stays quick however large the folder is
@@ -104,6 +108,35 @@ def validation_segments(regions: list[Region], segment: int) -> list[Region]:
         picks = np.linspace(0, len(windows) - 1, MAX_VAL_SEGMENTS).round().astype(int)
         windows = [windows[i] for i in picks]
     return windows
+
+
+class MappedAudio:
+    """A cached recording's (samples,) float32 audio, memory-mapped from its `.npy` file.
+
+    Pickles as its path: a DataLoader worker started by spawn (macOS, Windows) maps the same
+    file instead of receiving a copy of the whole recording.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __getitem__(self, item):
+        return self._array[item]
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"])
+
+
+def _mapped(audio: np.ndarray) -> MappedAudio | np.ndarray:
+    filename = getattr(audio, "filename", None)  # np.memmap from the cache
+    return MappedAudio(filename) if filename else audio
 
 
 def default_num_workers(usable_seconds: float) -> int:
@@ -232,7 +265,8 @@ class AudioDataModule(L.LightningDataModule):
         self.cache_dir = cache_dir
         self.steps_per_epoch = int(steps_per_epoch)
         self._report: DatasetReport | None = None
-        self.audio: list[np.ndarray] = []
+        self.audio: list[np.ndarray | MappedAudio] = []
+        self.lost: list[FileReport] = []  # usable at the scan, gone or changed by training time
         self.train_regions: list[Region] = []
         self.val_regions: list[Region] = []
         self.train_set: RandomCrops | None = None
@@ -248,6 +282,8 @@ class AudioDataModule(L.LightningDataModule):
                 cache_dir=self.cache_dir,
             )
             report.require_usable()
+            for note in report.notes:  # folders not entered, a cache disk too full
+                log.warning("data: %s", note)
             self._report = report
         return self._report
 
@@ -270,7 +306,9 @@ class AudioDataModule(L.LightningDataModule):
         if self.train_set is not None:
             return
         report = self.scan()
-        self.audio = load_usable_audio(report, mmap=report.cache_dir is not None)
+        found = load_available_audio(report, mmap=report.cache_dir is not None)
+        self.lost = found.lost  # each logged by the loader; training goes on without them
+        self.audio = [_mapped(audio) for audio in found.audio]
         self.train_regions, self.val_regions = split_regions(
             [len(audio) for audio in self.audio], self.segment_samples, self.val_fraction
         )

@@ -8,6 +8,11 @@ next (the following `lookahead_seconds`), normalised by `DescriptorStats` fitted
 part. Describing what comes next, not what was, is what makes the prior listen to its controls: the
 past codes already tell it what the past sounded like. Validation uses the end of each long-enough
 file, like the codec's data.
+
+At scale: audio is memory-mapped from the scan's cache; a copy (variant) is made only when its
+codes are not cached, and a long recording's copy streams through a scratch file instead of
+memory; each recording's codes are saved as soon as they are encoded, so an interrupted setup
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +32,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
-from sda.dataset import AudioCache, DatasetReport, default_cache_dir, load_usable_audio, scan_folder
+from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
+from sda.dataset.cache_space import prior_codes_dir
+from sda.dataset.scan import load_available_audio
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 from sda.training.stream_gaps import stream_gaps
@@ -37,6 +47,7 @@ MAX_VAL_WINDOWS = 32
 STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
 GAP_SECONDS = 0.05  # the shortest silence between chained one-shots
 CONTROL_BLOCK_FRAMES = 8  # controls change every 8 frames (~0.17 s at 47 frames/s)
+LONG_COPY_SAMPLES = 10 * 60 * 48000  # copies of recordings longer than this go through a file
 MATERIAL_LEVEL_KEY = "material_level"  # kept beside the controls' ranges in the descriptor stats
 
 
@@ -73,21 +84,31 @@ class EncodedFile:
 
 
 def default_prior_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir().parent
-    return base / "prior-codes"
+    return prior_codes_dir(cache_dir)
 
 
 @torch.inference_mode()
-def _encode(codec, audio: np.ndarray) -> np.ndarray:
-    """(samples,) -> (levels, frames) int16, in chunks of whole frames."""
+def _encode(codec, audio: np.ndarray, offsets: list[int]) -> list[np.ndarray]:
+    """(samples,) -> per offset, the (levels, frames) int16 codes of audio[offset:].
+
+    Chunks of whole frames bound the codec's memory on long files; the shifted copies of each
+    full chunk go through the codec as one batch (each row is exactly what it would be alone).
+    """
     spf = codec.config.samples_per_frame
     chunk = max(spf, int(ENCODE_CHUNK_SECONDS * codec.config.sample_rate) // spf * spf)
     device = next(codec.parameters()).device
-    parts = []
+    parts: list[list[torch.Tensor]] = [[] for _ in offsets]
     for start in range(0, max(len(audio), 1), chunk):
-        piece = torch.from_numpy(np.ascontiguousarray(audio[start : start + chunk]))
-        parts.append(codec.encode(piece[None].to(device))[0])  # (levels, frames)
-    return torch.cat(parts, dim=1).cpu().numpy().astype(np.int16)
+        pieces = [np.array(audio[o + start : o + start + chunk], np.float32) for o in offsets]
+        if all(len(piece) == chunk for piece in pieces):
+            codes = codec.encode(torch.from_numpy(np.stack(pieces)).to(device))
+            for row, codes_row in zip(parts, codes, strict=True):
+                row.append(codes_row)  # (levels, frames)
+            continue
+        for row, piece in zip(parts, pieces, strict=True):  # the ends: each its own length
+            if len(piece) or not row:
+                row.append(codec.encode(torch.from_numpy(piece)[None].to(device))[0])
+    return [torch.cat(row, dim=1).cpu().numpy().astype(np.int16) for row in parts]
 
 
 def pack_short_sounds(
@@ -140,9 +161,18 @@ def _read_cached(target: Path, shifts: int) -> tuple[list[np.ndarray], Descripto
 
 
 def encode_recording(
-    codec, key: str, audio: np.ndarray, *, shifts: int, fingerprint: str, cache: Path | None
+    codec,
+    key: str,
+    audio: np.ndarray | Callable[[], np.ndarray],
+    *,
+    shifts: int,
+    fingerprint: str,
+    cache: Path | None,
 ) -> EncodedFile:
-    """Codes at `shifts` sub-frame offsets + descriptor frames, from the cache when possible."""
+    """Codes at `shifts` sub-frame offsets + descriptor frames, from the cache when possible.
+
+    `audio` may be a function that makes it: then it is only made when the codes are not cached.
+    """
     spf = codec.config.samples_per_frame
     offsets = sorted({round(i * spf / shifts) for i in range(shifts)})
     target = None
@@ -154,16 +184,65 @@ def encode_recording(
                 return EncodedFile(*_read_cached(target, len(offsets)), offsets, spf)
             except (OSError, KeyError, ValueError, TypeError):
                 log.warning("re-encoding %s: its cache entry is unreadable", key)
-    codes = [_encode(codec, audio[offset:]) for offset in offsets]
+    if callable(audio):
+        audio = audio()
+    codes = _encode(codec, audio, offsets)
     frames = min(c.shape[1] for c in codes)  # shifted copies may be one frame shorter
     codes = [c[:, :frames] for c in codes]
     descriptors = analyse(audio, codec.config.sample_rate)
     if target is not None:
+        _save_codes(target, codes, descriptors)
+    return EncodedFile(codes, descriptors, offsets, spf)
+
+
+def _save_codes(target: Path, codes: list[np.ndarray], descriptors: DescriptorFrames) -> None:
+    """Atomically, and best effort: a full or read-only cache disk only costs the next start."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npz")
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npz")
         np.savez(temp, **{f"codes_{i}": c for i, c in enumerate(codes)}, **vars(descriptors))
         os.replace(temp, target)
-    return EncodedFile(codes, descriptors, offsets, spf)
+    except OSError as error:
+        log.warning(
+            "prior codes not cached at %s (%s): they are encoded again next time",
+            target.parent,
+            error,
+        )
+        temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def variant_audio(variant: Variant, sound: np.ndarray, scratch: Path | None):
+    """`variant.apply(sound)`; a long recording's copy is streamed into a scratch file in
+    `scratch` (memory-mapped, deleted afterwards) so it never sits whole in memory."""
+    if variant.is_original or len(sound) < LONG_COPY_SAMPLES or scratch is None:
+        yield variant.apply(sound)
+        return
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".copy-", suffix=".tmp.npy", dir=scratch)
+    os.close(handle)
+    try:
+        length = variant.length(len(sound))
+        out = np.lib.format.open_memmap(name, mode="w+", dtype=np.float32, shape=(length,))
+        filled = 0
+        for block in variant.apply_in_blocks(sound):
+            out[filled : filled + len(block)] = block
+            filled += len(block)
+        out.flush()
+        yield out
+        del out
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _original_level(sound: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
+    """(peak, mean square) of one recording, read in blocks (it may be memory-mapped and long)."""
+    peak, energy = 0.0, 0.0
+    for start in range(0, len(sound), block):
+        piece = np.asarray(sound[start : start + block], dtype=np.float64)
+        peak = max(peak, float(np.abs(piece).max()))
+        energy += float(np.dot(piece, piece))
+    return peak, energy / max(len(sound), 1)
 
 
 def material_level(audio: list[np.ndarray]) -> dict[str, float | None]:
@@ -172,9 +251,9 @@ def material_level(audio: list[np.ndarray]) -> dict[str, float | None]:
     Takes are brought to this peak at render: the prior also learns from quieter copies
     (prior_variants.py) and the codec loses level on attacks, so takes otherwise come out quiet.
     """
-    sounds = [np.asarray(a, dtype=np.float64) for a in audio if len(a)]
-    peaks = [20 * np.log10(max(float(np.abs(a).max()), 1e-10)) for a in sounds]
-    rms = [10 * np.log10(max(float(np.mean(a * a)), 1e-20)) for a in sounds]
+    sounds = [_original_level(a) for a in audio if len(a)]
+    peaks = [20 * np.log10(max(peak, 1e-10)) for peak, _ in sounds]
+    rms = [10 * np.log10(max(mean_square, 1e-20)) for _, mean_square in sounds]
     return {
         "peak_dbfs": round(float(np.median(peaks)), 2) if sounds else None,
         "rms_dbfs": round(float(np.median(rms)), 2) if sounds else None,
@@ -331,6 +410,7 @@ class PriorDataModule(L.LightningDataModule):
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
         self.level: dict[str, float | None] | None = None  # `material_level` of the originals
+        self.lost: list[FileReport] = []  # usable at the scan, gone or changed by setup time
 
     def scan(self) -> DatasetReport:
         if self.report is None:
@@ -341,6 +421,8 @@ class PriorDataModule(L.LightningDataModule):
                 use_cache=self.use_cache,
             )
             self.report.require_usable()
+            for note in self.report.notes:  # folders not entered, a cache disk too full
+                log.warning("prior data: %s", note)
         return self.report
 
     def setup(self, stage: str | None = None) -> None:
@@ -351,12 +433,14 @@ class PriorDataModule(L.LightningDataModule):
         fingerprint = self.codec.fingerprint()
         was_training = self.codec.training
         self.codec.eval()
-        audio = load_usable_audio(report)
+        found = load_available_audio(report, mmap=report.cache_dir is not None)
+        self.lost = found.lost  # each logged by the loader; training goes on without them
+        audio = found.audio
         self.level = material_level(audio)  # before packing and variants: the files as they are
         rate, spf = self.codec.config.sample_rate, self.codec.config.samples_per_frame
         keys = [
             AudioCache(cache).key(entry.path, rate) if cache else str(entry.path)
-            for entry in report.usable
+            for entry in found.entries
         ]
         recordings = list(zip(keys, audio, strict=True))
         if self.pack_short:
@@ -372,16 +456,21 @@ class PriorDataModule(L.LightningDataModule):
         self.files, sources = [], []
         for number, (key, sound) in enumerate(recordings):
             for variant in (Variant(), *self.variants):  # the original first: it is validated
-                self.files.append(
-                    encode_recording(
-                        self.codec,
-                        key + variant.key,
-                        variant.apply(sound),
-                        shifts=self.shifts,
-                        fingerprint=fingerprint,
-                        cache=cache,
+                with ExitStack() as scratch_files:
+
+                    def make_copy(variant=variant, sound=sound, stack=scratch_files):
+                        return stack.enter_context(variant_audio(variant, sound, cache))
+
+                    self.files.append(
+                        encode_recording(
+                            self.codec,
+                            key + variant.key,
+                            make_copy,  # only made when its codes are not cached
+                            shifts=self.shifts,
+                            fingerprint=fingerprint,
+                            cache=cache,
+                        )
                     )
-                )
                 sources.append(number)
         self.codec.train(was_training)
         originals = [sources.index(number) for number in range(len(recordings))]

@@ -10,12 +10,14 @@ of change, so it encodes these copies as well as the originals.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from sda.audio.dsp import resample_by_ratio
+from sda.audio.dsp import _polyphase_filter, resample_by_ratio
+from sda.audio.stream import StreamResampler
 from sda.errors import SdaError
 
 MAX_RATIO_TERM = 32  # keeps the polyphase filter short
@@ -51,6 +53,20 @@ class Variant:
         if self.gain_db:
             out = out * np.float32(10.0 ** (self.gain_db / 20.0))
         return np.clip(out, -1.0, 1.0)  # resampling can overshoot a full-scale original
+
+    def length(self, samples: int) -> int:
+        """How long the copy of `samples` samples is."""
+        return samples if self.is_original else -(-samples * self.up // self.down)
+
+    def apply_in_blocks(self, audio: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
+        """`apply`, block by block (the same samples): a long recording is never copied whole."""
+        resampler = StreamResampler(self.up, self.down, _polyphase_filter(self.up, self.down))
+        gain = np.float32(10.0 ** (self.gain_db / 20.0))
+        for start in range(0, len(audio), block):
+            out = resampler.push(np.asarray(audio[start : start + block], np.float32))
+            if len(out):
+                yield np.clip(out * gain, -1.0, 1.0)
+        yield np.clip(resampler.finish() * gain, -1.0, 1.0)
 
 
 def variants(speeds: list[float], gains_db: list[float]) -> list[Variant]:

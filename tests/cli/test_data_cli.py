@@ -119,3 +119,72 @@ def test_real_command_never_shows_a_traceback(tmp_path, sda_executable):
     # One sentence (Rich may wrap it at the terminal width).
     message = " ".join(bad.stderr.split())
     assert message.startswith("error: No audio files found") and message.count("error:") == 1
+
+
+def test_inspect_reports_the_cache_size(tmp_path):
+    folder = _mixed_folder(tmp_path / "mixed")
+    args = ["data", "inspect", str(folder), "--cache-dir", str(tmp_path / "c")]
+    result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    text = " ".join(result.output.split())
+    # 3 s + 480 samples of mono float32 at 48 kHz, and 4 headers of 128 bytes
+    assert "Cache: 578.4 kB of decoded audio for this folder" in text, text
+    assert "sda data cache --clean" in text
+
+
+def test_cache_command_reports_then_cleans_only_cache_files(tmp_path):
+    folder = _mixed_folder(tmp_path / "mixed")
+    cache = tmp_path / "c"
+    assert (
+        runner.invoke(app, ["data", "inspect", str(folder), "--cache-dir", str(cache)]).exit_code
+        == 0
+    )
+    codes = cache / "prior-codes"
+    codes.mkdir()
+    (codes / "abc.npz").write_bytes(b"x" * 1000)
+    (codes / ".abc.npz.77.tmp.npz").write_bytes(b"x" * 500)  # a crash mid-write
+    (codes / "notes.txt").write_text("not ours")
+    shown = runner.invoke(app, ["data", "cache", "--cache-dir", str(cache)], env={"COLUMNS": "300"})
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 0
+    assert "prior codes: holds 1 files + 1 leftovers of interrupted writes, 1.5 kB" in said
+    assert "decoded audio: holds" in said and "in all: `sda data cache --clean` frees it" in said
+    cleaned = runner.invoke(
+        app, ["data", "cache", "--cache-dir", str(cache), "--clean"], env={"COLUMNS": "300"}
+    )
+    said = " ".join(cleaned.output.split())
+    assert cleaned.exit_code == 0 and "Freed" in said and "removed" in said
+    assert [p.name for p in cache.rglob("*") if p.is_file()] == ["notes.txt"]
+    again = runner.invoke(app, ["data", "inspect", str(folder), "--cache-dir", str(cache)])
+    assert again.exit_code == 0  # a cleaned cache is rebuilt
+
+
+def test_cache_dir_that_is_a_file_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["data", "cache", "--cache-dir", str(blocker)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, DatasetError) and "not a folder" in str(result.exception)
+
+
+def test_a_big_folder_lists_only_files_with_something_to_say(tmp_path):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    hit = (np.random.default_rng(0).standard_normal((1, SR // 20)) * 0.1).astype(np.float32)
+    for index in range(210):
+        sf.write(folder / f"hit{index:03d}.wav", hit.T, SR)
+    (folder / "broken.wav").write_bytes(b"")
+    (folder / "loop").symlink_to(folder)
+    args = [
+        "data",
+        "inspect",
+        str(folder),
+        "--min-seconds",
+        "0.01",
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
+    result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "broken.wav" in text and "hit007.wav" not in text
+    assert "210 more files are ok with nothing to note" in text
+    assert "note: not entered" in text and "symlink loop" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -93,10 +94,10 @@ def test_second_scan_reads_the_cache_not_the_files(tmp_path, monkeypatch):
     (folder / "bad.wav").write_bytes(b"not audio at all, just bytes" * 10)
     first = scan_folder(folder, cache_dir=tmp_path / "cache")
 
-    def no_decoding(path):
+    def no_decoding(path, *args, **kwargs):
         raise AssertionError(f"decoded {path} again")
 
-    monkeypatch.setattr(scan_module, "decode_audio", no_decoding)
+    monkeypatch.setattr(scan_module, "measure_file", no_decoding)
     second = scan_folder(folder, cache_dir=tmp_path / "cache")
     assert second.files == first.files
     arrays = load_usable_audio(second)
@@ -119,3 +120,54 @@ def test_file_changed_to_garbage_after_scan_is_a_clear_error(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(scan_module.DatasetError, match="scan the folder again"):
         load_usable_audio(report)
+
+
+def test_a_cache_disk_too_full_for_a_file_is_noted_and_training_still_reads_it(
+    tmp_path, monkeypatch
+):
+    import sda.dataset.cache as cache_module
+
+    folder = tmp_path / "audio"
+    _wav(folder / "a.wav", seconds=1.0)
+    monkeypatch.setattr(cache_module, "free_bytes", lambda path: 1000)  # known size, no room
+    report = scan_folder(folder, cache_dir=tmp_path / "cache")
+    assert report.files[0].usable
+    (note,) = report.notes
+    assert note.startswith("disk full: need ~") and str(tmp_path / "cache") in note
+    assert "decoded again for training" in note
+    assert not list((tmp_path / "cache").rglob("*.npy"))  # nothing half written
+    (audio,) = load_usable_audio(report)  # decoded into memory instead
+    assert audio.shape == (SR,)
+
+
+def test_a_disk_that_fills_up_mid_write_leaves_no_partial_entry(tmp_path, monkeypatch):
+    import errno
+
+    import sda.dataset.cache as cache_module
+
+    folder = tmp_path / "audio"
+    _wav(folder / "a.wav", seconds=1.0)
+
+    def full(self, block):
+        self._fail(OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(cache_module.AudioEntryWriter, "write", full)
+    report = scan_folder(folder, cache_dir=tmp_path / "cache")
+    assert report.files[0].usable and "disk full" in report.notes[0]
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.suffix in (".npy", ".tmp")]
+    assert AudioCache(tmp_path / "cache").get_info(folder / "a.wav", SR) is not None  # the facts
+
+
+def test_cache_usage_and_clear_count_leftovers(tmp_path):
+    cache = AudioCache(tmp_path / "cache")
+    path = _wav(tmp_path / "a.wav")
+    cache.put(path, SR, {"n": 1}, np.zeros(1000, np.float32))
+    key = cache.key(path, SR)
+    (cache.root / key[:2] / f".{key}.npy.abc.tmp").write_bytes(b"x" * 300)  # a crash mid-write
+    (cache.root / "README").write_text("not an entry")
+    usage = cache.usage()
+    assert (usage.files, usage.leftovers, usage.leftover_bytes) == (2, 1, 300)
+    assert usage.bytes == 4128 + len(json.dumps({"n": 1}))
+    removed = cache.clear()
+    assert removed == usage and cache.usage().total_bytes == 0
+    assert (cache.root / "README").exists()  # only cache entries are removed

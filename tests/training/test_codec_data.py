@@ -10,6 +10,7 @@ from sda.audio.io import write_audio
 from sda.dataset import DatasetError
 from sda.training.codec_data import (
     AudioDataModule,
+    MappedAudio,
     Region,
     default_num_workers,
     split_regions,
@@ -237,3 +238,26 @@ def test_lightning_fits_with_and_without_validation(ramp_folder, tmp_path):
         trainer.fit(model, datamodule=_module(folder, tmp_path, steps_per_epoch=3))
         assert trainer.global_step == 3
         assert (model.validated > 0) == expects_validation
+
+
+def test_training_audio_is_memory_mapped_and_pickles_as_a_path(ramp_folder, tmp_path):
+    import pickle
+
+    module = _module(ramp_folder, tmp_path)
+    module.setup("fit")
+    assert all(isinstance(audio, MappedAudio) for audio in module.audio)
+    sent = pickle.dumps(module.train_set)  # what a spawned DataLoader worker receives
+    assert len(sent) < 10_000  # paths, not the recordings (5.7 s of float32 is ~1 MB)
+    again = pickle.loads(sent)
+    assert torch.equal(again[7], module.train_set[7])
+
+
+def test_a_file_removed_after_the_scan_is_left_out_and_training_goes_on(ramp_folder, tmp_path):
+    module = _module(ramp_folder, tmp_path, augment=False)
+    module.scan()
+    (ramp_folder / "1.wav").unlink()
+    (ramp_folder / "3.wav").write_bytes(b"overwritten with junk")
+    module.setup("fit")
+    assert len(module.audio) == 2 and [e.path.name for e in module.lost] == ["1.wav", "3.wav"]
+    assert all(entry.reason for entry in module.lost)
+    assert next(iter(module.train_dataloader())).shape == (4, SEGMENT)

@@ -1,0 +1,270 @@
+"""Benchmark data at scale: 5, 50 and 500 real files, ~10 hours of music, and one 3-hour file.
+
+usage: python experiments/bench_scale.py [--sets 5,50,500,10h,3h] [--steps 10] [--work DIR]
+       [--no-record] [--keep]
+
+Sets are built from the dev audio (../shared/scripts/get-dev-audio.sh, ~/.cache/sda-dev-audio)
+by copying real files into --work (nothing is committed): the sonic-pi and LMMS samples (406
+files, 11 minutes; the 500-file set repeats some as copies with their own names, so each is its
+own cache entry), the 30 Warzone 2100 opus tracks (4 hours, 48 kHz stereo) copied round-robin
+up to 10 hours, and one 3-hour 48 kHz stereo WAV concatenated from those tracks block by block.
+Each measurement runs in its own process, so its peak RSS is its own: a cold scan (then a
+cached one), the cache size, and `sda-train experiment=cpu-small` for 1 and 1 + --steps steps
+(time to the first step, process start included, and steps/s from the difference). Prints a table and adds it to the
+"## Scale" section of experiments/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEV_AUDIO = Path.home() / ".cache" / "sda-dev-audio"
+SAMPLE_ROOTS = ("sonic-pi-samples/usr/share/sonic-pi/samples", "lmms-common/usr/share/lmms/samples")
+MUSIC_ROOT = "warzone2100-music/usr/share/games/warzone2100/music"
+SAMPLE_SUFFIXES = {".wav", ".flac", ".ogg"}
+RESULTS = Path(__file__).parent / "RESULTS.md"
+HEADER = (
+    "| date | set | files | audio | cold scan s | scan peak MB | cached scan s | cache | "
+    "first step s | train peak MB | steps/s |\n"
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+)
+
+# Runs a command as a child and reports its wall time and peak RSS (ru_maxrss is KiB on Linux).
+_MEASURED = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[2:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": time.perf_counter() - start, "peak_mb": peak, "rc": done.returncode,
+               "stdout": done.stdout[-4000:], "stderr": done.stderr[-4000:]}, out)
+"""
+
+_SCAN = """
+import json, sys, time
+from sda.dataset import scan_folder
+start = time.perf_counter()
+report = scan_folder(sys.argv[1], cache_dir=sys.argv[2])
+print(json.dumps({"files": len(report.files), "usable": len(report.usable),
+                  "seconds": report.usable_seconds, "notes": report.notes,
+                  "scan_s": time.perf_counter() - start}))
+"""
+
+
+def measured(command: list[str], cwd: Path | None = None) -> dict:
+    """Run `command` in its own process under nice -> seconds, peak_mb, rc, stdout, stderr."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        report = Path(handle.name)
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONWARNINGS": "ignore"}
+    subprocess.run(
+        ["nice", "-n", "19", sys.executable, "-c", _MEASURED, str(report), *command],
+        cwd=cwd, env=env, check=True,
+    )  # fmt: skip
+    result = json.loads(report.read_text())
+    report.unlink()
+    return result
+
+
+def sample_files() -> list[Path]:
+    files = [
+        path
+        for root in SAMPLE_ROOTS
+        for path in sorted((DEV_AUDIO / root).rglob("*"))
+        if path.suffix.lower() in SAMPLE_SUFFIXES and path.is_file()
+    ]
+    return [f for f in files if "shapes" not in f.parts and "waveforms" not in f.parts] or files
+
+
+def copy_round_robin(sources: list[Path], out: Path, count: int) -> Path:
+    """`count` files in `out`, cycling through `sources`; later rounds get their own names."""
+    out.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        source = sources[index % len(sources)]
+        copy = out / f"{index:04d}_{source.stem}{source.suffix}"
+        if not copy.exists():
+            shutil.copyfile(source, copy)
+    return out
+
+
+def music_hours(out: Path, hours: float) -> Path:
+    """The opus tracks copied round-robin until they hold `hours` of music."""
+    import soundfile as sf
+
+    tracks = sorted((DEV_AUDIO / MUSIC_ROOT).rglob("*.opus"))
+    out.mkdir(parents=True, exist_ok=True)
+    total, index = 0.0, 0
+    while total < hours * 3600:
+        source = tracks[index % len(tracks)]
+        shutil.copyfile(source, out / f"{index:03d}_{source.name}")
+        total += sf.info(source).duration
+        index += 1
+    return out
+
+
+def one_long_file(out: Path, hours: float) -> Path:
+    """One 48 kHz stereo WAV of `hours`, the opus tracks one after another, written in blocks."""
+    import soundfile as sf
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"field-recording-{hours:g}h.wav"
+    if target.exists():
+        return out
+    tracks = sorted((DEV_AUDIO / MUSIC_ROOT).rglob("*.opus"))
+    want, written, index = int(hours * 3600 * 48000), 0, 0
+    with sf.SoundFile(target, "w", 48000, 2, "PCM_16") as sink:
+        while written < want:
+            with sf.SoundFile(tracks[index % len(tracks)]) as source:
+                for block in source.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                    block = block[: want - written]
+                    sink.write(block)
+                    written += len(block)
+                    if written >= want:
+                        break
+            index += 1
+    return out
+
+
+def scan_row(folder: Path, cache: Path) -> dict:
+    cold = measured([sys.executable, "-c", _SCAN, str(folder), str(cache)])
+    if cold["rc"] != 0:
+        raise SystemExit(f"scan of {folder} failed:\n{cold['stderr']}")
+    facts = json.loads(cold["stdout"].strip().splitlines()[-1])
+    warm = measured([sys.executable, "-c", _SCAN, str(folder), str(cache)])
+    from sda.dataset import AudioCache
+
+    return {
+        **facts,
+        "cold_s": facts["scan_s"],  # the scan itself, without starting Python (~3 s here)
+        "scan_peak_mb": cold["peak_mb"],
+        "warm_s": json.loads(warm["stdout"].strip().splitlines()[-1])["scan_s"],
+        "cache_bytes": AudioCache(cache).usage().total_bytes,
+    }
+
+
+def train_row(folder: Path, cache: Path, work: Path, steps: int) -> dict:
+    """`sda-train experiment=cpu-small` for 1 and 1 + steps steps, each from a fresh run dir."""
+    runs = {}
+    for count in (1, 1 + steps):
+        run_dir = work / f"run-{folder.name}-{count}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        command = [
+            sys.executable, "-m", "sda.training.train_codec", "experiment=cpu-small",
+            f"data.dir={folder}", f"data.cache_dir={cache}", "name=bench",
+            f"trainer.max_steps={count}", "trainer.max_time=null",
+        ]  # fmt: skip
+        runs[count] = measured(command, cwd=run_dir)
+        if runs[count]["rc"] != 0:
+            print(runs[count]["stderr"][-3000:])
+            return {"first_step_s": None, "train_peak_mb": None, "steps_per_s": None}
+    first, more = runs[1], runs[1 + steps]
+    return {
+        "first_step_s": first["seconds"],
+        "train_peak_mb": max(first["peak_mb"], more["peak_mb"]),
+        "steps_per_s": steps / max(more["seconds"] - first["seconds"], 1e-9),
+    }
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def _bytes(count: int) -> str:
+    return f"{count / 1e9:.2f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+
+
+def _number(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table_line(name: str, row: dict) -> str:
+    today = datetime.date.today().isoformat()
+    return (
+        f"| {today} | {name} | {row['usable']}/{row['files']} | {_duration(row['seconds'])} | "
+        f"{row['cold_s']:.1f} | {row['scan_peak_mb']:.0f} | {row['warm_s']:.1f} | "
+        f"{_bytes(row['cache_bytes'])} | {_number(row.get('first_step_s'), '.1f')} | "
+        f"{_number(row.get('train_peak_mb'), '.0f')} | {_number(row.get('steps_per_s'), '.2f')} |\n"
+    )
+
+
+def record(lines: list[str]) -> None:
+    """Add the rows to the table under "## Scale" (made once, at the end of RESULTS.md)."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if "\n## Scale" not in text:
+        intro = (
+            "\n## Scale\n\nData at scale (bench_scale.py): real dev audio copied into sets of 5,"
+            " 50, 500 files, ~10 h of\nmusic and one 3-hour WAV; each measurement in its own "
+            "process (peak RSS is that process's).\n\n"
+        )
+        RESULTS.write_text(text.rstrip("\n") + "\n" + intro + HEADER + "".join(lines))
+        return
+    existing = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(existing) if line.startswith("## Scale"))
+    end = next((i for i in range(start + 1, len(existing)) if existing[i].startswith("## ")), None)
+    end = len(existing) if end is None else end
+    rows = [i for i in range(start, end) if existing[i].startswith("|")]
+    at = rows[-1] + 1 if rows else end
+    if not rows:
+        lines = [HEADER, *lines]
+    RESULTS.write_text("".join(existing[:at] + lines + existing[at:]), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="5,50,500,10h,3h")
+    parser.add_argument(
+        "--steps", type=int, default=10, help="training steps timed after the first"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "sda-bench-scale"
+    )
+    parser.add_argument("--no-train", action="store_true", help="scan only")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    parser.add_argument("--keep", action="store_true", help="keep the sets and caches in --work")
+    args = parser.parse_args()
+    if not (DEV_AUDIO / SAMPLE_ROOTS[0]).is_dir():
+        raise SystemExit(f"{DEV_AUDIO} not found: run ../shared/scripts/get-dev-audio.sh first")
+    lines = []
+    for name in args.sets.split(","):
+        start = time.perf_counter()
+        if name.endswith("h") and name != "3h":
+            folder, label = (
+                music_hours(args.work / f"music-{name}", float(name[:-1])),
+                f"music {name}",
+            )
+        elif name == "3h":
+            folder, label = one_long_file(args.work / "one-3h", 3.0), "one 3-hour stereo WAV"
+        else:
+            count = int(name)
+            folder = copy_round_robin(sample_files(), args.work / f"samples-{count}", count)
+            label = f"{count} sample files"
+        built = time.perf_counter() - start
+        cache = args.work / f"cache-{folder.name}"
+        shutil.rmtree(cache, ignore_errors=True)
+        row = scan_row(folder, cache)
+        if not args.no_train and name != "3h":
+            row.update(train_row(folder, cache, args.work, args.steps))
+        line = table_line(label, row)
+        print(f"(built in {built:.0f} s) {line}", end="", flush=True)
+        lines.append(line)
+        if not args.keep:
+            shutil.rmtree(cache, ignore_errors=True)
+            if name in ("10h", "3h"):
+                shutil.rmtree(folder, ignore_errors=True)
+    print(HEADER + "".join(lines))
+    if not args.no_record:
+        record(lines)
+        print(f"recorded in {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

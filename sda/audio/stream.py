@@ -1,0 +1,175 @@
+"""Long recordings in bounded memory: a file read block by block, and a resampler that carries its
+state across blocks, so scanning a 3-hour field recording costs the memory of a few seconds of it.
+
+`StreamResampler` gives the same samples as `sda.audio.dsp.resample` on the whole signal (to
+float rounding): each block is filtered with enough neighbouring input on both sides that no
+output sample sees an edge the whole-signal filter would not see.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from sda.audio.dsp import _rate_filter, rational_ratio, resample_by_ratio
+from sda.audio.io import AudioFileError, _header_promises_more, _sniff_failure
+
+BLOCK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: small enough to bound memory, large enough to be fast
+
+
+class AudioBlocks:
+    """A file's audio at its native rate and layout, as (channels, n) float32 blocks.
+
+    Open it in a `with` block; iterate once. Each block is a fresh array. After the iteration,
+    `frames` counts what was read and `truncated` says whether the file ended early (a cut-off
+    copy, or damage part way: what came before the damage is kept, as `decode_audio` does).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES) -> None:
+        self.path = Path(path)
+        self.block_frames = int(block_frames)
+        self._handle = _open(self.path)
+        self.sample_rate = int(self._handle.samplerate)
+        self.channels = int(self._handle.channels)
+        self.format = self._handle.format
+        self.subtype = self._handle.subtype
+        self.declared_frames = int(self._handle.frames)  # a guess for compressed formats
+        self.frames = 0
+        self.truncated = False
+
+    def __enter__(self) -> AudioBlocks:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.close()
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while True:
+            try:
+                block = self._handle.read(self.block_frames, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as error:
+                if self.frames == 0:
+                    raise AudioFileError(
+                        self.path, "corrupt audio data: decoding failed at the start"
+                    ) from error
+                self.truncated = True  # keep what came before the damage
+                break
+            if len(block) == 0:
+                break
+            self.frames += len(block)
+            yield np.ascontiguousarray(block.T)  # (channels, n)
+        if self.frames == 0:
+            raise AudioFileError(self.path, "header only: the file holds no audio samples")
+        declared = self.declared_frames
+        # Compressed decoders may differ from the declared length by a few frames; a cut-off
+        # file by far more.
+        shorter = 0 < declared < (1 << 62) and self.frames < 0.99 * declared
+        self.truncated = self.truncated or shorter or _header_promises_more(self.path, self.format)
+
+
+def _open(path: Path) -> sf.SoundFile:
+    """soundfile's handle, or the same `AudioFileError` that `decode_audio` would raise."""
+    if not path.exists():
+        if path.is_symlink():  # exists() follows the link: it points nowhere, or at itself
+            target = os.readlink(path)
+            raise AudioFileError(path, f"broken link: it points to {target}, which cannot be read")
+        raise AudioFileError(path, "file not found")
+    if path.is_dir():
+        raise AudioFileError(path, "this is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(path, "empty file (0 bytes)")
+    try:
+        with open(path, "rb"):
+            pass
+        return sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        detail = getattr(error, "error_string", "") or str(error)
+        raise _sniff_failure(path, detail.strip().rstrip(".")) from error
+    except OSError as error:
+        raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
+
+
+class StreamResampler:
+    """Polyphase resampling of a (samples,) signal fed in blocks, with bounded memory.
+
+    Output sample m of the whole-signal filter needs the input samples within the filter's half
+    length of m * down / up. Input is processed in chunks that start at multiples of `down` (so
+    each chunk's outputs line up with the whole signal's), each padded with `context` samples of
+    its neighbours; only the input still needed is kept between calls.
+    """
+
+    def __init__(self, up: int, down: int, window: np.ndarray, *, chunk: int = BLOCK_FRAMES):
+        self.up, self.down, self.window = int(up), int(down), window
+        half = (len(window) - 1) // 2
+        self.context = _round_up(math.ceil(half / self.up) + 1, self.down)
+        self.chunk = _round_up(max(chunk, self.down), self.down)
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # input index of _buffer[0]
+        self._next = 0  # input index where the next chunk starts (a multiple of down)
+        self.samples_in = 0
+        self.samples_out = 0
+
+    @classmethod
+    def between_rates(cls, orig_rate: int, new_rate: int) -> StreamResampler:
+        """The same filter `sda.audio.dsp.resample` uses for a change of sample rate."""
+        up, down = rational_ratio(orig_rate, new_rate)
+        return cls(up, down, _rate_filter(up, down))
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Feed (n,) samples; returns the output samples that are now final."""
+        block = np.asarray(block, np.float32)
+        self.samples_in += len(block)
+        if self.up == self.down:
+            self.samples_out += len(block)
+            return block
+        self._buffer = np.concatenate([self._buffer, block])
+        outputs = []
+        while self._next + self.chunk + self.context <= self.samples_in:
+            outputs.append(self._run(self._next + self.chunk))
+        return _joined(outputs)
+
+    def finish(self, total: int | None = None) -> np.ndarray:
+        """The remaining output; `total` trims or zero-pads the whole output to that length."""
+        out = _joined([])
+        if self.up != self.down and self._next < self.samples_in:
+            out = self._run(self.samples_in)
+        if total is not None:
+            before = self.samples_out - len(out)
+            want = max(0, total - before)
+            out = out[:want] if len(out) >= want else np.pad(out, (0, want - len(out)))
+            self.samples_out = before + len(out)
+        return out
+
+    def _run(self, end: int) -> np.ndarray:
+        """Outputs for the input chunk [_next, end), then forget the input no longer needed."""
+        start = self._next
+        first = max(0, start - self.context)  # a multiple of down, as start and context are
+        stop = min(self.samples_in, end + self.context)
+        piece = self._buffer[first - self._buffer_start : stop - self._buffer_start]
+        out = resample_by_ratio(piece, self.up, self.down, window=self.window)
+        skip = (start - first) * self.up // self.down
+        # ceil: at the end of the signal, as many outputs as resample_poly gives the whole of it
+        count = -(-end * self.up // self.down) - start * self.up // self.down
+        self._next = end
+        keep_from = max(0, end - self.context)
+        self._buffer = self._buffer[keep_from - self._buffer_start :].copy()
+        self._buffer_start = keep_from
+        self.samples_out += count
+        return out[skip : skip + count]
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
