@@ -28,6 +28,11 @@ def model_channels(model: Any) -> int:
     return 2 if getattr(model, "channels", 1) == 2 else 1
 
 
+def side_gain(model: Any) -> float:
+    """The factor a stereo model lifts the side by before coding (`StereoCodec.side_gain`)."""
+    return float(getattr(model, "side_gain", 1.0) or 1.0)
+
+
 def check_stereo_model(model: Any, what: str = "a stereo sound") -> None:
     """Refuse a mono model for stereo work, saying what to do instead."""
     if model_channels(model) != 2:
@@ -60,6 +65,7 @@ def encode_stereo(
     if not 1 <= keep <= codec.config.num_levels:
         raise CodesError(f"side_levels must be 1..{codec.config.num_levels}, got {keep}")
     mid, side = to_mid_side(audio.astype(np.float64))
+    side = side * side_gain(model)
     device = next(codec.parameters()).device
     batch = torch.from_numpy(np.stack([mid, side]).astype(np.float32)).to(device)
     with torch.inference_mode():
@@ -91,7 +97,7 @@ def decode_stereo(
     if codes.channels == 1:
         return np.stack([mid, mid]).astype(np.float32)
     side_levels = codes.side_levels if levels is None else min(levels, codes.side_levels)
-    side = decode_codes(model, codes.side, levels=side_levels).astype(np.float64)
+    side = decode_codes(model, codes.side, levels=side_levels) / side_gain(model)
     return to_left_right(mid, side).astype(np.float32)
 
 

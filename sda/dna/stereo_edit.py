@@ -30,13 +30,16 @@ def _needs_side(codes: Codes, name: str) -> None:
         )
 
 
-def _noted(codes: Codes, result: Codes, target: str) -> Codes:
-    """`result`'s grids with `codes`' history plus the edit's last step, marked with its target."""
-    step = dict((result.provenance.get("operations") or [{"op": "edit"}])[-1])
+def _noted(codes: Codes, mid: Codes, side: Codes, target: str) -> Codes:
+    """`mid` with `side` as its side grid, `codes`' history plus the edit's step (as the side's
+    edit recorded it), marked with its target."""
+    step = dict((side.provenance.get("operations") or [{"op": "edit"}])[-1])
     step["grid"] = target
     operations = [*codes.provenance.get("operations", []), step]
-    sources = list(result.provenance.get("sources", codes.provenance.get("sources", [])))
-    return result.with_indices(result.indices, sources=sources, operations=operations)
+    sources = list(side.provenance.get("sources", codes.provenance.get("sources", [])))
+    return mid.with_indices(
+        mid.indices, side_indices=side.indices, sources=sources, operations=operations
+    )
 
 
 def edit_grids(codes: Codes, target: Target, edit: Callable[[Codes], Codes]) -> Codes:
@@ -50,7 +53,7 @@ def edit_grids(codes: Codes, target: Target, edit: Callable[[Codes], Codes]) -> 
     side = edit(codes.side)
     mid = edit(codes.mid) if target == "both" else codes.mid
     _check_lengths(mid, side)
-    return _noted(codes, mid.with_indices(mid.indices, side_indices=side.indices), target)
+    return _noted(codes, mid, side, target)
 
 
 def edit_grid_pairs(
@@ -66,7 +69,7 @@ def edit_grid_pairs(
     side = edit(a.side, b.side)
     mid = edit(a.mid, b.mid) if target == "both" else a.mid
     _check_lengths(mid, side)
-    return _noted(a, mid.with_indices(mid.indices, side_indices=side.indices), target)
+    return _noted(a, mid, side, target)
 
 
 def _check_lengths(mid: Codes, side: Codes) -> None:

@@ -11,6 +11,9 @@ encoder, codebooks and decoder (two batch items), giving a mid grid (all levels)
     decoded L and R channels suffer (experiments/bench_stereo.py measures both schemes);
   - S carries less energy and detail, so it can use fewer levels (`side_levels`): a smaller grid
     for the prior to model and fewer codes to store.
+S is usually 5-10 dB below M, where a codec trained on full-level sound is least faithful;
+`side_gain` lifts it by a fixed factor before coding and lowers it after (a model setting: codes
+decode with the gain of the model that made them).
 """
 
 from __future__ import annotations
@@ -37,12 +40,12 @@ def to_left_right(mid: np.ndarray | Tensor, side: np.ndarray | Tensor):
     return np.stack([mid + side, mid - side], axis=-2)
 
 
-def mid_side_batch(stereo: Tensor) -> Tensor:
-    """(batch, 2, samples) stereo -> (2 * batch, samples): the mids, then the sides, as one
-    batch for the mono codec (how a stereo model trains: S is just more audio to code)."""
+def mid_side_batch(stereo: Tensor, side_gain: float = 1.0) -> Tensor:
+    """(batch, 2, samples) stereo -> (2 * batch, samples): the mids, then the sides times
+    `side_gain`, as one batch for the mono codec (how a stereo model trains: S is more audio)."""
     _check_stereo(stereo)
     mid, side = to_mid_side(stereo.float())
-    return torch.cat([mid, side])
+    return torch.cat([mid, side * side_gain])
 
 
 @dataclass
@@ -63,13 +66,18 @@ class StereoCodec:
 
     channels = 2
 
-    def __init__(self, codec: Codec, *, side_levels: int | None = None) -> None:
+    def __init__(
+        self, codec: Codec, *, side_levels: int | None = None, side_gain: float = 1.0
+    ) -> None:
         levels = codec.config.num_levels
         side_levels = levels if side_levels is None else int(side_levels)
         if not 1 <= side_levels <= levels:
             raise CodecError(f"side_levels must be between 1 and {levels}, got {side_levels}")
+        if not 1.0 <= float(side_gain) <= 16.0:
+            raise CodecError(f"side_gain must lie between 1 and 16, got {side_gain}")
         self.codec = codec
         self.side_levels = side_levels
+        self.side_gain = float(side_gain)
 
     @property
     def config(self):
@@ -82,7 +90,7 @@ class StereoCodec:
     def encode(self, stereo: Tensor) -> StereoCodes:
         """(batch, 2, samples) -> mid (batch, levels, frames) and side (batch, side_levels, frames)."""
         batch = _check_stereo(stereo).shape[0]
-        codes = self.codec.encode(mid_side_batch(stereo))  # (2 * batch, levels, frames)
+        codes = self.codec.encode(mid_side_batch(stereo, self.side_gain))  # (2B, levels, frames)
         return StereoCodes(mid=codes[:batch], side=codes[batch:, : self.side_levels])
 
     @torch.no_grad()
@@ -104,15 +112,16 @@ class StereoCodec:
         )  # (2 * batch, latent_dim, frames)
         audio = self.codec.decode_latents(latents)
         batch = codes.mid.shape[0]
-        return to_left_right(audio[:batch], audio[batch:])
+        return to_left_right(audio[:batch], audio[batch:] / self.side_gain)
 
     @torch.no_grad()
     def reconstruct_unquantized(self, stereo: Tensor) -> Tensor:
         """Encoder -> decoder without the codebooks: (batch, 2, samples) -> (batch, 2, padded).
         The ceiling of mid/side coding with these weights (used by the benchmark)."""
         batch = _check_stereo(stereo).shape[0]
-        audio = self.codec.decode_latents(self.codec.encode_latents(mid_side_batch(stereo)))
-        return to_left_right(audio[:batch], audio[batch:])
+        latents = self.codec.encode_latents(mid_side_batch(stereo, self.side_gain))
+        audio = self.codec.decode_latents(latents)
+        return to_left_right(audio[:batch], audio[batch:] / self.side_gain)
 
 
 def _check_stereo(stereo: Tensor) -> Tensor:
