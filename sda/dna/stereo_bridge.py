@@ -15,7 +15,7 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
-from sda.models.stereo_codec import to_left_right, to_mid_side
+from sda.models.stereo_codec import DEFAULT_SIDE_GAIN, to_left_right, to_mid_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -30,7 +30,7 @@ def model_channels(model: Any) -> int:
 
 def side_gain(model: Any) -> float:
     """The factor a stereo model lifts the side by before coding (`StereoCodec.side_gain`)."""
-    return float(getattr(model, "side_gain", 1.0) or 1.0)
+    return float(getattr(model, "side_gain", None) or DEFAULT_SIDE_GAIN)
 
 
 def check_stereo_model(model: Any, what: str = "a stereo sound") -> None:

@@ -93,3 +93,14 @@ def test_a_mono_sound_blended_with_a_stereo_one_counts_as_centred(codec, stereo)
     assert np.array_equal(half.side_indices, silence.indices)
     with pytest.raises(CodesError, match="needs a stereo model"):
         blend.blend(codec, mono, wide, 0.5)
+
+
+def test_the_bridge_and_the_model_wrapper_make_the_same_sound(stereo):
+    audio = _wide(3)
+    codes = encode_stereo(stereo, audio)
+    direct = stereo.encode(torch.from_numpy(audio)[None])
+    assert np.array_equal(codes.indices, direct.mid[0].numpy())
+    assert np.array_equal(codes.side_indices, direct.side[0].numpy())
+    np.testing.assert_allclose(
+        decode_stereo(stereo, codes), stereo.decode(direct)[0].numpy(), atol=1e-5
+    )
