@@ -40,6 +40,10 @@ _HOMES = {
     "Session": "sda.dna.session",
     "SessionError": "sda.dna.session",
     "load_grid": "sda.dna.session",
+    "encode_stereo": "sda.dna.stereo_bridge",
+    "decode_stereo": "sda.dna.stereo_bridge",
+    "swap_side": "sda.dna.stereo_edit",
+    "edit_grids": "sda.dna.stereo_edit",
 }
 
 __all__ = sorted(_HOMES)

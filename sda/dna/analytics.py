@@ -1,5 +1,8 @@
 """What the codes mean: usage per level, each file's signature codes, how each code sounds, and
 file-to-file similarity from code histograms.
+
+Stereo sounds have two grids: each measure reads the mid by default (the mono image, comparable
+with mono sounds) and the side with `part="side"`; `grid_usage` summarises both.
 """
 
 from __future__ import annotations
@@ -9,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sda.dna.codes import Codes, CodesError
+from sda.dna.codes import Codes, CodesError, Part
 
 
-def _as_list(grids: Codes | Iterable[Codes]) -> list[Codes]:
+def _as_list(grids: Codes | Iterable[Codes], part: Part = "mid") -> list[Codes]:
     grids = [grids] if isinstance(grids, Codes) else list(grids)
     if not grids:
         raise CodesError("no code grids given; encode at least one sound")
+    grids = [codes.part(part) for codes in grids]
     for other in grids[1:]:
         grids[0].check_compatible(other)
         if other.levels != grids[0].levels:
@@ -25,9 +29,9 @@ def _as_list(grids: Codes | Iterable[Codes]) -> list[Codes]:
     return grids
 
 
-def level_usage(grids: Codes | Iterable[Codes]) -> np.ndarray:
+def level_usage(grids: Codes | Iterable[Codes], *, part: Part = "mid") -> np.ndarray:
     """How often each code occurs at each level, over all grids. # (levels, codebook_size) int64"""
-    grids = _as_list(grids)
+    grids = _as_list(grids, part)
     size = grids[0].codebook_size
     counts = np.zeros((grids[0].levels, size), dtype=np.int64)
     for codes in grids:
@@ -55,6 +59,15 @@ def usage_summary(counts: np.ndarray) -> list[dict[str, float]]:
     return rows
 
 
+def grid_usage(grids: Codes | Iterable[Codes]) -> dict[str, list[dict[str, float]]]:
+    """`usage_summary` of the mid grids and, when every sound is stereo, of the side grids."""
+    grids = [grids] if isinstance(grids, Codes) else list(grids)
+    result = {"mid": usage_summary(level_usage(grids))}
+    if grids and all(codes.channels == 2 for codes in grids):
+        result["side"] = usage_summary(level_usage(grids, part="side"))
+    return result
+
+
 # ----------------------------------------------------------------------------- signatures
 
 
@@ -71,11 +84,15 @@ class SignatureCode:
 
 
 def signature_codes(
-    grids: Mapping[str, Codes], *, top: int = 5, levels: Sequence[int] | None = None
+    grids: Mapping[str, Codes],
+    *,
+    top: int = 5,
+    levels: Sequence[int] | None = None,
+    part: Part = "mid",
 ) -> dict[str, list[SignatureCode]]:
-    """The `top` most characteristic (level, code) pairs of each file, tf-idf style."""
+    """The `top` most characteristic (level, code) pairs of each file's mid or side, tf-idf style."""
     names = list(grids)
-    checked = _as_list(grids[n] for n in names)
+    checked = _as_list((grids[n] for n in names), part)
     num_levels = checked[0].levels
     levels = list(range(num_levels)) if levels is None else list(levels)
     if any(not 0 <= level < num_levels for level in levels):
@@ -114,15 +131,18 @@ def signature_codes(
 
 
 def similarity(
-    grids: Mapping[str, Codes], *, level_weights: Sequence[float] | None = None
+    grids: Mapping[str, Codes],
+    *,
+    level_weights: Sequence[float] | None = None,
+    part: Part = "mid",
 ) -> np.ndarray:
     """File-to-file similarity in 0..1 from code histograms. # (files, files)
 
     Per level the Bhattacharyya coefficient sum(sqrt(p * q)) of the two files' code distributions
     (1 = the same codes in the same proportions, 0 = no code in common), then a weighted mean over
-    levels (equal weights by default).
+    levels (equal weights by default). `part="side"` compares the rooms of stereo sounds.
     """
-    checked = _as_list(grids[n] for n in grids)
+    checked = _as_list((grids[n] for n in grids), part)
     num_levels = checked[0].levels
     weights = np.ones(num_levels) if level_weights is None else np.asarray(level_weights, float)
     if weights.shape != (num_levels,) or (weights < 0).any() or weights.sum() <= 0:

@@ -1,5 +1,9 @@
 """Blends and morphs in the codec's latent space: mix the quantized latents of A and B and
 re-quantize. Frames whose mix is all A (or all B) keep A's (or B's) codes exactly, by construction.
+
+Stereo grids blend grid by grid (mid with mid, side with side; `side_alpha` may differ, e.g. A's
+sound in a room halfway to B's) and need a stereo model; a mono sound blended with a stereo one
+counts as centred (its side is the codes of silence).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import torch
 from sda.dna.codec_bridge import to_tensor
 from sda.dna.codes import Codes, CodesError
 from sda.dna.codes_fit import check_codes, model_parts
-from sda.dna.edit import Fit, check_pair, fit_pair, pair_result
+from sda.dna.edit import Fit, check_pair, fit_pair, pair_result, tile_frames
+from sda.dna.stereo_bridge import check_stereo_model, silent_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -54,15 +59,27 @@ def mix_latents(
 
 
 def blend(
-    model: Bundle | Codec, a: Codes, b: Codes, alpha: float, *, fit: Fit = "shortest"
+    model: Bundle | Codec,
+    a: Codes,
+    b: Codes,
+    alpha: float,
+    *,
+    fit: Fit = "shortest",
+    side_alpha: float | None = None,
 ) -> Codes:
-    """A and B mixed at `alpha` in latent space (0 = exactly A, 1 = exactly B)."""
+    """A and B mixed at `alpha` in latent space (0 = exactly A, 1 = exactly B); the side grids
+    of stereo sounds at `side_alpha` (default `alpha`)."""
     alpha = check_alpha(alpha)
+    side_alpha = alpha if side_alpha is None else check_alpha(side_alpha)
     check_pair(a, b)
     check_codes(model, a)
     ia, ib = fit_pair(a, b, fit)
     weights = np.full(ia.shape[1], alpha)
-    return pair_result(a, b, "blend", mix_latents(model, ia, ib, weights), alpha=alpha, fit=fit)
+    params = {"alpha": alpha, "fit": fit}
+    if a.channels == 2 or b.channels == 2:
+        params["side_alpha"] = side_alpha
+    mixed = pair_result(a, b, "blend", mix_latents(model, ia, ib, weights), **params)
+    return _with_mixed_sides(model, mixed, a, b, np.full(ia.shape[1], side_alpha))
 
 
 def morph_latents(
@@ -87,4 +104,21 @@ def morph_latents(
     weights[:start] = 0.0
     weights[end:] = 1.0
     indices = mix_latents(model, ia, ib, weights)
-    return pair_result(a, b, "morph_latents", indices, start=start, end=end, fit=fit)
+    result = pair_result(a, b, "morph_latents", indices, start=start, end=end, fit=fit)
+    return _with_mixed_sides(model, result, a, b, weights)
+
+
+def _with_mixed_sides(
+    model: Bundle | Codec, result: Codes, a: Codes, b: Codes, weights: np.ndarray
+) -> Codes:
+    """`result` (the mids' mix) with the sides mixed at `weights`, when A or B is stereo."""
+    if a.channels == 1 and b.channels == 1:
+        return result
+    check_stereo_model(model, "blending stereo sounds")
+    side_a = a.side if a.channels == 2 else silent_side(model, a, b.side_levels)
+    side_b = b.side if b.channels == 2 else silent_side(model, b, a.side_levels)
+    levels = min(side_a.levels, side_b.levels)
+    frames = result.frames
+    sa = tile_frames(side_a.indices[:levels], frames)
+    sb = tile_frames(side_b.indices[:levels], frames)
+    return result.with_indices(result.indices, side_indices=mix_latents(model, sa, sb, weights))

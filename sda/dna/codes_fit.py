@@ -49,3 +49,9 @@ def check_codes(
             f"{what} have {codes.levels} levels of {codes.codebook_size} codes; "
             f"{name} has {config.num_levels} levels of {config.codebook_size} and {need}"
         )
+    if codes.channels == 2 and getattr(model, "channels", 1) != 2:  # see sda.dna.stereo_bridge
+        raise CodesError(
+            f"{what} are stereo (a mid and a side grid) but {name} is a mono model: use a stereo "
+            "model (channels 2, e.g. StereoCodec) of the same codec, or take the mid alone "
+            "(codes.mid, the mono downmix) to use this one"
+        )

@@ -3,6 +3,10 @@
 Frame spans are half-open (`start`, `end`) like Python slices, without negative indices. Level
 selections are an int, a `range`/`slice` or a list of ints; level 0 is the coarsest codebook.
 Every result records the operation in `provenance["operations"]` so a file says how it was made.
+
+Stereo grids (a mid and a side grid, see `sda.dna.codes`): these edits act on the mid; the side
+follows every move in time (slices, loops, joins, splices, fitting two lengths) and is otherwise
+kept. `sda.dna.stereo_edit` targets the side, or both, and swaps sides between sounds.
 """
 
 from __future__ import annotations
@@ -82,10 +86,10 @@ def fit_pair(a: Codes, b: Codes, fit: Fit = "shortest") -> tuple[np.ndarray, np.
         "a": a.frames,
         "b": b.frames,
     }[fit]
-    return _tile(a.indices, frames), _tile(b.indices, frames)
+    return tile_frames(a.indices, frames), tile_frames(b.indices, frames)
 
 
-def _tile(indices: np.ndarray, frames: int) -> np.ndarray:
+def tile_frames(indices: np.ndarray, frames: int) -> np.ndarray:
     # (levels, frames) -> (levels, frames'), looping when it must grow
     if indices.shape[1] >= frames:
         return indices[:, :frames]
@@ -96,18 +100,30 @@ def _tile(indices: np.ndarray, frames: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- provenance
 
 
-def _one(codes: Codes, op: str, indices: np.ndarray, **params: Any) -> Codes:
+def _one(
+    codes: Codes, op: str, indices: np.ndarray, side: np.ndarray | None = None, **params: Any
+) -> Codes:
+    """A result of one grid; `side` is the side grid moved like the mid (None: kept as it is)."""
     operations = [*codes.provenance.get("operations", []), {"op": op, **params}]
-    return codes.with_indices(indices, operations=operations)
+    if side is None:
+        return codes.with_indices(indices, operations=operations)
+    return codes.with_indices(indices, side_indices=side, operations=operations)
+
+
+def _side_fitted(codes: Codes, frames: int) -> np.ndarray | None:
+    """The side grid looped or cropped to `frames`, as `fit_pair` does the mid (None: mono)."""
+    return None if codes.side_indices is None else tile_frames(codes.side_indices, frames)
 
 
 def pair_result(a: Codes, b: Codes, op: str, indices: np.ndarray, **params: Any) -> Codes:
-    """A result of two grids: A's provenance, B's sources merged in, the op naming both inputs."""
+    """A result of two grids: A's provenance, B's sources merged in, the op naming both inputs.
+    A stereo A keeps its side grid, fitted to the result's length."""
     sources = list(a.provenance.get("sources", []))
     sources += [s for s in b.provenance.get("sources", []) if s not in sources]
     step = {"op": op, **params, "b": _grid_summary(b)}
     operations = [*a.provenance.get("operations", []), step]
-    return a.with_indices(indices, sources=sources, operations=operations)
+    side = _side_fitted(a, np.shape(indices)[1])
+    return a.with_indices(indices, side_indices=side, sources=sources, operations=operations)
 
 
 def _grid_summary(codes: Codes) -> dict[str, Any]:
@@ -121,7 +137,8 @@ def _grid_summary(codes: Codes) -> dict[str, Any]:
 def slice_frames(codes: Codes, start: int, end: int) -> Codes:
     """Frames `start:end` of a grid."""
     start, end = check_span(codes, start, end)
-    return _one(codes, "slice", codes.indices[:, start:end], start=start, end=end)
+    side = None if codes.side_indices is None else codes.side_indices[:, start:end]
+    return _one(codes, "slice", codes.indices[:, start:end], side, start=start, end=end)
 
 
 def concat(first: Codes, *others: Codes) -> Codes:
@@ -130,13 +147,29 @@ def concat(first: Codes, *others: Codes) -> Codes:
         raise CodesError("concat needs at least two grids")
     for other in others:
         check_pair(first, other)
+        _check_same_channels(first, other, "join")
     indices = np.concatenate([first.indices, *(o.indices for o in others)], axis=1)
     sources = list(first.provenance.get("sources", []))
     for other in others:
         sources += [s for s in other.provenance.get("sources", []) if s not in sources]
     step = {"op": "concat", "parts": [_grid_summary(c) for c in (first, *others)]}
     operations = [*first.provenance.get("operations", []), step]
-    return first.with_indices(indices, sources=sources, operations=operations)
+    side = None
+    if first.side_indices is not None:
+        side = np.concatenate([c.side_indices for c in (first, *others)], axis=1)
+    return first.with_indices(indices, side_indices=side, sources=sources, operations=operations)
+
+
+def _check_same_channels(a: Codes, b: Codes, doing: str) -> None:
+    if a.channels != b.channels or a.side_levels != b.side_levels:
+        raise CodesError(
+            f"cannot {doing} a {_layout(a)} grid with a {_layout(b)} one: give the mono one a "
+            "side first (sda.dna.stereo_edit.swap_side), or use the stereo one's mid (codes.mid)"
+        )
+
+
+def _layout(codes: Codes) -> str:
+    return "mono" if codes.channels == 1 else f"stereo ({codes.side_levels} side levels)"
 
 
 def loop(codes: Codes, *, times: int | None = None, frames: int | None = None) -> Codes:
@@ -149,7 +182,8 @@ def loop(codes: Codes, *, times: int | None = None, frames: int | None = None) -
         frames = codes.frames * times
     if frames < 1:
         raise CodesError(f"loop length must be at least 1 frame, got {frames}")
-    return _one(codes, "loop", _tile(codes.indices, frames), frames=int(frames))
+    side = _side_fitted(codes, frames)
+    return _one(codes, "loop", tile_frames(codes.indices, frames), side, frames=int(frames))
 
 
 # ----------------------------------------------------------------------------- cells
@@ -250,8 +284,13 @@ def swap_span(
     b_start, b_end = check_span(b, b_start, b_end)
     selected = level_list(a, levels)
     piece = b.indices[:, b_start:b_end]
+    side = a.side_indices
     if len(selected) == a.levels:
         indices = np.concatenate([a.indices[:, :start], piece, a.indices[:, end:]], axis=1)
+        if side is not None:  # a splice moves time: the side is spliced too
+            _check_same_channels(a, b, "splice")
+            b_side = b.side_indices[:, b_start:b_end]
+            side = np.concatenate([side[:, :start], b_side, side[:, end:]], axis=1)
     else:
         if b_end - b_start != end - start:
             raise CodesError(
@@ -260,8 +299,8 @@ def swap_span(
             )
         indices = a.indices.copy()
         indices[selected, start:end] = piece[selected]
-    return pair_result(
-        a,
+    result = pair_result(
+        a.with_indices(a.indices, side_indices=None),
         b,
         "swap_span",
         indices,
@@ -271,6 +310,7 @@ def swap_span(
         b_end=b_end,
         levels=selected,
     )
+    return result if side is None else result.with_indices(result.indices, side_indices=side)
 
 
 def morph_schedule(levels: int, frames: int, start: int, end: int) -> np.ndarray:

@@ -6,6 +6,8 @@ checked before anything is allocated):
     (index of the current step, -1 when empty), `sources` and `steps`: lists of entries with
     `name`/`label`, `bundle_id`, `frame_rate`, `codebook_size`, `provenance` and `array`, the name
     of the archive member holding that grid's int32 indices (identical grids share one member).
+    Version 2 (written only when a grid is stereo) adds, to a stereo entry, `channels`
+    ("mid_side") and `side_array`, the member holding its side grid; mono entries are as in 1.
 Every grid is stored exactly, so a reloaded session decodes bit-identically.
 """
 
@@ -20,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from sda.dna.codes import SESSION_FORMAT, Codes
+from sda.dna.codes import (
+    SESSION_FORMAT,
+    STEREO_FORMAT_VERSION,
+    STEREO_LAYOUT,
+    Codes,
+    is_stereo_entry,
+)
 from sda.dna.errors import CodesError
 from sda.dna.grid_fields import MAX_SECONDS, check_grid_fields, check_grid_shape, read_grid
 from sda.dna.npz_reader import NpzError, NpzReader
@@ -28,7 +36,8 @@ from sda.dna.npz_writer import write_npz_atomic
 from sda.errors import SdaError
 
 FORMAT_NAME = SESSION_FORMAT
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # every grid mono
+FORMAT_VERSIONS = (FORMAT_VERSION, STEREO_FORMAT_VERSION)
 SUFFIX = ".sdasession"
 MAX_FILE_BYTES = 1024**3
 MAX_HISTORY = 10_000
@@ -147,26 +156,29 @@ class Session:
             path = path.with_name(path.name + SUFFIX)
         arrays: dict[str, np.ndarray] = {}
 
+        def store(grid: np.ndarray) -> str:
+            digest = hashlib.sha1(grid.tobytes() + str(grid.shape).encode()).hexdigest()
+            arrays["grid_" + digest[:16]] = grid
+            return "grid_" + digest[:16]
+
         def entry(codes: Codes, **extra: Any) -> dict[str, Any]:
-            key = (
-                "grid_"
-                + hashlib.sha1(
-                    codes.indices.tobytes() + str(codes.indices.shape).encode()
-                ).hexdigest()[:16]
-            )
-            arrays[key] = codes.indices
-            return {
+            item = {
                 **extra,
                 "bundle_id": codes.bundle_id,
                 "frame_rate": codes.frame_rate,
                 "codebook_size": codes.codebook_size,
                 "provenance": codes.provenance,
-                "array": key,
+                "array": store(codes.indices),
             }
+            if codes.side_indices is not None:
+                item.update(channels=STEREO_LAYOUT, side_array=store(codes.side_indices))
+            return item
 
+        grids = [*self.sources.values(), *(step.codes for step in self._steps)]
+        stereo = any(codes.channels == 2 for codes in grids)
         meta = {
             "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
+            "version": STEREO_FORMAT_VERSION if stereo else FORMAT_VERSION,
             "max_history": self.max_history,
             "position": self._position,
             "sources": [entry(c, name=n) for n, c in self.sources.items()],
@@ -232,14 +244,14 @@ def _read_session(archive: NpzReader, max_seconds: float) -> Session:
     meta = archive.json("meta")
     if meta.get("format") != FORMAT_NAME:
         raise SessionError("not an sda session file")
-    if meta.get("version") != FORMAT_VERSION:
-        raise SessionError(f"session format version {meta.get('version')!r:.40} is not supported")
+    version = meta.get("version")
+    is_stereo_entry({}, version, FORMAT_VERSIONS, "session")  # refuses unknown versions
     max_history = _whole(meta.get("max_history", 500), "max_history", 1, MAX_HISTORY)
     position = _whole(meta.get("position"), "position", -1, max_history - 1)
     sources = _entries(meta, "sources", MAX_SOURCES)
     steps = _entries(meta, "steps", max_history)
     session = Session(max_history=max_history)
-    grids = _Grids(archive, max_seconds)
+    grids = _Grids(archive, max_seconds, version)
     for item in sources:
         codes = grids.codes(item)
         session._check(codes)
@@ -257,15 +269,25 @@ def _read_session(archive: NpzReader, max_seconds: float) -> Session:
 class _Grids:
     """Reads each stored grid once (identical grids share a member) and caps the total read."""
 
-    def __init__(self, archive: NpzReader, max_seconds: float) -> None:
-        self.archive, self.max_seconds = archive, max_seconds
+    def __init__(self, archive: NpzReader, max_seconds: float, version: int) -> None:
+        self.archive, self.max_seconds, self.version = archive, max_seconds, version
         self.names = archive.names
         self.arrays: dict[str, np.ndarray] = {}
         self.total = 0
 
     def codes(self, item: dict[str, Any]) -> Codes:
         fields = check_grid_fields(item)
-        key = item.get("array")
+        stereo = is_stereo_entry(item, self.version, FORMAT_VERSIONS, "session")
+        return Codes(
+            indices=self._grid(item.get("array"), fields),
+            bundle_id=fields.bundle_id,
+            frame_rate=fields.frame_rate,
+            codebook_size=fields.codebook_size,
+            provenance=fields.provenance,
+            side_indices=self._grid(item.get("side_array"), fields) if stereo else None,
+        )
+
+    def _grid(self, key: Any, fields) -> np.ndarray:
         if not isinstance(key, str) or key not in self.names:
             raise SessionError(f"a history entry names a grid {key!r:.40} the file does not hold")
         if key in self.arrays:
@@ -277,13 +299,7 @@ class _Grids:
                 raise SessionError(
                     f"the session's grids hold over {MAX_SESSION_VALUES:,} codes, over the cap"
                 )
-        return Codes(
-            indices=self.arrays[key],
-            bundle_id=fields.bundle_id,
-            frame_rate=fields.frame_rate,
-            codebook_size=fields.codebook_size,
-            provenance=fields.provenance,
-        )
+        return self.arrays[key]
 
 
 def _whole(value: Any, key: str, low: int, high: int) -> int:

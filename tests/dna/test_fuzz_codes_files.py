@@ -91,3 +91,31 @@ def test_fuzzed_session_files_load_or_give_a_clean_error(tmp_path):
             load_grid(path)  # `sda decode` and co.: the session's current sound
 
     assert _fuzz(tmp_path, original, load_as_the_app_and_the_cli_do, seed=20) >= 1000
+
+
+def _stereo_grid(seed: int = 0) -> Codes:
+    rng = np.random.default_rng(seed)
+    return _grid(seed).with_indices(_grid(seed).indices, side_indices=rng.integers(0, 64, (2, 20)))
+
+
+def test_fuzzed_stereo_codes_files_load_or_give_a_clean_error(tmp_path):
+    """Version 2: a side member and the `channels` field are damaged too."""
+    original = _stereo_grid().save(tmp_path / "wide.sdacodes")
+    assert "side" in _members(original)
+    assert _fuzz(tmp_path, original, Codes.load, seed=21) >= 1000
+
+
+def test_fuzzed_stereo_session_files_load_or_give_a_clean_error(tmp_path):
+    session = Session()
+    session.add_source("A", _stereo_grid(0))
+    session.add_source("B", _grid(1))
+    session.apply(_stereo_grid(2), label="swap side")
+    original = session.save(tmp_path / "wide.sdasession")
+
+    def load_as_the_app_and_the_cli_do(path) -> None:
+        try:
+            Session.load(path)
+        finally:
+            load_grid(path)
+
+    assert _fuzz(tmp_path, original, load_as_the_app_and_the_cli_do, seed=22) >= 1000

@@ -1,0 +1,112 @@
+"""Between stereo sounds and their two code grids (mid and side, `sda.models.stereo_codec`).
+
+A model is stereo when it says so (`model.channels == 2`: a `StereoCodec`, or a bundle trained
+on stereo); its codec is the mono one, so mono grids keep working with it (they decode centred).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from sda.dna.codes import Codes
+from sda.dna.codes_fit import check_codes, model_parts
+from sda.dna.decode import decode_codes
+from sda.dna.errors import CodesError
+from sda.models.stereo_codec import DEFAULT_SIDE_GAIN, to_left_right, to_mid_side
+
+if TYPE_CHECKING:
+    from sda.library import Bundle
+    from sda.models.codec import Codec
+    from sda.models.stereo_codec import StereoCodec
+
+
+def model_channels(model: Any) -> int:
+    """2 for a stereo model (`channels == 2`), 1 for everything else (bundles, bare codecs)."""
+    return 2 if getattr(model, "channels", 1) == 2 else 1
+
+
+def side_gain(model: Any) -> float:
+    """The factor a stereo model lifts the side by before coding (`StereoCodec.side_gain`)."""
+    return float(getattr(model, "side_gain", None) or DEFAULT_SIDE_GAIN)
+
+
+def check_stereo_model(model: Any, what: str = "a stereo sound") -> None:
+    """Refuse a mono model for stereo work, saying what to do instead."""
+    if model_channels(model) != 2:
+        name = model_parts(model)[2]
+        raise CodesError(
+            f"{what} needs a stereo model, and {name} is mono: use a stereo model (channels 2, "
+            "e.g. StereoCodec) of the same codec, or work on the mid alone (codes.mid)"
+        )
+
+
+def encode_stereo(
+    model: StereoCodec | Bundle | Any,
+    audio: np.ndarray,
+    *,
+    side_levels: int | None = None,
+    source: str | None = None,
+) -> Codes:
+    """Stereo model-rate audio (2, samples) -> `Codes` with a mid and a side grid.
+
+    `side_levels` (default: the model's own, else every level) keeps that many side levels."""
+    check_stereo_model(model, "encoding stereo audio")
+    codec, model_id, name = model_parts(model)
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 2 or audio.shape[0] != 2 or audio.shape[1] == 0:
+        raise CodesError(
+            f"expected stereo audio of shape (2, samples), got {audio.shape}; "
+            "load it with sda.audio.io.load_audio(path, channels=2)"
+        )
+    keep = side_levels or getattr(model, "side_levels", None) or codec.config.num_levels
+    if not 1 <= keep <= codec.config.num_levels:
+        raise CodesError(f"side_levels must be 1..{codec.config.num_levels}, got {keep}")
+    mid, side = to_mid_side(audio.astype(np.float64))
+    side = side * side_gain(model)
+    device = next(codec.parameters()).device
+    batch = torch.from_numpy(np.stack([mid, side]).astype(np.float32)).to(device)
+    with torch.inference_mode():
+        grids = codec.encode(batch).cpu().numpy()  # (2, levels, frames)
+    operation = {"op": "encode", "model": name, "samples": int(audio.shape[1]), "channels": 2}
+    if source is not None:
+        operation["source"] = source
+    return Codes(
+        indices=grids[0],
+        bundle_id=model_id,
+        frame_rate=float(codec.config.frame_rate),
+        codebook_size=int(codec.config.codebook_size),
+        provenance={"sources": [source] if source else [], "operations": [operation]},
+        side_indices=grids[1, :keep],
+    )
+
+
+def decode_stereo(
+    model: StereoCodec | Bundle | Codec | Any, codes: Codes, *, levels: int | None = None
+) -> np.ndarray:  # -> (2, frames * samples_per_frame) float32
+    """Left and right of a grid; a mono grid decodes centred (L = R = its sound).
+
+    Mid and side decode in windows like any grid (`sda.dna.decode`); `levels` limits both (the
+    side keeps at most its own)."""
+    check_codes(model, codes)
+    if levels is not None and not 1 <= levels <= codes.levels:
+        raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
+    mid = decode_codes(model, codes.mid, levels=levels).astype(np.float64)
+    if codes.channels == 1:
+        return np.stack([mid, mid]).astype(np.float32)
+    side_levels = codes.side_levels if levels is None else min(levels, codes.side_levels)
+    side = decode_codes(model, codes.side, levels=side_levels) / side_gain(model)
+    return to_left_right(mid, side).astype(np.float32)
+
+
+def silent_side(model: Bundle | Codec | Any, like: Codes, levels: int | None = None) -> Codes:
+    """The side grid of a centred (mono) sound as long as `like`: the codes of silence."""
+    codec = model_parts(model)[0]
+    samples = like.frames * codec.config.samples_per_frame
+    device = next(codec.parameters()).device
+    with torch.inference_mode():
+        grid = codec.encode(torch.zeros(1, samples, device=device))[0].cpu().numpy()
+    keep = levels or like.side_levels or like.levels
+    return like.mid.with_indices(grid[:keep])
