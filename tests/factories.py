@@ -40,6 +40,19 @@ DESCRIPTOR_STATS = {
 }
 
 
+def seeded_tiny_codec():
+    """An untrained tiny codec with 16 codes per level, its codebooks seeded on noise: enough for
+    tests that need real encode/decode shapes, not real sound."""
+    import torch
+
+    from sda.models.codec import Codec, CodecConfig
+
+    torch.manual_seed(0)
+    model = Codec(CodecConfig(**{**TINY_CODEC, "codebook_size": 16, "kmeans_iters": 2}))
+    model.quantizer.warm_up(model.encode_latents(torch.randn(4, 48000) * 0.1))
+    return model.eval()
+
+
 def synth_sound(
     kind: str, *, seconds: float = 0.5, seed: int = 0, rate: int = SAMPLE_RATE
 ) -> np.ndarray:

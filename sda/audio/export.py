@@ -204,6 +204,21 @@ def _check_request(path, settings: ExportSettings, overwrite: bool, motion) -> P
     return target
 
 
+def _checked_audio(audio: np.ndarray, sample_rate_in: int, target: Path) -> np.ndarray:
+    """(channels, samples) float64 audio to export, or an `ExportError` saying what is wrong."""
+    if int(sample_rate_in) <= 0:
+        raise ExportError(
+            f"Input sample rate {sample_rate_in} Hz is not valid: it must be positive."
+        )
+    data = np.asarray(audio, dtype=np.float64)
+    data = data[None, :] if data.ndim == 1 else data
+    if data.ndim != 2 or data.shape[-1] == 0 or data.shape[0] > 64:
+        raise ExportError(f"Nothing to export to {target}: expected (channels, samples) audio.")
+    if not np.isfinite(data).all():
+        raise ExportError(f"Audio for {target} contains NaN or infinite samples; nothing written.")
+    return data
+
+
 def export_audio(
     audio: np.ndarray,
     path: str | Path,
@@ -244,16 +259,7 @@ def export_audio(
     target = _check_request(path, settings, overwrite, motion)
     loop_samples = _loop_samples(loop_seconds, sample_rate, target)
     spec, subtype = settings.spec, settings.subtype
-    if int(sample_rate_in) <= 0:
-        raise ExportError(
-            f"Input sample rate {sample_rate_in} Hz is not valid: it must be positive."
-        )
-    data = np.asarray(audio, dtype=np.float64)
-    data = data[None, :] if data.ndim == 1 else data
-    if data.ndim != 2 or data.shape[-1] == 0 or data.shape[0] > 64:
-        raise ExportError(f"Nothing to export to {target}: expected (channels, samples) audio.")
-    if not np.isfinite(data).all():
-        raise ExportError(f"Audio for {target} contains NaN or infinite samples; nothing written.")
+    data = _checked_audio(audio, sample_rate_in, target)
     try:
         data = _layout(
             data, sample_rate_in, settings, elevation=elevation, loop=loop_samples is not None,

@@ -109,10 +109,13 @@ def _header_promises_more(path: Path, fmt: str) -> bool:
     return declared + 8 > path.stat().st_size
 
 
-def decode_audio(path: str | os.PathLike) -> DecodedAudio:
-    """Read a whole file at its native rate and layout; a cut-off file keeps the audio it has."""
+def open_sound_file(path: str | os.PathLike) -> sf.SoundFile:
+    """soundfile's handle on `path`, or one `AudioFileError` saying plainly why it cannot be read."""
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():  # exists() follows the link: it points nowhere, or at itself
+            target = os.readlink(path)
+            raise AudioFileError(path, f"broken link: it points to {target}, which cannot be read")
         raise AudioFileError(path, "file not found")
     if path.is_dir():
         raise AudioFileError(path, "this is a folder, not an audio file")
@@ -121,15 +124,18 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
     try:
         with open(path, "rb"):
             pass
-    except OSError as error:
-        raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
-    try:
-        handle = sf.SoundFile(path)
+        return sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError) as error:
         detail = getattr(error, "error_string", "") or str(error)
         raise _sniff_failure(path, detail.strip().rstrip(".")) from error
     except OSError as error:
         raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
+
+
+def decode_audio(path: str | os.PathLike) -> DecodedAudio:
+    """Read a whole file at its native rate and layout; a cut-off file keeps the audio it has."""
+    path = Path(path)
+    handle = open_sound_file(path)
     truncated = False
     with handle:
         declared = handle.frames

@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from sda.audio.dsp import _rate_filter, rational_ratio, resample_by_ratio
-from sda.audio.io import AudioFileError, _header_promises_more, _sniff_failure
+from sda.audio.io import AudioFileError, _header_promises_more, open_sound_file
 
 BLOCK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: small enough to bound memory, large enough to be fast
 
@@ -33,7 +33,7 @@ class AudioBlocks:
     def __init__(self, path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES) -> None:
         self.path = Path(path)
         self.block_frames = int(block_frames)
-        self._handle = _open(self.path)
+        self._handle = open_sound_file(self.path)
         self.sample_rate = int(self._handle.samplerate)
         self.channels = int(self._handle.channels)
         self.format = self._handle.format
@@ -74,28 +74,6 @@ class AudioBlocks:
         # file by far more.
         shorter = 0 < declared < (1 << 62) and self.frames < 0.99 * declared
         self.truncated = self.truncated or shorter or _header_promises_more(self.path, self.format)
-
-
-def _open(path: Path) -> sf.SoundFile:
-    """soundfile's handle, or the same `AudioFileError` that `decode_audio` would raise."""
-    if not path.exists():
-        if path.is_symlink():  # exists() follows the link: it points nowhere, or at itself
-            target = os.readlink(path)
-            raise AudioFileError(path, f"broken link: it points to {target}, which cannot be read")
-        raise AudioFileError(path, "file not found")
-    if path.is_dir():
-        raise AudioFileError(path, "this is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioFileError(path, "empty file (0 bytes)")
-    try:
-        with open(path, "rb"):
-            pass
-        return sf.SoundFile(path)
-    except (sf.LibsndfileError, RuntimeError) as error:
-        detail = getattr(error, "error_string", "") or str(error)
-        raise _sniff_failure(path, detail.strip().rstrip(".")) from error
-    except OSError as error:
-        raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
 
 
 class StreamResampler:

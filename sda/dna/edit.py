@@ -76,16 +76,21 @@ def check_pair(a: Codes, b: Codes) -> None:
         raise CodesError(f"these grids have {a.levels} and {b.levels} levels; they must match")
 
 
-def fit_pair(a: Codes, b: Codes, fit: Fit = "shortest") -> tuple[np.ndarray, np.ndarray]:
-    """Bring two grids to one length: crop to the shortest, loop to the longest, or follow A or B."""
+def fitted_frames(a: Codes, b: Codes, fit: Fit = "shortest") -> int:
+    """The one length two grids take under `fit`: the shortest, the longest, A's or B's."""
     if fit not in FITS:
         raise CodesError(f"unknown length rule {fit!r}; use one of {', '.join(FITS)}")
-    frames = {
+    return {
         "shortest": min(a.frames, b.frames),
         "longest": max(a.frames, b.frames),
         "a": a.frames,
         "b": b.frames,
     }[fit]
+
+
+def fit_pair(a: Codes, b: Codes, fit: Fit = "shortest") -> tuple[np.ndarray, np.ndarray]:
+    """Bring two grids to one length: crop to the shortest, loop to the longest, or follow A or B."""
+    frames = fitted_frames(a, b, fit)
     return tile_frames(a.indices, frames), tile_frames(b.indices, frames)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from sda.dna.codes import Codes, CodesError
-from sda.dna.edit import FITS, Fit, check_pair, pair_result, tile_frames
+from sda.dna.edit import Fit, check_pair, fitted_frames, pair_result, tile_frames
 
 Target = Literal["mid", "side", "both"]
 TARGETS = ("mid", "side", "both")
@@ -84,14 +84,7 @@ def swap_side(a: Codes, b: Codes, *, fit: Fit = "shortest") -> Codes:
     """A's mid with B's side: A in B's room. A may be mono (it gains B's width and room)."""
     check_pair(a, b)
     _needs_side(b, "sound B")
-    if fit not in FITS:
-        raise CodesError(f"unknown length rule {fit!r}; use one of {', '.join(FITS)}")
-    frames = {
-        "shortest": min(a.frames, b.frames),
-        "longest": max(a.frames, b.frames),
-        "a": a.frames,
-        "b": b.frames,
-    }[fit]
+    frames = fitted_frames(a, b, fit)
     mid = tile_frames(a.indices, frames)
     result = pair_result(a.mid, b, "swap_side", mid, fit=fit)
     return result.with_indices(mid, side_indices=tile_frames(b.side_indices, frames))

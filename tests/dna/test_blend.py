@@ -5,22 +5,15 @@ from __future__ import annotations
 import factories
 import numpy as np
 import pytest
-import torch
 
 from sda.dna import blend, codec_bridge
 from sda.dna.codes import Codes, CodesError
-from sda.models.codec import Codec, CodecConfig
-
-# the shared tiny codec with fewer codes: 16 per level fit the test clips' frame counts
-TINY = {**factories.TINY_CODEC, "codebook_size": 16, "kmeans_iters": 2}
+from sda.models.codec import Codec
 
 
 @pytest.fixture(scope="module")
 def codec() -> Codec:
-    torch.manual_seed(0)
-    model = Codec(CodecConfig(**TINY))
-    model.quantizer.warm_up(model.encode_latents(torch.randn(4, 48000) * 0.1))
-    return model.eval()
+    return factories.seeded_tiny_codec()
 
 
 def tone(freq: float, seconds: float = 0.25, rate: int = 48_000) -> np.ndarray:

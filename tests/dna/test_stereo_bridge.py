@@ -11,18 +11,13 @@ import torch
 from sda.dna import blend, codec_bridge
 from sda.dna.codes import CodesError
 from sda.dna.stereo_bridge import decode_stereo, encode_stereo, silent_side
-from sda.models.codec import Codec, CodecConfig
+from sda.models.codec import Codec
 from sda.models.stereo_codec import StereoCodec
-
-TINY = {**factories.TINY_CODEC, "codebook_size": 16, "kmeans_iters": 2}
 
 
 @pytest.fixture(scope="module")
 def codec() -> Codec:
-    torch.manual_seed(0)
-    model = Codec(CodecConfig(**TINY))
-    model.quantizer.warm_up(model.encode_latents(torch.randn(4, 48000) * 0.1))
-    return model.eval()
+    return factories.seeded_tiny_codec()
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from sda.models.codec import Codec, CodecConfig, CodecError
+from sda.models.codec import Codec, CodecError
 from sda.models.stereo_codec import StereoCodec, mid_side_batch, to_left_right, to_mid_side
-
-TINY = {**factories.TINY_CODEC, "codebook_size": 16, "kmeans_iters": 2}
 
 
 @pytest.fixture(scope="module")
 def codec() -> Codec:
-    torch.manual_seed(0)
-    model = Codec(CodecConfig(**TINY))
-    model.quantizer.warm_up(model.encode_latents(torch.randn(4, 48000) * 0.1))
-    return model.eval()
+    return factories.seeded_tiny_codec()
 
 
 def test_left_right_to_mid_side_and_back_is_exact():
