@@ -30,8 +30,8 @@ TINY_CODEC = dict(
     kmeans_iters=4,
 )
 TINY_PRIOR = dict(dim=32, layers=1, heads=2, context_frames=64, dropout=0.0)
-DESCRIPTOR_STATS = {
-    "brightness": [500.0, 6000.0],
+DESCRIPTOR_STATS = {  # in the units real training writes: brightness is log2 of the centroid in Hz
+    "brightness": [8.97, 12.55],  # about 500 Hz .. 6 kHz
     "warmth": [0.0, 1.0],
     "roughness": [0.0, 1.0],
     "tension": [0.0, 1.0],

@@ -159,6 +159,23 @@ def format_control(name: str, value: float | list[float]) -> str:
     return f"{name} " + " → ".join(f"{float(point):.2f}" for point in points)
 
 
+def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) -> list[str]:
+    """What each control's slider asks for with this model, in the material's own units
+    ("≈ 2.3 onsets/s", "≈ -25 dBFS RMS"); blank while no model with a prior is picked."""
+    from sda.audio.descriptors import DescriptorStats
+    from sda.errors import SdaError
+    from sda.generate.control_units import physical_value
+
+    try:
+        raw = ctx.models.get(model).descriptor_stats if model else None
+        stats = DescriptorStats.from_dict(raw) if raw else None
+    except (SdaError, KeyError, TypeError, ValueError):  # no such model, or stats it cannot read
+        stats = None
+    if stats is None:
+        return ["" for _ in values]
+    return [physical_value(name, float(value), stats) for name, value in values.items()]
+
+
 def model_names(ctx: AppContext) -> list[str]:
     """Names of the library's bundles, for the model pickers."""
     return [entry_name(entry) for entry in ctx.library.list()]

@@ -95,6 +95,8 @@ class SettingsPanel:
     lock: gr.Checkbox  # keep the seed for the next Generate (off: a new seed every time)
     top_k: gr.Slider
     inputs: list[gr.components.Component]  # what `collect` reads, in its order
+    control_values: list[gr.Slider]  # one per control, in `control_names()` order
+    control_units: list[gr.Markdown]  # beside each: what that setting means for this model
     preset: gr.Dropdown
     preset_name: gr.Textbox
     preset_save: gr.Button
@@ -131,6 +133,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     _wire_generation(ctx, session_state, tab, settings, takes, names)
     _wire_history(session_state, settings, takes, names)
     _wire_presets(ctx, settings, names)
+    _wire_control_units(ctx, settings, names)
     return GenerateTab(tab=tab, model=settings.model)
 
 
@@ -182,26 +185,29 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
             preset_recall = gr.Button("Recall", size="sm")
             preset_delete = gr.Button("Delete", size="sm", variant="stop")
     go = gr.Button("Generate", variant="primary", elem_id="gen-button")
-    guidance, candidates, moving, moving_to, checks, values = controls
+    guidance, candidates, moving, moving_to, checks, values, units = controls
     inputs = [
         seconds, seed, temperature, top_k, guidance, candidates, count, moving, moving_to,
         *loop_and_stereo, *checks, *values,
     ]  # fmt: skip
     return SettingsPanel(
         model=model, refresh=refresh, seed=seed, dice=dice, lock=lock, top_k=top_k, inputs=inputs,
+        control_values=values, control_units=units,
         preset=preset, preset_name=preset_name, preset_save=preset_save,
         preset_recall=preset_recall, preset_delete=preset_delete, go=go,
     )  # fmt: skip
 
 
 def _controls(names: tuple[str, ...]) -> tuple:
-    """(guidance, candidates, moving, moving_to, checks, values): the musical controls."""
+    """(guidance, candidates, moving, moving_to, checks, values, units): the musical controls;
+    `units` show each setting in the model's own units once a model is picked."""
     gr.Markdown("Tick a control to steer the model towards it; unticked ones stay free.")
-    checks, values = [], []
+    checks, values, units = [], [], []
     for name in names:
         with gr.Row(equal_height=True):
             checks.append(gr.Checkbox(label=name, value=False, scale=1, min_width=110))
             values.append(gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3))
+            units.append(gr.Markdown("", elem_id=f"gen-unit-{name}", min_height=0))
     with gr.Row(equal_height=True):
         moving = gr.Dropdown(
             label="Moves over the take",
@@ -230,7 +236,7 @@ def _controls(names: tuple[str, ...]) -> tuple:
         label="Candidates",
         info="with controls ticked: make this many, keep the closest (1 = off)",
     )
-    return guidance, candidates, moving, moving_to, checks, values
+    return guidance, candidates, moving, moving_to, checks, values, units
 
 
 def _loop_and_stereo() -> tuple:
@@ -452,6 +458,17 @@ def _after_generation(ctx: AppContext, session: UserSession, model_name: str, ma
         gr.Radio(value="A"),
         cb.take_path(session, previous),  # the A/B player starts on A
     ]
+
+
+def _wire_control_units(ctx: AppContext, settings: SettingsPanel, names: tuple[str, ...]) -> None:
+    """Each control's physical value follows its slider and the model picked."""
+
+    def show(model, *values):
+        return cb.control_units(ctx, model, dict(zip(names, values, strict=True)))
+
+    sources = [settings.model, *settings.control_values]
+    for component in sources:
+        component.change(show, sources, settings.control_units, queue=False)
 
 
 def _wire_history(

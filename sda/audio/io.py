@@ -37,6 +37,10 @@ _WRITE_FORMATS: dict[str, tuple[str, str]] = {
 }
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 _AUDIO_MAGIC = (b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"ID3")
+# Whole-file reads (encoding a sound, an app upload, a preview) hold the file in memory; longer
+# files are refused with this cap named. Training and `sda data inspect` stream any length.
+MAX_READ_MINUTES = 30.0
+MAX_READ_MINUTES_VARIABLE = "SDA_MAX_READ_MINUTES"
 _BLOCK_FRAMES = 1 << 14  # a decoding error mid-file loses at most this many frames
 
 
@@ -132,6 +136,25 @@ def open_sound_file(path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
 
 
+def max_read_minutes() -> float:
+    """The whole-file read cap in minutes: SDA_MAX_READ_MINUTES when set to a positive number."""
+    try:
+        minutes = float(os.environ.get(MAX_READ_MINUTES_VARIABLE, MAX_READ_MINUTES))
+    except ValueError:
+        return MAX_READ_MINUTES
+    return minutes if minutes > 0 else MAX_READ_MINUTES
+
+
+def _too_long(path: Path, frames: int, rate: int) -> AudioFileError:
+    cap = max_read_minutes()
+    return AudioFileError(
+        path,
+        f"{frames / rate / 60:.0f} minutes or more long; a sound read whole (to encode, upload or "
+        f"preview) may be at most {cap:g} minutes: cut out the part you want, or set "
+        f"{MAX_READ_MINUTES_VARIABLE} to allow more (training reads files of any length)",
+    )
+
+
 def decode_audio(path: str | os.PathLike) -> DecodedAudio:
     """Read a whole file at its native rate and layout; a cut-off file keeps the audio it has."""
     path = Path(path)
@@ -141,6 +164,9 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
         declared = handle.frames
         rate, channels = handle.samplerate, handle.channels
         fmt, subtype = handle.format, handle.subtype
+        most = int(max_read_minutes() * 60 * rate)
+        if 0 < declared < (1 << 62) and declared > most:
+            raise _too_long(path, declared, rate)  # before allocating for it
         # Fill one preallocated (channels, samples) array block by block: a long recording then
         # costs its own size in memory, not three copies of it.
         capacity = declared if 0 < declared < (1 << 34) else _BLOCK_FRAMES
@@ -152,6 +178,8 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
                 count = len(handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True, out=buffer))
                 if count == 0:
                     break
+                if filled + count > most:  # the header under-declared a very long file
+                    raise _too_long(path, filled + count, rate)
                 if filled + count > audio.shape[1]:  # the header under-declared the length
                     audio = np.concatenate([audio, np.empty_like(audio)], axis=1)
                 audio[:, filled : filled + count] = buffer[:count].T

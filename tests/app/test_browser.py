@@ -329,6 +329,10 @@ def test_a_musicians_first_minutes(server, browser, tmp_path):
     page.wait_for_function(
         "() => document.querySelector('#gen-model input')?.value === 'tiny-prior'"
     )
+    # each control's slider shows what it asks for with this model
+    page.wait_for_function(
+        "() => document.querySelector('#gen-unit-density')?.innerText.includes('onsets/s')"
+    )
     seconds = page.locator("#gen-seconds input[type=number]")
     seconds.fill("0.5")
     seconds.press("Enter")

@@ -310,3 +310,19 @@ def test_freed_memory_is_handed_back_where_the_c_library_can():
     assert return_freed_memory() is True
     assert held - process.memory_info().rss > 32 * 2**20
     del keep
+
+
+# ----------------------------------------------------------------------------- control units
+
+
+def test_each_control_slider_shows_what_it_asks_for_with_this_model(ctx):
+    values = {"brightness": 0.0, "density": 1.0, "loudness": 0.5, "warmth": 0.5}
+    shown = gen.control_units(ctx, "tiny-prior", values)
+    assert shown[0] == "≈ 501 Hz centroid"  # 2 ** 8.97: the low end of the model's brightness
+    assert shown[1] == "≈ 20.0 onsets/s"  # the top of its density range
+    assert shown[2].endswith("dBFS RMS") and shown[3].endswith("dB lows over highs")
+    busier = gen.control_units(ctx, "tiny-prior", {"density": 0.2})
+    assert busier == ["≈ 4.0 onsets/s"]
+    # no model picked, or one the library lacks: blank, not an error
+    assert gen.control_units(ctx, None, values) == ["", "", "", ""]
+    assert gen.control_units(ctx, "no-such-model", {"density": 0.5}) == [""]

@@ -225,3 +225,15 @@ def test_long_vorbis_write_does_not_crash(tmp_path):
     audio[:, ::100] = 0.1
     path = write_audio(tmp_path / "long.ogg", audio, SR)
     assert sf.info(path).frames == audio.shape[1]
+
+
+def test_a_sound_read_whole_is_refused_past_the_cap_with_the_way_out(tmp_path, monkeypatch):
+    from sda.audio.io import AudioFileError, load_audio, write_audio
+
+    path = tmp_path / "field.wav"
+    write_audio(path, np.zeros(3 * 48_000, np.float32), 48_000)
+    monkeypatch.setenv("SDA_MAX_READ_MINUTES", "0.02")  # 1.2 s
+    with pytest.raises(AudioFileError, match="field.wav.*at most 0.02 minutes.*SDA_MAX_READ_MIN"):
+        load_audio(path)
+    monkeypatch.setenv("SDA_MAX_READ_MINUTES", "0.1")  # 6 s: it fits
+    assert load_audio(path).shape == (1, 3 * 48_000)
