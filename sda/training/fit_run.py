@@ -18,6 +18,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from sda.training import devices, recipes
@@ -171,9 +172,14 @@ def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Re
     `what` names the model in messages ("codec", "prior").
     """
     loggers = instantiate_all(cfg.get("logger"))
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    if (
+        not loggers
+    ):  # `logger=none`: the learning-rate monitor has nowhere to write and would stop the run
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(
         cfg.trainer,
-        callbacks=instantiate_all(cfg.get("callbacks")),
+        callbacks=callbacks,
         logger=loggers or False,
         plugins=[SafeCheckpointIO()],  # all-or-nothing saves; a full disk is one sentence
     )

@@ -147,6 +147,13 @@ def test_resume_continues_the_step_count(tmp_path: Path) -> None:
     assert steps == list(range(7))
 
 
+def test_a_run_without_a_logger_trains(tmp_path: Path) -> None:
+    data = make_sounds(tmp_path / "sounds", count=2)
+    run = train(smoke_config(tmp_path, data, "trainer.max_steps=2", "logger=none"))
+    assert checkpoint(run)["global_step"] == 2
+    assert not (run / "tensorboard").exists()
+
+
 def test_adversarial_phase_trains_only_the_decoder(tmp_path: Path) -> None:
     data = make_sounds(tmp_path / "sounds", count=2)
     extra = ("training.adversarial_start_step=2", "training.discriminator_channels=4")
