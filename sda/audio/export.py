@@ -135,7 +135,7 @@ def _layout(audio, rate, settings: ExportSettings, *, elevation, loop, motion, h
         audio = stereo_field(audio[0], rate, width=width, movement=settings.movement, loop=loop)
     if channels == "stereo":
         return spatial.pan(audio, spatial.azimuth_to_pan(azimuth)) if azimuth else audio
-    kwargs = {"elevation": elevation, "hrtf": hrtf}
+    kwargs = {"elevation": elevation, "hrtf": hrtf, "circular": loop}  # a loop's tail wraps
     if audio.shape[0] == 2:
         if motion is not None:
             raise spatial.SpatialError("A moving source needs mono audio; mix it down first.")

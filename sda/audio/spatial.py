@@ -43,8 +43,14 @@ def decorrelated_side(mono: np.ndarray, sample_rate: int, *, circular: bool = Fa
     response = _decorrelator(int(sample_rate))
     if not circular or len(mono) == 0:
         return signal.oaconvolve(mono, response)[: len(mono)]
-    history = np.arange(-(len(response) - 1), len(mono)) % len(mono)  # wraps, even if short
-    return signal.oaconvolve(mono[history], response, mode="valid")
+    return signal.oaconvolve(with_history(mono, len(response) - 1), response, mode="valid")
+
+
+def with_history(sound: np.ndarray, count: int) -> np.ndarray:
+    """`sound` (samples,) preceded by the `count` samples that come before its start when it
+    repeats (its own end, wrapping even when it is shorter than `count`): filtering this and
+    keeping the valid part filters a loop as the loop it is, with no click at the seam."""
+    return sound[np.arange(-count, len(sound)) % len(sound)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -229,17 +235,22 @@ def binaural(
     hrtf: Hrtf | str | Path | None = None,
     interpolate: bool = True,
     block: int = 1024,
+    circular: bool = False,
 ) -> np.ndarray:
     """Render mono (samples,) to binaural (2, samples) at a fixed direction or along a path.
 
     `path` is a list of (seconds, azimuth, elevation) keyframes, linearly interpolated (azimuth the
     short way round); the HRIR is updated every `block` samples and crossfaded across the block.
+    `circular`: the sound is a loop, so its start hears the room's tail of its end.
     """
     mono = _as_mono(mono)
     hrtf = hrtf if isinstance(hrtf, Hrtf) else load_hrtf(hrtf)
     hrtf = hrtf.resampled(sample_rate)
     if path is None:
         h = hrtf.hrir(azimuth, elevation, interpolate=interpolate)
+        if circular and len(mono):
+            wrapped = with_history(mono, h.shape[-1] - 1)
+            return signal.oaconvolve(wrapped[None, :], h, axes=-1, mode="valid")
         return signal.oaconvolve(mono[None, :], h, axes=-1)[:, : len(mono)]
     centres = (np.arange(0, len(mono), block) + block / 2) / sample_rate
     az, el = _follow_path(path, centres)
@@ -249,7 +260,7 @@ def binaural(
         if (a, e) not in cache:
             cache[(a, e)] = hrtf.hrir(a, e, interpolate=interpolate)
         irs.append(cache[(a, e)])
-    return _render_blocks(mono, np.stack(irs), block)  # (blocks, 2, taps) filters
+    return _render_blocks(mono, np.stack(irs), block, circular=circular)  # (blocks, 2, taps)
 
 
 def _follow_path(path, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,12 +275,20 @@ def _follow_path(path, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return az, np.interp(times, keys[:, 0], keys[:, 2])
 
 
-def _render_blocks(mono: np.ndarray, irs: np.ndarray, block: int, chunk: int = 256) -> np.ndarray:
-    """Block convolution, each block filtered by its HRIR and the previous one, crossfaded."""
+def _render_blocks(
+    mono: np.ndarray, irs: np.ndarray, block: int, chunk: int = 256, *, circular: bool = False
+) -> np.ndarray:
+    """Block convolution, each block filtered by its HRIR and the previous one, crossfaded; a
+    `circular` sound starts with its own end as history instead of silence."""
     n, taps = len(mono), irs.shape[-1]
     blocks = irs.shape[0]
     n_fft = 1 << int(np.ceil(np.log2(block + taps - 1)))
-    padded = np.concatenate([np.zeros(taps - 1), mono, np.zeros(blocks * block - n)])
+    start = (
+        with_history(mono, taps - 1)
+        if circular and n
+        else np.concatenate([np.zeros(taps - 1), mono])
+    )
+    padded = np.concatenate([start, np.zeros(blocks * block - n)])
     spectra = np.fft.rfft(irs, n_fft, axis=-1)  # (blocks, 2, bins)
     ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(block) + 0.5) / block)
     out = np.empty((2, blocks * block))

@@ -93,3 +93,17 @@ def test_bad_stereo_or_loop_settings_leave_nothing(tmp_path, kwargs, message):
     with pytest.raises(ExportError, match=message):
         export_audio(_loop(), tmp_path / "x.wav", **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_binaural_loop_wraps_its_room_tail_into_its_start(tmp_path):
+    from sda.audio.spatial import binaural
+
+    mono = _loop(0.5)
+    path = export_audio(
+        mono, tmp_path / "loop.wav", bit_depth=32, channels="binaural", azimuth=70.0,
+        loop_seconds=0.5,
+    )  # fmt: skip
+    back, _ = sf.read(path, dtype="float64", always_2d=True)
+    steady = binaural(np.tile(mono, 2).astype(np.float64), RATE, azimuth=70.0)[:, len(mono) :]
+    assert np.allclose(back.T, steady, atol=1e-6)  # as if it had been playing all along
+    assert measure_seam(back.T, RATE).passed

@@ -186,3 +186,18 @@ def test_out_of_range_settings_are_refused():
         pan(np.ones((2, 4)), 1.5)
     with pytest.raises(SpatialError, match="keyframes"):
         binaural(_noise(0.1), RATE, path=[(1.0, 0.0, 0.0), (0.0, 90.0, 0.0)])
+
+
+def test_a_circular_render_is_the_steady_state_of_the_loop_played_over_and_over():
+    loop = _noise(0.3)[: 12 * 1024]  # a whole number of blocks, so a path's blocks line up
+    n = len(loop)
+    tiled = np.tile(loop, 3)
+    still = binaural(loop, RATE, azimuth=60.0, circular=True)
+    assert np.allclose(still, binaural(tiled, RATE, azimuth=60.0)[:, n : 2 * n], atol=1e-9)
+    path = [(0.0, 90.0, 0.0), (60.0, 90.0, 0.0)]
+    moving = binaural(loop, RATE, path=path, circular=True)
+    assert np.allclose(moving, binaural(tiled, RATE, path=path)[:, n : 2 * n], atol=1e-9)
+    plain = binaural(loop, RATE, azimuth=60.0)  # starts from silence: its start differs
+    assert not np.allclose(plain[:, :64], still[:, :64], atol=1e-6)
+    pair = stereo_to_binaural(np.stack([loop, loop[::-1]]), RATE, circular=True)
+    assert pair.shape == (2, n)
