@@ -102,7 +102,7 @@ def speed(bundle, seconds: float) -> tuple[float, float, float]:
 
 
 def controllability(
-    bundle, seconds: float, guidance: float, candidates: int = 1
+    bundle, seconds: float, guidance: float, candidates: int = 1, temperature: float = 1.0
 ) -> tuple[dict[str, tuple[float, list]], dict[str, tuple[float, list]]]:
     """Per control: Spearman rho of (setting, measured descriptor) and the mean per setting.
 
@@ -119,7 +119,7 @@ def controllability(
             for seed in SEEDS:
                 take = generate(
                     bundle, seconds=seconds, seed=seed, guidance=guidance, controls={name: value},
-                    candidates=candidates,
+                    candidates=candidates, temperature=temperature,
                 )  # fmt: skip
                 settings.append(value)
                 for kind, audio in (
@@ -243,6 +243,7 @@ def main() -> None:
         help="the prior's weights: the last, or the lowest validation cross-entropy",
     )  # fmt: skip
     parser.add_argument("--guidance", type=float, default=3.0)
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument(
         "--candidates", type=int, default=4, help="steered takes to choose from (also measured: 1)"
     )
@@ -266,9 +267,11 @@ def main() -> None:
     )
     window = bundle.prior.config.context_frames / frame_rate
     clip_seconds = min(4.0, window)
-    control, control_rendered = controllability(bundle, clip_seconds, args.guidance)
+    control, control_rendered = controllability(
+        bundle, clip_seconds, args.guidance, temperature=args.temperature
+    )
     chosen = (
-        controllability(bundle, clip_seconds, args.guidance, args.candidates)[1]
+        controllability(bundle, clip_seconds, args.guidance, args.candidates, args.temperature)[1]
         if args.candidates > 1
         else {}
     )
@@ -360,7 +363,7 @@ def main() -> None:
     lines.append("")
     lines.append(
         f"Controllability: each control alone at {', '.join(map(str, SETTINGS))} x seeds {SEEDS}, "
-        f"{clip_seconds:.1f} s clips, guidance {args.guidance}; the descriptor is measured on the decoded "
+        f"{clip_seconds:.1f} s clips, guidance {args.guidance}, temperature {args.temperature}; the descriptor is measured on the decoded "
         "audio and normalised with the training set's stats. 'best of N': `generate(candidates=N)` "
         "samples N takes in one batch and keeps the one whose measured descriptors are closest to "
         "the controls; 'rendered': measured on what `sda generate` and the app write "
