@@ -40,6 +40,8 @@ def inspect_folder(folder: str | None) -> tuple[list[list[Any]], str]:
         f"**{usable} of {len(report.files)} files usable**, {report.usable_seconds:.1f} s of audio "
         f"in `{path}`."
     )
+    # folders not entered (symlink loops, no permission), a cache that could not take the audio
+    summary += "".join(f"\n\n- note: {note}" for note in getattr(report, "notes", []))
     if not usable:
         summary += (
             " Nothing to train on: add wav/aiff/flac/ogg/mp3 recordings of at least a second."

@@ -390,6 +390,9 @@ def test_inspect_folder_reports_every_file(tiny_audio_dir):
     assert "**codec: too little**" in summary and "**prior: too little**" in summary
     with pytest.raises(AppError, match="not a folder"):
         train.inspect_folder(str(tiny_audio_dir / "missing"))
+    (tiny_audio_dir / "again").symlink_to(tiny_audio_dir)  # a loop: noted, as in `sda data inspect`
+    rows, summary = train.inspect_folder(str(tiny_audio_dir))
+    assert len(rows) == 3 and "- note: " in summary and "again" in summary
 
 
 def test_training_commands_are_valid_configs(tiny_audio_dir, tmp_path):
