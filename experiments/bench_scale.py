@@ -7,7 +7,7 @@ Sets are built from the dev audio (../shared/scripts/get-dev-audio.sh, ~/.cache/
 by copying real files into --work (nothing is committed): the sonic-pi and LMMS samples (406
 files, 11 minutes; the 500-file set repeats some as copies with their own names, so each is its
 own cache entry), the 30 Warzone 2100 opus tracks (4 hours, 48 kHz stereo) copied round-robin
-up to 10 hours, and one long 48 kHz stereo WAV (oneNh: N hours) of those tracks written block by
+up to 10 hours, and one long 48 kHz stereo RF64 WAV (oneNh: N hours) of those tracks written block by
 block.
 Each measurement runs in its own process, so its peak RSS is its own: a cold scan (then a
 cached one), the cache size, and `sda-train experiment=cpu-small` for 1 and 1 + --steps steps
@@ -135,7 +135,8 @@ def one_long_file(out: Path, hours: float) -> Path:
         if have >= 5 * 60 * 48000:
             break
     want, written = int(hours * 3600 * 48000), 0
-    with sf.SoundFile(target, "w", 48000, 2, "PCM_16") as sink:
+    # RF64: a plain WAV's 32-bit sizes end at 4 GiB (~6.2 h of 48 kHz 16-bit stereo)
+    with sf.SoundFile(target, "w", 48000, 2, "PCM_16", format="RF64") as sink:
         while written < want:
             for block in excerpt:
                 block = block[: want - written]
