@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sda.dataset.cache import AudioCache, AudioEntryWriter
+from sda.dataset.cache import AudioCache
 from sda.dataset.measure import SILENCE_PEAK, MemorySink, measure_file
+from sda.dataset.measure_pool import default_scan_workers, measure_in_order, measure_into_cache
 from sda.dataset.walk import walk_folder
 from sda.errors import SdaError
 
@@ -129,42 +130,6 @@ class DatasetReport:
         return cls.from_dict(json.loads(text))
 
 
-def _measure(path: Path, sample_rate: int, cache: AudioCache | None) -> tuple[dict, str]:
-    """Stream one file into the cache -> (facts, why its audio could not be cached or "")."""
-    if cache is None:
-        return measure_file(path, sample_rate)[0], ""
-    writers: list[AudioEntryWriter] = []
-    problems: list[str] = []
-
-    def open_entry(blocks) -> AudioEntryWriter | None:
-        declared = blocks.declared_frames
-        expected = declared * sample_rate // blocks.sample_rate if 0 < declared < 1 << 40 else 0
-        writer = cache.writer(path, sample_rate, expected_samples=expected)
-        if isinstance(writer, str):
-            problems.append(writer)
-            return None
-        writers.append(writer)
-        return writer
-
-    try:
-        info, has_audio = measure_file(path, sample_rate, open_entry)
-    except BaseException:
-        for writer in writers:
-            writer.discard()
-        raise
-    if not writers:  # unreadable, or the cache could not take the audio: keep the facts
-        cache.put(path, sample_rate, info)
-        return info, "".join(problems)
-    writer = writers[0]
-    if "error" in info:
-        writer.discard()
-    elif has_audio:
-        writer.commit(info)
-    else:
-        writer.discard(info)  # silent or NaN: the facts are worth keeping, the audio is not
-    return info, writer.problem
-
-
 def _judge(path: Path, info: dict, sample_rate: int, min_seconds: float) -> FileReport:
     if "error" in info:
         return FileReport(path, "skipped", reason=info["error"])
@@ -204,12 +169,14 @@ def scan_folder(
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int, Path], None] | None = None,
+    workers: int | None = None,
 ) -> DatasetReport:
     """Scan `folder` recursively and judge every audio file; never raises for a bad file.
 
     `min_seconds` is the shortest useful length (one training crop): shorter files are kept,
     flagged and padded. `cache_dir=None` uses the per-user cache; `use_cache=False` turns it off.
-    `progress(done, total, path)` is called before each file.
+    `workers` files are decoded at once (None: one per core, at most 4; 1: one after another);
+    the report is the same either way. `progress(done, total, path)` is called before each file.
     """
     folder = Path(folder).expanduser().absolute()  # reports stay valid from any working dir
     if not folder.exists():
@@ -218,18 +185,20 @@ def scan_folder(
         raise DatasetError(f"{folder} is a file, not a folder: pass the folder that holds it.")
     cache = AudioCache(cache_dir) if use_cache else None
     walk = walk_folder(folder)
+    paths = walk.candidates
+    infos = [cache.get_info(path, sample_rate) if cache else None for path in paths]
+    to_decode = [path for path, info in zip(paths, infos, strict=True) if info is None]
+    workers = default_scan_workers() if workers is None else max(1, int(workers))
+    decoded = measure_in_order(to_decode, sample_rate, cache, workers=workers)
     files, cache_problems = [], []
-    for index, path in enumerate(walk.candidates):
+    for index, path in enumerate(paths):
         if progress is not None:
-            progress(index, len(walk.candidates), path)
-        info = cache.get_info(path, sample_rate) if cache else None
+            progress(index, len(paths), path)
+        info = infos[index]
         if info is None:
-            try:
-                info, problem = _measure(path, sample_rate, cache)
-                if problem:
-                    cache_problems.append(problem)
-            except Exception as error:  # a scan must survive anything one file can throw
-                info = {"error": f"could not be read ({type(error).__name__}: {error})"}
+            info, problem = next(decoded)
+            if problem:
+                cache_problems.append(problem)
         files.append(_judge(path, info, sample_rate, min_seconds))
     notes = list(walk.notes)
     if cache_problems:
@@ -297,7 +266,7 @@ def _decode_again(
 ) -> tuple[np.ndarray | None, str]:
     """(audio, "") for a file missing from the cache, or (None, why it is no longer usable)."""
     if cache is not None:
-        info, problem = _measure(path, sample_rate, cache)
+        info, problem = measure_into_cache(path, sample_rate, cache)
         audio = cache.get_audio(path, sample_rate, mmap=mmap)
         if audio is not None:
             return audio, ""

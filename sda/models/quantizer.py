@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 from vector_quantize_pytorch import ResidualVQ
 
+from sda.models.kmeans import kmeans, nearest_codes
+
 
 @dataclass
 class QuantizerOutput:
@@ -119,27 +121,47 @@ class Quantizer(nn.Module):
     def warm_up(self, latents: Tensor, *, vectors_per_batch: int | None = None) -> bool:
         """k-means-initialise every level from `latents` (batch, dim, frames) unless done already.
 
-        Runs in train mode whatever the module's mode. Pass at least ~20x codebook_size vectors:
-        fewer make k-means duplicate vectors and memorise that batch. The EMA statistics are then
+        Level by level, as the residual quantizer sees them: level 0 on the latents, each next
+        level on what the levels before leave. Pass at least ~20x codebook_size vectors: fewer
+        make k-means duplicate vectors and memorise that batch. The EMA statistics are then
         rescaled to `vectors_per_batch` so the dead-code threshold is met on the same scale.
         Returns True when it initialised the codebooks.
         """
         if self.initialized:
             return False
-        was_training = self.rvq.training
-        self.rvq.train()
-        self.rvq.quantize_dropout = False
-        vectors = latents.transpose(1, 2).reshape(1, -1, latents.shape[1])  # (1, n, dim)
-        self.rvq(vectors)
+        residual = latents.transpose(1, 2).reshape(-1, latents.shape[1]).float()  # (n, dim)
+        for codebook in self._codebooks:
+            embed = self._seed_codebook(codebook, residual)
+            residual = residual - embed[nearest_codes(residual, embed)]
         if vectors_per_batch:
-            scale = vectors_per_batch / vectors.shape[1]
+            scale = vectors_per_batch / residual.shape[0]
             for codebook in self._codebooks:
                 codebook.cluster_size.mul_(scale)
                 codebook.embed_avg.mul_(scale)
-        self.rvq.train(was_training)
         self.usage.zero_()
         self.resets.zero_()
         return True
+
+    def _seed_codebook(self, codebook: nn.Module, vectors: Tensor) -> Tensor:
+        """k-means one level's codebook on (n, dim) vectors; returns its codes (codes, dim).
+
+        Leaves the library's state as its own k-means init would (EMA sums and counts, smoothed
+        codes, `initted`), with its sampler and all-reduce: under DDP every rank starts from the
+        same sampled vectors and ends with the same codes.
+        """
+        first_means = codebook.sample_fn(vectors.unsqueeze(0), self.codebook_size)[0]
+        means, counts = kmeans(
+            vectors,
+            self.codebook_size,
+            iterations=codebook.kmeans_iters,
+            first_means=first_means,
+            all_reduce=codebook.kmeans_all_reduce_fn,
+        )
+        codebook.embed_avg.copy_((means * counts.unsqueeze(-1)).unsqueeze(0))
+        codebook.cluster_size.copy_(counts.unsqueeze(0))
+        codebook.update_ema()  # codes that won no vector become zeros, re-seeded once dead
+        codebook.initted.fill_(True)
+        return codebook.embed[0].float()
 
     # --- forward / inference -------------------------------------------------------------------
     def forward(self, latents: Tensor, *, dropout: bool = False) -> QuantizerOutput:

@@ -186,3 +186,25 @@ def test_stats_match_the_codes_that_were_used(quantizer: Quantizer) -> None:
     assert stats.used_fraction[0] == float((counts > 0).float().mean())
     assert len(stats.perplexity) == len(stats.used_fraction) == len(stats.dead_code_resets) == 3
     assert all(1.0 <= value <= 4.0 for value in stats.perplexity)
+
+
+def test_lean_kmeans_matches_the_library_kmeans() -> None:
+    """Same start, same iterations: the same means and counts as the library's k-means."""
+    from vector_quantize_pytorch.vector_quantize_pytorch import kmeans as library_kmeans
+
+    from sda.models.kmeans import kmeans, nearest_codes
+
+    generator = torch.Generator().manual_seed(0)
+    centres = 3 * torch.randn(40, 16, generator=generator)
+    vectors = centres[torch.randint(0, 40, (5000,), generator=generator)]
+    vectors = vectors + 0.5 * torch.randn(5000, 16, generator=generator)
+    first = vectors[torch.randperm(5000, generator=generator)[:64]]
+    means, counts = kmeans(vectors, 64, iterations=6, first_means=first)
+    expected_means, expected_counts = library_kmeans(
+        vectors.unsqueeze(0), 64, 6, sample_fn=lambda samples, num: first.unsqueeze(0)
+    )
+    torch.testing.assert_close(means, expected_means[0], rtol=1e-4, atol=1e-4)
+    assert torch.equal(counts.long(), expected_counts[0].long())
+    assert counts.sum() == 5000
+    brute_force = torch.cdist(vectors, means).argmin(dim=-1)
+    assert torch.equal(nearest_codes(vectors, means), brute_force)
