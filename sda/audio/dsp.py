@@ -48,7 +48,7 @@ def rational_ratio(orig_rate: int, new_rate: int) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=32)
-def _polyphase_filter(up: int, down: int) -> np.ndarray:
+def polyphase_filter(up: int, down: int) -> np.ndarray:
     """The varispeed filter (`resample_by_ratio`): short, ~ -86 dB; training augments with it."""
     largest = max(up, down)
     taps = 2 * _ZERO_CROSSINGS * largest + 1
@@ -58,7 +58,7 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _rate_filter(up: int, down: int) -> np.ndarray:
+def rate_filter(up: int, down: int) -> np.ndarray:
     """The sample-rate filter (`resample`): Kaiser low-pass flat to 0.905 of the lower Nyquist
     (20 kHz at 44.1 kHz) and -110 dB from the lower Nyquist on, so nothing folds back into the
     band, whether a file is read for training or a take is exported."""
@@ -81,7 +81,7 @@ def resample_by_ratio(
         up,
         down,
         axis=-1,
-        window=_polyphase_filter(up, down) if window is None else window,
+        window=polyphase_filter(up, down) if window is None else window,
     )
     return out.astype(np.float32, copy=False)
 
@@ -102,7 +102,7 @@ def resample(audio: np.ndarray | torch.Tensor, orig_rate: int, new_rate: int):
     samples = array.shape[-1]
     target = int(round(samples * int(new_rate) / int(orig_rate)))
     up, down = rational_ratio(orig_rate, new_rate)
-    out = resample_by_ratio(array, up, down, window=_rate_filter(up, down))
+    out = resample_by_ratio(array, up, down, window=rate_filter(up, down))
     if out.shape[-1] > target:
         out = out[..., :target]
     elif out.shape[-1] < target:

@@ -99,7 +99,7 @@ def _sniff_failure(path: Path, detail: str) -> AudioFileError:
     return AudioFileError(path, "not audio: the file format is not recognised")
 
 
-def _header_promises_more(path: Path, fmt: str) -> bool:
+def header_promises_more(path: Path, fmt: str) -> bool:
     """True when a WAV/AIFF container declares more bytes than the file has (a cut-off copy)."""
     if fmt not in ("WAV", "AIFF"):
         return False
@@ -197,7 +197,7 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
     # Compressed decoders may differ from the declared length by a few frames; a cut-off file
     # by far more.
     shorter_than_declared = 0 < declared < (1 << 62) and filled < 0.99 * declared
-    truncated = truncated or shorter_than_declared or _header_promises_more(path, fmt)
+    truncated = truncated or shorter_than_declared or header_promises_more(path, fmt)
     return DecodedAudio(
         audio=audio,  # (channels, samples)
         sample_rate=int(rate),

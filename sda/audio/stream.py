@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sda.audio.dsp import _rate_filter, rational_ratio, resample_by_ratio
-from sda.audio.io import AudioFileError, _header_promises_more, open_sound_file
+from sda.audio.dsp import rate_filter, rational_ratio, resample_by_ratio
+from sda.audio.io import AudioFileError, header_promises_more, open_sound_file
 
 BLOCK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: small enough to bound memory, large enough to be fast
 
@@ -73,7 +73,7 @@ class AudioBlocks:
         # Compressed decoders may differ from the declared length by a few frames; a cut-off
         # file by far more.
         shorter = 0 < declared < (1 << 62) and self.frames < 0.99 * declared
-        self.truncated = self.truncated or shorter or _header_promises_more(self.path, self.format)
+        self.truncated = self.truncated or shorter or header_promises_more(self.path, self.format)
 
 
 class StreamResampler:
@@ -100,7 +100,7 @@ class StreamResampler:
     def between_rates(cls, orig_rate: int, new_rate: int) -> StreamResampler:
         """The same filter `sda.audio.dsp.resample` uses for a change of sample rate."""
         up, down = rational_ratio(orig_rate, new_rate)
-        return cls(up, down, _rate_filter(up, down))
+        return cls(up, down, rate_filter(up, down))
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Feed (n,) samples; returns the output samples that are now final."""

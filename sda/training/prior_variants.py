@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from sda.audio.dsp import _polyphase_filter, resample_by_ratio
+from sda.audio.dsp import polyphase_filter, resample_by_ratio
 from sda.audio.stream import StreamResampler
 from sda.errors import SdaError
 
@@ -60,7 +60,7 @@ class Variant:
 
     def apply_in_blocks(self, audio: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
         """`apply`, block by block (the same samples): a long recording is never copied whole."""
-        resampler = StreamResampler(self.up, self.down, _polyphase_filter(self.up, self.down))
+        resampler = StreamResampler(self.up, self.down, polyphase_filter(self.up, self.down))
         gain = np.float32(10.0 ** (self.gain_db / 20.0))
         for start in range(0, len(audio), block):
             out = resampler.push(np.asarray(audio[start : start + block], np.float32))
