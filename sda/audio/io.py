@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ _AUDIO_MAGIC = (b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"ID3")
 MAX_READ_MINUTES = 30.0
 MAX_READ_MINUTES_VARIABLE = "SDA_MAX_READ_MINUTES"
 _BLOCK_FRAMES = 1 << 14  # a decoding error mid-file loses at most this many frames
+STREAM_BLOCK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: bounds a streamed read's memory, stays fast
 
 
 class AudioFileError(SdaError):
@@ -136,6 +137,60 @@ def open_sound_file(path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileError(path, f"cannot be opened ({error.strerror or error})") from error
 
 
+class AudioBlocks:
+    """A file's audio at its native rate and layout, as (channels, n) float32 blocks.
+
+    Open it in a `with` block; iterate once. Each block is a fresh array. After the iteration,
+    `frames` counts what was read and `truncated` says whether the file ended early (a cut-off
+    copy, or damage part way: what came before the damage is kept, as `decode_audio` does).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, block_frames: int = STREAM_BLOCK_FRAMES) -> None:
+        self.path = Path(path)
+        self.block_frames = int(block_frames)
+        self._handle = open_sound_file(self.path)
+        self.sample_rate = int(self._handle.samplerate)
+        self.channels = int(self._handle.channels)
+        self.format = self._handle.format
+        self.subtype = self._handle.subtype
+        self.declared_frames = int(self._handle.frames)  # a guess for compressed formats
+        self.frames = 0
+        self.truncated = False
+
+    def __enter__(self) -> AudioBlocks:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.close()
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while True:
+            try:
+                block = self._handle.read(self.block_frames, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as error:
+                if self.frames == 0:
+                    raise AudioFileError(
+                        self.path, "corrupt audio data: decoding failed at the start"
+                    ) from error
+                self.truncated = True  # keep what came before the damage
+                break
+            if len(block) == 0:
+                break
+            self.frames += len(block)
+            yield np.ascontiguousarray(block.T)  # (channels, n)
+        if self.frames == 0:
+            raise AudioFileError(self.path, "header only: the file holds no audio samples")
+        declared = self.declared_frames
+        # Compressed decoders may differ from the declared length by a few frames; a cut-off
+        # file by far more.
+        shorter = 0 < declared < (1 << 62) and self.frames < 0.99 * declared
+        self.truncated = self.truncated or shorter or header_promises_more(self.path, self.format)
+
+
 def max_read_minutes() -> float:
     """The whole-file read cap in minutes: SDA_MAX_READ_MINUTES when set to a positive number."""
     try:
@@ -158,52 +213,32 @@ def _too_long(path: Path, frames: int, rate: int) -> AudioFileError:
 def decode_audio(path: str | os.PathLike) -> DecodedAudio:
     """Read a whole file at its native rate and layout; a cut-off file keeps the audio it has."""
     path = Path(path)
-    handle = open_sound_file(path)
-    truncated = False
-    with handle:
-        declared = handle.frames
-        rate, channels = handle.samplerate, handle.channels
-        fmt, subtype = handle.format, handle.subtype
+    with AudioBlocks(path, block_frames=_BLOCK_FRAMES) as blocks:
+        rate, declared = blocks.sample_rate, blocks.declared_frames
         most = int(max_read_minutes() * 60 * rate)
         if 0 < declared < (1 << 62) and declared > most:
             raise _too_long(path, declared, rate)  # before allocating for it
         # Fill one preallocated (channels, samples) array block by block: a long recording then
         # costs its own size in memory, not three copies of it.
         capacity = declared if 0 < declared < (1 << 34) else _BLOCK_FRAMES
-        audio = np.empty((channels, capacity), np.float32)
-        buffer = np.empty((_BLOCK_FRAMES, channels), np.float32)
+        audio = np.empty((blocks.channels, capacity), np.float32)
         filled = 0
-        try:
-            while True:
-                count = len(handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True, out=buffer))
-                if count == 0:
-                    break
-                if filled + count > most:  # the header under-declared a very long file
-                    raise _too_long(path, filled + count, rate)
-                if filled + count > audio.shape[1]:  # the header under-declared the length
-                    audio = np.concatenate([audio, np.empty_like(audio)], axis=1)
-                audio[:, filled : filled + count] = buffer[:count].T
-                filled += count
-        except (sf.LibsndfileError, RuntimeError) as error:
-            if filled == 0:
-                raise AudioFileError(
-                    path, "corrupt audio data: decoding failed at the start"
-                ) from error
-            truncated = True  # decoding broke part way: keep what came before the damage
-    if filled == 0:
-        raise AudioFileError(path, "header only: the file holds no audio samples")
+        for block in blocks:
+            count = block.shape[1]
+            if filled + count > most:  # the header under-declared a very long file
+                raise _too_long(path, filled + count, rate)
+            if filled + count > audio.shape[1]:  # the header under-declared the length
+                audio = np.concatenate([audio, np.empty_like(audio)], axis=1)
+            audio[:, filled : filled + count] = block
+            filled += count
     if filled < audio.shape[1]:
         audio = np.ascontiguousarray(audio[:, :filled])
-    # Compressed decoders may differ from the declared length by a few frames; a cut-off file
-    # by far more.
-    shorter_than_declared = 0 < declared < (1 << 62) and filled < 0.99 * declared
-    truncated = truncated or shorter_than_declared or header_promises_more(path, fmt)
     return DecodedAudio(
         audio=audio,  # (channels, samples)
         sample_rate=int(rate),
-        format=fmt,
-        subtype=subtype,
-        truncated=truncated,
+        format=blocks.format,
+        subtype=blocks.subtype,
+        truncated=blocks.truncated,  # cut off, or damaged part way: what came before is kept
     )
 
 

@@ -1,5 +1,5 @@
-"""Long recordings in bounded memory: a file read block by block, and a resampler that carries its
-state across blocks, so scanning a 3-hour field recording costs the memory of a few seconds of it.
+"""Long recordings in bounded memory: a resampler that carries its state across the blocks of
+`sda.audio.io.AudioBlocks`, so scanning a 3-hour field recording costs the memory of a few seconds.
 
 `StreamResampler` gives the same samples as `sda.audio.dsp.resample` on the whole signal (to
 float rounding): each block is filtered with enough neighbouring input on both sides that no
@@ -9,71 +9,11 @@ output sample sees an edge the whole-signal filter would not see.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from sda.audio.dsp import rate_filter, rational_ratio, resample_by_ratio
-from sda.audio.io import AudioFileError, header_promises_more, open_sound_file
-
-BLOCK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: small enough to bound memory, large enough to be fast
-
-
-class AudioBlocks:
-    """A file's audio at its native rate and layout, as (channels, n) float32 blocks.
-
-    Open it in a `with` block; iterate once. Each block is a fresh array. After the iteration,
-    `frames` counts what was read and `truncated` says whether the file ended early (a cut-off
-    copy, or damage part way: what came before the damage is kept, as `decode_audio` does).
-    """
-
-    def __init__(self, path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES) -> None:
-        self.path = Path(path)
-        self.block_frames = int(block_frames)
-        self._handle = open_sound_file(self.path)
-        self.sample_rate = int(self._handle.samplerate)
-        self.channels = int(self._handle.channels)
-        self.format = self._handle.format
-        self.subtype = self._handle.subtype
-        self.declared_frames = int(self._handle.frames)  # a guess for compressed formats
-        self.frames = 0
-        self.truncated = False
-
-    def __enter__(self) -> AudioBlocks:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._handle.close()
-
-    @property
-    def seconds(self) -> float:
-        return self.frames / self.sample_rate
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
-            try:
-                block = self._handle.read(self.block_frames, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as error:
-                if self.frames == 0:
-                    raise AudioFileError(
-                        self.path, "corrupt audio data: decoding failed at the start"
-                    ) from error
-                self.truncated = True  # keep what came before the damage
-                break
-            if len(block) == 0:
-                break
-            self.frames += len(block)
-            yield np.ascontiguousarray(block.T)  # (channels, n)
-        if self.frames == 0:
-            raise AudioFileError(self.path, "header only: the file holds no audio samples")
-        declared = self.declared_frames
-        # Compressed decoders may differ from the declared length by a few frames; a cut-off
-        # file by far more.
-        shorter = 0 < declared < (1 << 62) and self.frames < 0.99 * declared
-        self.truncated = self.truncated or shorter or header_promises_more(self.path, self.format)
+from sda.audio.io import STREAM_BLOCK_FRAMES as BLOCK_FRAMES
 
 
 class StreamResampler:

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
-from sda.audio.io import AudioFileError
-from sda.audio.stream import AudioBlocks, StreamResampler
+from sda.audio.io import AudioBlocks, AudioFileError
+from sda.audio.stream import StreamResampler
 
 SILENCE_PEAK = 10 ** (-70 / 20)  # a file whose loudest sample is below -70 dBFS counts as silent
 _CLIP_LEVEL = 0.999

@@ -15,7 +15,8 @@ import pytest
 import soundfile as sf
 
 from sda.audio.dsp import resample
-from sda.audio.stream import AudioBlocks, StreamResampler
+from sda.audio.io import AudioBlocks
+from sda.audio.stream import StreamResampler
 from sda.dataset import AudioCache, scan_folder
 from sda.dataset.measure import _ClipCounter, measure_file
 
