@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sda.atomic_files import free_bytes, is_disk_full
+from sda.atomic_files import is_disk_full
 from sda.dataset.cache_space import CacheUsage, default_cache_dir
+from sda.disk_full import disk_full_message, lacks_space
 
 _VERSION = 1  # bump when the stored content changes meaning
 _NPY_HEADER_BYTES = 128  # a version 1.0 header for a 1-D float32 array of any length
@@ -96,10 +97,9 @@ class AudioEntryWriter:
     def _fail(self, error: OSError) -> None:
         self._close()
         if is_disk_full(error):
-            need = self.samples * 4 / 1e6
             self.problem = (
-                f"disk full: need more than {need:.0f} MB at {self.cache.root} to cache "
-                "decoded audio; free some space or pass another cache folder"
+                f"{disk_full_message(self.samples * 4, self.cache.root)} to cache decoded audio; "
+                "free some space or pass another cache folder"
             )
         else:
             self.problem = f"could not write to the cache at {self.cache.root} ({error})"
@@ -140,10 +140,11 @@ class AudioCache:
         try:
             audio_path, info_path = self._paths(self.key(path, sample_rate))
             audio_path.parent.mkdir(parents=True, exist_ok=True)
-            need = expected_samples * 4 + (64 << 20)  # keep a margin for everything else
-            if expected_samples and free_bytes(self.root) < need:
+            short = lacks_space(self.root, expected_samples * 4) if expected_samples else None
+            if short is not None:
+                need, free = short
                 return (
-                    f"disk full: need ~{need / 1e6:.0f} MB at {self.root} to cache {Path(path).name}; "
+                    f"{disk_full_message(need, self.root, free)} to cache {Path(path).name}; "
                     "free some space or pass another cache folder"
                 )
             return AudioEntryWriter(self, audio_path, info_path)

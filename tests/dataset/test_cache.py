@@ -125,11 +125,11 @@ def test_file_changed_to_garbage_after_scan_is_a_clear_error(tmp_path):
 def test_a_cache_disk_too_full_for_a_file_is_noted_and_training_still_reads_it(
     tmp_path, monkeypatch
 ):
-    import sda.dataset.cache as cache_module
+    import sda.disk_full as disk_full_module
 
     folder = tmp_path / "audio"
     _wav(folder / "a.wav", seconds=1.0)
-    monkeypatch.setattr(cache_module, "free_bytes", lambda path: 1000)  # known size, no room
+    monkeypatch.setattr(disk_full_module, "free_bytes", lambda path: 1000)  # known size, no room
     report = scan_folder(folder, cache_dir=tmp_path / "cache")
     assert report.files[0].usable
     (note,) = report.notes
