@@ -162,13 +162,12 @@ def format_control(name: str, value: float | list[float]) -> str:
 def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) -> list[str]:
     """What each control's slider asks for with this model, in the material's own units
     ("≈ 2.3 onsets/s", "≈ -25 dBFS RMS"); blank while no model with a prior is picked."""
-    from sda.audio.descriptors import DescriptorStats
     from sda.errors import SdaError
     from sda.generate.control_units import physical_value
+    from sda.generate.steering import bundle_stats
 
     try:
-        raw = ctx.models.get(model).descriptor_stats if model else None
-        stats = DescriptorStats.from_dict(raw) if raw else None
+        stats = bundle_stats(ctx.models.get(model)) if model else None
     except (SdaError, KeyError, TypeError, ValueError):  # no such model, or stats it cannot read
         stats = None
     if stats is None:
