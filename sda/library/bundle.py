@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from sda.models.codec import Codec
     from sda.models.prior import Prior
+    from sda.models.stereo_codec import StereoCodec
 
 BUNDLE_FORMAT = "sda-bundle"
 BUNDLE_VERSION = 1
@@ -76,6 +77,29 @@ class Bundle:
     @property
     def has_prior(self) -> bool:
         return self.prior is not None
+
+    @property
+    def channels(self) -> int:
+        """2 for a model trained on stereo (mid/side, `sda.models.stereo_codec`), else 1."""
+        return int(getattr(self.codec.config, "channels", 1))
+
+    @property
+    def side_gain(self) -> float:
+        return float(self.codec.config.side_gain)
+
+    @property
+    def side_levels(self) -> int:
+        """Side levels a stereo model keeps (every level when its config says 0)."""
+        return int(self.codec.config.side_levels or self.codec.config.num_levels)
+
+    @cached_property
+    def stereo(self) -> StereoCodec:
+        """The codec as a `StereoCodec` with this model's side gain and levels (stereo models)."""
+        from sda.models.stereo_codec import StereoCodec
+
+        if self.channels != 2:
+            raise BundleError(f"{self.name} is a mono model; it has no side grid")
+        return StereoCodec.of(self.codec)
 
 
 # ----------------------------------------------------------------------------- file checks (no torch)

@@ -25,7 +25,13 @@ from sda.models.spectral import EDGE_PADDINGS
 _RETIRED_SETTINGS = frozenset({"commitment_weight"})
 # settings added later, with the value every older file implicitly had: filled in on load and left
 # out of the fingerprint at that value, so older bundles and their .sdacodes keep their identity
-_LEGACY_DEFAULTS = {"edge_padding": "reflect", "head_upsample": 1}
+_LEGACY_DEFAULTS = {
+    "edge_padding": "reflect",
+    "head_upsample": 1,
+    "channels": 1,
+    "side_gain": 2.0,
+    "side_levels": 0,
+}
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
 
@@ -58,11 +64,16 @@ class CodecConfig:
     rotation_trick: bool = False
     edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
+    # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
+    # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
+    channels: int = 1
+    side_gain: float = 2.0
+    side_levels: int = 0
 
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
         for name in positive:
-            if name.endswith("_blocks"):
+            if name.endswith("_blocks") or name == "side_levels":
                 if getattr(self, name) < 0:
                     raise CodecError(
                         f"codec setting {name} must be >= 0, got {getattr(self, name)}"
@@ -97,6 +108,26 @@ class CodecConfig:
             )
         if not 0.0 < self.ema_decay < 1.0:
             raise CodecError(f"ema_decay must lie between 0 and 1, got {self.ema_decay}")
+        self._check_stereo()
+
+    def _check_stereo(self) -> None:
+        if self.channels not in (1, 2):
+            raise CodecError(f"channels must be 1 (mono) or 2 (stereo), got {self.channels}")
+        if not 1.0 <= float(self.side_gain) <= 16.0:
+            raise CodecError(f"side_gain must lie between 1 and 16, got {self.side_gain}")
+        if self.side_levels > self.num_levels:
+            raise CodecError(
+                f"side_levels must be 0 (all) .. num_levels ({self.num_levels}), "
+                f"got {self.side_levels}"
+            )
+
+    @property
+    def grid_levels(self) -> int:
+        """Rows of one frame's codes: the levels, plus the side's for a stereo model (the
+        prior's grid: mid levels first, then side levels)."""
+        if self.channels == 1:
+            return self.num_levels
+        return self.num_levels + (self.side_levels or self.num_levels)
 
     @property
     def samples_per_frame(self) -> int:

@@ -86,6 +86,14 @@ class StereoCodec:
         self.side_levels = side_levels
         self.side_gain = float(side_gain)
 
+    @classmethod
+    def of(cls, codec: Codec) -> StereoCodec:
+        """The stereo view a stereo-trained codec's own config asks for (its side gain/levels)."""
+        config = codec.config
+        if config.channels != 2:
+            raise CodecError("this codec was trained on mono; it has no side grid")
+        return cls(codec, side_levels=config.side_levels or None, side_gain=config.side_gain)
+
     @property
     def config(self):
         return self.codec.config
