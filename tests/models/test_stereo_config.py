@@ -45,7 +45,7 @@ def test_a_mono_bundle_has_no_stereo_view():
     bundle = Bundle(path=None, meta={"name": "kit"}, config={}, codec=Codec(CodecConfig(**TINY)))
     assert bundle.channels == 1
     with pytest.raises(BundleError, match="kit is a mono model"):
-        bundle.stereo
+        _ = bundle.stereo
 
 
 @pytest.mark.parametrize(
