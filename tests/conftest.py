@@ -88,6 +88,31 @@ def tiny_prior_bundle(tiny_library_root):
     return Library(tiny_library_root).load("tiny-prior")
 
 
+@pytest.fixture(scope="session")
+def tiny_stereo_bundle(tmp_path_factory, tiny_models):
+    """A stereo `Bundle` (channels 2, 2 side levels) with the tiny codec's weights and a tiny
+    prior over its stacked mid + side grids of synthesized stereo sounds. Read-only."""
+    import torch
+
+    from sda.library import load_bundle, save_bundle
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        codec = factories.stereo_twin(tiny_models[0])
+        audio = [factories.synth_stereo(0.5, seed=i, width=0.3 * (i % 3)) for i in range(4)]
+        prior = factories.train_tiny_stereo_prior(codec, audio)
+    finally:
+        torch.set_num_threads(threads)
+    folder = save_bundle(
+        tmp_path_factory.mktemp("stereo") / "tiny-stereo",
+        codec=codec,
+        prior=prior,
+        meta={"descriptor_stats": factories.DESCRIPTOR_STATS},
+    )
+    return load_bundle(folder)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Sampling is many tiny steps: one thread avoids spin-waiting on a busy machine."""

@@ -161,6 +161,62 @@ def train_tiny_prior(codec, audio: list[np.ndarray], *, steps: int = 15, seed: i
     return prior.eval()
 
 
+def stereo_twin(codec, *, side_levels: int = 2):
+    """The same trained weights as a stereo model (channels 2, `side_levels` side levels)."""
+    from dataclasses import replace
+
+    from sda.models.codec import Codec
+
+    twin = Codec(replace(codec.config, channels=2, side_levels=side_levels))
+    twin.load_state_dict(codec.state_dict())
+    return twin.eval()
+
+
+def synth_stereo(seconds: float = 0.5, *, seed: int = 0, width: float = 0.5) -> np.ndarray:
+    """(2, samples) float32: a pluck panned left over a drone panned right, `width` of side."""
+    pluck = synth_sound("pluck", seconds=seconds, seed=seed)
+    drone = synth_sound("drone", seconds=seconds, seed=seed + 1)
+    left = pluck * (1 + width) / 2 + drone * (1 - width) / 2
+    right = pluck * (1 - width) / 2 + drone * (1 + width) / 2
+    return np.stack([left, right]).astype(np.float32)
+
+
+def train_tiny_stereo_prior(codec, audio: list[np.ndarray], *, steps: int = 15, seed: int = 0):
+    """A tiny `Prior` over a stereo codec's stacked grids (mid levels, then side levels) of
+    `audio` (list of (2, samples))."""
+    import torch
+
+    from sda.models.prior import Prior, PriorConfig
+    from sda.models.stereo_codec import StereoCodec
+    from sda.models.stereo_grid import stack_grids
+
+    torch.manual_seed(seed)
+    stereo = StereoCodec.of(codec)
+    config = PriorConfig(
+        num_levels=codec.config.grid_levels,
+        codebook_size=codec.config.codebook_size,
+        codec_fingerprint=codec.fingerprint(),
+        **TINY_PRIOR,
+    )
+    prior = Prior(config).train()
+    frames = config.context_frames
+    grids = []
+    for sound in audio:
+        codes = stereo.encode(torch.from_numpy(sound)[None])
+        grids.append(stack_grids(codes.mid, codes.side)[0])
+    grid = torch.cat(grids, dim=1)
+    while grid.shape[1] < frames:
+        grid = torch.cat([grid, grid], dim=1)
+    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    for step in range(steps):
+        start = (step * 7) % (grid.shape[1] - frames + 1)
+        loss, _ = prior.loss(grid[None, :, start : start + frames])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return prior.eval()
+
+
 def write_codec_run(
     run_dir: Path, codec, *, dataset_dir: Path | None = None, init_from: dict | None = None
 ) -> Path:

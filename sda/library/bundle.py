@@ -310,8 +310,10 @@ def build_bundle(
                 f"{source}: prior weights without a prior config; re-export the bundle"
             )
         prior = _build("prior", config["prior"], prior_state, source)
-        for key in ("num_levels", "codebook_size"):
-            mine, theirs = config["prior"].get(key), config["codec"].get(key)
+        expected = {"num_levels": codec.config.grid_levels, "codebook_size": None}
+        for key, theirs in expected.items():  # a stereo model's prior reads mid + side rows
+            mine = config["prior"].get(key)
+            theirs = theirs if theirs is not None else config["codec"].get(key)
             if mine is not None and theirs is not None and mine != theirs:
                 raise BundleError(
                     f"{source}: the prior expects {key}={mine} but the codec has {theirs}; "
