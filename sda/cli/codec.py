@@ -1,11 +1,14 @@
 """CLI commands: `sda encode`, `sda decode`, `sda reconstruct`: audio <-> code grids, many files at once.
 
 A bad file is reported and skipped while the others are processed; the command then exits 1.
+A stereo model reads files as stereo (a mono file centred, said so) and writes codes with a mid
+and a side grid; stereo codes decode to two channels unless --channels asks otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +18,6 @@ from sda.cli.options import (
     AudioOutput,
     AzimuthOption,
     BitDepthOption,
-    ChannelsOption,
     CommandError,
     DeviceOption,
     FormatOption,
@@ -31,7 +33,19 @@ from sda.cli.options import (
 from sda.errors import SdaError
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from sda.dna.codes import Codes
     from sda.library import Bundle
+
+AS_THE_SOUND = "auto"  # --channels: stereo codes stay stereo, mono codes stay mono
+SoundChannelsOption = Annotated[
+    str,
+    typer.Option(
+        "--channels",
+        help="auto (as the sound is: stereo codes give stereo files), mono, stereo or binaural.",
+    ),
+]
 
 # Older names, still imported from here by sda.cli.generate.
 BundleArgument = ModelArgument
@@ -111,7 +125,8 @@ def encode(
     """Encode audio files into code grids: writes OUT_DIR/NAME.sdacodes for each input.
 
     A .sdacodes file is a NumPy .npz archive: `indices` (levels x frames, int32) and `meta`
-    (JSON: bundle_id, frame_rate, codebook_size, provenance). Decode it with `sda decode`.
+    (JSON: bundle_id, frame_rate, codebook_size, provenance); a stereo model's codes add a
+    `side` grid. Decode it with `sda decode`.
 
     Example: sda encode "my kit" kick.wav snare.flac --out-dir codes/
     """
@@ -123,7 +138,9 @@ def encode(
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
-        return encode_file(bundle, path).save(targets[path])
+        codes = encode_file(bundle, path)
+        _note_layout(path, codes)
+        return codes.save(targets[path])
 
     _run_batch(inputs, "encoding", work)
 
@@ -136,7 +153,7 @@ def decode(
     format: FormatOption = "wav",
     rate: RateOption = 48_000,
     bit_depth: BitDepthOption = None,
-    channels: ChannelsOption = "mono",
+    channels: SoundChannelsOption = AS_THE_SOUND,
     azimuth: AzimuthOption = 0.0,
     lufs: LufsOption = None,
     library: LibraryOption = None,
@@ -147,8 +164,8 @@ def decode(
 
     Example: sda decode "my kit" codes/kick.sdacodes --out-dir audio/ --levels 2 --format flac
     """
+    from sda.dna.codec_bridge import decode as decode_grid
     from sda.dna.codes_fit import check_codes
-    from sda.dna.decode import decode_codes
     from sda.dna.session import load_grid
 
     output = AudioOutput(
@@ -160,7 +177,7 @@ def decode(
         lufs=lufs,
         overwrite=overwrite,
     )
-    targets = _targets(codes, out_dir, output.check())
+    targets = _targets(codes, out_dir, _checked(output))
     bundle = load_model(model, library, device)
     _check_levels(levels, bundle)
 
@@ -170,8 +187,8 @@ def decode(
         check_codes(bundle, grid, what=f"the codes in {path.name}")
         if levels is not None and levels > grid.levels:
             raise CommandError(f"{path} has only {grid.levels} levels; lower --levels")
-        audio = decode_codes(bundle, grid, levels=levels)  # (samples,)
-        return output.write(audio, bundle.codec.config.sample_rate, targets[path])
+        audio = decode_grid(bundle, grid, levels=levels)  # (samples,) or stereo (2, samples)
+        return _written(output, audio, bundle, targets[path])
 
     _run_batch(codes, "decoding", work)
 
@@ -184,7 +201,7 @@ def reconstruct(
     format: FormatOption = "wav",
     rate: RateOption = 48_000,
     bit_depth: BitDepthOption = None,
-    channels: ChannelsOption = "mono",
+    channels: SoundChannelsOption = AS_THE_SOUND,
     azimuth: AzimuthOption = 0.0,
     lufs: LufsOption = None,
     library: LibraryOption = None,
@@ -195,8 +212,8 @@ def reconstruct(
 
     Example: sda reconstruct "my kit" takes/*.wav --out-dir recon/ --levels 4
     """
+    from sda.dna.codec_bridge import decode as decode_grid
     from sda.dna.codec_bridge import encode_file
-    from sda.dna.decode import decode_codes
 
     output = AudioOutput(
         format=format,
@@ -207,17 +224,43 @@ def reconstruct(
         lufs=lufs,
         overwrite=overwrite,
     )
-    targets = _targets(inputs, out_dir, output.check())
+    targets = _targets(inputs, out_dir, _checked(output))
     bundle = load_model(model, library, device)
     _check_levels(levels, bundle)
 
     def work(path: Path) -> Path:
         _check_free(targets[path], overwrite)
         grid = encode_file(bundle, path)
-        audio = decode_codes(bundle, grid, levels=levels)[: _samples_of(grid, bundle)]
-        return output.write(audio, bundle.codec.config.sample_rate, targets[path])
+        _note_layout(path, grid)
+        audio = decode_grid(bundle, grid, levels=levels)[..., : _samples_of(grid, bundle)]
+        return _written(output, audio, bundle, targets[path])
 
     _run_batch(inputs, "reconstructing", work)
+
+
+def _checked(output: AudioOutput) -> str:
+    """`AudioOutput.check` for every layout "auto" may become; the file extension."""
+    if output.channels != AS_THE_SOUND:
+        return output.check()
+    for layout in ("stereo", "mono"):
+        extension = replace(output, channels=layout).check()
+    return extension
+
+
+def _written(output: AudioOutput, audio: np.ndarray, model: Bundle, target: Path) -> Path:
+    """Write `audio` with `output`'s settings, "auto" channels following the sound's own."""
+    if output.channels == AS_THE_SOUND:
+        output = replace(output, channels="stereo" if audio.ndim == 2 else "mono")
+    return output.write(audio, model.codec.config.sample_rate, target)
+
+
+def _note_layout(path: Path, codes: Codes) -> None:
+    """Say (on stderr) when a stereo model changed a file's layout (a mono file is centred)."""
+    from sda.dna.codec_bridge import layout_note
+
+    note = layout_note(codes, path.name)
+    if note:
+        typer.echo(f"note: {note}", err=True)
 
 
 def _samples_of(grid, model: Bundle) -> int:

@@ -2,6 +2,8 @@
 the first k levels) into a `Take`, always with the model that made the codes.
 
 `model` arguments take a loaded `Bundle` (preferred: its id is computed once) or a bare `Codec`.
+A stereo model (`channels == 2`) reads files as stereo and gives them a mid and a side grid
+(`sda.dna.stereo_bridge`); its codes decode to (2, samples). Mono models work as they always did.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
+from sda.dna.stereo_bridge import decode_stereo, encode_stereo, model_channels
 from sda.dna.take import Take
 
 if TYPE_CHECKING:
@@ -61,12 +64,50 @@ def encode_audio(model: Bundle | Codec, audio: np.ndarray, *, source: str | None
 
 
 def encode_file(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
-    """Load any audio file sda can read (mono, model rate) and encode it."""
+    """Load any audio file sda can read at the model rate and encode it: mixed to mono for a mono
+    model; as stereo for a stereo model (a mono file centred, L = R; more channels folded to two),
+    its own channel count kept as `input_channels` in the encode step (`centred_input`)."""
     from sda.audio.io import load_audio
 
     codec = model_parts(model)[0]
-    audio = load_audio(path, sample_rate=codec.config.sample_rate, channels=1)
-    return encode_audio(model, audio, source=Path(path).name)
+    rate = codec.config.sample_rate
+    if model_channels(model) == 1:
+        audio = load_audio(path, sample_rate=rate, channels=1)
+        return encode_audio(model, audio, source=Path(path).name)
+    audio, channels = _load_stereo(path, rate)
+    codes = encode_stereo(model, audio, source=Path(path).name)
+    operation = {**codes.provenance["operations"][0], "input_channels": channels}
+    return codes.with_indices(codes.indices, operations=[operation])
+
+
+def _load_stereo(path: str | os.PathLike, rate: int) -> tuple[np.ndarray, int]:
+    """(2, samples) at `rate` and the file's own channel count."""
+    from sda.audio.dsp import resample
+    from sda.audio.io import convert_channels, decode_audio
+
+    decoded = decode_audio(path)
+    audio = convert_channels(decoded.audio, 2)
+    if decoded.sample_rate != rate:
+        audio = resample(audio, decoded.sample_rate, rate)
+    return audio, int(decoded.channels)
+
+
+def input_channels(codes: Codes) -> int | None:
+    """The channel count of the file stereo codes were encoded from (None: not recorded)."""
+    operations = codes.provenance.get("operations") or [{}]
+    channels = operations[0].get("input_channels") if isinstance(operations[0], dict) else None
+    return channels if codes.channels == 2 and isinstance(channels, int) else None
+
+
+def layout_note(codes: Codes, name: str) -> str | None:
+    """A line for the musician when a stereo model changed a file's layout: a mono file is coded
+    centred (no width), more than two channels are folded to left and right."""
+    channels = input_channels(codes)
+    if channels == 1:
+        return f"{name} is mono; coded as centred stereo (no side)"
+    if channels is not None and channels > 2:
+        return f"{name} has {channels} channels; folded to stereo (channels 1, 3... left; 2, 4... right)"
+    return None
 
 
 def load_codes_or_audio(model: Bundle | Codec, path: str | os.PathLike) -> Codes:
@@ -123,13 +164,16 @@ def save_codes_or_audio(
 
 
 def decode(model: Bundle | Codec, codes: Codes, *, levels: int | None = None) -> np.ndarray:
-    """Audio of a grid, (samples,) float32 at the model rate, using its first `levels` levels.
+    """Audio of a grid at the model rate, using its first `levels` levels: (samples,) float32 for
+    mono codes, (2, samples) left and right for stereo codes (mid and side grids).
 
     Long grids decode in crossfaded windows (`sda.dna.decode.decode_codes`), so memory stays
     flat. Decoding is deterministic: the same grid always gives the same samples.
     """
     if levels is not None and not 1 <= levels <= codes.levels:
         raise CodesError(f"can decode with 1..{codes.levels} levels, not {levels}")
+    if codes.channels == 2:
+        return decode_stereo(model, codes, levels=levels)
     return decode_codes(model, codes, levels=levels)
 
 

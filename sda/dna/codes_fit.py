@@ -37,9 +37,15 @@ def check_codes(
     """
     codec, model_id, name = model_parts(model)
     if codes.bundle_id != model_id:
+        stereo = codes.channels == 2 and getattr(model, "channels", 1) != 2
         raise CodesError(
             f"{what} were made by model {codes.bundle_id}, not by {name} ({model_id}); "
-            "use the model that made them, or re-encode the audio with this one"
+            + (
+                f"they are stereo (a mid and a side grid) and {name} is mono: use the stereo "
+                "model that made them, or re-encode the audio with this one"
+                if stereo
+                else "use the model that made them, or re-encode the audio with this one"
+            )
         )
     config = codec.config
     too_few = all_levels and codes.levels != config.num_levels

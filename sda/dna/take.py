@@ -20,7 +20,7 @@ class Take:
     """Codes and their decoded audio; `eq=False`: two takes are equal only if they are the same."""
 
     codes: Codes
-    audio: np.ndarray  # (samples,) float32 at `sample_rate`: the decoder's output, level set
+    audio: np.ndarray  # (samples,) or stereo (2, samples) float32 at `sample_rate`, level set
     sample_rate: int
     # Descriptor values (raw units, e.g. Hz, dB) the steering measured on the kept candidate;
     # empty when no candidates were compared.
@@ -29,12 +29,12 @@ class Take:
 
     def __post_init__(self) -> None:
         audio = np.asarray(self.audio, dtype=np.float32)
-        if audio.ndim != 1:
-            raise ValueError(f"a take's audio is (samples,), got shape {audio.shape}")
+        if not (audio.ndim == 1 or (audio.ndim == 2 and audio.shape[0] == 2)):
+            raise ValueError(f"a take's audio is (samples,) or (2, samples), got {audio.shape}")
         object.__setattr__(self, "audio", audio)
         if not self.provenance:
             object.__setattr__(self, "provenance", dict(self.codes.provenance))
 
     @property
     def seconds(self) -> float:
-        return len(self.audio) / self.sample_rate
+        return self.audio.shape[-1] / self.sample_rate
