@@ -1,13 +1,16 @@
-"""CLI commands: `sda edit swap/blend/morph/regen`, sound-DNA edits of codes files or audio files.
+"""CLI commands: `sda edit swap/blend/morph/regen/swap-side`, sound-DNA edits of codes files or
+audio files.
 
 Inputs are `.sdacodes` files or audio (encoded on the fly with --model); the output's suffix picks
 what is written: `.sdacodes` keeps the codes, `.wav`/`.flac`/`.ogg`/`.mp3` decodes and exports.
+Stereo sounds (a mid and a side grid) are edited grid by grid: `--target mid|side|both`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +26,17 @@ OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an e
 DecodeLevelsOption = Annotated[
     int | None,
     typer.Option("--decode-levels", help="Decode audio output with only the first K levels."),
+]
+if TYPE_CHECKING:
+    from sda.dna.codes import Codes
+
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="Stereo sounds: edit the mid (the downmix), the side (width, room) or both "
+        "(default: both when the sounds are stereo).",
+    ),
 ]
 FitOption = Annotated[
     str,
@@ -63,11 +77,53 @@ def _finish(bundle, codes, out: Path, decode_levels: int | None, overwrite: bool
     from sda.dna.codec_bridge import save_codes_or_audio
 
     written = save_codes_or_audio(bundle, codes, out, levels=decode_levels, overwrite=overwrite)
+    side = f" + {codes.side_levels} side levels" if codes.channels == 2 else ""
     Console().print(
-        f"wrote [bold]{written}[/] ({codes.levels} levels x {codes.frames} frames, "
+        f"wrote [bold]{written}[/] ({codes.levels} levels{side} x {codes.frames} frames, "
         f"{codes.seconds:.2f} s)",
         highlight=False,
     )
+
+
+def _check_target(bundle, target: str | None) -> None:
+    """Refuse an unknown target, and a side edit with a mono model, before any encoding."""
+    from sda.dna.stereo_bridge import check_stereo_model
+    from sda.dna.stereo_edit import TARGETS
+
+    if target is not None and target not in TARGETS:
+        raise CommandError(f"unknown --target {target!r}; use mid, side or both")
+    if target in ("side", "both"):
+        check_stereo_model(bundle, f"--target {target}")
+
+
+def _pair_edit(
+    a: Codes, b: Codes, target: str | None, edit: Callable[[Codes, Codes], Codes]
+) -> Codes:
+    """`edit` on the grids `target` names; unnamed, stereo pairs edit both and others as they are
+    (a mono sound's edit keeps a stereo A's side)."""
+    from sda.dna.stereo_edit import edit_grid_pairs
+
+    if target is None:
+        if a.channels == 1 or b.channels == 1:
+            return edit(a, b)
+        target = "both"
+    return edit_grid_pairs(a, b, target, edit)
+
+
+def _levels_swap(start: int | None, end: int | None, fit: str) -> Callable[[Codes, Codes], Codes]:
+    """`swap_levels` of a level range, cut to each grid's own levels: a side grid with fewer
+    levels takes from A those it has (none: all of B's)."""
+    from sda.dna import edit
+
+    def swap(a: Codes, b: Codes) -> Codes:
+        top = a.levels
+        low, high = min(start or 0, top), min(top if end is None else end, top)
+        if low >= high:
+            everything = edit.fit_pair(a, b, fit)[1]
+            return edit.pair_result(a, b, "swap_levels", everything, levels=[], fit=fit)
+        return edit.swap_levels(a, b, slice(low, high), fit=fit)
+
+    return swap
 
 
 def swap(
@@ -81,11 +137,14 @@ def swap(
     model: ModelOption,
     out: OutOption,
     fit: FitOption = "shortest",
+    target: TargetOption = None,
     decode_levels: DecodeLevelsOption = None,
     overwrite: OverwriteOption = False,
     library: LibraryOption = None,
 ) -> None:
     """Levels from A, the rest from B: e.g. A's coarse shape with B's fine texture.
+
+    A stereo sound's side grid may have fewer levels: it takes from A those of the range it has.
 
     Example: sda edit swap drum.wav pad.wav --levels 0:2 --model demo --out hybrid.wav
     """
@@ -93,9 +152,11 @@ def swap(
     from sda.dna.codec_bridge import load_codes_or_audio
 
     bundle = _bundle(model, library)
+    _check_target(bundle, target)
     codes_a, codes_b = load_codes_or_audio(bundle, a), load_codes_or_audio(bundle, b)
     start, end = parse_range(levels, "level range")
-    result = edit.swap_levels(codes_a, codes_b, slice(start, end), fit=fit)
+    edit.level_list(codes_a, slice(start, end))  # the range must fit the mid's levels
+    result = _pair_edit(codes_a, codes_b, target, _levels_swap(start, end, fit))
     _finish(bundle, result, out, decode_levels, overwrite)
 
 
@@ -108,6 +169,7 @@ def blend(
         float, typer.Option("--alpha", help="0 = exactly A, 1 = exactly B, between = a latent mix.")
     ] = 0.5,
     fit: FitOption = "shortest",
+    target: TargetOption = None,
     decode_levels: DecodeLevelsOption = None,
     overwrite: OverwriteOption = False,
     library: LibraryOption = None,
@@ -121,8 +183,11 @@ def blend(
 
     bundle = _bundle(model, library)
     blending.check_alpha(alpha)  # before the (slow) encoding
+    _check_target(bundle, target)
     codes_a, codes_b = load_codes_or_audio(bundle, a), load_codes_or_audio(bundle, b)
-    result = blending.blend(bundle, codes_a, codes_b, alpha, fit=fit)
+    result = _pair_edit(
+        codes_a, codes_b, target, lambda x, y: blending.blend(bundle, x, y, alpha, fit=fit)
+    )
     _finish(bundle, result, out, decode_levels, overwrite)
 
 
@@ -142,6 +207,7 @@ def morph(
         ),
     ] = "levels",
     fit: FitOption = "shortest",
+    target: TargetOption = None,
     decode_levels: DecodeLevelsOption = None,
     overwrite: OverwriteOption = False,
     library: LibraryOption = None,
@@ -157,13 +223,24 @@ def morph(
     if mode not in ("levels", "latent"):
         raise CommandError(f"unknown morph mode {mode!r}; use --mode levels or --mode latent")
     bundle = _bundle(model, library)
+    _check_target(bundle, target)
     codes_a, codes_b = load_codes_or_audio(bundle, a), load_codes_or_audio(bundle, b)
     length = edit.fit_pair(codes_a, codes_b, fit)[0].shape[1]
     start, end = _frame_span(frames, length)
     if mode == "levels":
-        result = edit.morph_levels(codes_a, codes_b, start=start, end=end, fit=fit)
+        result = _pair_edit(
+            codes_a,
+            codes_b,
+            target,
+            lambda x, y: edit.morph_levels(x, y, start=start, end=end, fit=fit),
+        )
     else:
-        result = blending.morph_latents(bundle, codes_a, codes_b, start=start, end=end, fit=fit)
+        result = _pair_edit(
+            codes_a,
+            codes_b,
+            target,
+            lambda x, y: blending.morph_latents(bundle, x, y, start=start, end=end, fit=fit),
+        )
     _finish(bundle, result, out, decode_levels, overwrite)
 
 
@@ -178,31 +255,82 @@ def regen(
     temperature: Annotated[
         float, typer.Option("--temperature", help="Sampling temperature.")
     ] = 1.0,
+    target: TargetOption = None,
     decode_levels: DecodeLevelsOption = None,
     overwrite: OverwriteOption = False,
     library: LibraryOption = None,
 ) -> None:
     """Let the prior rewrite a region, listening to the context on both sides.
 
+    A stereo model's prior redraws the mid and the side together; --target mid or side keeps
+    the new codes on that grid only.
+
     Example: sda edit regen loop.wav --frames 100:200 --seed 3 --model demo --out variation.wav
     """
     from sda.dna.codec_bridge import load_codes_or_audio
-    from sda.generate import regenerate_region
+    from sda.dna.stereo_edit import keep_target
 
     bundle = _bundle(model, library)
+    _check_target(bundle, target)
     codes = load_codes_or_audio(bundle, a)
+    if codes.channels == 1 and target in ("side", "both"):
+        raise CommandError(f"{a} is mono: it has no side grid to regenerate; use --target mid")
     start, end = _frame_span(frames, codes.frames)
-    result = regenerate_region(bundle, codes, start, end, seed=seed, temperature=temperature)
+    result = _regenerate(bundle, codes, start, end, seed=seed, temperature=temperature)
+    if codes.channels == 2 and target is not None:
+        result = keep_target(codes, result, target)
     _finish(bundle, result, out, decode_levels, overwrite)
+
+
+def _regenerate(bundle, codes: Codes, start: int, end: int, **sampling) -> Codes:
+    """`regenerate_region`; a stereo grid's refusal says what it needs."""
+    from sda.generate import GenerationError, regenerate_region
+
+    try:
+        return regenerate_region(bundle, codes, start, end, **sampling)
+    except GenerationError as error:
+        if codes.channels == 1:
+            raise
+        raise CommandError(
+            f"{error}. Regenerating a region of stereo codes (mid and side grids) arrives with "
+            "stereo generation; until then, edit the region with swap, blend or morph"
+        ) from None
+
+
+def swap_side(
+    a: Annotated[Path, typer.Argument(help="Sound A: .sdacodes or audio; gives the mid (sound).")],
+    b: Annotated[Path, typer.Argument(help="Sound B: .sdacodes or audio; gives the side (room).")],
+    model: ModelOption,
+    out: OutOption,
+    fit: FitOption = "shortest",
+    decode_levels: DecodeLevelsOption = None,
+    overwrite: OverwriteOption = False,
+    library: LibraryOption = None,
+) -> None:
+    """Put A in B's room: A's mid (its sound, the downmix) with B's side (width and room).
+
+    Needs a stereo model; a mono A gains B's width.
+
+    Example: sda edit swap-side voice.wav hall.wav --model stereo-demo --out voice-in-hall.wav
+    """
+    from sda.dna.codec_bridge import load_codes_or_audio
+    from sda.dna.stereo_bridge import check_stereo_model
+    from sda.dna.stereo_edit import swap_side as put_in_room
+
+    bundle = _bundle(model, library)
+    check_stereo_model(bundle, "putting A in B's room (swap-side)")
+    codes_a, codes_b = load_codes_or_audio(bundle, a), load_codes_or_audio(bundle, b)
+    _finish(bundle, put_in_room(codes_a, codes_b, fit=fit), out, decode_levels, overwrite)
 
 
 def register(app: typer.Typer) -> None:
     """Add `sda edit ...` to the main app."""
     group = typer.Typer(
         name="edit",
-        help="Sound-DNA edits: swap levels, blend, morph and regenerate regions of code grids.",
+        help="Sound-DNA edits: swap levels, blend, morph and regenerate regions of code grids; "
+        "put one stereo sound in another's room (swap-side).",
         no_args_is_help=True,
     )
-    for command in (swap, blend, morph, regen):
-        group.command(command.__name__)(command)
+    for command in (swap, blend, morph, regen, swap_side):
+        group.command(command.__name__.replace("_", "-"))(command)
     app.add_typer(group, name="edit")

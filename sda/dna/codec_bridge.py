@@ -159,6 +159,7 @@ def save_codes_or_audio(
         path,
         sample_rate_in=take.sample_rate,
         format=path.suffix[1:].lower(),
+        channels="stereo" if take.audio.ndim == 2 else "mono",  # as the sound is
         overwrite=overwrite,
     )
 

@@ -38,8 +38,9 @@ def check_stereo_model(model: Any, what: str = "a stereo sound") -> None:
     if model_channels(model) != 2:
         name = model_parts(model)[2]
         raise CodesError(
-            f"{what} needs a stereo model, and {name} is mono: use a stereo model (channels 2, "
-            "e.g. StereoCodec) of the same codec, or work on the mid alone (codes.mid)"
+            f"{what} needs a stereo model, and {name} is mono: use a model trained on stereo "
+            "(channels 2; in Python a StereoCodec of the same codec), or edit the mid alone "
+            "(the mono downmix: --target mid, codes.mid)"
         )
 
 

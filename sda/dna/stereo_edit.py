@@ -60,10 +60,15 @@ def edit_grid_pairs(
     a: Codes, b: Codes, target: Target, edit: Callable[[Codes, Codes], Codes]
 ) -> Codes:
     """A two-sound edit (e.g. `lambda x, y: swap_levels(x, y, 0)`) applied grid by grid: A's mid
-    with B's mid, A's side with B's side, or both; the result keeps A's other grid."""
+    with B's mid, A's side with B's side, or both; the result keeps A's other grid (fitted to
+    the result's length, as the edit fitted the grids it changed)."""
     _check_target(target)
-    if target == "mid":
-        return edit(a, b.mid)
+    if target == "mid":  # mids alone: a latent blend must not pull A's side towards B's
+        mid = edit(a.mid, b.mid)
+        if a.channels == 1:
+            return mid
+        side = a.side.with_indices(tile_frames(a.side_indices, mid.frames))
+        return _noted(a, mid, _with_step(side, mid), target)
     _needs_side(a, "sound A")
     _needs_side(b, "sound B")
     side = edit(a.side, b.side)
@@ -72,12 +77,45 @@ def edit_grid_pairs(
     return _noted(a, mid, side, target)
 
 
+def _with_step(grid: Codes, edited: Codes) -> Codes:
+    """`grid` carrying `edited`'s history and sources (so `_noted` records the edit's step)."""
+    provenance = edited.provenance
+    return grid.with_indices(
+        grid.indices,
+        operations=provenance.get("operations", []),
+        sources=provenance.get("sources", []),
+    )
+
+
 def _check_lengths(mid: Codes, side: Codes) -> None:
     if mid.frames != side.frames:
         raise CodesError(
             f"the edit left the mid {mid.frames} frames long and the side {side.frames}; "
             "edit both grids the same way (target 'both' with an edit of the same length)"
         )
+
+
+def keep_target(original: Codes, edited: Codes, target: Target) -> Codes:
+    """An edit made to both grids at once (e.g. a stereo prior redrawing a region) kept on the
+    grid `target` names: the other grid stays as it was in `original` (same length needed)."""
+    _check_target(target)
+    if target == "both":
+        return edited
+    _needs_side(original, "this sound")
+    _needs_side(edited, "the edited sound")
+    _check_lengths(original.mid, edited.mid)
+    if target == "mid":
+        side = original.side_indices
+        return edited.with_indices(edited.indices, side_indices=side, **_marked(edited, target))
+    return edited.with_indices(original.indices, **_marked(edited, target))
+
+
+def _marked(edited: Codes, target: str) -> dict[str, Any]:
+    """`edited`'s history with its last step marked with the grid it was kept on."""
+    operations = [dict(step) for step in edited.provenance.get("operations", [])]
+    if operations:
+        operations[-1]["grid"] = target
+    return {"operations": operations}
 
 
 def swap_side(a: Codes, b: Codes, *, fit: Fit = "shortest") -> Codes:
