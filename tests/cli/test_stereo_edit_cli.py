@@ -1,5 +1,6 @@
 """`sda edit` with stereo sounds: `--target mid|side|both`, `swap-side` (A in B's room), and the
-one refusal a mono model gives a side edit; through Typer on the tiny stereo bundle."""
+one refusal a mono model gives a side edit; `sda dna stats` over both grids. Through Typer on the
+tiny stereo bundle."""
 
 from __future__ import annotations
 
@@ -154,3 +155,26 @@ def test_regen_of_stereo_codes_works_or_says_what_it_needs(
     assert np.array_equal(regenerated.indices, a.indices)  # the side alone was redrawn
     assert np.array_equal(regenerated.side_indices[:, :4], a.side_indices[:, :4])
     assert np.array_equal(regenerated.side_indices[:, 12:], a.side_indices[:, 12:])
+
+
+def test_dna_stats_cover_both_grids(sda_run, tiny_stereo_bundle, pair, tiny_audio_dir):
+    result = sda_run("dna", "stats", tiny_stereo_bundle.path, *pair, "--top", "2")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "stereo: mid + 2 side levels" in text
+    titles = (
+        "code usage per level",
+        "signature codes (frequent here, rare elsewhere)",
+        "similarity of code histograms (1 = same codes, same proportions)",
+    )
+    for title in titles:  # one table per grid
+        assert f"{title} - mid (the downmix)" in text and f"{title} - side (width and room)" in text
+    assert "codes by sound" in text
+
+    pluck = tiny_audio_dir / "pluck_0.wav"  # encoded centred: stereo too, with a silent side
+    mono = Codes.load(pair[1]).mid.save(pair[1].with_name("mono.sdacodes"))
+    mixed = sda_run("dna", "stats", tiny_stereo_bundle.path, pair[0], pluck, mono, "--no-profile")
+    assert mixed.exit_code == 0, mixed.output
+    text = " ".join(mixed.output.split())
+    assert "mono.sdacodes: mono, with no side grid; the tables compare the mids" in text
+    assert text.count("code usage per level") == 1 and "side (width" not in text
