@@ -1,7 +1,8 @@
 """DNA editor logic: fill slots A and B, edit the working grid (A) with B as donor, undo, decode.
 
 The working grid is the current grid of an `sda.dna.session.Session` whose sources are "A" and "B";
-every operation is applied to it, so undo/redo and saved sessions come for free.
+every operation is applied to it, so undo/redo and saved sessions come for free. A stereo A's
+edits change its mid, its side or both (`sda.app.dna_stereo`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sda.app import dna_stereo as stereo
 from sda.app.errors import AppError
 from sda.app.grid_image import Selection, cell_at
 from sda.app.state import PREVIEW_SUBTYPE, AppContext, Editor, UserSession
@@ -18,6 +20,8 @@ from sda.audio.io import AudioFileError, write_audio
 from sda.dna.codes import Codes
 
 OPERATIONS = ("swap levels", "swap span", "blend", "morph", "randomize", "regenerate")
+PAIR_OPERATIONS = ("swap levels", "swap span", "blend", "morph")  # they take material from B
+TIME_OPERATIONS = ("morph", "regenerate")  # every level of a time range (region levels unused)
 LABEL_KEY = "label"  # a slot's label ("kick.wav", "take 2") in its grid's provenance
 UPLOAD_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".opus", ".mp3")
 
@@ -84,7 +88,10 @@ def span_text(codes: Codes, start: int, end: int) -> str:
 
 
 def grid_text(codes: Codes) -> str:
-    """ "8 levels × 0.50 s": a grid's size in the editor's words."""
+    """ "8 levels × 0.50 s" (stereo: "8 levels + 4 side levels × 0.50 s, stereo"): a grid's size
+    in the editor's words."""
+    if codes.channels == 2:
+        return f"{codes.levels} levels + {codes.side_levels} side levels × {codes.seconds:.2f} s, stereo"
     return f"{codes.levels} levels × {codes.seconds:.2f} s"
 
 
@@ -94,8 +101,9 @@ def grid_text(codes: Codes) -> str:
 def load_file(
     ctx: AppContext, session: UserSession, slot: str, model: str | None, path: str | None
 ) -> str:
-    """Encode an uploaded audio file with `model` into `slot`; returns a status line."""
-    from sda.dna.codec_bridge import encode_file
+    """Encode an uploaded audio file with `model` into `slot` (stereo for a stereo model);
+    returns a status line."""
+    from sda.dna.codec_bridge import encode_file, layout_note
 
     if not path:
         raise AppError("choose an audio file to load")
@@ -117,7 +125,8 @@ def load_file(
             f"{name} is {codes.seconds:.0f} s long; the editor takes up to {ctx.max_seconds * 2:g} s, "
             "trim it first"
         )
-    return _put(session, slot, codes, model, name)
+    note = layout_note(codes, name)
+    return _put(session, slot, codes, model, name) + (f". Note: {note}" if note else "")
 
 
 def load_take(ctx: AppContext, session: UserSession, slot: str, number: str | int | None) -> str:
@@ -167,52 +176,82 @@ def apply_operation(
     *,
     alpha: float = 0.5,
     seed: int = 0,
+    target: str = "both",
 ) -> str:
-    """Apply one editor operation to the working grid; returns a status line."""
-    from sda.dna import blend as dna_blend
-    from sda.dna import edit
-    from sda.generate import regenerate_region
-
+    """Apply one editor operation to the working grid; returns a status line. A stereo A's
+    `target` (mid, side or both) names the grid(s) it changes."""
     editor = session.editor
     a = editor.slot("A")
     if a is None:
         raise AppError("load a sound into slot A first")
-    b = editor.slot("B")
-    needs_b = operation in ("swap levels", "swap span", "blend", "morph")
-    if needs_b and b is None:
-        raise AppError(f"{operation} takes material from slot B: load a sound into slot B first")
-    bundle = ctx.models.get(editor.model)
-    if operation == "swap levels":
-        keep = [level for level in range(a.levels) if level not in region.levels]
-        if keep:
-            result = edit.swap_levels(a, b, keep, fit="a")
-        else:  # every level from B, at A's length (B looped or cropped)
-            everything = edit.fit_pair(a, b, "a")[1]
-            result = edit.pair_result(a, b, "swap_levels", everything, levels=[], fit="a")
-        label = f"levels {region.first_level}–{region.last_level} from B"
-    elif operation == "swap span":
-        if region.end > b.frames:
-            raise AppError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
-        result = edit.swap_span(a, b, start=region.start, end=region.end, levels=region.levels)
-        label = f"span {span_text(a, region.start, region.end)} from B"
-    elif operation == "blend":
-        result = _within(a, dna_blend.blend(bundle, a, b, alpha, fit="a"), region)
-        label = f"blend α={float(alpha):.2f}"
-    elif operation == "morph":
-        result = dna_blend.morph_latents(bundle, a, b, start=region.start, end=region.end, fit="a")
-        label = f"morph over {span_text(a, region.start, region.end)}"
-    elif operation == "randomize":
-        result = edit.randomize_region(
-            a, start=region.start, end=region.end, levels=region.levels, seed=int(seed)
-        )
-        label = f"randomize {span_text(a, region.start, region.end)}"
-    elif operation == "regenerate":
-        result = regenerate_region(bundle, a, region.start, region.end, seed=int(seed))
-        label = f"regenerate {span_text(a, region.start, region.end)}"
-    else:
+    if operation not in OPERATIONS:
         raise AppError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")
+    b = editor.slot("B")
+    if operation in PAIR_OPERATIONS and b is None:
+        raise AppError(f"{operation} takes material from slot B: load a sound into slot B first")
+    if operation == "swap span" and region.end > b.frames:
+        raise AppError(f"slot B is only {b.seconds:.2f} s long; pick a time range inside it")
+    bundle = ctx.models.get(editor.model)
+    aim = stereo.target_for(a, target, None if operation in TIME_OPERATIONS else region)
+    if operation == "regenerate":
+        result = stereo.regenerated(bundle, a, region.start, region.end, seed, aim)
+    elif operation in PAIR_OPERATIONS:
+        result = stereo.on_pair(a, b, aim, _pair_edit(bundle, operation, region, alpha))
+    else:
+        result = stereo.on_one(a, aim, lambda x: _randomized(x, region, seed))
+    label = stereo.labelled(_label(operation, a, region, alpha), aim)
     editor.session.apply(result, label=label)
     return f"{label}: done. {history_text(session, plain=True)}"
+
+
+def _pair_edit(bundle, operation: str, region: Region, alpha: float):
+    """The two-grid edit an operation makes (applied to mids, sides, or mono grids)."""
+    from sda.dna import blend as dna_blend
+    from sda.dna import edit
+
+    start, end = region.start, region.end
+    if operation == "swap levels":
+        return lambda x, y: _swap_levels(x, y, region)
+    if operation == "swap span":
+        return lambda x, y: edit.swap_span(
+            x, y, start=start, end=end, levels=stereo.side_levels(region.levels, x)
+        )
+    if operation == "blend":
+        return lambda x, y: _within(x, dna_blend.blend(bundle, x, y, alpha, fit="a"), region)
+    return lambda x, y: dna_blend.morph_latents(bundle, x, y, start=start, end=end, fit="a")
+
+
+def _randomized(codes: Codes, region: Region, seed: int) -> Codes:
+    from sda.dna import edit
+
+    levels = stereo.side_levels(region.levels, codes)
+    return edit.randomize_region(
+        codes, start=region.start, end=region.end, levels=levels, seed=int(seed)
+    )
+
+
+def _label(operation: str, a: Codes, region: Region, alpha: float) -> str:
+    """The history's name for an operation on this region."""
+    span = span_text(a, region.start, region.end)
+    return {
+        "swap levels": f"levels {region.first_level}–{region.last_level} from B",
+        "swap span": f"span {span} from B",
+        "blend": f"blend α={float(alpha):.2f}",
+        "morph": f"morph over {span}",
+        "randomize": f"randomize {span}",
+        "regenerate": f"regenerate {span}",
+    }[operation]
+
+
+def _swap_levels(a: Codes, b: Codes, region: Region) -> Codes:
+    """The region's levels from B, the others from A (a side grid: those of them it has)."""
+    from sda.dna import edit
+
+    keep = [level for level in range(a.levels) if level not in region.levels]
+    if keep:
+        return edit.swap_levels(a, b, keep, fit="a")
+    everything = edit.fit_pair(a, b, "a")[1]  # every level from B, at A's length
+    return edit.pair_result(a, b, "swap_levels", everything, levels=[], fit="a")
 
 
 def _within(a: Codes, result: Codes, region: Region) -> Codes:

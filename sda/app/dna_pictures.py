@@ -1,4 +1,7 @@
-"""DNA editor pictures: a slot's code grid as an image, coloured by code id or by how codes sound."""
+"""DNA editor pictures: a slot's code grid as an image, coloured by code id or by how codes sound.
+
+A stereo slot has two pictures on one time axis: its mid grid and its side grid.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from sda.app.dna_callbacks import Region
 from sda.app.errors import AppError
 from sda.app.grid_image import render_grid
 from sda.app.state import AppContext, UserSession
-from sda.dna.codes import Codes
+from sda.dna.codes import Codes, Part
 
 COLOUR_BY_CODE = "code id"
+CACHED_GRIDS = 4  # descriptor rows kept: both grids of both slots redraw without decoding again
 
 
 def grid_picture(
@@ -24,14 +28,17 @@ def grid_picture(
     *,
     width: int = 960,
     axis_frames: int | None = None,
+    part: Part = "mid",
 ) -> np.ndarray | None:
-    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot.
+    """The slot's grid as an image (height, width, 3) uint8, or None for an empty slot (and for
+    the side of a mono one). `part`: the mid grid (a mono sound's only one) or the side grid.
 
     `axis_frames`: the length the width stands for (`shared_axis`), so A and B share a time scale.
     """
     codes = session.editor.slot(slot)
-    if codes is None:
+    if codes is None or (part == "side" and codes.channels == 1):
         return None
+    codes = codes.part(part)  # one grid: a side picture is coloured by how the side sounds
     values = None
     if colour_by and colour_by != COLOUR_BY_CODE:
         values = code_values(ctx, session, codes, colour_by)
@@ -75,7 +82,9 @@ def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) 
             frames=codes.frames,
         )  # (frames, 6) raw units
         per_frame = _normalise(raw, bundle.descriptor_stats)
-        session.descriptor_cache = {key: per_frame}  # one grid is enough; they change every edit
+        # A few grids are enough (the pictures on screen); they change with every edit.
+        kept = list(session.descriptor_cache.items())[-(CACHED_GRIDS - 1) :]
+        session.descriptor_cache = {**dict(kept), key: per_frame}
     profile = code_profile([(codes, per_frame)], CONTROL_NAMES)
     column = profile.mean[:, :, CONTROL_NAMES.index(name)]  # (levels, codebook_size)
     return column[np.arange(codes.levels)[:, None], codes.indices]

@@ -1,4 +1,8 @@
-"""The DNA editor tab: slots A and B, their code grids, a region, operations, undo, decode."""
+"""The DNA editor tab: slots A and B, their code grids, a region, operations, undo, decode.
+
+With a stereo sound in the editor each slot also shows its side grid (on the mid's time axis), an
+edit target (mid, side or both) and "swap side" appear; mono sounds see none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from sda.app import dna_callbacks as cb
+from sda.app import dna_stereo as stereo
 from sda.app.dna_pictures import COLOUR_BY_CODE, grid_picture, shared_axis
 from sda.app.export_callbacks import EDITOR_SOURCE
 from sda.app.export_panel import build_export_panel
@@ -20,7 +25,9 @@ OPERATION_HELP = (
     "Operations change slot A (the working copy) inside the selected region, taking material "
     "from slot B: **swap levels** puts B's selected levels into A, **swap span** B's selected "
     "time range, **blend** mixes A and B at α, **morph** glides from A to B over the time range; "
-    "**randomize** and **regenerate** (with the model's prior) redraw the region."
+    "**randomize** and **regenerate** (with the model's prior) redraw the region. Stereo "
+    "sounds: the target picks the grid(s) an edit changes (the mid is the sound, the side its "
+    "width and room), and **swap side** puts A in B's room."
 )
 
 
@@ -33,6 +40,7 @@ class SlotPanel:
     use_take: gr.Button
     status: gr.Markdown
     image: gr.Image
+    side_image: gr.Image  # a stereo sound's side grid, hidden for mono ones
 
 
 @dataclass
@@ -56,6 +64,8 @@ class OperationsPanel:
     alpha: gr.Slider
     seed: gr.Number
     buttons: dict[str, gr.Button]
+    target: gr.Radio  # stereo: the grid(s) an edit changes; hidden for mono sounds
+    swap_side: gr.Button  # stereo: A's mid with B's side
     undo: gr.Button
     redo: gr.Button
     history: gr.Markdown
@@ -87,11 +97,19 @@ class DnaTab:
 
     @property
     def images(self) -> list[gr.Image]:
-        return [self.slots["A"].image, self.slots["B"].image]
+        """The grids, as `_pictures` draws them: A, B, then their side grids."""
+        return [self.slots[s].image for s in "AB"] + [self.slots[s].side_image for s in "AB"]
 
     def full_outputs(self, session_state: gr.State) -> list:
-        """What a newly loaded slot updates: statuses, grids, history and every slider range."""
-        return [*self._view_outputs(session_state), *self.region.sliders, self.output.levels]
+        """What a newly loaded slot updates: statuses, grids, history, every slider range and
+        the stereo controls."""
+        stereo_controls = [self.operations.target, self.operations.swap_side]
+        return [
+            *self._view_outputs(session_state),
+            *self.region.sliders,
+            self.output.levels,
+            *stereo_controls,
+        ]
 
     def edit_outputs(self, session_state: gr.State) -> list:
         """What an edit updates: statuses, grids, history and the time sliders' maxima."""
@@ -178,7 +196,17 @@ def _build_slot_panel(slot: str, title: str) -> SlotPanel:
             elem_id=f"dna-grid-{slot.lower()}",
             elem_classes=["sda-grid"],
         )
-    return SlotPanel(upload, take, use_take, status, image)
+        side_image = gr.Image(
+            label=f"Side grid {slot} (width and room, same time axis)",
+            interactive=False,
+            show_label=True,
+            buttons=[],
+            format="png",
+            visible=False,
+            elem_id=f"dna-side-{slot.lower()}",
+            elem_classes=["sda-grid"],
+        )
+    return SlotPanel(upload, take, use_take, status, image, side_image)
 
 
 def _build_region_panel() -> RegionPanel:
@@ -209,10 +237,22 @@ def _build_operations_panel() -> OperationsPanel:
                 for name in cb.OPERATIONS
             }
         with gr.Row():
+            target = gr.Radio(
+                list(stereo.TARGETS),
+                value=stereo.TARGETS[0],
+                label="Edit target (stereo)",
+                info="the mid is the sound, the side its width and room",
+                visible=False,
+                elem_id="dna-target",
+            )
+            swap_side = gr.Button(
+                "Swap side: A in B's room", size="sm", visible=False, elem_id="dna-op-swap-side"
+            )
+        with gr.Row():
             undo = gr.Button("↶ Undo", size="sm", elem_id="dna-undo")
             redo = gr.Button("↷ Redo", size="sm", elem_id="dna-redo")
         history = gr.Markdown("History: empty.", elem_id="dna-history")
-    return OperationsPanel(alpha, seed, buttons, undo, redo, history)
+    return OperationsPanel(alpha, seed, buttons, target, swap_side, undo, redo, history)
 
 
 def _build_decode_panel(ctx: AppContext, session_state: gr.State) -> DecodePanel:
@@ -238,14 +278,27 @@ def _build_decode_panel(ctx: AppContext, session_state: gr.State) -> DecodePanel
 # --- views: what the components show for a session -------------------------------------------------
 def _pictures(ctx: AppContext, session: UserSession, colour, values) -> list:
     """Both grids on one time axis, with the region drawn on A (values: start s, end s, first,
-    last level)."""
+    last level), then the side grids of stereo slots (hidden when a slot has none)."""
     codes = cb.slot_codes(session, "A")
     region = None if codes is None else cb.region_for(codes, *values)
     axis = shared_axis(session)
-    return [
+    mids = [
         grid_picture(ctx, session, s, colour, region, width=GRID_WIDTH, axis_frames=axis)
         for s in "AB"
     ]
+    sides = [
+        grid_picture(
+            ctx, session, s, colour, region, width=GRID_WIDTH, axis_frames=axis, part="side"
+        )
+        for s in "AB"
+    ]
+    return [*mids, *(gr.Image(value=side, visible=side is not None) for side in sides)]
+
+
+def _stereo_controls(session: UserSession) -> list:
+    """The target selector and "swap side", shown only while the editor holds a stereo sound."""
+    shown = stereo.is_stereo(session)
+    return [gr.Radio(visible=shown), gr.Button(visible=shown)]
 
 
 def _ranges(session: UserSession) -> list:
@@ -291,6 +344,7 @@ def _full_view(ctx: AppContext, session: UserSession, colour) -> list:
         *_pictures(ctx, session, colour, values),
         cb.history_text(session),
         *_ranges(session),
+        *_stereo_controls(session),
     ]
 
 
@@ -371,12 +425,14 @@ def _operation_for(ctx: AppContext, name: str):
     """An edit, as a step that changes only the session (its view follows on success)."""
 
     @friendly(name)
-    def on_operation(session: UserSession, alpha_v, seed_v, *values):
+    def on_operation(session: UserSession, alpha_v, seed_v, target, *values):
         codes = cb.slot_codes(session, "A")
         if codes is None:
             raise cb.AppError("load a sound into slot A first")
         region = cb.region_for(codes, *values)
-        cb.apply_operation(ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0))
+        cb.apply_operation(
+            ctx, session, name, region, alpha=alpha_v, seed=int(seed_v or 0), target=target
+        )
         return session
 
     return on_operation
@@ -395,6 +451,11 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
         cb.redo(session)
         return session
 
+    @friendly(stereo.SWAP_SIDE)
+    def on_swap_side(session: UserSession):
+        gr.Info(stereo.swap_side(ctx, session))
+        return session
+
     @friendly("drawing the grids")
     def on_edited(session: UserSession, colour, *values):
         return _edited_view(ctx, session, colour, values)
@@ -407,7 +468,7 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
     def on_grid_click(session: UserSession, colour, event: gr.SelectData):
         codes = cb.slot_codes(session, "A")
         if codes is None:
-            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 2
+            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 4
         x, y = event.index
         region, session.editor.anchor = cb.click_region(
             codes,
@@ -429,11 +490,14 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
     for name, button in ops.buttons.items():
         button.click(
             _operation_for(ctx, name),
-            [session_state, ops.alpha, ops.seed, *sliders],
+            [session_state, ops.alpha, ops.seed, ops.target, *sliders],
             session_state,
             concurrency_limit=2,
             concurrency_id="dna-edit",
         ).success(on_edited, view, edit_outputs)
+    ops.swap_side.click(on_swap_side, session_state, session_state).success(
+        on_edited, view, edit_outputs
+    )
     ops.undo.click(on_undo, session_state, session_state).success(on_edited, view, edit_outputs)
     ops.redo.click(on_redo, session_state, session_state).success(on_edited, view, edit_outputs)
     for slider in sliders:
