@@ -162,6 +162,9 @@ def decode(
 ) -> None:
     """Decode code grids (.sdacodes) back into audio, named after each codes file.
 
+    Stereo codes (a stereo model's mid and side grids) give two-channel files; a mono model
+    refuses them (decode them with the stereo model that made them).
+
     Example: sda decode "my kit" codes/kick.sdacodes --out-dir audio/ --levels 2 --format flac
     """
     from sda.dna.codec_bridge import decode as decode_grid
@@ -209,6 +212,8 @@ def reconstruct(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Encode then decode audio files: hear what the model keeps. Outputs are named after the inputs.
+
+    A stereo model keeps the files' stereo image (mono files come back centred).
 
     Example: sda reconstruct "my kit" takes/*.wav --out-dir recon/ --levels 4
     """

@@ -44,6 +44,8 @@ _HOMES = {
     "decode_stereo": "sda.dna.stereo_bridge",
     "swap_side": "sda.dna.stereo_edit",
     "edit_grids": "sda.dna.stereo_edit",
+    "edit_grid_pairs": "sda.dna.stereo_edit",
+    "keep_target": "sda.dna.stereo_edit",
 }
 
 __all__ = sorted(_HOMES)
