@@ -402,3 +402,39 @@ def test_a_musicians_first_minutes(server, browser, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "12-dna.png"), full_page=True)
     assert "Traceback" not in server["log"].read_text()
     page.close()
+
+
+def test_a_stereo_model_shows_both_grids_and_swaps_sides(
+    server, browser, tiny_stereo_bundle, tmp_path
+):
+    import numpy as np
+
+    from sda.audio.io import write_audio
+    from sda.library import Library
+
+    Library(server["library"]).add(tiny_stereo_bundle.path, name="tiny-stereo")
+    files = {}
+    for slot, seed in (("a", 1), ("b", 2)):  # a pluck left, noise right: a real side
+        pluck = factories.synth_sound("pluck", seconds=0.5, seed=seed)
+        noise = 0.2 * np.random.default_rng(seed).standard_normal(pluck.size)
+        files[slot] = tmp_path / f"wide-{slot}.wav"
+        write_audio(files[slot], np.stack([pluck, noise]).astype(np.float32), 48_000)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(server["url"])
+    page.wait_for_selector("#gen-button")
+    page.click("button[role=tab]:has-text('DNA editor')")
+    _pick(page, "dna-model", "tiny-stereo")
+    for slot, path in files.items():
+        page.set_input_files(f"#dna-upload-{slot} input[type=file]", str(path))
+        _wait_text(page, f"dna-status-{slot}", "stereo")
+    page.wait_for_selector("#dna-side-a img")
+    assert page.locator("#dna-target").is_visible() and page.locator("#dna-side-b img").count()
+    page.click("#dna-op-swap-side")
+    _wait_text(page, "dna-history", "B's room")
+    page.click("#dna-decode")
+    page.wait_for_selector("#dna-player audio", state="attached")
+    page.screenshot(path=str(ARTIFACTS / "20-dna-stereo.png"), full_page=True)
+    _no_error_toasts(page)
+    assert "Traceback" not in server["log"].read_text()
+    page.close()
