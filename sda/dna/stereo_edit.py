@@ -25,8 +25,8 @@ def _check_target(target: str) -> None:
 def _needs_side(codes: Codes, name: str) -> None:
     if codes.channels != 2:
         raise CodesError(
-            f"{name} is mono: it has no side grid to edit; edit its mid, or give it a side "
-            "first with swap_side"
+            f"{name} is mono: it has no side grid to edit; edit its mid (target mid), or give "
+            "it a side first by putting it in a stereo sound's room (swap side)"
         )
 
 
