@@ -77,8 +77,8 @@ def regenerated(bundle, a: Codes, start: int, end: int, seed: int, target: str |
         if target is None:
             raise
         raise AppError(
-            f"{error}. Regenerating a region of a stereo sound (mid and side grids) arrives "
-            "with stereo generation; until then, edit the region with swap, blend or morph"
+            "Regenerating a region of a stereo sound (mid and side grids) arrives with stereo "
+            f"generation; until then, edit the region with swap, blend or morph ({error})"
         ) from None
     return result if target is None else keep_target(a, result, target)
 

@@ -292,8 +292,8 @@ def _regenerate(bundle, codes: Codes, start: int, end: int, **sampling) -> Codes
         if codes.channels == 1:
             raise
         raise CommandError(
-            f"{error}. Regenerating a region of stereo codes (mid and side grids) arrives with "
-            "stereo generation; until then, edit the region with swap, blend or morph"
+            "Regenerating a region of stereo codes (mid and side grids) arrives with stereo "
+            f"generation; until then, edit the region with swap, blend or morph ({error})"
         ) from None
 
 
