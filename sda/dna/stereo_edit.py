@@ -72,7 +72,10 @@ def edit_grid_pairs(
     _needs_side(a, "sound A")
     _needs_side(b, "sound B")
     side = edit(a.side, b.side)
-    mid = edit(a.mid, b.mid) if target == "both" else a.mid
+    if target == "both":
+        mid = edit(a.mid, b.mid)
+    else:  # A's mid, looped or cropped as the edit fitted the sides
+        mid = a.mid.with_indices(tile_frames(a.indices, side.frames))
     _check_lengths(mid, side)
     return _noted(a, mid, side, target)
 

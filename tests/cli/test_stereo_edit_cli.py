@@ -178,3 +178,13 @@ def test_dna_stats_cover_both_grids(sda_run, tiny_stereo_bundle, pair, tiny_audi
     text = " ".join(mixed.output.split())
     assert "mono.sdacodes: mono, with no side grid; the tables compare the mids" in text
     assert text.count("code usage per level") == 1 and "side (width" not in text
+
+
+def test_a_side_edit_with_a_shorter_b_crops_as_mid(sda_run, tiny_stereo_bundle, pair, tmp_path):
+    longer, shorter = (Codes.load(p) for p in reversed(pair))
+    out = tmp_path / "cropped.sdacodes"
+    room = _edit(sda_run, tiny_stereo_bundle, "blend", pair[1], pair[0], "--target", "side",
+                 "--alpha", "1", out=out)  # fmt: skip
+    assert room.frames == shorter.frames
+    assert np.array_equal(room.indices, longer.indices[:, : shorter.frames])
+    assert np.array_equal(room.side_indices, shorter.side_indices)

@@ -62,3 +62,13 @@ def test_an_edit_of_the_mids_keeps_as_side_fitted():
     assert swapped.provenance["sources"] == ["s0.wav", "s1.wav"]
     mono = edit_grid_pairs(a.mid, b, "mid", lambda x, y: edit.swap_levels(x, y, 0))
     assert mono.channels == 1  # a mono A stays mono
+
+
+def test_an_edit_of_the_sides_fits_as_mid_to_the_result():
+    a, b = _stereo(0), _stereo(1, frames=8)
+    swapped = edit_grid_pairs(a, b, "side", lambda x, y: edit.swap_levels(x, y, 0))  # shortest
+    assert swapped.frames == 8
+    assert np.array_equal(swapped.indices, a.indices[:, :8])  # A's mid, cropped like the sides
+    assert np.array_equal(swapped.side_indices[1], b.side_indices[1])
+    longer = edit_grid_pairs(b, a, "side", lambda x, y: edit.swap_levels(x, y, 0, fit="longest"))
+    assert longer.frames == 12 and np.array_equal(longer.indices[:, 8:], b.indices[:, :4])
