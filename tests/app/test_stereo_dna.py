@@ -165,3 +165,18 @@ def test_regenerating_stereo_works_or_says_what_it_needs(stereo_ctx, loaded, one
     np.testing.assert_array_equal(
         result.side_indices[:, : region.start], a.side_indices[:, : region.start]
     )
+
+
+def test_a_stereo_take_keeps_both_channels_when_released(tmp_path):
+    from sda.app.state import PREVIEW_SUBTYPE, SessionTake
+
+    audio = factories.synth_stereo(0.25, seed=5, width=0.7)  # (2, samples)
+    preview = tmp_path / "take.wav"
+    write_audio(preview, audio, 48_000, subtype=PREVIEW_SUBTYPE)
+    take = SessionTake(1, MODEL, preview, audio, 48_000, settings={})
+    assert take.channels == 2 and take.seconds == pytest.approx(0.25)
+    take.release()
+    np.testing.assert_array_equal(take.load_audio(), audio)  # read back, both channels
+    mono = SessionTake(2, "tiny", preview, audio[0], 48_000, settings={"width": 0.5})
+    mono.release()  # a mono take spread to stereo in its preview keeps its own mono audio
+    assert mono.channels == 1 and mono.load_audio().shape == audio[0].shape
