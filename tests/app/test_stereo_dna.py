@@ -180,3 +180,19 @@ def test_a_stereo_take_keeps_both_channels_when_released(tmp_path):
     mono = SessionTake(2, "tiny", preview, audio[0], 48_000, settings={"width": 0.5})
     mono.release()  # a mono take spread to stereo in its preview keeps its own mono audio
     assert mono.channels == 1 and mono.load_audio().shape == audio[0].shape
+
+
+def test_the_tab_shows_the_stereo_controls_only_for_stereo_sounds(stereo_ctx, loaded, tmp_path):
+    from sda.app import dna_tab
+
+    def shown(session):
+        view = dna_tab._full_view(stereo_ctx, session, pictures.COLOUR_BY_CODE)
+        side_a, side_b = view[5:7]  # after the session, two statuses and the two mid grids
+        target, swap = view[-2:]
+        return [side_a.visible, side_b.visible, target.visible, swap.visible], side_a.value
+
+    flags, side_picture = shown(loaded)
+    assert flags == [True, True, True, True] and side_picture is not None
+    mono = UserSession()
+    dna.load_file(stereo_ctx, mono, "A", "tiny", str(_wide_file(tmp_path, "m.wav", 3)))
+    assert shown(mono)[0] == [False, False, False, False]  # a mono model's editor as it was
