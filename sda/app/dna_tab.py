@@ -464,24 +464,6 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
     def on_region(session: UserSession, colour, *values):
         return _pictures(ctx, session, colour, values)
 
-    @friendly("selecting on the grid")
-    def on_grid_click(session: UserSession, colour, event: gr.SelectData):
-        codes = cb.slot_codes(session, "A")
-        if codes is None:
-            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 4
-        x, y = event.index
-        region, session.editor.anchor = cb.click_region(
-            codes,
-            int(x),
-            int(y),
-            width=GRID_WIDTH,
-            anchor=session.editor.anchor,
-            axis_frames=shared_axis(session),
-        )
-        start, end = cb.region_seconds(codes, region)
-        values = [start, end, region.first_level, region.last_level]
-        return [session, *values, *_pictures(ctx, session, colour, values)]
-
     ops, sliders = ui.operations, ui.region.sliders
     edit_outputs = ui.edit_outputs(session_state)
     view = [session_state, ui.colour_by, *sliders]
@@ -503,9 +485,33 @@ def _wire_editing(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:
     for slider in sliders:
         slider.release(on_region, [session_state, ui.colour_by, *sliders], ui.images)
     ui.colour_by.change(on_region, [session_state, ui.colour_by, *sliders], ui.images)
-    ui.slots["A"].image.select(
-        on_grid_click, [session_state, ui.colour_by], [session_state, *sliders, *ui.images]
-    )
+    clicked = [session_state, *sliders, *ui.images]
+    for part, image in (("mid", ui.slots["A"].image), ("side", ui.slots["A"].side_image)):
+        image.select(_grid_clicker(ctx, part), [session_state, ui.colour_by], clicked)
+
+
+def _grid_clicker(ctx: AppContext, part: str):
+    """Two clicks on grid A (its mid, or its side: the same level numbers) pick the region."""
+
+    @friendly("selecting on the grid")
+    def on_grid_click(session: UserSession, colour, event: gr.SelectData):
+        codes = cb.slot_codes(session, "A")
+        if codes is None or (part == "side" and codes.channels == 1):
+            return [session] + [gr.Slider()] * 4 + [gr.Image()] * 4
+        x, y = event.index
+        region, session.editor.anchor = cb.click_region(
+            codes.part(part),
+            int(x),
+            int(y),
+            width=GRID_WIDTH,
+            anchor=session.editor.anchor,
+            axis_frames=shared_axis(session),
+        )
+        start, end = cb.region_seconds(codes, region)
+        values = [start, end, region.first_level, region.last_level]
+        return [session, *values, *_pictures(ctx, session, colour, values)]
+
+    return on_grid_click
 
 
 def _wire_output(ctx: AppContext, session_state: gr.State, ui: DnaTab) -> None:

@@ -196,3 +196,24 @@ def test_the_tab_shows_the_stereo_controls_only_for_stereo_sounds(stereo_ctx, lo
     mono = UserSession()
     dna.load_file(stereo_ctx, mono, "A", "tiny", str(_wide_file(tmp_path, "m.wav", 3)))
     assert shown(mono)[0] == [False, False, False, False]  # a mono model's editor as it was
+
+
+def test_two_clicks_on_the_side_grid_pick_a_region(stereo_ctx, loaded):
+    import gradio as gr
+
+    from sda.app import dna_tab
+
+    click = dna_tab._grid_clicker(stereo_ctx, "side")
+    a = dna.slot_codes(loaded, "A")
+    row = 32 + 1  # a two-level grid's row pitch (rows of 32 px and a 1 px line)
+    first = click(
+        loaded, pictures.COLOUR_BY_CODE, gr.SelectData(None, {"index": [0, row + 5], "value": None})
+    )
+    assert first[3:5] == [1, 1]  # one corner: the side's level 1, the first frame
+    x = dna_tab.GRID_WIDTH // 2
+    second = click(
+        loaded, pictures.COLOUR_BY_CODE, gr.SelectData(None, {"index": [x, 5], "value": None})
+    )
+    start, end, low, high = second[1:5]
+    assert (low, high) == (0, 1) and start == 0 and 0 < end < a.seconds
+    assert loaded.editor.anchor is None  # the region is complete
