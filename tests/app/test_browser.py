@@ -430,6 +430,14 @@ def test_a_stereo_model_shows_both_grids_and_swaps_sides(
         _wait_text(page, f"dna-status-{slot}", "stereo")
     page.wait_for_selector("#dna-side-a img")
     assert page.locator("#dna-target").is_visible() and page.locator("#dna-side-b img").count()
+    side = page.locator("#dna-side-a img")
+    box = side.bounding_box()
+    for x, y in ((0.6, 0.1), (0.9, 0.9)):  # two corners on the side grid pick a region
+        side.click(position={"x": box["width"] * x, "y": box["height"] * y})
+        page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => document.querySelector('#dna-last input[type=number]')?.value === '1'"
+    )  # the side's finest level (of its two)
     page.click("#dna-op-swap-side")
     _wait_text(page, "dna-history", "B's room")
     page.click("#dna-decode")
