@@ -76,15 +76,26 @@ def _data_dir(cfg: DictConfig, codec_path: str, bundle) -> Path:
 
 
 def _prior_config(cfg: DictConfig, codec, fingerprint: str) -> PriorConfig:
-    """The model config with levels and codebook size read from the codec (as nanoGPT reads vocab)."""
+    """The model config with levels and codebook size read from the codec (as nanoGPT reads vocab).
+
+    A stereo codec's prior reads the mid's and the side's grids stacked: its levels are the
+    codec's `grid_levels`."""
     values = OmegaConf.to_container(cfg.model, resolve=True)
     values.pop("_target_", None)
-    for key in ("num_levels", "codebook_size"):
-        theirs = getattr(codec.config, key)
+    from_codec = {
+        "num_levels": codec.config.grid_levels,
+        "codebook_size": codec.config.codebook_size,
+    }
+    for key, theirs in from_codec.items():
         if values.get(key) not in (None, theirs):
+            what = (
+                "rows (mid + side levels)"
+                if key == "num_levels" and theirs != codec.config.num_levels
+                else key
+            )
             raise TrainingError(
-                f"model.{key}={values[key]} does not match the codec's {key}={theirs}: a prior must "
-                "use its codec's codebook; remove the override"
+                f"model.{key}={values[key]} does not match the codec's {what}={theirs}: a prior "
+                "must use its codec's codebook; remove the override"
             )
         values[key] = theirs
     values["codec_fingerprint"] = fingerprint
