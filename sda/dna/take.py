@@ -20,7 +20,9 @@ class Take:
     """Codes and their decoded audio; `eq=False`: two takes are equal only if they are the same."""
 
     codes: Codes
-    audio: np.ndarray  # (samples,) float32 at `sample_rate`: the decoder's output, level set
+    # (samples,) float32 at `sample_rate`, or (2, samples) left/right from a stereo model: the
+    # decoder's output, level set
+    audio: np.ndarray
     sample_rate: int
     # Descriptor values (raw units, e.g. Hz, dB) the steering measured on the kept candidate;
     # empty when no candidates were compared.
@@ -29,12 +31,23 @@ class Take:
 
     def __post_init__(self) -> None:
         audio = np.asarray(self.audio, dtype=np.float32)
-        if audio.ndim != 1:
-            raise ValueError(f"a take's audio is (samples,), got shape {audio.shape}")
+        if not (audio.ndim == 1 or (audio.ndim == 2 and audio.shape[0] == 2)):
+            raise ValueError(
+                f"a take's audio is (samples,) or stereo (2, samples), got shape {audio.shape}"
+            )
         object.__setattr__(self, "audio", audio)
         if not self.provenance:
             object.__setattr__(self, "provenance", dict(self.codes.provenance))
 
     @property
+    def channels(self) -> int:
+        """1 for a mono take, 2 for a stereo model's take (left, right)."""
+        return 1 if self.audio.ndim == 1 else 2
+
+    @property
+    def samples(self) -> int:
+        return int(self.audio.shape[-1])
+
+    @property
     def seconds(self) -> float:
-        return len(self.audio) / self.sample_rate
+        return self.samples / self.sample_rate
