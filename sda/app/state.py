@@ -158,7 +158,7 @@ class SessionTake:
 
     def __post_init__(self) -> None:
         if self.audio is not None:
-            self.samples = len(self.audio)
+            self.samples = int(self.audio.shape[-1])  # a stereo model's take is (2, samples)
 
     @property
     def seconds(self) -> float:
@@ -194,7 +194,7 @@ class SessionTake:
                 f"take {self.number} is no longer on disk; "
                 "generate it again (its seed is in the history)"
             ) from None
-        return np.ascontiguousarray(audio[0], dtype=np.float32)
+        return np.ascontiguousarray(audio[0] if len(audio) == 1 else audio, dtype=np.float32)
 
     @property
     def label(self) -> str:

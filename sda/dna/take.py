@@ -20,9 +20,7 @@ class Take:
     """Codes and their decoded audio; `eq=False`: two takes are equal only if they are the same."""
 
     codes: Codes
-    # (samples,) float32 at `sample_rate`, or (2, samples) left/right from a stereo model: the
-    # decoder's output, level set
-    audio: np.ndarray
+    audio: np.ndarray  # (samples,) or stereo (2, samples) float32 at `sample_rate`, level set
     sample_rate: int
     # Descriptor values (raw units, e.g. Hz, dB) the steering measured on the kept candidate;
     # empty when no candidates were compared.
@@ -32,9 +30,7 @@ class Take:
     def __post_init__(self) -> None:
         audio = np.asarray(self.audio, dtype=np.float32)
         if not (audio.ndim == 1 or (audio.ndim == 2 and audio.shape[0] == 2)):
-            raise ValueError(
-                f"a take's audio is (samples,) or stereo (2, samples), got shape {audio.shape}"
-            )
+            raise ValueError(f"a take's audio is (samples,) or (2, samples), got {audio.shape}")
         object.__setattr__(self, "audio", audio)
         if not self.provenance:
             object.__setattr__(self, "provenance", dict(self.codes.provenance))
@@ -50,4 +46,4 @@ class Take:
 
     @property
     def seconds(self) -> float:
-        return self.samples / self.sample_rate
+        return self.audio.shape[-1] / self.sample_rate
