@@ -60,6 +60,7 @@ class GenerationSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        known.setdefault("width", 0.0)  # saved before stereo width existed: off, as it was
         settings = cls(**known)
         settings.controls = _shared(lambda: checked_controls(settings.controls))
         return settings

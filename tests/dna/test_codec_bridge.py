@@ -33,7 +33,9 @@ def test_a_take_refuses_foreign_codes_and_bad_levels(tiny_bundle, codes):
     with pytest.raises(CodesError, match="levels"):
         codec_bridge.decode_take(tiny_bundle, codes, levels=codes.levels + 1)
     with pytest.raises(ValueError, match="samples"):
-        Take(codes=codes, audio=np.zeros((2, 10), np.float32), sample_rate=48_000)
+        Take(codes=codes, audio=np.zeros((3, 10), np.float32), sample_rate=48_000)
+    stereo = Take(codes=codes, audio=np.zeros((2, 480), np.float32), sample_rate=48_000)
+    assert stereo.seconds == pytest.approx(0.01)  # a stereo take: two channels, one length
 
 
 def test_an_audio_output_is_the_take_exported(tiny_bundle, codes, tmp_path):
