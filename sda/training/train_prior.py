@@ -168,12 +168,14 @@ def _build_datamodule(
 
 
 def _record_settings(
-    cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig
+    cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig, channels: int
 ) -> None:
-    """Write what the run really uses back into `cfg` (saved as .hydra/config.yaml)."""
+    """Write what the run really uses back into `cfg` (saved as .hydra/config.yaml); the data's
+    channels are the codec's (a stereo codec's prior reads its files as stereo)."""
     with open_dict(cfg):
         cfg.codec = codec_source
         cfg.data.dir = str(data_dir)
+        cfg.data.channels = int(channels)
         cfg.model = OmegaConf.create({"_target_": "sda.models.prior.PriorConfig", **asdict(config)})
 
 
@@ -194,7 +196,7 @@ def train(cfg: DictConfig) -> Path:
     report = datamodule.scan()
     (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
     datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
-    _record_settings(cfg, codec_source, data_dir, prior_config)
+    _record_settings(cfg, codec_source, data_dir, prior_config, codec.config.channels)
     fit_run.save_run_config(cfg, run_dir, prior_config.codebook_size)
 
     training: PriorTrainingConfig = instantiate(cfg.training)

@@ -117,7 +117,8 @@ def test_a_tiny_stereo_prior_trains_on_stacked_grids_and_loads(stereo_prior_run,
     folder = json.loads((stereo_prior_run / "dataset_report.json").read_text())["folder"]
     data = prior_data.PriorDataModule(
         codec=bundle.codec, dir=folder, context_frames=config.context_frames,
-        pad=config.pad_token, shifts=1, use_cache=False, batch_size=2, steps_per_epoch=1,
+        pad=config.pad_token, shifts=2, batch_size=2, steps_per_epoch=1,
+        cache_dir=stereo_prior_run.parent.parent / "cache",  # the run's: its codes read back
     )  # fmt: skip
     data.setup()
     batch = next(iter(data.train_dataloader()))
