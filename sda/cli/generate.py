@@ -258,6 +258,8 @@ def _write_takes(
             typer.echo(str(written))  # stdout: one output path per line, for scripts
             if loop:
                 _say_loop(written, take)
+            if own_side is not None and export_options["channels"] == "stereo":
+                _say_mono_compatibility(written, audio)
 
 
 def _check_request(
@@ -346,6 +348,13 @@ def _say_controls(model, controls) -> None:
     stats = bundle_stats(model)
     if controls and stats is not None:
         typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
+
+
+def _say_mono_compatibility(written: Path, audio) -> None:
+    """How a stereo model's take survives a mono downmix (phase cancellation), on stderr."""
+    from sda.audio.mono_compat import mono_compatibility
+
+    typer.echo(f"{written.name}: {mono_compatibility(audio).describe()}", err=True)
 
 
 def _say_loop(written: Path, loop: Loop) -> None:

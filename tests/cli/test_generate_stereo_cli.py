@@ -28,6 +28,7 @@ def test_a_stereo_model_writes_its_own_stereo_takes_and_says_so(
     assert audio.shape[1] == 2 and rate == 48_000
     assert not np.allclose(audio[:, 0], audio[:, 1], atol=1e-3)  # the model's side, kept
     assert "stereo model" in err and "as generated" in err
+    assert f"{Path(out.strip()).name}: mono downmix" in err  # the phase check, per file
 
 
 @pytest.mark.parametrize("format", ["flac", "ogg", "mp3"])
