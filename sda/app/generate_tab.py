@@ -448,6 +448,8 @@ def _after_generation(ctx: AppContext, session: UserSession, model_name: str, ma
     newest = choices[0][1]
     previous = choices[1][1] if len(choices) > 1 else newest
     status_text = f"Made {len(made)} take{'s' if len(made) > 1 else ''} with **{model_name}**."
+    if made and made[0].codes is not None and made[0].codes.channels == 2:
+        status_text += " Stereo takes of the model's own image: the width scales its side."
     if any(not take.in_memory for take in session.takes):
         status_text += " Older takes play and export from disk, to keep memory free."
     return [
