@@ -61,6 +61,15 @@ def test_width_scales_the_models_own_side_and_channels_mono_mixes_down(
     assert sf.info(out.strip()).channels == 1 and "mixed down" in err
 
 
+def test_binaural_places_a_stereo_take_as_a_speaker_pair(capsys, tiny_stereo_bundle, tmp_path):
+    code, out, err = sda_generate(
+        capsys, tiny_stereo_bundle, tmp_path, "--seconds", "0.4", "--channels", "binaural"
+    )
+    assert code == 0, err
+    audio, _ = sf.read(out.strip(), dtype="float64", always_2d=True)
+    assert audio.shape[1] == 2 and np.abs(audio).max() > 0
+
+
 def test_a_stereo_loop_file_has_two_channels_and_loop_points(capsys, tiny_stereo_bundle, tmp_path):
     code, out, err = sda_generate(
         capsys, tiny_stereo_bundle, tmp_path, "--loop", "--seconds", "0.5", "--temperature", "1.5"
