@@ -146,7 +146,7 @@ class SessionTake:
     number: int
     model: str  # library name of the bundle
     path: Path  # float WAV preview in the session folder
-    audio: np.ndarray | None  # (samples,) float32 at sample_rate; None once released
+    audio: np.ndarray | None  # (samples,) or stereo (2, samples) float32; None once released
     sample_rate: int
     settings: dict[str, Any]
     codes: Codes | None = None
@@ -154,11 +154,13 @@ class SessionTake:
     # plain take. Exports of a loop are resampled as a loop and carry loop points.
     loop_seconds: float | None = None
     samples: int = field(init=False, default=0)
+    channels: int = field(init=False, default=1)  # 2: a stereo model's take (left, right)
     audio_file: Path | None = field(init=False, default=None)  # where a released take's audio is
 
     def __post_init__(self) -> None:
         if self.audio is not None:
-            self.samples = int(self.audio.shape[-1])  # a stereo model's take is (2, samples)
+            self.samples = int(np.shape(self.audio)[-1])
+            self.channels = 2 if np.ndim(self.audio) == 2 else 1
 
     @property
     def seconds(self) -> float:
@@ -182,7 +184,8 @@ class SessionTake:
         self.audio = None
 
     def load_audio(self) -> np.ndarray:
-        """The take's float audio (samples,), from memory or read back from its file."""
+        """The take's float audio, (samples,) or stereo (2, samples), from memory or read back
+        from its file."""
         if self.audio is not None:
             return self.audio
         from sda.app.errors import AppError
@@ -194,7 +197,7 @@ class SessionTake:
                 f"take {self.number} is no longer on disk; "
                 "generate it again (its seed is in the history)"
             ) from None
-        return np.ascontiguousarray(audio[0] if len(audio) == 1 else audio, dtype=np.float32)
+        return np.ascontiguousarray(audio if self.channels == 2 else audio[0], dtype=np.float32)
 
     @property
     def label(self) -> str:
