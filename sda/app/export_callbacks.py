@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +99,19 @@ def export_source(
 ) -> Path:
     """Write the chosen take (its number) or the editor result (`EDITOR_SOURCE`) as a file,
     from the decoder's float audio, at the bit depth asked for. A take keeps its stereo field
-    (width, movement: a mono layout becomes stereo), and a loop take its loop points."""
+    (width, movement: a mono layout becomes stereo), and a loop take its loop points. A stereo
+    model's take (or stereo editor result) exports as stereo in the mono layout too, its own
+    side scaled by the take's width; width 0 (mono) lets the mono layout mix it down."""
     from sda.audio.export import export_audio
 
     settings = settings.checked()
     sound = settings.sound()
-    audio, rate, name, tags = _describe_source(session, source)  # audio (samples,) float32
+    audio, rate, name, tags = _describe_source(session, source)  # (samples,) or (2, samples)
+    render = _take_render(session, source)
+    if audio.ndim == 2:
+        audio, render = _stereo_take(audio, rate, render)
+        if sound.channels == "mono" and render.pop("stereo"):
+            sound = replace(sound, channels="stereo")
     if settings.title:
         tags["title"] = settings.title
     if settings.artist:
@@ -117,9 +124,25 @@ def export_source(
     target = folder / f"{_safe_stem(name)}-{session.counter:03d}.{settings.format}"
     written = export_audio(
         audio, target, sample_rate_in=rate, tags=tags, overwrite=True,
-        **{**sound.to_dict(), **_take_render(session, source)},
+        **{**sound.to_dict(), **render},
     )  # fmt: skip
     return Path(written)
+
+
+def _stereo_take(
+    audio: np.ndarray, rate: int, render: dict[str, Any]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A stereo take (2, samples) with its width and movement applied to its own side
+    (`model_field`), and what is left for `export_audio`: the loop length, and "stereo" (whether
+    the take still has a side to keep)."""
+    from sda.audio.stereo_field import AS_GENERATED, model_field
+
+    width = float(render.pop("width", AS_GENERATED))
+    movement = float(render.pop("movement", 0.0))
+    if width != AS_GENERATED or movement:
+        looped = render.get("loop_seconds") is not None
+        audio = model_field(audio, rate, width=width, movement=movement, loop=looped)
+    return audio, {**render, "stereo": bool(width or movement)}
 
 
 def _describe_source(
@@ -160,17 +183,25 @@ def _describe_source(
 
 def _take_render(session: UserSession, source: str | None) -> dict[str, Any]:
     """How a take is rendered at export: its stereo field, and its length if it is a loop
-    (`export_audio`'s keywords; a width of 0 leaves the layout's own)."""
+    (`export_audio`'s keywords; a width of 0 leaves the layout's own; a stereo take's width is
+    kept as set, 0 included: it scales the model's own side)."""
     take = None if source == EDITOR_SOURCE else session.take(source)
     if take is None:
         return {}
-    width = float(take.settings.get("width") or 0.0)
+    given = take.settings.get("width")
+    width = float(given or 0.0)
     render: dict[str, Any] = {"movement": float(take.settings.get("movement") or 0.0)}
-    if width > 0:
+    if width > 0 or (given is not None and _is_stereo(take)):
         render["width"] = width
     if take.loop_seconds is not None:
         render["loop_seconds"] = take.loop_seconds
     return render
+
+
+def _is_stereo(take: Any) -> bool:
+    """Whether a session take came from a stereo model (its codes have a side grid)."""
+    codes = getattr(take, "codes", None)
+    return codes is not None and getattr(codes, "channels", 1) == 2
 
 
 def _safe_stem(name: str) -> str:

@@ -87,7 +87,7 @@ def _sound_settings(prefix: str) -> tuple:
             list(cb.CHANNELS),
             value="mono",
             label="Channels",
-            info="a take with stereo width or movement exports in stereo",
+            info="a take with stereo width or movement, or from a stereo model, exports in stereo",
         )
         azimuth = gr.Slider(
             -180,

@@ -49,7 +49,9 @@ class GenerationSettings:
     bars: float = 0.0  # a loop of this many bars at `bpm`; 0: a loop `seconds` long
     bpm: float = 120.0
     beats_per_bar: int = 4
-    width: float = 0.0  # stereo width 0..1 (sda.audio.stereo_field), 0 = mono
+    # stereo width 0..1 (sda.audio.stereo_field), 0 = mono; a stereo model's takes scale their own
+    # side (0.5 = as generated); None: the model's own (0 for a mono model, 0.5 for a stereo one)
+    width: float | None = None
     movement: float = 0.0  # stereo movement 0..1 (a slow auto-pan), 0 = still
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class GenerationSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        known.setdefault("width", 0.0)  # saved before stereo width existed: off, as it was
         settings = cls(**known)
         settings.controls = _shared(lambda: checked_controls(settings.controls))
         return settings
@@ -103,7 +106,8 @@ class GenerationSettings:
         """Validated copy: the shared rules, then the app's limits on duration and count."""
         if self.seed is None:
             self.seed = 0
-        width, movement = _stereo("width", self.width), _stereo("movement", self.movement)
+        width = None if self.width is None else _stereo("width", self.width)
+        movement = _stereo("movement", self.movement)
         length = self.loop_length()
         fitted = length is not None and bool(self.bars)  # a tempo-fitted loop's own length
         seconds = length.seconds if fitted else self.seconds
@@ -151,6 +155,33 @@ def _shared(make: Callable[[], Any]) -> Any:
         return make()
     except GenerationError as error:
         raise GenerateError(str(error)) from None
+
+
+def is_stereo_model(ctx: AppContext, model: str | None) -> bool:
+    """Whether the picked model was trained on stereo (its takes have a side of their own)."""
+    from sda.errors import SdaError
+
+    try:
+        return bool(model) and int(getattr(ctx.models.get(model), "channels", 1)) == 2
+    except (SdaError, KeyError, TypeError, ValueError):  # no such model: the pick says so later
+        return False
+
+
+def model_width(stereo: bool, width: float | None) -> float:
+    """The width a take gets: as set, or the model's own (0 = mono for a mono model, 0.5 = the
+    side as generated for a stereo model)."""
+    from sda.audio.stereo_field import AS_GENERATED
+
+    return (AS_GENERATED if stereo else 0.0) if width is None else float(width)
+
+
+def width_label(ctx: AppContext, model: str | None, width: float | None) -> str:
+    """The physical value of the width slider: for a stereo model, the share of its own side."""
+    from sda.audio.stereo_field import describe_model_width, describe_width
+
+    stereo = is_stereo_model(ctx, model)
+    value = model_width(stereo, width)
+    return describe_model_width(value) if stereo else describe_width(value)
 
 
 def format_control(name: str, value: float | list[float]) -> str:
@@ -230,7 +261,8 @@ def generate_takes(
 
     Each take keeps the decoder's float audio; its file is a float WAV preview for the players
     (in stereo when the settings spread it: exports spread the take the same way). With
-    `settings.loop` each take is a seamless loop.
+    `settings.loop` each take is a seamless loop. A stereo model's takes are (2, samples), their
+    width scales the model's own side (the width kept with the take is the one used).
     """
     if not model:
         raise GenerateError("pick a model first (Library tab lists them)")
@@ -242,6 +274,7 @@ def generate_takes(
             "train one with `sda-train-prior` or use the DNA tab to edit encoded sounds"
         )
     config = bundle.codec.config
+    settings = replace(settings, width=model_width(config.channels == 2, settings.width))
     length = settings.loop_length(int(config.sample_rate), int(config.samples_per_frame))
     takes = []
     for index in range(settings.count):
@@ -310,13 +343,19 @@ def _loop_one(
 
 
 def _preview(audio: np.ndarray, rate: int, settings: GenerationSettings) -> np.ndarray:
-    """What the players play: the take, spread to stereo as its export will be (or as it is)."""
-    if not (settings.width or settings.movement):
-        return audio  # (samples,): the decoder's samples exactly
-    from sda.audio.stereo_field import stereo_field
+    """What the players play: the take, spread to stereo as its export will be (or as it is);
+    a stereo model's take (2, samples) with its own side scaled by the width."""
+    from sda.audio.stereo_field import AS_GENERATED, model_field, stereo_field
 
+    width = model_width(audio.ndim == 2, settings.width)
+    if audio.ndim == 2:
+        if width == AS_GENERATED and not settings.movement:
+            return audio  # (2, samples): the decoder's samples exactly
+        return model_field(audio, rate, width=width, movement=settings.movement, loop=settings.loop)
+    if not (width or settings.movement):
+        return audio  # (samples,): the decoder's samples exactly
     return stereo_field(
-        audio, rate, width=settings.width, movement=settings.movement, loop=settings.loop
+        audio, rate, width=width, movement=settings.movement, loop=settings.loop
     )  # (2, samples)
 
 

@@ -97,6 +97,8 @@ class SettingsPanel:
     inputs: list[gr.components.Component]  # what `collect` reads, in its order
     control_values: list[gr.Slider]  # one per control, in `control_names()` order
     control_units: list[gr.Markdown]  # beside each: what that setting means for this model
+    width: gr.Slider  # a mono model's widening, or a stereo model's own side (0.5 = as made)
+    width_value: gr.Markdown  # beside it: the physical value, in the picked model's terms
     preset: gr.Dropdown
     preset_name: gr.Textbox
     preset_save: gr.Button
@@ -134,6 +136,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     _wire_history(session_state, settings, takes, names)
     _wire_presets(ctx, settings, names)
     _wire_control_units(ctx, settings, names)
+    _wire_width(ctx, settings)
     return GenerateTab(tab=tab, model=settings.model)
 
 
@@ -174,7 +177,7 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     with gr.Accordion("Musical controls", open=True):
         controls = _controls(names)
     with gr.Accordion("Loop and stereo", open=False):
-        loop_and_stereo = _loop_and_stereo()
+        loop_and_stereo, width_value = _loop_and_stereo()
     with gr.Accordion("Presets", open=False):
         # Custom values: API calls may name a preset before any page listed them (the
         # callbacks refuse names the model has no preset for).
@@ -192,8 +195,8 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     ]  # fmt: skip
     return SettingsPanel(
         model=model, refresh=refresh, seed=seed, dice=dice, lock=lock, top_k=top_k, inputs=inputs,
-        control_values=values, control_units=units,
-        preset=preset, preset_name=preset_name, preset_save=preset_save,
+        control_values=values, control_units=units, width=loop_and_stereo[4],
+        width_value=width_value, preset=preset, preset_name=preset_name, preset_save=preset_save,
         preset_recall=preset_recall, preset_delete=preset_delete, go=go,
     )  # fmt: skip
 
@@ -239,9 +242,10 @@ def _controls(names: tuple[str, ...]) -> tuple:
     return guidance, candidates, moving, moving_to, checks, values, units
 
 
-def _loop_and_stereo() -> tuple:
-    """(loop, bars, bpm, beats per bar, width, movement): off by default; width and movement
-    show their physical value as they move."""
+def _loop_and_stereo() -> tuple[tuple, gr.Markdown]:
+    """(loop, bars, bpm, beats per bar, width, movement) and the width's value: off by default;
+    width and movement show their physical value as they move (the width's in the picked
+    model's terms: `_wire_width`)."""
     from sda.audio.stereo_field import describe_movement, describe_width
 
     loop = gr.Checkbox(
@@ -266,9 +270,8 @@ def _loop_and_stereo() -> tuple:
             0, 1, value=0, step=0.05, label="Stereo movement", scale=3, elem_id="gen-movement"
         )
         movement_value = gr.Markdown(describe_movement(0.0), elem_id="gen-movement-value")
-    width.change(lambda w: describe_width(float(w)), width, width_value, queue=False)
     movement.change(lambda m: describe_movement(float(m)), movement, movement_value, queue=False)
-    return loop, bars, bpm, beats, width, movement
+    return (loop, bars, bpm, beats, width, movement), width_value
 
 
 def _takes_panel(ctx: AppContext, session_state: gr.State) -> TakesPanel:
@@ -363,7 +366,7 @@ def spread(names: tuple[str, ...], settings: cb.GenerationSettings) -> list:
         settings.bars,
         settings.bpm,
         settings.beats_per_bar,
-        settings.width,
+        0.0 if settings.width is None else settings.width,
         settings.movement,
         *[n in settings.controls for n in names],
         *[firsts.get(n, 0.5) for n in names],
@@ -445,6 +448,8 @@ def _after_generation(ctx: AppContext, session: UserSession, model_name: str, ma
     newest = choices[0][1]
     previous = choices[1][1] if len(choices) > 1 else newest
     status_text = f"Made {len(made)} take{'s' if len(made) > 1 else ''} with **{model_name}**."
+    if made and made[0].codes is not None and made[0].codes.channels == 2:
+        status_text += " Stereo takes of the model's own image: the width scales its side."
     if any(not take.in_memory for take in session.takes):
         status_text += " Older takes play and export from disk, to keep memory free."
     return [
@@ -469,6 +474,24 @@ def _wire_control_units(ctx: AppContext, settings: SettingsPanel, names: tuple[s
     sources = [settings.model, *settings.control_values]
     for component in sources:
         component.change(show, sources, settings.control_units, queue=False)
+
+
+def _wire_width(ctx: AppContext, settings: SettingsPanel) -> None:
+    """The width's value follows its slider in the picked model's terms: a widening of a mono
+    take, or "side of the model" for a stereo model. Picking a model sets the width to its
+    own neutral: 0 (mono) for a mono model, 0.5 (the side as generated) for a stereo one."""
+
+    def on_model(model):
+        width = cb.model_width(cb.is_stereo_model(ctx, model), None)
+        return gr.Slider(value=width), cb.width_label(ctx, model, width)
+
+    def show(width, model):
+        return cb.width_label(ctx, model, width)
+
+    settings.width.change(show, [settings.width, settings.model], settings.width_value, queue=False)
+    settings.model.change(
+        on_model, settings.model, [settings.width, settings.width_value], queue=False
+    )
 
 
 def _wire_history(

@@ -6,6 +6,10 @@ ratio is width / (2 - width): the L/R correlation is then 1 - width, from 1 (mon
 unrelated, as wide as it gets before going out of phase). Movement adds a slowly swinging share
 of the take to the side: a linear auto-pan that moves the image from the left to the right and
 back; for a loop it completes whole swings (at least one), so the movement loops with the sound.
+
+A stereo model's take has a side of its own: there `model_field` scales that side instead
+(0 = mono, 0.5 = as generated, 1 = twice the side), never past L and R unrelated, and moves it
+the same way; the mid, and so the mono downmix, stays the take's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ MAX_SIDE_GAIN = 8.0  # a take with almost nothing above 200 Hz cannot be widened
 MAX_PAN_DEPTH = 0.5  # at movement 1 the louder channel is 3x the quieter: +-9.5 dB
 PAN_PERIOD_SECONDS = 4.0  # one slow swing left-right-left
 TINY = 1e-20
+AS_GENERATED = 0.5  # a stereo model's width that keeps its side as generated
+# the widest a stereo model's side is scaled to: side/mid energy 1 (L and R unrelated), as the
+# widest widened mono take; wider would turn the channels against each other and cancel in mono
+MAX_MODEL_SIDE_RATIO = 1.0
 
 
 def side_to_mid_ratio(width: float) -> float:
@@ -91,6 +99,58 @@ def stereo_field(
     if peak > 1.0:
         stereo /= peak
     return stereo.astype(np.float32)
+
+
+def model_side_gain(width: float) -> float:
+    """The factor a width setting scales a stereo model's own side by: 2 x width (0.5 keeps it)."""
+    _check_setting("width", width)
+    return float(width) / AS_GENERATED
+
+
+def describe_model_width(width: float) -> str:
+    """The physical value behind a width setting on a stereo model's side, for a label or --help."""
+    gain = model_side_gain(width)
+    if gain == 0:
+        return "mono (the model's side removed)"
+    if gain == 1:
+        return "the model's own side, as generated"
+    return f"side of the model {20 * math.log10(gain):+.1f} dB"
+
+
+def model_field(
+    stereo: np.ndarray,
+    sample_rate: int,
+    *,
+    width: float = AS_GENERATED,
+    movement: float = 0.0,
+    loop: bool = False,
+) -> np.ndarray:  # -> (2, samples) float32
+    """A stereo model's take (2, samples) with its own side scaled by `width` (0 = mono,
+    0.5 = as generated, 1 = side x2) and set in motion by `movement` (0..1, as `stereo_field`).
+
+    The mid is kept, so (L + R) / 2 is the take's downmix at any width. A widened side stops at
+    side/mid energy MAX_MODEL_SIDE_RATIO (L and R unrelated): the take stays mono-compatible.
+    Should the channels then peak above full scale, both are turned down together."""
+    _check_setting("movement", movement)
+    audio = np.asarray(stereo, dtype=np.float64)
+    if audio.ndim != 2 or audio.shape[0] != 2:
+        raise SpatialError(f"A stereo model's take is (2, samples), got shape {audio.shape}.")
+    left, right = audio
+    mid, side = (left + right) / 2, (left - right) / 2
+    gain = model_side_gain(width)
+    if gain > 1:  # widening: capped where L and R stop being related
+        ratio = np.sum(side**2) / (np.sum(mid**2) + TINY)
+        gain = min(gain, max(1.0, math.sqrt(MAX_MODEL_SIDE_RATIO / (ratio + TINY))))
+    side = side * gain
+    depth = MAX_PAN_DEPTH * float(movement)
+    if depth > 0 and mid.size:
+        phase = 2 * np.pi * pan_cycles(mid.size / sample_rate, loop=loop) * np.arange(mid.size)
+        side = side - depth * np.cos(phase / mid.size) * mid
+    out = np.stack([mid + side, mid - side])
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > 1.0:
+        out /= peak
+    return out.astype(np.float32)
 
 
 def measure_width(stereo: np.ndarray) -> float:

@@ -1,4 +1,9 @@
-"""CLI command `sda generate`: new sounds from a model's prior, steered by the musical controls."""
+"""CLI command `sda generate`: new sounds from a model's prior, steered by the musical controls.
+
+A stereo model (trained on stereo) writes 2-channel takes of its own image; --width then scales
+the model's own side (0 = mono, 0.5 = as generated, 1 = twice the side) and --channels mono mixes
+the takes down. A mono model's takes are spread to stereo by --width and --movement as before.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from sda.cli.options import (
     AudioOutput,
     AzimuthOption,
     BitDepthOption,
-    ChannelsOption,
     CommandError,
     DeviceOption,
     FormatOption,
@@ -83,7 +87,8 @@ WidthOption = Annotated[
         "--width",
         help="Stereo width 0..1, makes the output stereo: 0 = mono; 0.5 = side/mid -4.8 dB "
         "(L/R correlation 0.50); 1 = side/mid +0.0 dB (L and R unrelated). "
-        "Unset: 0, or 0.5 with --channels stereo.",
+        "Unset: 0, or 0.5 with --channels stereo. A stereo model scales its own side: "
+        "0 = mono, 0.5 = as generated (unset), 1 = side +6 dB (at most L and R unrelated).",
     ),
 ]
 MovementOption = Annotated[
@@ -119,6 +124,14 @@ CandidatesOption = Annotated[
         help="With controls set: sample this many, keep the one measuring closest (1: off).",
     ),
 ]
+GenerateChannelsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--channels",
+        help="mono, stereo or binaural. Unset: stereo for a stereo model (its own image), "
+        "else mono.",
+    ),
+]
 PromptOption = Annotated[
     Path | None, typer.Option("--prompt", help="Continue this: a .sdacodes file or an audio file.")
 ]
@@ -150,7 +163,7 @@ def generate(
     format: FormatOption = "wav",
     rate: RateOption = 48_000,
     bit_depth: BitDepthOption = None,
-    channels: ChannelsOption = "mono",
+    channels: GenerateChannelsOption = None,
     azimuth: AzimuthOption = 0.0,
     width: WidthOption = None,
     movement: MovementOption = 0.0,
@@ -165,6 +178,7 @@ def generate(
     Example: sda generate "my kit" --seconds 30 --count 4 --brightness 0.8 --format flac -o takes/
     A control can move over the take: --density 0.1:0.9 starts sparse and ends busy.
     Loops: sda generate "my kit" --loop --bars 4 --bpm 120 --width 0.5 --out-dir loops/
+    A stereo model writes stereo takes; --width 0.8 widens its own side, --channels mono mixes down.
     """
     from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
@@ -181,13 +195,17 @@ def generate(
     )  # fmt: skip
     _check_request(settings, count=count, prompt=prompt, loop=loop)
     output = AudioOutput(
-        format=format, rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
-        lufs=lufs, overwrite=overwrite,
+        format=format, rate=rate, bit_depth=bit_depth, channels=channels or "mono",
+        azimuth=azimuth, lufs=lufs, overwrite=overwrite,
     )  # fmt: skip
     extension = output.check()
-    stereo = _check_stereo(width, movement, channels)
+    _check_stereo(width, movement, channels or "mono")  # a bad value: refused before the model
     _check_out_dir(out_dir)
     model = load_model(bundle, library, device)
+    own_side = _is_stereo(model)
+    channels = channels or ("stereo" if own_side else "mono")
+    stereo = _model_stereo(width, movement, channels) if own_side else None
+    stereo = stereo or _check_stereo(width, movement, channels)
     exact = length.for_model(model)  # None: a plain --seconds take
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
@@ -200,6 +218,9 @@ def generate(
         movement=movement, lufs=lufs, overwrite=overwrite,
         loop_seconds=exact.exact_seconds if loop else None,
     )  # fmt: skip
+    if own_side:  # the take's own side is scaled here; the export keeps the image as it is
+        export_options.update(channels=_model_layout(width, movement, channels), width=None)
+        export_options.update(movement=0.0, own_side={"width": width, "movement": movement})
     _write_takes(
         model, targets, settings, exact=exact, loop=loop, prompt=prompt,
         prompt_codes=prompt_codes, format=extension[1:], export_options=export_options,
@@ -213,6 +234,8 @@ def _write_takes(
     """Generate, export and announce each take (seeds settings.seed, seed+1, ...)."""
     from sda.audio.export import export_audio
 
+    export_options = dict(export_options)
+    own_side = export_options.pop("own_side", None)  # a stereo model's width and movement
     count = len(targets)
     with _progress_bar() as progress:
         for index, target in enumerate(targets):
@@ -223,8 +246,9 @@ def _write_takes(
                 take = _one_take(model, progress, take_settings, index, count, prompt_codes)
                 take = _cut_to(take, exact)
             tags = _take_tags(model, take_settings, prompt, _length_settings(exact, loop))
+            audio = take.audio if own_side is None else _own_side(take, loop=loop, **own_side)
             written = export_audio(
-                take.audio,
+                audio,
                 target,
                 sample_rate_in=take.sample_rate,
                 format=format,
@@ -234,6 +258,8 @@ def _write_takes(
             typer.echo(str(written))  # stdout: one output path per line, for scripts
             if loop:
                 _say_loop(written, take)
+            if own_side is not None and export_options["channels"] == "stereo":
+                _say_mono_compatibility(written, audio)
 
 
 def _check_request(
@@ -270,6 +296,42 @@ def _check_stereo(width: float | None, movement: float, channels: str) -> str | 
     )
 
 
+def _is_stereo(model) -> bool:
+    """Whether `model` was trained on stereo: its takes are (2, samples) with a side of its own."""
+    return int(getattr(model.codec.config, "channels", 1)) == 2
+
+
+def _model_stereo(width: float | None, movement: float, channels: str) -> str:
+    """The stereo line for a stereo model's takes: its own side, scaled by the width."""
+    from sda.audio.stereo_field import AS_GENERATED, describe_model_width, describe_movement
+
+    if _model_layout(width, movement, channels) == "mono":
+        return "stereo model: takes mixed down to mono (--channels mono)"
+    width = AS_GENERATED if width is None else width
+    return (
+        f"stereo model: stereo takes of its own image; width {width:g} = "
+        f"{describe_model_width(width)}; movement {movement:g} = {describe_movement(movement)}"
+    )
+
+
+def _model_layout(width: float | None, movement: float, channels: str) -> str:
+    """A stereo model's export layout: as asked, a width or movement making mono stereo (the
+    rule `ExportSettings` keeps for every take)."""
+    from sda.audio.export_settings import ExportSettings
+
+    return ExportSettings(channels=channels, width=width, movement=movement).channels
+
+
+def _own_side(take, *, width: float | None, movement: float, loop: bool):
+    """A stereo model's take (2, samples) with its own side scaled and moved (`model_field`)."""
+    from sda.audio.stereo_field import AS_GENERATED, model_field
+
+    width = AS_GENERATED if width is None else width
+    if width == AS_GENERATED and not movement:
+        return take.audio  # the decoder's samples exactly
+    return model_field(take.audio, take.sample_rate, width=width, movement=movement, loop=loop)
+
+
 def _say_settings(exact: LoopLength | None, loop: bool, stereo: str | None) -> None:
     """The length and the stereo field in physical terms, on stderr (stdout lists the files)."""
     if exact is not None:
@@ -286,6 +348,13 @@ def _say_controls(model, controls) -> None:
     stats = bundle_stats(model)
     if controls and stats is not None:
         typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
+
+
+def _say_mono_compatibility(written: Path, audio) -> None:
+    """How a stereo model's take survives a mono downmix (phase cancellation), on stderr."""
+    from sda.audio.mono_compat import mono_compatibility
+
+    typer.echo(f"{written.name}: {mono_compatibility(audio).describe()}", err=True)
 
 
 def _say_loop(written: Path, loop: Loop) -> None:
@@ -392,9 +461,9 @@ def _one_loop(
 
 def _cut_to(take: Take, length: LoopLength | None) -> Take:
     """A tempo-fitted one-shot cut to its exact length (the codes cover whole frames, rounded up)."""
-    if length is None or len(take.audio) <= length.samples:
+    if length is None or take.audio.shape[-1] <= length.samples:
         return take
-    return replace(take, audio=take.audio[: length.samples])
+    return replace(take, audio=take.audio[..., : length.samples])
 
 
 def _take_tags(

@@ -36,5 +36,14 @@ class Take:
             object.__setattr__(self, "provenance", dict(self.codes.provenance))
 
     @property
+    def channels(self) -> int:
+        """1 for a mono take, 2 for a stereo model's take (left, right)."""
+        return 1 if self.audio.ndim == 1 else 2
+
+    @property
+    def samples(self) -> int:
+        return int(self.audio.shape[-1])
+
+    @property
     def seconds(self) -> float:
         return self.audio.shape[-1] / self.sample_rate

@@ -3,6 +3,8 @@
 Outputs longer than the prior's window are made window by window: each new window starts from the
 last half-window of codes already made (code-level continuation), so the music carries on instead of
 restarting. One seeded generator drives every draw, so a seed always gives the same grid.
+A stereo model's prior samples the mid's and the side's grids stacked; its takes are (2, samples)
+(`sda.generate.stereo_takes`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import torch
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes
-from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
@@ -32,6 +33,7 @@ from sda.generate.settings import (
     checked_controls,
 )
 from sda.generate.steering import CandidateChoice, bundle_stats, closest_candidate
+from sda.generate.stereo_takes import decode_take, downmix, new_codes, prior_rows
 
 
 def control_tensors(
@@ -84,13 +86,12 @@ def check_models(models: Any) -> tuple[Any, Any, str]:
             f"the prior of {name} was trained on codec {trained_on}, but its codec is {fingerprint}: "
             "codec and prior come from different runs; pair the prior with the codec it was trained on"
         )
-    if (config.num_levels, config.codebook_size) != (
-        codec.config.num_levels,
-        codec.config.codebook_size,
-    ):
+    rows = codec.config.grid_levels  # a stereo model's prior reads mid + side levels
+    if (config.num_levels, config.codebook_size) != (rows, codec.config.codebook_size):
+        grid = "levels" if rows == codec.config.num_levels else "mid + side levels"
         raise GenerationError(
             f"the prior of {name} expects {config.num_levels} levels of {config.codebook_size} codes "
-            f"but the codec has {codec.config.num_levels} of {codec.config.codebook_size}: "
+            f"but the codec has {rows} {grid} of {codec.config.codebook_size}: "
             "codec and prior come from different runs"
         )
     return codec, prior, fingerprint
@@ -168,7 +169,9 @@ def generate(
     sampled in one batch, decoded and measured, and the one closest to the controls is kept
     (see `sda.generate.steering`). With `prompt` the new codes continue it; `include_prompt`
     keeps prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
-    The take's audio is decoded once and its level set (`sda.generate.render`).
+    The take's audio is decoded once and its level set (`sda.generate.render`). A stereo model
+    samples mid and side together and gives a (2, samples) take; a stereo prompt continues both
+    grids, a mono one counts as centred; candidates are measured on the mid.
     """
     settings = GenerationSettings(  # one set of limits, shared with the CLI and the app
         seconds=seconds,
@@ -191,15 +194,16 @@ def generate(
         prior, _prompt_history(models, prompt), frames, batch,
         replace(settings, controls=conditioning), on_progress,
     )  # fmt: skip
-    as_codes = partial(_grid_codes, codec, fingerprint)
+    as_codes = partial(new_codes, models, fingerprint)
     choice, decoded = CandidateChoice(0), None
     if stats is not None:
-        audio = [decode_codes(models, as_codes(grid)) for grid in grids]
-        choice = closest_candidate(audio, int(codec.config.sample_rate), conditioning, stats)
+        audio = [decode_take(models, as_codes(grid, {})) for grid in grids]
+        rate = int(codec.config.sample_rate)
+        choice = closest_candidate([downmix(a) for a in audio], rate, conditioning, stats)
         decoded = audio[choice.index]
-    new = grids[choice.index].numpy()  # (levels, frames)
+    new = grids[choice.index].numpy()  # (rows, frames): levels, or mid + side levels
     if include_prompt and prompt is not None:
-        new = np.concatenate([np.asarray(prompt.indices), new], axis=1)
+        new = np.concatenate([prior_rows(models, prompt), new], axis=1)
         decoded = None  # the kept audio is the continuation alone: decode the whole once
     step = {
         "op": "generate", "seed": settings.seed, "seconds": settings.seconds,
@@ -214,25 +218,15 @@ def generate(
     return render_take(models, codes, targets, decoded=decoded, measurements=choice.measurements)
 
 
-def _grid_codes(codec, fingerprint: str, indices, provenance: dict | None = None) -> Codes:
-    """A (levels, frames) grid from this codec as `Codes`."""
-    return Codes(
-        indices=np.asarray(indices),
-        bundle_id=fingerprint,
-        frame_rate=float(codec.config.frame_rate),
-        codebook_size=int(codec.config.codebook_size),
-        provenance=provenance or {},
-    )
-
-
 def _prompt_history(models: Any, prompt: Codes | None) -> torch.Tensor | None:
-    """The prompt as a (1, levels, frames) history to continue, or a clear refusal."""
+    """The prompt as a (1, rows, frames) history to continue, or a clear refusal."""
     if prompt is None:
         return None
     check_full_grid(models, prompt, what="the prompt's codes")
     if prompt.frames == 0:
         raise GenerationError("the prompt is empty; give it at least one frame of codes")
-    return torch.tensor(np.asarray(prompt.indices), dtype=torch.long)[None]
+    rows = prior_rows(models, prompt, what="the prompt's codes")
+    return torch.tensor(rows, dtype=torch.long)[None]
 
 
 def _sample_grids(

@@ -7,6 +7,7 @@
    (`regenerate_region`), so the new material leads from the end back into the start.
 3. The grid's audio, decoded as if it repeated, is cut to the loop's exact length where it joins
    best (`sda.generate.loop_cut`).
+A stereo model's loop rotates and redraws its mid and side grids together and is (2, samples).
 """
 
 from __future__ import annotations
@@ -32,20 +33,30 @@ from sda.generate.render import set_level
 class Loop:
     """A loop: its grid (one period) and audio that repeats seamlessly, with its seam measure."""
 
-    codes: Codes  # (levels, frames): the take rotated, its join redrawn
-    audio: np.ndarray  # (samples,) float32 at `sample_rate`; plays again from its first sample
+    codes: Codes  # (levels, frames) (and a side grid): the take rotated, its join redrawn
+    # (samples,) float32 at `sample_rate`, (2, samples) from a stereo model; plays again from
+    # its first sample
+    audio: np.ndarray
     sample_rate: int
     seam: SeamReport
     pitch_cents: float = 0.0  # a tempo-fitted loop stretched to its bars: its pitch change
 
     @property
+    def samples(self) -> int:
+        return int(self.audio.shape[-1])
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.audio.ndim == 1 else 2
+
+    @property
     def seconds(self) -> float:
-        return len(self.audio) / self.sample_rate
+        return self.samples / self.sample_rate
 
     @property
     def points(self) -> LoopPoints:
         """The loop points to write with the file: the whole file loops."""
-        return LoopPoints(0, len(self.audio))
+        return LoopPoints(0, self.samples)
 
 
 def default_seam_frames(frames: int, window: int) -> int:
@@ -79,8 +90,10 @@ def seamless_grid(
         raise LoopError(f"The seam must be 1 to {frames // 2} frames long, got {seam}.")
     shift = frames // 2
     join = frames - shift  # where the take's last frame meets its first in the rotated grid
+    side = codes.side_indices
     rotated = codes.with_indices(
         np.roll(np.asarray(codes.indices), -shift, axis=1),
+        side_indices=None if side is None else np.roll(np.asarray(side), -shift, axis=1),
         operations=[*codes.provenance.get("operations", []), {"op": "rotate", "frames": shift}],
     )
     start = join - seam // 2
@@ -124,11 +137,11 @@ def make_loop(
     )
     spf = codec.config.samples_per_frame
     target = grid.frames * spf if samples is None else int(samples)
-    cut = loop_audio(codec, grid, target, crossfade_ms=crossfade_ms)
+    cut = loop_audio(models, grid, target, crossfade_ms=crossfade_ms)  # stereo: (2, samples)
     audio = set_level(models, cut.audio, _steady_loudness(controls)).astype(np.float32)
     rate = int(codec.config.sample_rate)
     seam = cut.seam if np.array_equal(audio, cut.audio) else measure_seam(audio, rate)
-    step = {"op": "loop", "samples": len(audio), "seed": int(seed)}
+    step = {"op": "loop", "samples": int(audio.shape[-1]), "seed": int(seed)}
     if cut.pitch_cents:
         step["pitch_cents"] = round(cut.pitch_cents, 2)
     grid = grid.with_indices(grid.indices, operations=[*grid.provenance["operations"], step])
@@ -170,7 +183,11 @@ def generate_loop(
         candidates=candidates,
         **sampling,
     )
-    codes = made.codes.with_indices(np.asarray(made.codes.indices)[:, : length.frames])
+    side = made.codes.side_indices
+    codes = made.codes.with_indices(
+        np.asarray(made.codes.indices)[:, : length.frames],
+        side_indices=None if side is None else np.asarray(side)[:, : length.frames],
+    )
     return make_loop(
         models,
         codes,

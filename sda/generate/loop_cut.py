@@ -5,6 +5,9 @@ wrap-around too. The loop starts at a calm point (low spectral flux, smoothest j
 few ms fade into the music that precedes its start, so its last sample leads into its first. A
 tempo-fitted loop is up to half a frame longer or shorter than its grid; where that cut would show
 (sustained tones), the period is stretched to the exact length instead.
+
+A stereo model's grid decodes to (2, samples): the start is chosen on its mid, its own side and
+the widener's side together, and both channels are cut (or stretched) at the same place.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from sda.audio.seam import (
 )
 from sda.audio.spatial import decorrelated_side
 from sda.dna.codes import Codes
-from sda.dna.decode import decode_codes
 from sda.generate.loop_length import MIN_LOOP_SECONDS, LoopError
+from sda.generate.stereo_takes import decode_take, downmix
 
 CROSSFADE_MS = 5.0
 NUDGE_MS = 1.0  # how far a loop start may move to where the join is smoothest
@@ -41,23 +44,26 @@ CUT_MARGIN = 0.8
 class LoopCut:
     """One period of a repeating grid's audio, cut to a loop's length."""
 
-    audio: np.ndarray  # (samples,) float32
+    audio: np.ndarray  # (samples,) float32, or (2, samples) from a stereo model
     seam: SeamReport
     pitch_cents: float = 0.0  # 0 when cut; the pitch change when stretched to the length
 
 
-def _decode_period(codec, codes: Codes, pad: int) -> np.ndarray:
-    """One period (frames * samples_per_frame,) of the grid played over and over: decoded with
-    `pad` frames of its other end on each side, so the decoder hears the wrap-around."""
-    frames, spf = codes.frames, codec.config.samples_per_frame
+def _decode_period(model, codes: Codes, pad: int) -> np.ndarray:
+    """One period (frames * samples_per_frame,) of the grid played over and over, (2, ...) for
+    a stereo model: decoded with `pad` frames of its other end on each side, so the decoder
+    hears the wrap-around."""
+    frames, spf = codes.frames, getattr(model, "codec", model).config.samples_per_frame
     order = np.arange(-pad, frames + pad) % frames
-    audio = decode_codes(codec, codes.with_indices(np.asarray(codes.indices)[:, order]))
-    return audio[pad * spf : (pad + frames) * spf].astype(np.float64)
+    side = None if codes.side_indices is None else np.asarray(codes.side_indices)[:, order]
+    repeated = codes.with_indices(np.asarray(codes.indices)[:, order], side_indices=side)
+    audio = decode_take(model, repeated)
+    return audio[..., pad * spf : (pad + frames) * spf].astype(np.float64)
 
 
 def _span(period: np.ndarray, start: int, count: int) -> np.ndarray:
-    """`count` samples of the repeating `period` from `start` (any integer)."""
-    return np.take(period, np.arange(start, start + count), mode="wrap")
+    """`count` samples of the repeating `period` (..., samples) from `start` (any integer)."""
+    return np.take(period, np.arange(start, start + count), axis=-1, mode="wrap")
 
 
 class _Yardstick:
@@ -111,7 +117,7 @@ def _cut(period: np.ndarray, start: int, samples: int, fade: int) -> np.ndarray:
     `fade` samples before `start`: the end then leads into the first sample as the music does."""
     loop = _span(period, start, samples)
     if fade:
-        loop[-fade:] = _faded(loop[-fade:], period, start, fade)
+        loop[..., -fade:] = _faded(loop[..., -fade:], period, start, fade)
     return loop
 
 
@@ -119,18 +125,18 @@ def _memory_margin(cut: LoopCut, rate: int) -> float:
     """The seam margin of a loop as anything with memory hears it (a widener, a reverb): a cut
     shorter or longer than its period slips the music by a few samples at the seam, which the
     loop alone hides and a filter's tail exposes. Measured on the stereo field's side signal."""
-    side = decorrelated_side(cut.audio, rate, circular=True)
+    side = decorrelated_side(downmix(cut.audio), rate, circular=True)
     return max(cut.seam.margin, measure_seam(side, rate).margin)
 
 
 def _stretch(period: np.ndarray, start: int, samples: int) -> np.ndarray:
     """The repeating `period` from `start`, resampled as one period to exactly `samples`: it
     repeats as seamlessly as before, its pitch changed by the ratio of the lengths."""
-    return resample_loop(np.roll(period, -start), 1, 1, samples=samples)
+    return resample_loop(np.roll(period, -start, axis=-1), 1, 1, samples=samples)
 
 
 def loop_audio(
-    codec,
+    model,
     codes: Codes,
     samples: int,
     *,
@@ -146,8 +152,10 @@ def loop_audio(
     frame at the seam; where that comes near failing the seam measure as a filter with memory
     hears it (sustained tones; margin above CUT_MARGIN), the period is stretched to the length
     instead when that joins better, changing the pitch by at most half a frame in the loop's
-    length (`pitch_cents`: 18 cents for a 1 s loop at 47 frames/s, 5 cents for a 4 s one)."""
-    spf, rate = codec.config.samples_per_frame, int(codec.config.sample_rate)
+    length (`pitch_cents`: 18 cents for a 1 s loop at 47 frames/s, 5 cents for a 4 s one).
+    `model` is a bundle or a codec; a stereo model's loop is (2, samples)."""
+    config = getattr(model, "codec", model).config
+    spf, rate = config.samples_per_frame, int(config.sample_rate)
     if abs(samples - codes.frames * spf) > spf:
         raise LoopError(
             f"A loop of {samples} samples cannot be cut from {codes.frames} code frames "
@@ -160,11 +168,14 @@ def loop_audio(
         )
     window, radius = flux_window(rate), round(NUDGE_MS * rate / 1000)
     fade = min(round(crossfade_ms * rate / 1000), samples // 4)
-    period = _decode_period(codec, codes, PAD_FRAMES)
+    period = _decode_period(model, codes, PAD_FRAMES)  # (samples,) or (2, samples)
+    mid = downmix(period)
     # The side signal stands for everything with memory downstream (the stereo field, a reverb):
-    # the start must be calm, and the join smooth, for it too.
-    yardsticks = [_Yardstick(period, window)]
-    yardsticks.append(_Yardstick(decorrelated_side(period, rate, circular=True), window))
+    # the start must be calm, and the join smooth, for it too; a stereo model's own side as well.
+    yardsticks = [_Yardstick(mid, window)]
+    yardsticks.append(_Yardstick(decorrelated_side(mid, rate, circular=True), window))
+    if period.ndim == 2:
+        yardsticks.append(_Yardstick((period[0] - period[1]) / 2, window))
     if start_frame is None:
         points = _calm_points(yardsticks, START_CANDIDATES)
     else:
@@ -175,9 +186,9 @@ def loop_audio(
     starts = [point + int(nudge) for point in points for nudge in nudges]
     best = min(starts, key=lambda s: max(y.margin(s, samples, fade) for y in yardsticks))
     cut = _measured(_cut(period, best, samples, fade), rate)
-    if samples == len(period) or _memory_margin(cut, rate) <= CUT_MARGIN:
+    if samples == period.shape[-1] or _memory_margin(cut, rate) <= CUT_MARGIN:
         return cut
-    cents = 1200.0 * math.log2(len(period) / samples)
+    cents = 1200.0 * math.log2(period.shape[-1] / samples)
     stretch = _measured(_stretch(period, best, samples), rate, cents)
     return stretch if _memory_margin(stretch, rate) < _memory_margin(cut, rate) else cut
 

@@ -2,7 +2,8 @@
 
 The prior continues the codes left of the region; of several candidates it keeps the one after which
 the codes right of the region are most likely (the best join), so the new material leads back into
-what follows instead of jumping.
+what follows instead of jumping. A stereo model redraws the region in its mid and side grids
+together (the stack its prior reads, `sda.generate.stereo_takes`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from sda.dna.codes import Codes
@@ -25,6 +25,7 @@ from sda.generate.engine import (
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.settings import GenerationError, GenerationSettings
 from sda.generate.steering import bundle_stats
+from sda.generate.stereo_takes import grid_codes, prior_rows
 
 
 @torch.inference_mode()
@@ -82,7 +83,8 @@ def regenerate_region(
     # a loudness level is placed among the training windows, as the prior learned it
     values, mask = control_tensors(conditioning_controls(settings.controls, bundle_stats(models)))
     device = prior.position_embedding.weight.device
-    grid = torch.tensor(np.asarray(codes.indices), dtype=torch.long, device=device)
+    rows = prior_rows(models, codes)  # (levels, frames), or mid + side levels for stereo
+    grid = torch.tensor(rows, dtype=torch.long, device=device)
     window = prior.config.context_frames
     after = grid[:, end : end + max(0, min(join_frames, window // 4))]  # (levels, frames)
     count = settings.candidates if after.shape[1] else 1  # nothing to join to: one draw
@@ -104,8 +106,8 @@ def regenerate_region(
     new[:, start:end] = proposals[best]
     step = {"op": "regenerate", "start": start, "end": end, **settings.to_dict()}
     del step["seconds"]
-    return codes.with_indices(
-        new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
+    return grid_codes(
+        models, codes, new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
     )
 
 

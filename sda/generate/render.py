@@ -3,7 +3,8 @@
 Loudness is a level, so it is set with a gain rather than hoped for from the codes: a loudness
 control sets the take's level (a curve shapes it over time); without one the take's peak is
 brought to the training files' median peak, when the bundle recorded it. The gain is applied to
-the audio the steering already decoded, so a take is decoded once.
+the audio the steering already decoded, so a take is decoded once. A stereo take (2, samples) is
+measured on its mid and gets one gain for both channels, so its image stays as decoded.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import numpy as np
 
 from sda.audio.descriptors import DescriptorStats, measure
 from sda.dna.codes import Codes
-from sda.dna.decode import decode_codes
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.steering import bundle_stats
+from sda.generate.stereo_takes import decode_take
 
 MAX_GAIN_DB = 24.0
 PEAK_CEILING = 0.89  # -1 dBFS: room for resampling and lossy encoders at export
@@ -82,8 +83,9 @@ def material_gain_db(
 def _loudness_envelope(
     audio: np.ndarray, rate: int, target: ControlValue, stats: DescriptorStats
 ) -> np.ndarray:
-    """The gain envelope (samples,) in dB that sets `audio` to the loudness control."""
-    curve = sample_curve(keyframes("loudness", target), len(audio))
+    """The gain envelope (samples,) in dB that sets `audio` ((samples,) or (2, samples): one
+    envelope for both channels) to the loudness control."""
+    curve = sample_curve(keyframes("loudness", target), audio.shape[-1])
     level = float(curve.mean())
     gain = loudness_gain_db(audio, rate, level, stats)
     low, high = loudness_range_db(stats)
@@ -93,13 +95,13 @@ def _loudness_envelope(
 def set_level(
     models: Any, audio: np.ndarray, controls: Mapping[str, ControlValue] | None = None
 ) -> np.ndarray:
-    """Decoded audio (samples,) at the level asked for; a bundle lacking what the level needs
-    (descriptor statistics, the material's level) leaves it as decoded.
+    """Decoded audio (samples,) or stereo (2, samples) at the level asked for; a bundle lacking
+    what the level needs (descriptor statistics, the material's level) leaves it as decoded.
 
     With a loudness control the take's mean level is set to the curve's mean and then shaped by
     the curve (the control's 0..1 range is a range of dB, so the curve is a gain envelope in dB).
     Without one, the take's peak is brought to the training files' median peak. A take that gets
-    a gain never peaks above PEAK_CEILING.
+    a gain never peaks above PEAK_CEILING. Both channels of a stereo take get the same gain.
     """
     audio = np.asarray(audio, dtype=np.float32)
     target = (controls or {}).get("loudness")
@@ -126,11 +128,12 @@ def render_take(
     codes: Codes,
     controls: Mapping[str, ControlValue] | None = None,
     *,
-    decoded: np.ndarray | None = None,  # (samples,) the codes' audio, when already decoded
+    decoded: np.ndarray | None = None,  # (samples,) or (2, samples): the codes' audio
     measurements: Mapping[str, float] | None = None,
 ) -> Take:
-    """The `Take` of a generated grid: decoded (unless `decoded` is given) and its level set."""
-    audio = decode_codes(models, codes) if decoded is None else decoded  # a bundle: id known
+    """The `Take` of a generated grid: decoded (unless `decoded` is given) and its level set;
+    a stereo model's take is (2, samples)."""
+    audio = decode_take(models, codes) if decoded is None else decoded  # a bundle: id known
     return Take(
         codes=codes,
         audio=set_level(models, audio, controls),
@@ -142,7 +145,7 @@ def render_take(
 def render(
     models: Any, codes: Codes, controls: Mapping[str, ControlValue] | None = None
 ) -> np.ndarray:
-    """Audio (samples,) of a grid at the level asked for: `render_take(...).audio`.
+    """Audio (samples,) or (2, samples) of a grid at the level asked for: `render_take(...).audio`.
 
     For grids made elsewhere (a saved `.sdacodes`); `generate` already returns a rendered `Take`.
     """

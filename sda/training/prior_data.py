@@ -13,6 +13,11 @@ At scale: audio is memory-mapped from the scan's cache; a copy (variant) is made
 codes are not cached, and a long recording's copy streams through a scratch file instead of
 memory; each recording's codes are saved as soon as they are encoded, so an interrupted setup
 resumes where it stopped.
+
+A stereo model (`codec.config.channels == 2`) reads each recording as (2, samples) (a mono one
+(samples,) counts as centred: its side is silence); its codes are the mid's and the side's
+grids stacked, (grid_levels, frames) (`sda.models.stereo_grid`), and its descriptors are measured
+on the downmix, which is the mid. A mono model's path is the one it always had.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, 
 from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
 from sda.dataset.cache_space import prior_codes_dir
 from sda.dataset.scan import load_available_audio
+from sda.models.stereo_codec import StereoCodec
+from sda.models.stereo_grid import stack_grids
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 from sda.training.stream_gaps import stream_gaps
@@ -55,7 +62,7 @@ MATERIAL_LEVEL_KEY = "material_level"  # kept beside the controls' ranges in the
 class EncodedFile:
     """One recording as the prior sees it."""
 
-    codes: list[np.ndarray]  # per time shift: (levels, frames) int16
+    codes: list[np.ndarray]  # per time shift: (grid_levels, frames) int16
     descriptors: DescriptorFrames
     shifts: list[int]  # samples dropped from the start before encoding, per entry of `codes`
     samples_per_frame: int
@@ -87,27 +94,57 @@ def default_prior_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return prior_codes_dir(cache_dir)
 
 
+def is_stereo(codec) -> bool:
+    """Whether the prior of `codec` reads stacked mid + side grids (a stereo-trained codec)."""
+    return getattr(codec.config, "channels", 1) == 2
+
+
+def centred(audio: np.ndarray) -> np.ndarray:
+    """(samples,) mono -> (2, samples) with L = R (a centred sound: its side is silence);
+    (2, samples) as it is."""
+    audio = np.asarray(audio, dtype=np.float32)
+    return np.stack([audio, audio]) if audio.ndim == 1 else audio
+
+
+def _grid_encoder(codec, device) -> Callable[[np.ndarray], torch.Tensor]:
+    """pieces (batch, samples) -> (batch, levels, frames); for a stereo codec pieces are
+    (batch, 2, samples) -> (batch, grid_levels, frames): the mid's grid, then the side's."""
+    if not is_stereo(codec):
+        return lambda pieces: codec.encode(torch.from_numpy(pieces).to(device))
+    stereo = StereoCodec.of(codec)
+
+    def encode(pieces: np.ndarray) -> torch.Tensor:
+        codes = stereo.encode(torch.from_numpy(pieces).to(device))
+        return stack_grids(codes.mid, codes.side)
+
+    return encode
+
+
 @torch.inference_mode()
 def _encode(codec, audio: np.ndarray, offsets: list[int]) -> list[np.ndarray]:
-    """(samples,) -> per offset, the (levels, frames) int16 codes of audio[offset:].
+    """(samples,) -> per offset, the (levels, frames) int16 codes of audio[offset:]; a stereo
+    codec takes (2, samples) (or centred mono) and gives (grid_levels, frames) stacked grids.
 
     Chunks of whole frames bound the codec's memory on long files; the shifted copies of each
     full chunk go through the codec as one batch (each row is exactly what it would be alone).
     """
     spf = codec.config.samples_per_frame
     chunk = max(spf, int(ENCODE_CHUNK_SECONDS * codec.config.sample_rate) // spf * spf)
-    device = next(codec.parameters()).device
+    encode = _grid_encoder(codec, next(codec.parameters()).device)
+    shape = centred if is_stereo(codec) else np.asarray
     parts: list[list[torch.Tensor]] = [[] for _ in offsets]
-    for start in range(0, max(len(audio), 1), chunk):
-        pieces = [np.array(audio[o + start : o + start + chunk], np.float32) for o in offsets]
-        if all(len(piece) == chunk for piece in pieces):
-            codes = codec.encode(torch.from_numpy(np.stack(pieces)).to(device))
+    for start in range(0, max(audio.shape[-1], 1), chunk):
+        pieces = [
+            shape(np.array(audio[..., o + start : o + start + chunk], np.float32)) for o in offsets
+        ]
+        if all(piece.shape[-1] == chunk for piece in pieces):
+            codes = encode(np.stack(pieces))
             for row, codes_row in zip(parts, codes, strict=True):
                 row.append(codes_row)  # (levels, frames)
             continue
         for row, piece in zip(parts, pieces, strict=True):  # the ends: each its own length
-            if len(piece) or not row:
-                row.append(codec.encode(torch.from_numpy(piece)[None].to(device))[0])
+            if piece.shape[-1] or not row:
+                row.append(encode(piece[None])[0])
     return [torch.cat(row, dim=1).cpu().numpy().astype(np.int16) for row in parts]
 
 
@@ -127,27 +164,29 @@ def pack_short_sounds(
     in a seeded random order with silences between them, windows show the prior what comes after a
     hit ends: another one. The silences run from `gap` to `longest_gap` samples in passages
     (stream_gaps.py), so the prior hears sparse and busy playing and its density control has both
-    to point at. Streams stay about `stream_samples` long.
+    to point at. Streams stay about `stream_samples` long. Recordings are (samples,) or, for a
+    stereo model, (2, samples); a stream mixing both holds the mono ones centred.
     """
-    out = [(k, a) for k, a in zip(keys, audio, strict=True) if len(a) >= min_samples]
-    short = [i for i, a in enumerate(audio) if len(a) < min_samples]
+    out = [(k, a) for k, a in zip(keys, audio, strict=True) if a.shape[-1] >= min_samples]
+    short = [i for i, a in enumerate(audio) if a.shape[-1] < min_samples]
+    stereo = any(audio[i].ndim == 2 for i in short)
     rng = np.random.default_rng(seed)
     order = rng.permutation(short)
     gaps = stream_gaps(len(order), shortest=gap, longest=longest_gap, rng=rng)
     stream: list[int] = []
     for position in range(len(order)):
         stream.append(position)
-        size = sum(len(audio[order[p]]) + gaps[p] for p in stream)
+        size = sum(audio[order[p]].shape[-1] + gaps[p] for p in stream)
         if size >= stream_samples or position == len(order) - 1:
             silences = [gaps[p] for p in stream]
             names = "|".join(keys[order[p]] for p in stream)
             key = hashlib.sha256(f"{names}|{silences}".encode())
             parts = [
-                piece
+                centred(piece) if stereo else piece
                 for p in stream
                 for piece in (audio[order[p]], np.zeros(gaps[p], dtype=np.float32))
             ]
-            out.append((f"stream:{key.hexdigest()}", np.concatenate(parts)))
+            out.append((f"stream:{key.hexdigest()}", np.concatenate(parts, axis=-1)))
             stream = []
     return out
 
@@ -215,19 +254,19 @@ def _save_codes(target: Path, codes: list[np.ndarray], descriptors: DescriptorFr
 def variant_audio(variant: Variant, sound: np.ndarray, scratch: Path | None):
     """`variant.apply(sound)`; a long recording's copy is streamed into a scratch file in
     `scratch` (memory-mapped, deleted afterwards) so it never sits whole in memory."""
-    if variant.is_original or len(sound) < LONG_COPY_SAMPLES or scratch is None:
+    if variant.is_original or sound.shape[-1] < LONG_COPY_SAMPLES or scratch is None:
         yield variant.apply(sound)
         return
     scratch.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=".copy-", suffix=".tmp.npy", dir=scratch)
     os.close(handle)
     try:
-        length = variant.length(len(sound))
-        out = np.lib.format.open_memmap(name, mode="w+", dtype=np.float32, shape=(length,))
+        shape = (*sound.shape[:-1], variant.length(sound.shape[-1]))  # (samples,) or (2, samples)
+        out = np.lib.format.open_memmap(name, mode="w+", dtype=np.float32, shape=shape)
         filled = 0
         for block in variant.apply_in_blocks(sound):
-            out[filled : filled + len(block)] = block
-            filled += len(block)
+            out[..., filled : filled + block.shape[-1]] = block
+            filled += block.shape[-1]
         out.flush()
         yield out
         del out
@@ -236,13 +275,14 @@ def variant_audio(variant: Variant, sound: np.ndarray, scratch: Path | None):
 
 
 def _original_level(sound: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
-    """(peak, mean square) of one recording, read in blocks (it may be memory-mapped and long)."""
+    """(peak, mean square) of one recording, read in blocks (it may be memory-mapped and long);
+    a stereo one's over both channels."""
     peak, energy = 0.0, 0.0
-    for start in range(0, len(sound), block):
-        piece = np.asarray(sound[start : start + block], dtype=np.float64)
+    for start in range(0, sound.shape[-1], block):
+        piece = np.asarray(sound[..., start : start + block], dtype=np.float64).ravel()
         peak = max(peak, float(np.abs(piece).max()))
         energy += float(np.dot(piece, piece))
-    return peak, energy / max(len(sound), 1)
+    return peak, energy / max(sound.size, 1)
 
 
 def material_level(audio: list[np.ndarray]) -> dict[str, float | None]:
@@ -251,7 +291,7 @@ def material_level(audio: list[np.ndarray]) -> dict[str, float | None]:
     Takes are brought to this peak at render: the prior also learns from quieter copies
     (prior_variants.py) and the codec loses level on attacks, so takes otherwise come out quiet.
     """
-    sounds = [_original_level(a) for a in audio if len(a)]
+    sounds = [_original_level(a) for a in audio if a.shape[-1]]
     peaks = [20 * np.log10(max(peak, 1e-10)) for peak, _ in sounds]
     rms = [10 * np.log10(max(mean_square, 1e-20)) for _, mean_square in sounds]
     return {
@@ -369,7 +409,8 @@ def grid_windows(limits: list[int], window: int) -> list[tuple[int, int, int]]:
 
 class PriorDataModule(L.LightningDataModule):
     """Encodes `dir` with `codec` on setup; batches are {"codes": (batch, levels, frames) long,
-    "controls": (batch, frames, 6) float in 0..1}. Codes past the end of a short sound hold `pad`."""
+    "controls": (batch, frames, 6) float in 0..1}. Codes past the end of a short sound hold `pad`.
+    A stereo codec's rows are its `grid_levels`: the mid's levels, then the side's."""
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.models.prior import Prior, PriorConfig
+from sda.models.stereo_grid import split_grid
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ class PriorModule(L.LightningModule):
 
     @torch.no_grad()
     def listening_examples(self, seconds: float) -> list[tuple[str, torch.Tensor, int]]:
-        """Generated clips (free, then low/high brightness) decoded by the codec: (tag, audio, rate)."""
+        """Generated clips (free, then low/high brightness) decoded by the codec: (tag, audio, rate);
+        a stereo prior's clips are their mid."""
         from sda.generate.engine import continue_codes
         from sda.generate.sampling import SamplingSettings
 
@@ -187,6 +189,9 @@ class PriorModule(L.LightningModule):
                 control_mask=mask,
             )
             codec.to(self.device)
+            if codes.shape[1] != codec.config.num_levels:  # a stereo prior's stacked grid
+                # TensorBoard plays mono only: the examples are the mid (the downmix)
+                codes = split_grid(codes, codec.config.num_levels)[0]
             audio = codec.decode(codes)[0].float().clamp(-1, 1).cpu()
             clips.append((tag, audio, int(codec.config.sample_rate)))
         return clips

@@ -5,7 +5,8 @@ cross-entropy rises while the training loss falls). Varispeed copies (a semitone
 tempo moving with pitch, as a tape would) and quieter copies are new code sequences that still sound
 like the set, and their measured descriptors move with them, so the controls see a wider range
 (brighter, denser, quieter) than the originals alone hold. The codec was trained with the same kinds
-of change, so it encodes these copies as well as the originals.
+of change, so it encodes these copies as well as the originals. A stereo recording (2, samples)
+is changed on both channels alike (one speed, one gain), so its image stays where it was.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Variant:
         return "" if self.is_original else f"|speed{self.down}/{self.up}|gain{self.gain_db:g}"
 
     def apply(self, audio: np.ndarray) -> np.ndarray:
+        """The copy of (samples,) or (channels, samples) audio, resampled along time."""
         if self.is_original:
             return audio  # untouched: its codes keep the cache key they had before copies existed
         out = resample_by_ratio(audio, self.up, self.down)
@@ -59,14 +61,24 @@ class Variant:
         return samples if self.is_original else -(-samples * self.up // self.down)
 
     def apply_in_blocks(self, audio: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
-        """`apply`, block by block (the same samples): a long recording is never copied whole."""
-        resampler = StreamResampler(self.up, self.down, polyphase_filter(self.up, self.down))
+        """`apply`, block by block (the same samples): a long recording is never copied whole.
+        Blocks are (n,) for mono audio, (channels, n) for (channels, samples) audio."""
+        window = polyphase_filter(self.up, self.down)
+        channels = 1 if audio.ndim == 1 else audio.shape[0]
+        # one resampler per channel: each is fed the same lengths, so they stay in step
+        resamplers = [StreamResampler(self.up, self.down, window) for _ in range(channels)]
         gain = np.float32(10.0 ** (self.gain_db / 20.0))
-        for start in range(0, len(audio), block):
-            out = resampler.push(np.asarray(audio[start : start + block], np.float32))
-            if len(out):
-                yield np.clip(out * gain, -1.0, 1.0)
-        yield np.clip(resampler.finish() * gain, -1.0, 1.0)
+
+        def shaped(parts: list[np.ndarray]) -> np.ndarray:
+            out = parts[0] if audio.ndim == 1 else np.stack(parts)
+            return np.clip(out * gain, -1.0, 1.0)
+
+        for start in range(0, audio.shape[-1], block):
+            piece = np.asarray(audio[..., start : start + block], np.float32).reshape(channels, -1)
+            out = [r.push(row) for r, row in zip(resamplers, piece, strict=True)]
+            if len(out[0]):
+                yield shaped(out)
+        yield shaped([r.finish() for r in resamplers])
 
 
 def variants(speeds: list[float], gains_db: list[float]) -> list[Variant]:

@@ -76,15 +76,26 @@ def _data_dir(cfg: DictConfig, codec_path: str, bundle) -> Path:
 
 
 def _prior_config(cfg: DictConfig, codec, fingerprint: str) -> PriorConfig:
-    """The model config with levels and codebook size read from the codec (as nanoGPT reads vocab)."""
+    """The model config with levels and codebook size read from the codec (as nanoGPT reads vocab).
+
+    A stereo codec's prior reads the mid's and the side's grids stacked: its levels are the
+    codec's `grid_levels`."""
     values = OmegaConf.to_container(cfg.model, resolve=True)
     values.pop("_target_", None)
-    for key in ("num_levels", "codebook_size"):
-        theirs = getattr(codec.config, key)
+    from_codec = {
+        "num_levels": codec.config.grid_levels,
+        "codebook_size": codec.config.codebook_size,
+    }
+    for key, theirs in from_codec.items():
         if values.get(key) not in (None, theirs):
+            what = (
+                "rows (mid + side levels)"
+                if key == "num_levels" and theirs != codec.config.num_levels
+                else key
+            )
             raise TrainingError(
-                f"model.{key}={values[key]} does not match the codec's {key}={theirs}: a prior must "
-                "use its codec's codebook; remove the override"
+                f"model.{key}={values[key]} does not match the codec's {what}={theirs}: a prior "
+                "must use its codec's codebook; remove the override"
             )
         values[key] = theirs
     values["codec_fingerprint"] = fingerprint
@@ -157,12 +168,14 @@ def _build_datamodule(
 
 
 def _record_settings(
-    cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig
+    cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig, channels: int
 ) -> None:
-    """Write what the run really uses back into `cfg` (saved as .hydra/config.yaml)."""
+    """Write what the run really uses back into `cfg` (saved as .hydra/config.yaml); the data's
+    channels are the codec's (a stereo codec's prior reads its files as stereo)."""
     with open_dict(cfg):
         cfg.codec = codec_source
         cfg.data.dir = str(data_dir)
+        cfg.data.channels = int(channels)
         cfg.model = OmegaConf.create({"_target_": "sda.models.prior.PriorConfig", **asdict(config)})
 
 
@@ -183,7 +196,7 @@ def train(cfg: DictConfig) -> Path:
     report = datamodule.scan()
     (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
     datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
-    _record_settings(cfg, codec_source, data_dir, prior_config)
+    _record_settings(cfg, codec_source, data_dir, prior_config, codec.config.channels)
     fit_run.save_run_config(cfg, run_dir, prior_config.codebook_size)
 
     training: PriorTrainingConfig = instantiate(cfg.training)
