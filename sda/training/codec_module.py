@@ -55,6 +55,10 @@ class CodecTrainingConfig:
     # k-means once more at this step, on the encoder's latents by then: the first init sees a
     # random encoder, whose latents drift fast early on and leave many codes stale
     codebook_refresh_step: int | None = 100
+    # train the decoder alone; the encoder stays as it started and the codebooks as the k-means
+    # warm-up left them (the decoder limits quality, and each step costs less). None: only when
+    # starting from the base codec (sda.training.train_codec resolves it)
+    freeze_encoder: bool | None = False
     adversarial_start_step: int | None = None  # None: no adversarial phase
     discriminator_lr: float = 2e-4
     adversarial_weight: float = 1.0
@@ -209,14 +213,15 @@ class CodecModule(L.LightningModule):
             frames = self.codec.num_frames(audio.shape[-1])
             self._configure_dead_codes(audio.shape[0] * frames)
         adversarial = self.adversarial_active()
-        if self.global_step == s.codebook_refresh_step and not adversarial:
+        if self.global_step == s.codebook_refresh_step and not adversarial and not s.freeze_encoder:
             self.refresh_codebooks()
         rng = self._step_random()
         dropout = rng.random() < s.quantizer_dropout
         optimizers = self.optimizers()
         generator_opt = optimizers[0] if isinstance(optimizers, list) else optimizers
 
-        recon, commit, levels_used = self._reconstruct(audio, adversarial, dropout, rng)
+        frozen = adversarial or s.freeze_encoder
+        recon, commit, levels_used = self._reconstruct(audio, frozen, dropout, rng)
         loss, logs = self._reconstruction_loss(recon, audio, commit)
         if adversarial:
             loss, adversarial_logs = self._add_adversarial_loss(
@@ -231,7 +236,8 @@ class CodecModule(L.LightningModule):
         self.lr_schedulers().step()
         if adversarial:
             self.untoggle_optimizer(generator_opt)
-            self.codec.encoder.requires_grad_(True)
+        if frozen:
+            self.codec.encoder.requires_grad_(not s.freeze_encoder)
 
         logs.update(
             {
