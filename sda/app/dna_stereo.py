@@ -69,17 +69,9 @@ def on_one(a: Codes, target: str | None, edit: Callable[[Codes], Codes]) -> Code
 def regenerated(bundle, a: Codes, start: int, end: int, seed: int, target: str | None) -> Codes:
     """The prior's redraw of frames start:end, kept on the targeted grid(s)."""
     from sda.dna.stereo_edit import keep_target
-    from sda.generate import GenerationError, regenerate_region
+    from sda.generate import regenerate_region
 
-    try:
-        result = regenerate_region(bundle, a, start, end, seed=int(seed))
-    except GenerationError as error:
-        if target is None:
-            raise
-        raise AppError(
-            "Regenerating a region of a stereo sound (mid and side grids) arrives with stereo "
-            f"generation; until then, edit the region with swap, blend or morph ({error})"
-        ) from None
+    result = regenerate_region(bundle, a, start, end, seed=int(seed))
     return result if target is None else keep_target(a, result, target)
 
 

@@ -269,6 +269,7 @@ def regen(
     """
     from sda.dna.codec_bridge import load_codes_or_audio
     from sda.dna.stereo_edit import keep_target
+    from sda.generate import regenerate_region
 
     bundle = _bundle(model, library)
     _check_target(bundle, target)
@@ -276,25 +277,10 @@ def regen(
     if codes.channels == 1 and target in ("side", "both"):
         raise CommandError(f"{a} is mono: it has no side grid to regenerate; use --target mid")
     start, end = _frame_span(frames, codes.frames)
-    result = _regenerate(bundle, codes, start, end, seed=seed, temperature=temperature)
+    result = regenerate_region(bundle, codes, start, end, seed=seed, temperature=temperature)
     if codes.channels == 2 and target is not None:
         result = keep_target(codes, result, target)
     _finish(bundle, result, out, decode_levels, overwrite)
-
-
-def _regenerate(bundle, codes: Codes, start: int, end: int, **sampling) -> Codes:
-    """`regenerate_region`; a stereo grid's refusal says what it needs."""
-    from sda.generate import GenerationError, regenerate_region
-
-    try:
-        return regenerate_region(bundle, codes, start, end, **sampling)
-    except GenerationError as error:
-        if codes.channels == 1:
-            raise
-        raise CommandError(
-            "Regenerating a region of stereo codes (mid and side grids) arrives with stereo "
-            f"generation; until then, edit the region with swap, blend or morph ({error})"
-        ) from None
 
 
 def swap_side(
