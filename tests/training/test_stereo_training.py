@@ -77,6 +77,7 @@ def test_the_library_bundle_of_a_stereo_run_decodes_stereo(stereo_run: Path, tmp
     decoded = decode_stereo(bundle, encode_stereo(bundle, sound))
     assert decoded.shape[0] == 2 and decoded.shape[1] >= sound.shape[1]
     assert not np.allclose(decoded[0], decoded[1])  # a real side, not a centred mono decode
+    assert soundfile.info(folder / "preview.ogg").channels == 2  # the library plays it in stereo
 
 
 def test_a_mixed_folder_reports_centred_mono_and_downmixed_multichannel(tmp_path) -> None:
@@ -94,11 +95,18 @@ def test_a_mixed_folder_reports_centred_mono_and_downmixed_multichannel(tmp_path
     assert {e.path.name: e.flags for e in mono.files}["four.wav"] == ["mixed (4 channels -> mono)"]
 
 
-def test_a_mono_folder_trains_a_mono_model(tmp_path) -> None:
+def test_a_mono_folder_trains_a_mono_model_that_grows_into_stereo(tmp_path) -> None:
     data = make_sounds(tmp_path / "mono", count=2, seconds=1.0)
     run = train(smoke_config(tmp_path, data, "trainer.max_steps=1", "name=mono"))
-    assert checkpoint(run)["hyper_parameters"]["codec"]["channels"] == 1
+    mono = checkpoint(run)["hyper_parameters"]["codec"]
+    assert mono["channels"] == 1
     assert OmegaConf.load(run / ".hydra" / "config.yaml").model.channels == 1
+    # the same weights code mid and side: growing the mono model on stereo data gives a stereo
+    # model with everything else (codebooks, architecture) kept
+    stereo = stereo_folder(tmp_path / "stereo", count=2)
+    grown = train(smoke_config(tmp_path, stereo, f"init_from={run}", "trainer.max_steps=1"))
+    codec = checkpoint(grown)["hyper_parameters"]["codec"]
+    assert codec == {**mono, "channels": 2}
 
 
 def test_stereo_crops_keep_both_channels_alike(tmp_path) -> None:
