@@ -134,9 +134,7 @@ def _fix_channels(cfg: DictConfig, report) -> None:
         cfg.model.channels = int(report.channels)
         if "channels" in cfg.data:
             cfg.data.channels = int(report.channels)
-    log.info(
-        "channels: %s", report.channel_choice or ("stereo" if report.channels == 2 else "mono")
-    )
+    recipes.tell(f"channels: {report.channel_choice}")
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,12 @@ def test_a_mixed_folder_reports_centred_mono_and_downmixed_multichannel(tmp_path
     assert {e.path.name: e.flags for e in mono.files}["four.wav"] == ["mixed (4 channels -> mono)"]
 
 
-def test_a_mono_folder_trains_a_mono_model_that_grows_into_stereo(tmp_path) -> None:
+def test_a_mono_folder_trains_a_mono_model_that_grows_into_stereo(tmp_path, capsys) -> None:
     data = make_sounds(tmp_path / "mono", count=2, seconds=1.0)
     run = train(smoke_config(tmp_path, data, "trainer.max_steps=1", "name=mono"))
+    said = capsys.readouterr().err
+    assert "channels: mono (auto: 0 % of the usable audio, by seconds, is stereo); " in said
+    assert "model.channels=2 trains a stereo model instead" in said
     mono = checkpoint(run)["hyper_parameters"]["codec"]
     assert mono["channels"] == 1
     assert OmegaConf.load(run / ".hydra" / "config.yaml").model.channels == 1
