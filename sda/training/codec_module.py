@@ -98,7 +98,10 @@ class CodecModule(L.LightningModule):
         self.spectral_loss = SpectralLoss(sample_rate=codec_config.sample_rate)
         self.envelope_loss = EnvelopeLoss()
         self.stereo = codec_config.channels == 2
-        self.image_loss = StereoImageLoss(sample_rate=codec_config.sample_rate)
+        # stereo models only (a mono run builds nothing more than it did)
+        self.image_loss = (
+            StereoImageLoss(sample_rate=codec_config.sample_rate) if self.stereo else None
+        )
         self.discriminators = (
             Discriminators(channels=self.settings.discriminator_channels)
             if self.settings.adversarial_start_step is not None
