@@ -121,11 +121,12 @@ def _scan(datamodule, run_dir: Path):
 
 
 def _keep_resumed_channels(cfg: DictConfig, resume: Resume) -> None:
-    """A resumed run keeps its layout under model.channels=auto, whatever the folder holds now."""
-    saved = resume.hparams.get("codec", {}).get("channels")
+    """A resumed run keeps its layout under model.channels=auto, whatever the folder holds now
+    (runs from before stereo models were mono)."""
+    saved = resume.hparams.get("codec")
     if saved and str(cfg.model.get("channels", "auto")) == "auto":
         with open_dict(cfg):
-            cfg.model.channels = int(saved)
+            cfg.model.channels = int(saved.get("channels", 1))
 
 
 def _fix_channels(cfg: DictConfig, report) -> None:
@@ -208,6 +209,8 @@ def _codec_config(
     """The model's settings, with the codebook size fixed (written back into `cfg`); a resumed
     run must keep its own."""
     saved = resume.hparams.get("codec", {})
+    # settings added since the run was saved read as what it implicitly had (e.g. mono)
+    saved = asdict(CodecConfig.from_dict(saved)) if saved else {}
     frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, start.grow)
     with open_dict(cfg):

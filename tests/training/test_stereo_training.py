@@ -131,3 +131,17 @@ def test_stereo_crops_keep_both_channels_alike(tmp_path) -> None:
     assert module.val_set[0].shape == (2, RATE // 4)
     torch.testing.assert_close(crops[:, 1], 0.5 * crops[:, 0], atol=1e-6, rtol=1e-5)
     assert crops.abs().amax() <= 1.0 and crops[:, 0].abs().amax() > 0.05
+
+
+def test_a_run_from_before_stereo_models_resumes_mono_on_a_stereo_folder(tmp_path) -> None:
+    data = stereo_folder(tmp_path / "sounds", count=2)
+    run = train(smoke_config(tmp_path, data, "trainer.max_steps=2", "model.channels=1"))
+    last = run / "checkpoints" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    for key in ("channels", "side_gain", "side_levels"):  # as runs saved before issue 17
+        del state["hyper_parameters"]["codec"][key]
+    torch.save(state, last)
+    again = train(smoke_config(tmp_path, data, "trainer.max_steps=3"))  # model.channels=auto
+    assert again == run
+    resumed = checkpoint(again)
+    assert resumed["global_step"] == 3 and resumed["hyper_parameters"]["codec"]["channels"] == 1
