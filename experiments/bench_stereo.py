@@ -2,6 +2,7 @@
 
     python experiments/bench_stereo.py [--audio ~/.cache/sda-dev-audio/warzone2100-music]
         [--fit 3] [--held-out 3] [--seconds 12] [--codebook 256] [--no-record]
+    python experiments/bench_stereo.py --minutes 12 --threads 2   # stereo vs mono fine-tunes
 
 The shipped base codec has no codebooks (each fine-tune seeds its own), so this seeds a quantizer
 by k-means on mid AND side latents of the first `--fit` Warzone 2100 tracks, then scores the next
@@ -9,7 +10,10 @@ by k-means on mid AND side latents of the first `--fit` Warzone 2100 tracks, the
 and inter-channel correlation error of the reconstructions, the unquantized path (encoder ->
 decoder, the ceiling of these weights) beside it, the side with fewer levels, and encode + decode
 speed against the mono codec on the downmix. Appends to RESULTS.md under "## Stereo".
-No training: the base codec has never been fine-tuned on side signals here.
+Without --minutes no training: the base codec has never been fine-tuned on side signals here.
+With `--minutes M` it fine-tunes a stereo and a mono codec from the base on the `--fit` tracks
+for M minutes each through `sda-train` itself (experiments/stereo_fine_tune.py) and scores both
+on the held-out tracks; a spectrogram picture of one held-out decode goes to /tmp.
 """
 
 from __future__ import annotations
@@ -160,6 +164,36 @@ def record(text: str) -> None:
     RESULTS.write_text(current.rstrip("\n") + "\n\n" + text + "\n", encoding="utf-8")
 
 
+def fine_tune_main(args: argparse.Namespace, files: list[Path], rate: int) -> None:
+    """--minutes: stereo and mono fine-tunes of the same length, scored on held-out tracks."""
+    import stereo_fine_tune as tune
+
+    fit, held_files = files[: args.fit], files[args.fit : args.fit + args.held_out]
+    data = tune.training_folder(fit, tune.RUNS / "data")
+    stereo = tune.fine_tune(data, 2, args.minutes, args.threads)
+    mono = tune.fine_tune(data, 1, args.minutes, args.threads)
+    torch.set_num_threads(args.threads)
+    held = [middle_clip(p, rate, args.seconds) for p in held_files]
+    scores, first = tune.held_out(stereo, mono, held)
+    picture = tune.save_pictures(held[0], first, rate, Path("/tmp/bench_stereo_lr.png"))
+    speed = speeds(stereo.codec, held[0])
+    head = (
+        f"{datetime.date.today()}, `experiments/bench_stereo.py --minutes {args.minutes}`, "
+        f"{platform.machine()}, torch {torch.__version__}, {args.threads} threads. A stereo and "
+        f"a mono codec, each fine-tuned from the base for {args.minutes} min by sda-train "
+        f"(recipe=cpu, model.channels=2 / 1) on {args.fit} Warzone 2100 tracks "
+        f"({', '.join(p.name for p in fit)}); scored on {args.seconds:g} s from the middle of "
+        f"{', '.join(p.name for p in held_files)} (held out). Best checkpoints (lowest held-out "
+        f"mid mel). Wall time: stereo {stereo.seconds / 60:.1f} min, mono "
+        f"{mono.seconds / 60:.1f} min (scan and decode included)."
+    )
+    text = f"{head}\n\n{tune.table(scores, stereo, mono, speed)}"
+    print(text)
+    print(f"picture: {picture}")
+    if not args.no_record:
+        record(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--audio", type=Path, default=WARZONE)
@@ -168,6 +202,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--codebook", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--minutes", type=int, default=0, help="fine-tune stereo and mono")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -176,6 +211,9 @@ def main() -> None:
     files = tracks(args.audio)
     if len(files) < args.fit + args.held_out:
         raise SystemExit(f"{args.audio}: need {args.fit + args.held_out} .opus tracks")
+    if args.minutes:
+        fine_tune_main(args, files, rate)
+        return
     fit = [middle_clip(p, rate, 2 * args.seconds) for p in files[: args.fit]]
     held = [middle_clip(p, rate, args.seconds) for p in files[args.fit : args.fit + args.held_out]]
     codec = seeded_codec(base, fit, args.codebook)

@@ -72,11 +72,20 @@ def inspect(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the full report as JSON to this file.")
     ] = None,
+    channels: Annotated[
+        str,
+        typer.Option(
+            "--channels",
+            help="auto (what sda-train picks: stereo when most of the audio is), 1 or 2.",
+        ),
+    ] = "auto",
 ) -> None:
     """Judge every audio file in FOLDER: ok, or skipped with the reason; flags say what was fixed.
     Then the set as a whole: how it splits, and whether it is enough for the codec and the prior.
 
-    Exits 0 when at least one file is usable, 1 with one sentence when none is.
+    Files are read as training reads them: mono, or left/right when the run would be stereo
+    (`model.channels=auto` picks stereo when most of the usable seconds are; --channels to see
+    the other layout). Exits 0 when at least one file is usable, 1 with one sentence when none is.
 
     Example:  sda data inspect ~/sounds/field-recordings
     """
@@ -87,25 +96,12 @@ def inspect(
 
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import Progress
 
-    from sda.dataset.scan import scan_folder
+    from sda.dataset.channels import parse_channels
 
+    layout = parse_channels(channels)  # SdaError: one line naming the option's values
+    report = _scan_with_progress(folder, sample_rate, min_seconds, cache_dir, layout)
     console = Console()
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("scanning", total=None)
-
-        def advance(done: int, total: int, path: Path) -> None:
-            progress.update(task, total=total, completed=done, description=path.name[:40])
-
-        report = scan_folder(
-            folder,
-            sample_rate=sample_rate,
-            min_seconds=min_seconds,
-            cache_dir=cache_dir,
-            progress=advance,
-        )
-
     if report.files:
         console.print(_file_table(report))
     quiet = len(report.files) - len(_listed(report.files))
@@ -124,12 +120,36 @@ def inspect(
         highlight=False,
     )
     if report.usable:
+        console.print(f"Channels: {escape(report.channel_choice)}.", highlight=False)
         _print_verdict(console, report)
     if report.cache_dir is not None:
         _print_cache_line(console, report)
     if json_path is not None:
         json_path.write_text(report.to_json(), encoding="utf-8")
     report.require_usable()  # DatasetError -> one red line, exit 1
+
+
+def _scan_with_progress(folder, sample_rate, min_seconds, cache_dir, channels):
+    """`scan_folder` with a transient progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sda.dataset.scan import scan_folder
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("scanning", total=None)
+
+        def advance(done: int, total: int, path: Path) -> None:
+            progress.update(task, total=total, completed=done, description=path.name[:40])
+
+        return scan_folder(
+            folder,
+            sample_rate=sample_rate,
+            min_seconds=min_seconds,
+            cache_dir=cache_dir,
+            progress=advance,
+            channels=channels,
+        )
 
 
 _LEVEL_COLOURS = {"too little": "red", "small": "yellow", "enough": "green"}
@@ -156,7 +176,7 @@ def _print_cache_line(console, report) -> None:
     cache = AudioCache(report.cache_dir)
     mine = 0
     for entry in report.usable:
-        path = cache.audio_path(entry.path, report.sample_rate)
+        path = cache.audio_path(entry.path, report.sample_rate, report.channels)
         if path is not None and path.is_file():  # else not cached (the cache disk was full)
             mine += path.stat().st_size
     usage = cache.usage()

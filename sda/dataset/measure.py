@@ -1,5 +1,6 @@
-"""One pass over a recording, block by block: the facts its verdict needs, and its mono audio at
-the model rate for the cache. Memory stays that of a few blocks whatever the file's length.
+"""One pass over a recording, block by block: the facts its verdict needs, and its audio at the
+model rate for the cache (mono, or left/right for a stereo run). Memory stays that of a few blocks
+whatever the file's length.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sda.audio.io import AudioBlocks, AudioFileError
+from sda.audio.io import AudioBlocks, AudioFileError, convert_channels
 from sda.audio.stream import StreamResampler
 
 SILENCE_PEAK = 10 ** (-70 / 20)  # a file whose loudest sample is below -70 dBFS counts as silent
@@ -20,13 +21,13 @@ _CLIP_RUN = 4  # this many equal samples in a row at full scale look like a flat
 
 
 class AudioSink(Protocol):
-    """Where the mono audio goes: a cache entry or memory."""
+    """Where the audio goes, (n,) or (2, n) blocks: a cache entry or memory."""
 
     def write(self, block: np.ndarray) -> None: ...
 
 
 class MemorySink:
-    """Collects the blocks; `audio()` joins them into one (samples,) float32 array."""
+    """Collects the blocks; `audio()` joins them into one (samples,) or (2, samples) array."""
 
     def __init__(self) -> None:
         self.blocks: list[np.ndarray] = []
@@ -35,7 +36,7 @@ class MemorySink:
         self.blocks.append(np.array(block, dtype=np.float32))
 
     def audio(self) -> np.ndarray:
-        return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32)
+        return np.concatenate(self.blocks, axis=-1) if self.blocks else np.zeros(0, np.float32)
 
 
 class _ClipCounter:
@@ -62,8 +63,12 @@ def measure_file(
     path: Path,
     sample_rate: int,
     sink: AudioSink | Callable[[AudioBlocks], AudioSink | None] | None = None,
+    *,
+    channels: int = 1,
 ) -> tuple[dict, bool]:
-    """Read `path` once -> (facts, has_audio); the mono audio at `sample_rate` goes to `sink`.
+    """Read `path` once -> (facts, has_audio); the audio at `sample_rate` goes to `sink`, mixed
+    to mono ((n,) blocks) or, with `channels=2`, as left/right ((2, n) blocks: a mono file
+    centred, 3+ channels folded by `sda.audio.io.convert_channels`).
 
     `sink` may also be a function of the opened file (its header: rate, declared length) that
     returns the sink, or None to measure only. Facts are what a verdict needs: native rate,
@@ -75,13 +80,15 @@ def measure_file(
         with AudioBlocks(path) as blocks:
             if callable(sink) and not hasattr(sink, "write"):
                 sink = sink(blocks)
-            facts, has_audio = _read(blocks, sample_rate, sink)
+            facts, has_audio = _read(blocks, sample_rate, sink, channels)
     except AudioFileError as error:
         return {"error": error.reason}, False
     return facts, has_audio
 
 
-def _read(blocks: AudioBlocks, sample_rate: int, sink: AudioSink | None) -> tuple[dict, bool]:
+def _read(
+    blocks: AudioBlocks, sample_rate: int, sink: AudioSink | None, channels: int
+) -> tuple[dict, bool]:
     low, high = math.inf, -math.inf
     finite = True
     clips = _ClipCounter()
@@ -95,7 +102,10 @@ def _read(blocks: AudioBlocks, sample_rate: int, sink: AudioSink | None) -> tupl
         low, high = min(low, block_low), max(high, block_high)
         clips.add(block)
         if resampler is not None:
-            sink.write(resampler.push(block.mean(axis=0, dtype=np.float32)))
+            if channels == 1:
+                sink.write(resampler.push(block.mean(axis=0, dtype=np.float32)))
+            else:
+                sink.write(resampler.push(convert_channels(block, 2)))
     peak = max(high, -low) if finite else 0.0
     if resampler is not None and finite:
         target = int(round(blocks.frames * sample_rate / blocks.sample_rate))

@@ -2,7 +2,8 @@
 
 A scan never stops on a bad file and reads each file block by block, so its memory does not grow
 with the length of a recording. Decoded audio (mono, model rate) lands in the `AudioCache`, so the
-second scan and every training run read (memory-mapped) arrays instead of decoding again.
+second scan and every training run read (memory-mapped) arrays instead of decoding again. A scan for
+a stereo run (`channels=2`, or "auto" when most of the audio is stereo) caches left/right instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sda.dataset.cache import AudioCache
+from sda.dataset.channels import choose_channels, header_facts, parse_channels
 from sda.dataset.measure import SILENCE_PEAK, MemorySink, measure_file
 from sda.dataset.measure_pool import default_scan_workers, measure_in_order, measure_into_cache
 from sda.dataset.walk import walk_folder
@@ -61,6 +63,8 @@ class DatasetReport:
     ignored_other: int = 0  # files whose extension is not audio
     cache_dir: str | None = None  # where decoded audio lives; None: caching was off
     notes: list[str] = field(default_factory=list)  # folders not entered, cache problems
+    channels: int = 1  # the layout the audio is read in: 1 mono, 2 left/right (stereo runs)
+    channel_choice: str = ""  # why (sda.dataset.channels.ChannelChoice.line)
 
     @property
     def usable(self) -> list[FileReport]:
@@ -130,7 +134,18 @@ class DatasetReport:
         return cls.from_dict(json.loads(text))
 
 
-def _judge(path: Path, info: dict, sample_rate: int, min_seconds: float) -> FileReport:
+def _channel_flag(have: int, channels: int) -> str:
+    """How a file's channels are read in a run of `channels` (empty: as they are)."""
+    if channels == 1:
+        return f"mixed ({have} channels -> mono)" if have > 1 else ""
+    if have == 1:
+        return "mono -> centred stereo"
+    return f"{have} channels -> stereo" if have > 2 else ""
+
+
+def _judge(
+    path: Path, info: dict, sample_rate: int, min_seconds: float, channels: int = 1
+) -> FileReport:
     if "error" in info:
         return FileReport(path, "skipped", reason=info["error"])
     report = FileReport(
@@ -156,8 +171,8 @@ def _judge(path: Path, info: dict, sample_rate: int, min_seconds: float) -> File
         report.flags.append(f"over full scale (peak {20 * math.log10(info['peak']):+.1f} dBFS)")
     if info["sample_rate"] != sample_rate:
         report.flags.append(f"resampled ({info['sample_rate']} Hz -> {sample_rate} Hz)")
-    if info["channels"] > 1:
-        report.flags.append(f"mixed ({info['channels']} channels -> mono)")
+    if flag := _channel_flag(info["channels"], channels):
+        report.flags.append(flag)
     return report
 
 
@@ -170,6 +185,7 @@ def scan_folder(
     use_cache: bool = True,
     progress: Callable[[int, int, Path], None] | None = None,
     workers: int | None = None,
+    channels: int | str = 1,
 ) -> DatasetReport:
     """Scan `folder` recursively and judge every audio file; never raises for a bad file.
 
@@ -177,6 +193,8 @@ def scan_folder(
     flagged and padded. `cache_dir=None` uses the per-user cache; `use_cache=False` turns it off.
     `workers` files are decoded at once (None: one per core, at most 4; 1: one after another);
     the report is the same either way. `progress(done, total, path)` is called before each file.
+    `channels`: 1 reads every file as mono, 2 as left/right (mono files centred), "auto" picks
+    stereo when most of the usable seconds are (`report.channels`, `report.channel_choice`).
     """
     folder = Path(folder).expanduser().absolute()  # reports stay valid from any working dir
     if not folder.exists():
@@ -185,21 +203,19 @@ def scan_folder(
         raise DatasetError(f"{folder} is a file, not a folder: pass the folder that holds it.")
     cache = AudioCache(cache_dir) if use_cache else None
     walk = walk_folder(folder)
-    paths = walk.candidates
-    infos = [cache.get_info(path, sample_rate) if cache else None for path in paths]
-    to_decode = [path for path, info in zip(paths, infos, strict=True) if info is None]
     workers = default_scan_workers() if workers is None else max(1, int(workers))
-    decoded = measure_in_order(to_decode, sample_rate, cache, workers=workers)
-    files, cache_problems = [], []
-    for index, path in enumerate(paths):
-        if progress is not None:
-            progress(index, len(paths), path)
-        info = infos[index]
-        if info is None:
-            info, problem = next(decoded)
-            if problem:
-                cache_problems.append(problem)
-        files.append(_judge(path, info, sample_rate, min_seconds))
+    asked = parse_channels(channels)
+    layout = asked if asked != "auto" else _guess_channels(walk.candidates, sample_rate, cache)
+
+    def judge_all(layout: int) -> tuple[list[FileReport], list[str]]:
+        return _judge_all(
+            walk.candidates, sample_rate, min_seconds, cache, workers, layout, progress
+        )
+
+    files, cache_problems = judge_all(layout)
+    choice = choose_channels(((f.channels, f.seconds) for f in files if f.usable), asked)
+    if choice.channels != layout:  # the headers misled (a silent or broken stereo file)
+        files, cache_problems = judge_all(choice.channels)
     notes = list(walk.notes)
     if cache_problems:
         notes.append(
@@ -215,7 +231,45 @@ def scan_folder(
         ignored_other=walk.other,
         cache_dir=str(cache.root) if cache else None,
         notes=notes,
+        channels=choice.channels,
+        channel_choice=choice.line(),
     )
+
+
+def _guess_channels(paths: list[Path], sample_rate: int, cache: AudioCache | None) -> int:
+    """The layout "auto" picks, from facts a scan cached or else the files' headers."""
+    known = {}
+    for path in paths if cache is not None else ():
+        info = cache.get_info(path, sample_rate) or cache.get_info(path, sample_rate, 2)
+        if info is not None:
+            known[path] = info
+    return choose_channels(header_facts(paths, known)).channels
+
+
+def _judge_all(
+    paths: list[Path],
+    sample_rate: int,
+    min_seconds: float,
+    cache: AudioCache | None,
+    workers: int,
+    channels: int,
+    progress: Callable[[int, int, Path], None] | None,
+) -> tuple[list[FileReport], list[str]]:
+    """A verdict per file (decoding those the cache lacks), and the cache's problems."""
+    infos = [cache.get_info(path, sample_rate, channels) if cache else None for path in paths]
+    to_decode = [path for path, info in zip(paths, infos, strict=True) if info is None]
+    decoded = measure_in_order(to_decode, sample_rate, cache, workers=workers, channels=channels)
+    files, cache_problems = [], []
+    for index, path in enumerate(paths):
+        if progress is not None:
+            progress(index, len(paths), path)
+        info = infos[index]
+        if info is None:
+            info, problem = next(decoded)
+            if problem:
+                cache_problems.append(problem)
+        files.append(_judge(path, info, sample_rate, min_seconds, channels))
+    return files, cache_problems
 
 
 @dataclass
@@ -223,12 +277,16 @@ class AvailableAudio:
     """The usable files that could still be read for training, their audio, and those lost."""
 
     entries: list[FileReport]
-    audio: list[np.ndarray]  # (samples,) float32 each, memory-mapped when read from the cache
+    # (samples,) float32 each, or (2, samples) in a stereo run (report.channels == 2);
+    # memory-mapped when read from the cache
+    audio: list[np.ndarray]
     lost: list[FileReport]  # gone or changed into something unusable since the scan; reason set
 
 
 def load_available_audio(report: DatasetReport, *, mmap: bool = False) -> AvailableAudio:
-    """Mono float32 audio at `report.sample_rate` for every usable file still there, in order.
+    """Float32 audio at `report.sample_rate` for every usable file still there, in order: mono
+    (samples,), or (2, samples) when the report was scanned for a stereo run (mono files centred:
+    left = right).
 
     Read from the scan's cache (memory-mapped when `mmap`: pages come and go with the batches, so
     memory does not grow with the set); files missing from it are decoded again and cached. A
@@ -237,11 +295,12 @@ def load_available_audio(report: DatasetReport, *, mmap: bool = False) -> Availa
     """
     cache = AudioCache(report.cache_dir) if report.cache_dir is not None else None
     found = AvailableAudio([], [], [])
+    rate, channels = report.sample_rate, report.channels
     for entry in report.usable:
-        audio = cache.get_audio(entry.path, report.sample_rate, mmap=mmap) if cache else None
+        audio = cache.get_audio(entry.path, rate, mmap=mmap, channels=channels) if cache else None
         if audio is None:
             try:
-                audio, reason = _decode_again(entry.path, report.sample_rate, cache, mmap)
+                audio, reason = _decode_again(entry.path, rate, cache, mmap, channels)
             except Exception as error:  # one file must not stop the others from training
                 audio, reason = None, f"could not be read ({type(error).__name__}: {error})"
             if audio is None:
@@ -262,18 +321,18 @@ def load_available_audio(report: DatasetReport, *, mmap: bool = False) -> Availa
 
 
 def _decode_again(
-    path: Path, sample_rate: int, cache: AudioCache | None, mmap: bool
+    path: Path, sample_rate: int, cache: AudioCache | None, mmap: bool, channels: int = 1
 ) -> tuple[np.ndarray | None, str]:
     """(audio, "") for a file missing from the cache, or (None, why it is no longer usable)."""
     if cache is not None:
-        info, problem = measure_into_cache(path, sample_rate, cache)
-        audio = cache.get_audio(path, sample_rate, mmap=mmap)
+        info, problem = measure_into_cache(path, sample_rate, cache, channels)
+        audio = cache.get_audio(path, sample_rate, mmap=mmap, channels=channels)
         if audio is not None:
             return audio, ""
         if "error" in info or not problem:  # unreadable or unusable now, not a cache problem
             return None, _unusable_reason(info)
     sink = MemorySink()  # no cache (or a full one): the audio stays in memory
-    info, has_audio = measure_file(path, sample_rate, sink)
+    info, has_audio = measure_file(path, sample_rate, sink, channels=channels)
     if "error" in info or not has_audio:
         return None, _unusable_reason(info)
     return sink.audio(), ""

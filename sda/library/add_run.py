@@ -78,12 +78,22 @@ def _write_preview(bundle, dataset: dict[str, Any], folder: Path) -> Path | None
     from sda.audio.export import export_audio
     from sda.audio.io import load_audio
 
-    rate = bundle.codec.config.sample_rate
+    rate, channels = bundle.codec.config.sample_rate, bundle.codec.config.channels
     try:
-        audio = load_audio(source, sample_rate=rate, channels=1)[:, : int(PREVIEW_SECONDS * rate)]
+        audio = load_audio(source, sample_rate=rate, channels=channels)
+        audio = audio[:, : int(PREVIEW_SECONDS * rate)]  # (channels, samples)
         with torch.inference_mode():
-            decoded = bundle.codec(torch.from_numpy(audio)).audio[0].numpy()  # (samples,)
-        return export_audio(decoded, folder / "preview.ogg", sample_rate_in=rate, format="ogg")
+            if channels == 2:  # a stereo model previews in stereo: mid and side decoded
+                from sda.models.stereo_codec import StereoCodec
+
+                stereo = StereoCodec.of(bundle.codec)
+                decoded = stereo.decode(stereo.encode(torch.from_numpy(audio)[None]))[0].numpy()
+            else:
+                decoded = bundle.codec(torch.from_numpy(audio)).audio[0].numpy()  # (samples,)
+        layout = "stereo" if channels == 2 else "mono"
+        return export_audio(
+            decoded, folder / "preview.ogg", sample_rate_in=rate, format="ogg", channels=layout
+        )
     except SdaError:
         return None  # the preview is a convenience; a missing one never blocks an export
 

@@ -23,6 +23,7 @@ FILE_NAME = "base_codec.safetensors"
 FORMAT = "sda-base-codec-1"
 # settings that belong to the codebooks: a fine-tune picks its own (k-means on the user's audio)
 QUANTIZER_SETTINGS = ("codebook_size", "ema_decay", "kmeans_iters", "rotation_trick")
+STEREO_SETTINGS = ("channels", "side_gain", "side_levels")
 
 
 class BaseCodecError(SdaError):
@@ -106,7 +107,8 @@ def check_fits(base: CodecConfig, wanted: CodecConfig) -> None:
 
 
 def _quantizer_of(config: CodecConfig) -> dict:
-    return {key: getattr(config, key) for key in QUANTIZER_SETTINGS}
+    # the stereo layout is not a shape either: a stereo codec is the same network on mid and side
+    return {key: getattr(config, key) for key in QUANTIZER_SETTINGS + STEREO_SETTINGS}
 
 
 def start_from_base(codec: Codec, base: Codec) -> None:

@@ -57,6 +57,8 @@ class CodecMonitor(L.Callback):
         if self.num_examples <= 0 or not hasattr(datamodule, "example_segments"):
             return
         examples = datamodule.example_segments(self.num_examples)
+        if examples.dim() == 3:  # a stereo run: listen to the mid, what its mono decode plays
+            examples = examples.mean(dim=1)
         self._examples = examples if examples.numel() else None
         if self._examples is None:
             log.info("no held-out audio to listen to: TensorBoard examples are skipped")

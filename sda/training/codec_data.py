@@ -4,6 +4,8 @@ Validation audio is the END of each long-enough file (random held-out segments w
 training crops of the same passage and leak); a set of only short one-shots holds out whole files
 instead. Small sets get augmentation by default: gain, polarity, mild varispeed and mixing.
 Audio is read memory-mapped from the scan's cache, so memory follows the batch, not the set.
+A stereo run (`channels=2`, or "auto" on a mostly stereo set) gives (batch, 2, samples) crops, every
+augmentation acting on both channels alike; a mono run gives (batch, samples) as always.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ def validation_segments(regions: list[Region], segment: int) -> list[Region]:
 
 
 class MappedAudio:
-    """A cached recording's (samples,) float32 audio, memory-mapped from its `.npy` file.
+    """A cached recording's float32 audio, memory-mapped from its `.npy` file: (samples,), or
+    (2, samples) for a stereo entry (stored interleaved as (samples, 2)).
 
     Pickles as its path: a DataLoader worker started by spawn (macOS, Windows) maps the same
     file instead of receiving a copy of the whole recording.
@@ -119,10 +122,15 @@ class MappedAudio:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = str(path)
-        self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        self._array = array.T if array.ndim == 2 else array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._array.shape
 
     def __len__(self) -> int:
-        return len(self._array)
+        return self._array.shape[-1]
 
     def __getitem__(self, item):
         return self._array[item]
@@ -150,7 +158,7 @@ def default_num_workers(usable_seconds: float) -> int:
 
 class RandomCrops(Dataset):
     """Item `seed` (from `DrawSeeds`) is one random (segment,) float32 crop of the training
-    regions."""
+    regions, or (2, segment) when the audio is stereo (augmented alike on both channels)."""
 
     def __init__(
         self,
@@ -175,14 +183,15 @@ class RandomCrops(Dataset):
         source = self.audio[region.file]
         if region.length >= count:
             start = region.start + int(rng.integers(0, region.length - count + 1))
-            return np.array(source[start : start + count], dtype=np.float32)
-        out = np.zeros(count, dtype=np.float32)
+            return np.array(source[..., start : start + count], dtype=np.float32)
+        out = np.zeros((*source.shape[:-1], count), dtype=np.float32)
         offset = int(rng.integers(0, count - region.length + 1))  # one-shots land anywhere
-        out[offset : offset + region.length] = source[region.start : region.end]
+        out[..., offset : offset + region.length] = source[..., region.start : region.end]
         return out
 
     def _crop(self, rng: np.random.Generator) -> np.ndarray:
-        """One (segment,) crop of a random region, sped up or slowed down when augmenting."""
+        """One (segment,) or (2, segment) crop of a random region, sped up or slowed down when
+        augmenting."""
         region = self.regions[int(rng.choice(len(self.regions), p=self.weights))]
         aug = self.augmentation
         if aug is None or rng.random() >= aug.varispeed:
@@ -192,8 +201,9 @@ class RandomCrops(Dataset):
         need = int(np.ceil(self.segment * down / up)) + 2 * margin
         stretched = resample_by_ratio(self._read(region, need, rng), up, down)
         skip = margin * up // down
-        crop = stretched[skip : skip + self.segment]
-        return np.pad(crop, (0, self.segment - len(crop)))
+        crop = stretched[..., skip : skip + self.segment]
+        padding = [(0, 0)] * (crop.ndim - 1) + [(0, self.segment - crop.shape[-1])]
+        return np.pad(crop, padding)
 
     def __getitem__(self, seed: int) -> torch.Tensor:
         rng = np.random.default_rng(seed)
@@ -210,11 +220,13 @@ class RandomCrops(Dataset):
             peak = float(np.max(np.abs(crop)))
             if peak > 1.0:  # gain never pushes a crop past full scale
                 crop = crop / peak
-        return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))  # (samples,)
+        # (samples,) or (2, samples)
+        return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))
 
 
 class FixedSegments(Dataset):
-    """Validation windows, each (segment,) float32, zero-padded at the end when short."""
+    """Validation windows, each (segment,) float32 ((2, segment) for stereo audio), zero-padded
+    at the end when short."""
 
     def __init__(self, audio: list[np.ndarray], windows: list[Region], segment: int) -> None:
         self.audio, self.windows, self.segment = audio, windows, segment
@@ -224,18 +236,21 @@ class FixedSegments(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         window = self.windows[index]
-        out = np.zeros(self.segment, dtype=np.float32)
-        out[: window.length] = self.audio[window.file][window.start : window.end]
-        return torch.from_numpy(out)  # (samples,)
+        source = self.audio[window.file]
+        out = np.zeros((*source.shape[:-1], self.segment), dtype=np.float32)
+        out[..., : window.length] = source[..., window.start : window.end]
+        return torch.from_numpy(out)  # (samples,) or (2, samples)
 
 
 class AudioDataModule(L.LightningDataModule):
-    """A folder of recordings as (batch, samples) float32 training and validation batches.
+    """A folder of recordings as (batch, samples) float32 training and validation batches, or
+    (batch, 2, samples) in a stereo run.
 
     An epoch is `steps_per_epoch` batches of fresh random crops (folders are too small for
     "one pass over the data" to mean much). `augment=None` turns augmentation on for sets under
     30 minutes. `num_workers=None` picks `default_num_workers`. `cache_dir=None` uses the user
-    cache for decoded audio.
+    cache for decoded audio. `channels` is 1, 2 or "auto" (stereo when most of the usable seconds
+    are stereo); after `scan()`, `self.channels` holds the resolved 1 or 2.
     """
 
     def __init__(
@@ -251,6 +266,7 @@ class AudioDataModule(L.LightningDataModule):
         seed: int = 0,
         cache_dir: str | os.PathLike | None = None,
         steps_per_epoch: int = 200,
+        channels: int | str = 1,
     ) -> None:
         super().__init__()
         self.dir = Path(dir).expanduser()
@@ -264,6 +280,7 @@ class AudioDataModule(L.LightningDataModule):
         self.seed = int(seed)
         self.cache_dir = cache_dir
         self.steps_per_epoch = int(steps_per_epoch)
+        self.channels: int | str = channels
         self._report: DatasetReport | None = None
         self.audio: list[np.ndarray | MappedAudio] = []
         self.lost: list[FileReport] = []  # usable at the scan, gone or changed by training time
@@ -280,8 +297,10 @@ class AudioDataModule(L.LightningDataModule):
                 sample_rate=self.sample_rate,
                 min_seconds=self.segment_seconds,
                 cache_dir=self.cache_dir,
+                channels=self.channels,
             )
             report.require_usable()
+            self.channels = report.channels
             for note in report.notes:  # folders not entered, a cache disk too full
                 log.warning("data: %s", note)
             self._report = report
@@ -310,7 +329,7 @@ class AudioDataModule(L.LightningDataModule):
         self.lost = found.lost  # each logged by the loader; training goes on without them
         self.audio = [_mapped(audio) for audio in found.audio]
         self.train_regions, self.val_regions = split_regions(
-            [len(audio) for audio in self.audio], self.segment_samples, self.val_fraction
+            [audio.shape[-1] for audio in self.audio], self.segment_samples, self.val_fraction
         )
         self.train_set = RandomCrops(
             self.audio,
@@ -349,6 +368,8 @@ class AudioDataModule(L.LightningDataModule):
         """Fixed held-out clips spread over the validation set, for listening in TensorBoard."""
         self.setup("validate")
         if not self.has_validation:
-            return torch.zeros(0, self.segment_samples)
+            lead = (2,) if self.channels == 2 else ()
+            return torch.zeros(0, *lead, self.segment_samples)
         picks = np.linspace(0, len(self.val_set) - 1, min(count, len(self.val_set))).round()
-        return torch.stack([self.val_set[int(i)] for i in picks])  # (count, samples)
+        # (count, samples) or (count, 2, samples)
+        return torch.stack([self.val_set[int(i)] for i in picks])

@@ -5,6 +5,12 @@ Manual optimization: one generator step per batch (the only step Lightning count
 so the step count keeps meaning "codec updates". In that phase the encoder and quantizer are
 frozen (no gradients, no EMA, no dead-code resets) so the codes keep their meaning while the
 decoder learns to sound better.
+
+A stereo codec (`channels=2`) trains the same mono network on mid/side: each (batch, 2, samples)
+crop becomes two batch items, M and side_gain * S (`sda.models.stereo_codec.mid_side_batch`). Its
+loss is the mono loss on those items plus the loss on the rebuilt left and right: per-channel
+mel/STFT and the stereo image (`StereoImageLoss`: L/R correlation and side/mid ratio per band), so
+the decoder learns to keep the phase relation of M and S that places a source in the image.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import torch
 from torch import Tensor
 
 from sda.models.codec import Codec, CodecConfig
+from sda.models.stereo_codec import mid_side_batch, to_left_right, to_mid_side
 from sda.training.discriminators import (
     Discriminators,
     discriminator_loss,
     feature_matching_loss,
     generator_loss,
 )
-from sda.training.losses import EnvelopeLoss, SpectralLoss
+from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,10 @@ class CodecTrainingConfig:
     stft_weight: float = 2.0
     envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
     commitment_weight: float = 0.25
+    # stereo models only: the spectral loss on the rebuilt L and R (times mel/stft weights) and
+    # the image loss (L/R correlation error + side/mid ratio error / 10 dB, per band)
+    stereo_weight: float = 1.0
+    image_weight: float = 10.0
     quantizer_dropout: float = 0.5  # share of steps that stop at a random level
     dead_code_fraction: float = 0.1  # of the average hits per code per batch; 0 disables resets
     warmup_vectors_per_code: int = 20  # k-means warm-up batch size, in vectors per code
@@ -90,6 +101,11 @@ class CodecModule(L.LightningModule):
         self.codec = Codec(codec_config, sync_codebook=sync_codebook)
         self.spectral_loss = SpectralLoss(sample_rate=codec_config.sample_rate)
         self.envelope_loss = EnvelopeLoss()
+        self.stereo = codec_config.channels == 2
+        # stereo models only (a mono run builds nothing more than it did)
+        self.image_loss = (
+            StereoImageLoss(sample_rate=codec_config.sample_rate) if self.stereo else None
+        )
         self.discriminators = (
             Discriminators(channels=self.settings.discriminator_channels)
             if self.settings.adversarial_start_step is not None
@@ -146,7 +162,8 @@ class CodecModule(L.LightningModule):
         started = time.perf_counter()
         vectors, count, per_batch = [], 0, 0
         for index, batch in enumerate(batches):
-            latents = self.codec.encode_latents(self._audio(batch).to(self.device))
+            audio, _ = self._codec_batch(batch)
+            latents = self.codec.encode_latents(audio.to(self.device))
             per_batch = per_batch or latents.shape[0] * latents.shape[2]
             vectors.append(latents.transpose(1, 2).reshape(-1, latents.shape[1]))
             count += vectors[-1].shape[0]
@@ -187,16 +204,24 @@ class CodecModule(L.LightningModule):
         )
 
     # --- steps ---------------------------------------------------------------------------------
-    @staticmethod
-    def _audio(batch: Any) -> Tensor:
+    def _audio(self, batch: Any) -> Tensor:
+        """(batch, samples), or (batch, 2, samples) for a stereo codec."""
         if isinstance(batch, (list, tuple)):
             batch = batch[0]
         if isinstance(batch, dict):
             batch = batch["audio"]
-        if batch.dim() == 3:
+        if batch.dim() == 3 and not (self.stereo and batch.shape[1] == 2):
             batch = batch[:, 0]
         # a stray NaN/inf sample must not poison the weights and codebooks
-        return torch.nan_to_num(batch.float(), nan=0.0, posinf=0.0, neginf=0.0)  # (batch, samples)
+        return torch.nan_to_num(batch.float(), nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _codec_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
+        """What the codec runs on, (items, samples), and the stereo crops (batch, 2, samples)
+        they came from (None for mono): a stereo batch is its mids, then its lifted sides."""
+        audio = self._audio(batch)
+        if audio.dim() == 2:
+            return audio, None
+        return mid_side_batch(audio, self.codec.config.side_gain), audio
 
     def adversarial_active(self) -> bool:
         start = self.settings.adversarial_start_step
@@ -208,7 +233,7 @@ class CodecModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         s = self.settings
-        audio = self._audio(batch)
+        audio, stereo = self._codec_batch(batch)
         if not self._dead_codes_ready:
             frames = self.codec.num_frames(audio.shape[-1])
             self._configure_dead_codes(audio.shape[0] * frames)
@@ -223,6 +248,10 @@ class CodecModule(L.LightningModule):
         frozen = adversarial or s.freeze_encoder
         recon, commit, levels_used = self._reconstruct(audio, frozen, dropout, rng)
         loss, logs = self._reconstruction_loss(recon, audio, commit)
+        if stereo is not None:
+            image_loss, image_logs = self._stereo_loss(recon, stereo)
+            loss = loss + image_loss
+            logs.update(image_logs)
         if adversarial:
             loss, adversarial_logs = self._add_adversarial_loss(
                 loss, audio, recon, optimizers[1], generator_opt
@@ -283,6 +312,28 @@ class CodecModule(L.LightningModule):
             logs["train/envelope"] = envelope
         return loss, logs
 
+    def _rebuilt(self, recon: Tensor, batch: int) -> Tensor:
+        """The codec's mid/side items -> (batch, 2, samples) left/right."""
+        return to_left_right(recon[:batch], recon[batch:] / self.codec.config.side_gain)
+
+    def _stereo_loss(self, recon: Tensor, stereo: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The loss on the rebuilt L and R: per-channel mel/STFT and the stereo image."""
+        s = self.settings
+        batch, _, length = stereo.shape
+        rebuilt = self._rebuilt(recon, batch)
+        channel = self.spectral_loss(
+            rebuilt.reshape(2 * batch, length), stereo.reshape(2 * batch, length)
+        )
+        image = self.image_loss(rebuilt, stereo)
+        loss = s.stereo_weight * (s.mel_weight * channel.mel + s.stft_weight * channel.stft)
+        loss = loss + s.image_weight * (image.correlation + image.side_mid_db / 10)
+        logs = {
+            "train/mel_channels": channel.mel,
+            "train/correlation_error": image.correlation,
+            "train/side_mid_db_error": image.side_mid_db,
+        }
+        return loss, logs
+
     def _add_adversarial_loss(
         self, loss: Tensor, audio: Tensor, recon: Tensor, disc_opt: Any, generator_opt: Any
     ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -311,17 +362,23 @@ class CodecModule(L.LightningModule):
         return loss, logs
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        audio = self._audio(batch)
+        audio, stereo = self._codec_batch(batch)
         length = audio.shape[-1]
         full = self.codec(audio).audio[:, :length]
+        metrics = {}
+        if stereo is not None:  # then the mid alone: what a mono codec's scores are on the downmix
+            metrics.update(self._stereo_metrics(full, stereo))
+            audio, full = audio[: stereo.shape[0]], full[: stereo.shape[0]]
         coarse = self.codec(audio, levels=1).audio[:, :length]
         spectral = self.spectral_loss(full, audio)
-        metrics = {
-            "val/mel_distance": spectral.mel,
-            "val/mel_distance_level1": self.spectral_loss(coarse, audio).mel,
-            "val/stft": spectral.stft,
-            "val/envelope": self.envelope_loss(full, audio),
-        }
+        metrics.update(
+            {
+                "val/mel_distance": spectral.mel,
+                "val/mel_distance_level1": self.spectral_loss(coarse, audio).mel,
+                "val/stft": spectral.stft,
+                "val/envelope": self.envelope_loss(full, audio),
+            }
+        )
         self.log_dict(metrics, on_epoch=True, batch_size=audio.shape[0], sync_dist=True)
         self.log(
             "val_mel",
@@ -331,3 +388,31 @@ class CodecModule(L.LightningModule):
             batch_size=audio.shape[0],
             sync_dist=True,
         )
+
+    def _stereo_metrics(self, full: Tensor, stereo: Tensor) -> dict[str, Tensor]:
+        """Held-out stereo scores: mel of L and R, and the image's broadband errors (side/mid
+        energy ratio in dB, L/R correlation) as experiments/bench_stereo.py measures them."""
+        rebuilt = self._rebuilt(full, stereo.shape[0])
+        image = self.image_loss(rebuilt, stereo)
+        return {
+            "val/mel_left": self.spectral_loss(rebuilt[:, 0], stereo[:, 0]).mel,
+            "val/mel_right": self.spectral_loss(rebuilt[:, 1], stereo[:, 1]).mel,
+            "val/side_mid_db_error": (side_mid_db(rebuilt) - side_mid_db(stereo)).abs().mean(),
+            "val/correlation_error": (correlation(rebuilt) - correlation(stereo)).abs().mean(),
+            "val/band_correlation_error": image.correlation,
+            "val/band_side_mid_db_error": image.side_mid_db,
+        }
+
+
+def side_mid_db(stereo: Tensor) -> Tensor:
+    """(batch, 2, samples) -> (batch,) side/mid energy ratio in dB (-30 dB and below: mono)."""
+    mid, side = to_mid_side(stereo.double())
+    ratio = side.square().sum(-1).clamp(min=1e-12) / mid.square().sum(-1).clamp(min=1e-12)
+    return (10 * ratio.log10()).clamp(min=-30).float()
+
+
+def correlation(stereo: Tensor) -> Tensor:
+    """(batch, 2, samples) -> (batch,) correlation of left and right over the whole clip."""
+    left, right = stereo[:, 0].double(), stereo[:, 1].double()
+    energy = (left.square().sum(-1) * right.square().sum(-1)).clamp(min=1e-24)
+    return ((left * right).sum(-1) / energy.sqrt()).float()

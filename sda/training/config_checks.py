@@ -149,6 +149,9 @@ CODEC: dict[str, Rule] = {
     "data.augment": Choice((True, False, None)),
     "data.num_workers": Whole(0, 256, also=(None,), note="automatic"),
     "quantizer.codebook_size": Choice(("auto",), Whole(2, 65536)),
+    "model.channels": Choice(("auto",), Whole(1, 2, note="1 mono, 2 stereo")),
+    "model.side_gain": Number(1.0, 16.0),
+    "model.side_levels": Whole(0, 32, note="0: every level"),
     "quantizer.num_levels": Whole(1, 32),
     "quantizer.ema_decay": Number(0.0, 0.9999, above=True),
     "quantizer.kmeans_iters": Whole(0, 1000),
@@ -165,7 +168,15 @@ CODEC: dict[str, Rule] = {
     "training.discriminator_channels": Whole(1, 1024),
     **{
         f"training.{name}_weight": Number(0.0, 1000.0)
-        for name in ("mel", "stft", "envelope", "adversarial", "feature_matching")
+        for name in (
+            "mel",
+            "stft",
+            "envelope",
+            "adversarial",
+            "feature_matching",
+            "stereo",
+            "image",
+        )
     },
 }
 PRIOR: dict[str, Rule] = {

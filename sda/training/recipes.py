@@ -122,7 +122,12 @@ def announce(recipe: str | None, *, app: str) -> str:
         f"recipe: {recipe} ({NOTES.get((app, str(recipe)), 'custom')}) "
         f"— override with recipe={others} or any key=value"
     )
-    # printed only when the log line would not reach the terminal anyway (`sda demo`, tests)
+    return tell(line)
+
+
+def tell(line: str) -> str:
+    """Log `line` and make sure it reaches the terminal once: printed only when the log line
+    would not get there anyway (`sda demo`, tests)."""
     if not _logged_to_console():
         print(line, file=sys.stderr, flush=True)
     log.info(line)

@@ -9,7 +9,9 @@ folder's name, so running the same command again resumes from `<run>/checkpoints
 (after a crash or `kill -9` too) and continues the step count. `name=...` starts a separate run;
 `resume=false` starts over in the same dir (old checkpoints are moved aside, never deleted).
 `recipe=auto` (the default) picks conf/recipe/codec_{cpu,cuda,mps}.yaml for this machine; any
-override on the command line wins over it (sda.training.recipes).
+override on the command line wins over it (sda.training.recipes). `model.channels=auto` (the
+default) trains a stereo model when most of the usable audio is stereo; the resolved 1 or 2 is
+written into the saved config and the checkpoints.
 `train(cfg)` and `compose_config(overrides)` do the same in-process (tests, `sda demo`).
 """
 
@@ -118,6 +120,24 @@ def _scan(datamodule, run_dir: Path):
     return report
 
 
+def _keep_resumed_channels(cfg: DictConfig, resume: Resume) -> None:
+    """A resumed run keeps its layout under model.channels=auto, whatever the folder holds now
+    (runs from before stereo models were mono)."""
+    saved = resume.hparams.get("codec")
+    if saved and str(cfg.model.get("channels", "auto")) == "auto":
+        with open_dict(cfg):
+            cfg.model.channels = int(saved.get("channels", 1))
+
+
+def _fix_channels(cfg: DictConfig, report) -> None:
+    """Write the layout the scan resolved (model.channels=auto -> 1 or 2) into `cfg`, and say it."""
+    with open_dict(cfg):
+        cfg.model.channels = int(report.channels)
+        if "channels" in cfg.data:
+            cfg.data.channels = int(report.channels)
+    recipes.tell(f"channels: {report.channel_choice}")
+
+
 @dataclass(frozen=True)
 class _StartingPoint:
     """What a new run's weights start from: a codec to grow, the base codec, or neither."""
@@ -191,6 +211,8 @@ def _codec_config(
     """The model's settings, with the codebook size fixed (written back into `cfg`); a resumed
     run must keep its own."""
     saved = resume.hparams.get("codec", {})
+    # settings added since the run was saved read as what it implicitly had (e.g. mono)
+    saved = asdict(CodecConfig.from_dict(saved)) if saved else {}
     frame_rate = instantiate(cfg.model, codebook_size=2).frame_rate  # before the size is known
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, start.grow)
     with open_dict(cfg):
@@ -198,9 +220,9 @@ def _codec_config(
         if start.grow is not None:
             # growing a model keeps its architecture, codebook size and what its codes mean:
             # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)
-            cfg.model = OmegaConf.create(
-                {"_target_": "sda.models.codec.CodecConfig", **asdict(start.grow.config)}
-            )
+            # the layout is not a shape: a mono model grows into a stereo one on stereo data
+            grown = {**asdict(start.grow.config), "channels": int(cfg.model.channels)}
+            cfg.model = OmegaConf.create({"_target_": "sda.models.codec.CodecConfig", **grown})
             cfg.training.dead_code_fraction = 0.0
             cfg.training.codebook_refresh_step = None
     codec_config: CodecConfig = instantiate(cfg.model)
@@ -221,6 +243,7 @@ def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str,
         "usable_seconds": round(float(report.usable_seconds), 3),
         "frames": int(report.num_frames(frame_rate)),
         "codebook_size": int(codebook_size),
+        "channels": int(report.channels),
     }
 
 
@@ -272,9 +295,11 @@ def train(cfg: DictConfig) -> Path:
     fit_run.check_devices(cfg.trainer)
     run_dir = fit_run.open_run_dir(cfg, fast_matmul=True)
 
+    resume = fit_run.find_resume(cfg, run_dir, kind="codec")
+    _keep_resumed_channels(cfg, resume)
     datamodule = _build_datamodule(cfg, data_dir)
     report = _scan(datamodule, run_dir)
-    resume = fit_run.find_resume(cfg, run_dir, kind="codec")
+    _fix_channels(cfg, report)
     start = _starting_point(cfg, resume)
     codec_config = _codec_config(cfg, run_dir, report, resume, start)
     fit_run.save_run_config(cfg, run_dir, int(cfg.quantizer.codebook_size))

@@ -188,3 +188,27 @@ def test_a_big_folder_lists_only_files_with_something_to_say(tmp_path):
     assert result.exit_code == 0 and "broken.wav" in text and "hit007.wav" not in text
     assert "210 more files are ok with nothing to note" in text
     assert "note: not entered" in text and "symlink loop" in text
+
+
+def test_inspect_says_which_layout_training_picks_and_how_each_file_is_read(tmp_path):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "stereo"
+    write_audio(
+        folder / "room.wav", (rng.standard_normal((2, 3 * SR)) * 0.1).astype(np.float32), SR
+    )
+    write_audio(folder / "close.wav", (rng.standard_normal((1, SR)) * 0.1).astype(np.float32), SR)
+    write_audio(
+        folder / "surround.wav", (rng.standard_normal((6, SR)) * 0.1).astype(np.float32), SR
+    )
+    base = ["data", "inspect", str(folder), "--cache-dir", str(tmp_path / "c")]
+    result = runner.invoke(app, base, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Channels: stereo (auto: 80 % of the usable audio, by seconds, is stereo); " in text
+    assert "model.channels=1 trains a mono model instead." in text
+    assert "mono -> centred stereo" in text and "6 channels -> stereo" in text
+    forced = runner.invoke(app, [*base, "--channels", "1"], env={"COLUMNS": "200"})
+    said = " ".join(forced.output.split())
+    assert "mixed (6 channels -> mono)" in said and "Channels: mono (model.channels=1;" in said
+    wrong = runner.invoke(app, [*base, "--channels", "3"])
+    assert wrong.exit_code == 1 and "use auto, 1 (mono) or 2 (stereo)" in str(wrong.exception)

@@ -77,6 +77,11 @@ CODEC_BAD = [
     ("seed", -1, "from 0 to"),
     ("model.sample_rate", 0, "from 8000 to 192000"),
     ("model.latent_dim", "big", "whole number"),
+    ("model.channels", 3, '"auto" or a whole number from 1 to 2 (1 mono, 2 stereo)'),
+    ("model.channels", "stereo", '"auto" or a whole number'),
+    ("model.side_gain", 0.5, "from 1 to 16"),
+    ("model.side_levels", -1, "0: every level"),
+    ("training.image_weight", -1.0, "from 0 to 1000"),
 ]
 
 
@@ -116,6 +121,9 @@ def test_good_values_pass(configs) -> None:
         ("data.num_workers", None),
         ("data.augment", False),
         ("training.learning_rate", 3e-4),
+        ("model.channels", 2),
+        ("model.channels", 1),
+        ("model.side_levels", 0),
     ):
         check_config(with_value(configs, "codec", key, value), "codec")
 

@@ -53,6 +53,7 @@ def test_every_experiment_composes_and_instantiates(tmp_path: Path, experiment: 
         tmp_path,
         f"experiment={experiment}",
         "quantizer.codebook_size=64",  # what sda-train sets after scanning
+        "model.channels=1",  # likewise (auto: stereo when most of the audio is)
         "trainer.accelerator=cpu",
         "trainer.devices=1",
         "trainer.strategy=auto",
@@ -72,7 +73,7 @@ def test_every_experiment_composes_and_instantiates(tmp_path: Path, experiment: 
 
 @pytest.mark.parametrize("model", CODEC_MODELS)
 def test_every_codec_model_composes(tmp_path: Path, model: str) -> None:
-    config = instantiate(shrunk(tmp_path, f"model={model}", "quantizer=k256").model)
+    config = instantiate(shrunk(tmp_path, f"model={model}", "quantizer=k256").model, channels=2)
     assert config.codebook_size == 256 and config.num_levels == 8
     expected = 93.75 if model == "codec_94fps" else None
     if expected:

@@ -1,0 +1,60 @@
+"""The stereo image loss of a stereo codec's training: zero for the original, large for an image
+collapsed to mono, bounded for a centred (mono) file, and differentiable."""
+
+from __future__ import annotations
+
+import factories
+import numpy as np
+import torch
+
+from sda.training.codec_module import correlation, side_mid_db
+from sda.training.losses import MONO_SIDE_DB, StereoImageLoss
+
+RATE = 48000
+
+
+def wide(count: int = 2) -> torch.Tensor:
+    return torch.from_numpy(
+        np.stack([factories.synth_stereo(0.5, seed=i, width=0.7) for i in range(count)])
+    )
+
+
+def test_the_original_image_costs_nothing_and_a_collapsed_one_costs_a_lot() -> None:
+    loss = StereoImageLoss(sample_rate=RATE)
+    reference = wide()
+    same = loss(reference, reference)
+    assert float(same.correlation) < 1e-5 and float(same.side_mid_db) < 1e-3
+    collapsed = reference.mean(dim=1, keepdim=True).repeat(1, 2, 1)  # L = R = the mid
+    errors = loss(collapsed, reference)
+    assert float(errors.correlation) > 0.2
+    assert float(errors.side_mid_db) > 10  # no side left at all
+
+
+def test_a_centred_file_does_not_ask_for_an_exact_zero_side() -> None:
+    loss = StereoImageLoss(sample_rate=RATE)
+    mono = torch.from_numpy(factories.synth_sound("drone", seconds=0.5))[None]
+    centred = torch.stack([mono, mono], dim=1)  # (1, 2, samples), no side
+    nearly = centred + 1e-4 * torch.randn_like(centred)
+    errors = loss(nearly, centred)
+    assert float(errors.side_mid_db) <= 2 * MONO_SIDE_DB
+    assert torch.isfinite(errors.correlation)
+
+
+def test_the_image_loss_reaches_both_channels() -> None:
+    loss = StereoImageLoss(sample_rate=RATE)
+    reference = wide(1)
+    estimate = (reference * torch.tensor([1.0, 0.3])[None, :, None]).requires_grad_(True)
+    errors = loss(estimate, reference)
+    (errors.correlation + errors.side_mid_db / 10).backward()
+    assert estimate.grad is not None and estimate.grad[0, 0].abs().sum() > 0
+    assert estimate.grad[0, 1].abs().sum() > 0
+
+
+def test_broadband_figures_match_the_benchmark_formulas() -> None:
+    reference = wide(1)
+    left, right = reference[0].double().numpy()
+    expected_corr = np.sum(left * right) / np.sqrt(np.sum(left**2) * np.sum(right**2))
+    mid, side = (left + right) / 2, (left - right) / 2
+    expected_db = 10 * np.log10(np.sum(side**2) / np.sum(mid**2))
+    assert abs(float(correlation(reference)[0]) - expected_corr) < 1e-5
+    assert abs(float(side_mid_db(reference)[0]) - expected_db) < 1e-3
