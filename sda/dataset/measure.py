@@ -36,7 +36,8 @@ class MemorySink:
         self.blocks.append(np.array(block, dtype=np.float32))
 
     def audio(self) -> np.ndarray:
-        return np.concatenate(self.blocks, axis=-1) if self.blocks else np.zeros(0, np.float32)
+        blocks = [block for block in self.blocks if block.size]  # a resampler's empty tail is 1-D
+        return np.concatenate(blocks, axis=-1) if blocks else np.zeros(0, np.float32)
 
 
 class _ClipCounter:

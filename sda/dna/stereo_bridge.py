@@ -15,7 +15,7 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
-from sda.models.stereo_codec import DEFAULT_SIDE_GAIN, to_left_right, to_mid_side
+from sda.models.stereo_codec import DEFAULT_SIDE_GAIN, decoded_left_right, to_mid_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -98,8 +98,8 @@ def decode_stereo(
     if codes.channels == 1:
         return np.stack([mid, mid]).astype(np.float32)
     side_levels = codes.side_levels if levels is None else min(levels, codes.side_levels)
-    side = decode_codes(model, codes.side, levels=side_levels) / side_gain(model)
-    return to_left_right(mid, side).astype(np.float32)
+    side = decode_codes(model, codes.side, levels=side_levels)
+    return decoded_left_right(mid, side, side_gain(model)).astype(np.float32)
 
 
 def silent_side(model: Bundle | Codec | Any, like: Codes, levels: int | None = None) -> Codes:

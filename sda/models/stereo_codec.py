@@ -43,6 +43,42 @@ def to_left_right(mid: np.ndarray | Tensor, side: np.ndarray | Tensor):
     return np.stack([mid + side, mid - side], axis=-2)
 
 
+def decorrelated(side: np.ndarray | Tensor):
+    """The side turned 90 degrees in phase at every frequency (a Hilbert transform, last axis).
+
+    Why: the encoder reads magnitudes only, so S and -S give the same codes, and the decoder
+    renders a side with the phase it gives the mid of the same spectrum: decoded as is, every
+    side comes back in phase with the mid, so the image leans left (3-7 dB on held-out music) and
+    a source on the right comes back on the left. Turned 90 degrees, the side is uncorrelated with
+    the mid, as in most stereo recordings (room, reverb, spaced mics): left and right keep their
+    balance and the width the side's level says. The cost: a source panned to one side comes
+    back centred and wide, not on its side (experiments/RESULTS.md, "## Stereo")."""
+    if isinstance(side, Tensor):
+        length = side.shape[-1]
+        spectrum = torch.fft.rfft(side.float(), n=length)
+        turned = spectrum * _quarter_turn(spectrum.shape[-1], length, side.device)
+        return torch.fft.irfft(turned, n=length).to(side.dtype)
+    side = np.asarray(side)
+    length = side.shape[-1]
+    spectrum = np.fft.rfft(side, n=length) * _quarter_turn(length // 2 + 1, length).numpy()
+    return np.fft.irfft(spectrum, n=length).astype(side.dtype, copy=False)
+
+
+def _quarter_turn(bins: int, length: int, device=None) -> Tensor:
+    """-j at every positive frequency, 0 at DC (and at Nyquist for even lengths)."""
+    turn = torch.full((bins,), -1j, dtype=torch.complex64, device=device)
+    turn[0] = 0
+    if length % 2 == 0 and bins > 1:
+        turn[-1] = 0
+    return turn
+
+
+def decoded_left_right(mid, lifted_side, side_gain: float):
+    """The decoder's mid and (lifted) side -> (..., 2, samples) left/right: the side lowered by
+    `side_gain` and `decorrelated` from the mid. Every stereo decode goes through here."""
+    return to_left_right(mid, decorrelated(lifted_side / side_gain))
+
+
 def mid_side_batch(stereo: Tensor, side_gain: float = 1.0) -> Tensor:
     """(batch, 2, samples) stereo -> (2 * batch, samples): the mids, then the sides times
     `side_gain`, as one batch for the mono codec (how a stereo model trains: S is more audio)."""
@@ -127,7 +163,7 @@ class StereoCodec:
         )  # (2 * batch, latent_dim, frames)
         audio = self.codec.decode_latents(latents)
         batch = codes.mid.shape[0]
-        return to_left_right(audio[:batch], audio[batch:] / self.side_gain)
+        return decoded_left_right(audio[:batch], audio[batch:], self.side_gain)
 
     @torch.no_grad()
     def reconstruct_unquantized(self, stereo: Tensor) -> Tensor:
@@ -136,7 +172,7 @@ class StereoCodec:
         batch = _check_stereo(stereo).shape[0]
         latents = self.codec.encode_latents(mid_side_batch(stereo, self.side_gain))
         audio = self.codec.decode_latents(latents)
-        return to_left_right(audio[:batch], audio[batch:] / self.side_gain)
+        return decoded_left_right(audio[:batch], audio[batch:], self.side_gain)
 
 
 def _check_stereo(stereo: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from sda.models.codec import Codec, CodecConfig
-from sda.models.stereo_codec import mid_side_batch, to_left_right, to_mid_side
+from sda.models.stereo_codec import decoded_left_right, mid_side_batch, to_mid_side
 from sda.training.discriminators import (
     Discriminators,
     discriminator_loss,
@@ -314,7 +314,7 @@ class CodecModule(L.LightningModule):
 
     def _rebuilt(self, recon: Tensor, batch: int) -> Tensor:
         """The codec's mid/side items -> (batch, 2, samples) left/right."""
-        return to_left_right(recon[:batch], recon[batch:] / self.codec.config.side_gain)
+        return decoded_left_right(recon[:batch], recon[batch:], self.codec.config.side_gain)
 
     def _stereo_loss(self, recon: Tensor, stereo: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The loss on the rebuilt L and R: per-channel mel/STFT and the stereo image."""

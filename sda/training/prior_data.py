@@ -460,6 +460,7 @@ class PriorDataModule(L.LightningDataModule):
                 sample_rate=self.sample_rate,
                 cache_dir=self.cache_dir,
                 use_cache=self.use_cache,
+                channels=2 if is_stereo(self.codec) else 1,  # a stereo codec's prior reads L/R
             )
             self.report.require_usable()
             for note in self.report.notes:  # folders not entered, a cache disk too full

@@ -81,3 +81,15 @@ def test_the_layout_follows_most_of_the_seconds():
     assert parse_channels("AUTO") == "auto" and parse_channels(2) == 2
     with pytest.raises(SdaError, match="use auto, 1 .mono. or 2 .stereo."):
         parse_channels(3)
+
+
+def test_a_stereo_scan_without_the_cache_reads_every_file_in_stereo(tmp_path):
+    rng = np.random.default_rng(4)
+    for name in ("a", "b"):
+        sf.write(tmp_path / f"{name}.wav", rng.uniform(-0.5, 0.5, (4800, 2)), SR)
+    sf.write(tmp_path / "mono.wav", rng.uniform(-0.5, 0.5, 4800), SR)
+    report = scan_folder(tmp_path, sample_rate=SR, use_cache=False, channels=2)
+    found = load_available_audio(report)
+    assert not found.lost
+    assert [audio.shape for audio in found.audio] == [(2, 4800)] * 3
+    np.testing.assert_array_equal(found.audio[2][0], found.audio[2][1])  # mono: centred

@@ -121,6 +121,7 @@ def test_a_tiny_stereo_prior_trains_on_stacked_grids_and_loads(stereo_prior_run,
         cache_dir=stereo_prior_run.parent.parent / "cache",  # the run's: its codes read back
     )  # fmt: skip
     data.setup()
+    assert data.report.channels == 2  # the files were read as left/right, not mixed to mono
     batch = next(iter(data.train_dataloader()))
     assert batch["codes"].shape[1] == stereo_codec.config.grid_levels
     with torch.no_grad():
