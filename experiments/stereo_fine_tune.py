@@ -82,6 +82,12 @@ def correlation(stereo: np.ndarray) -> float:
     return float(np.sum(left * right) / np.sqrt(np.sum(left**2) * np.sum(right**2) + 1e-12))
 
 
+def balance_db(stereo: np.ndarray) -> float:
+    """Left over right energy in dB: where the image leans (0: balanced)."""
+    left, right = np.asarray(stereo, dtype=np.float64)
+    return float(10 * np.log10((np.sum(left**2) + 1e-12) / (np.sum(right**2) + 1e-12)))
+
+
 @torch.inference_mode()
 def stereo_scores(codec: Codec, clip: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
     """Scores of one held-out (2, samples) clip through the stereo model, and its decode."""
@@ -95,6 +101,7 @@ def stereo_scores(codec: Codec, clip: np.ndarray) -> tuple[dict[str, float], np.
         "mel_right": mel_distance(clip[1], out[1], rate),
         "ratio_db": abs(side_mid_db(out) - side_mid_db(clip)),
         "corr": abs(correlation(out) - correlation(clip)),
+        "balance_db": abs(balance_db(out) - balance_db(clip)),
         "mono_db": mono_compatibility(out).downmix_db,
     }, out
 
@@ -148,11 +155,13 @@ def table(scores: dict, stereo: Run, mono: Run, speed: dict[str, float]) -> str:
     """The RESULTS.md rows of one fine-tune comparison."""
     lines = [
         "| model | steps | mid mel (mono: downmix mel) | mel L / R | side/mid ratio error (dB) "
-        "| L/R correlation error | mono downmix (dB) | encode+decode (x real time) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| L/R correlation error | L/R balance error (dB) | mono downmix (dB) "
+        "| encode+decode (x real time) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| stereo (M/S) | {stereo.steps} | {scores['mid_mel']:.3f} | {scores['mel_left']:.3f} / "
         f"{scores['mel_right']:.3f} | {scores['ratio_db']:.2f} | {scores['corr']:.3f} | "
-        f"{scores['mono_db']:+.2f} | {speed['stereo']:.0f} |",
-        f"| mono | {mono.steps} | {scores['mono_mel']:.3f} | - | - | - | - | {speed['mono']:.0f} |",
+        f"{scores['balance_db']:.2f} | {scores['mono_db']:+.2f} | {speed['stereo']:.0f} |",
+        f"| mono | {mono.steps} | {scores['mono_mel']:.3f} | - | - | - | - | - "
+        f"| {speed['mono']:.0f} |",
     ]
     return "\n".join(lines)
