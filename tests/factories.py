@@ -144,11 +144,17 @@ def train_tiny_prior(codec, audio: list[np.ndarray], *, steps: int = 15, seed: i
         codec_fingerprint=codec.fingerprint(),
         **TINY_PRIOR,
     )
-    prior = Prior(config).train()
-    frames = config.context_frames
     with torch.no_grad():
         codes = [codec.encode(torch.from_numpy(a)[None])[0] for a in audio]  # (levels, frames) each
-    grid = torch.cat(codes, dim=1)
+    return _fit_prior(Prior(config), torch.cat(codes, dim=1), steps)
+
+
+def _fit_prior(prior, grid, steps: int):
+    """`steps` Adam steps of `prior` on windows of one long (rows, frames) code grid."""
+    import torch
+
+    prior.train()
+    frames = prior.config.context_frames
     while grid.shape[1] < frames:
         grid = torch.cat([grid, grid], dim=1)
     optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
@@ -198,23 +204,11 @@ def train_tiny_stereo_prior(codec, audio: list[np.ndarray], *, steps: int = 15, 
         codec_fingerprint=codec.fingerprint(),
         **TINY_PRIOR,
     )
-    prior = Prior(config).train()
-    frames = config.context_frames
     grids = []
     for sound in audio:
         codes = stereo.encode(torch.from_numpy(sound)[None])
         grids.append(stack_grids(codes.mid, codes.side)[0])
-    grid = torch.cat(grids, dim=1)
-    while grid.shape[1] < frames:
-        grid = torch.cat([grid, grid], dim=1)
-    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
-    for step in range(steps):
-        start = (step * 7) % (grid.shape[1] - frames + 1)
-        loss, _ = prior.loss(grid[None, :, start : start + frames])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return prior.eval()
+    return _fit_prior(Prior(config), torch.cat(grids, dim=1), steps)
 
 
 def write_codec_run(

@@ -13,21 +13,13 @@ from sda.models.base_codec import load_base_codec
 from sda.training.train_codec import train
 
 
-def encoder_moved(run: Path, reference: dict[str, torch.Tensor]) -> bool:
+def moved(run: Path, reference: dict[str, torch.Tensor], part: str) -> bool:
+    """Whether any weight of `part` ("encoder" or "decoder") differs from `reference`."""
     state = checkpoint(run)["state_dict"]
     return any(
         not torch.equal(state[f"codec.{name}"], tensor)
         for name, tensor in reference.items()
-        if name.startswith("encoder.")
-    )
-
-
-def decoder_moved(run: Path, reference: dict[str, torch.Tensor]) -> bool:
-    state = checkpoint(run)["state_dict"]
-    return any(
-        not torch.equal(state[f"codec.{name}"], tensor)
-        for name, tensor in reference.items()
-        if name.startswith("decoder.")
+        if name.startswith(f"{part}.")
     )
 
 
@@ -37,11 +29,11 @@ def test_from_the_base_only_the_decoder_learns_also_after_a_resume(tmp_path, cap
     data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
     run = train(laptop_config(tmp_path, data, "trainer.max_steps=2", "name=frozen"))
     assert "fine-tuning the decoder" in caplog.text
-    assert decoder_moved(run, base) and not encoder_moved(run, base)
+    assert moved(run, base, "decoder") and not moved(run, base, "encoder")
     resumed = train(laptop_config(tmp_path, data, "trainer.max_steps=3", "name=frozen"))
     assert checkpoint(resumed)["global_step"] == 3
     assert checkpoint(resumed)["hyper_parameters"]["init_from"]["source"] == "base"
-    assert not encoder_moved(resumed, base)
+    assert not moved(resumed, base, "encoder")
 
 
 def test_freeze_encoder_false_trains_the_encoder_from_the_base(tmp_path):
@@ -50,7 +42,7 @@ def test_freeze_encoder_false_trains_the_encoder_from_the_base(tmp_path):
     run = train(
         laptop_config(tmp_path, data, "trainer.max_steps=2", "training.freeze_encoder=false")
     )
-    assert encoder_moved(run, base)
+    assert moved(run, base, "encoder")
 
 
 def test_a_run_that_fell_back_to_scratch_trains_its_encoder(tmp_path, monkeypatch):
@@ -63,5 +55,5 @@ def test_a_run_that_fell_back_to_scratch_trains_its_encoder(tmp_path, monkeypatc
     start = {k: v.clone() for k, v in checkpoint(first)["state_dict"].items()}
     run = train(laptop_config(tmp_path, data, "trainer.max_steps=3", "name=scratch"))
     start = {k.removeprefix("codec."): v for k, v in start.items() if k.startswith("codec.")}
-    assert encoder_moved(run, start)
+    assert moved(run, start, "encoder")
     assert set(base) <= set(start)
