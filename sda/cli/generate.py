@@ -202,10 +202,7 @@ def generate(
     _check_stereo(width, movement, channels or "mono")  # a bad value: refused before the model
     _check_out_dir(out_dir)
     model = load_model(bundle, library, device)
-    own_side = _is_stereo(model)
-    channels = channels or ("stereo" if own_side else "mono")
-    stereo = _model_stereo(width, movement, channels) if own_side else None
-    stereo = stereo or _check_stereo(width, movement, channels)
+    own_side, channels, stereo = _layout(model, width, movement, channels)
     exact = length.for_model(model)  # None: a plain --seconds take
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
@@ -213,18 +210,34 @@ def generate(
     _say_controls(model, settings.controls)
     prompt_codes = _load_prompt(model, prompt)
     targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
-    export_options = dict(
-        sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth, width=width,
-        movement=movement, lufs=lufs, overwrite=overwrite,
+    export_options = _export_options(
+        own_side, sample_rate=rate, bit_depth=bit_depth, channels=channels, azimuth=azimuth,
+        width=width, movement=movement, lufs=lufs, overwrite=overwrite,
         loop_seconds=exact.exact_seconds if loop else None,
     )  # fmt: skip
-    if own_side:  # the take's own side is scaled here; the export keeps the image as it is
-        export_options.update(channels=_model_layout(width, movement, channels), width=None)
-        export_options.update(movement=0.0, own_side={"width": width, "movement": movement})
     _write_takes(
         model, targets, settings, exact=exact, loop=loop, prompt=prompt,
         prompt_codes=prompt_codes, format=extension[1:], export_options=export_options,
     )  # fmt: skip
+
+
+def _layout(model, width, movement, channels: str | None) -> tuple:
+    """(stereo model?, the output layout, the stereo settings to report): a stereo model writes
+    stereo unless told otherwise, its width acting on its own side."""
+    own_side = _is_stereo(model)
+    channels = channels or ("stereo" if own_side else "mono")
+    stereo = _model_stereo(width, movement, channels) if own_side else None
+    return own_side, channels, stereo or _check_stereo(width, movement, channels)
+
+
+def _export_options(own_side: bool, **options) -> dict:
+    """What each take's export gets; a stereo model's take has its own side scaled before the
+    export (`own_side`), which then keeps the image as it is."""
+    if own_side:
+        width, movement = options["width"], options["movement"]
+        options.update(channels=_model_layout(width, movement, options["channels"]), width=None)
+        options.update(movement=0.0, own_side={"width": width, "movement": movement})
+    return options
 
 
 def _write_takes(
