@@ -224,7 +224,9 @@ def generate(
 def _layout(model, width, movement, channels: str | None) -> tuple:
     """(stereo model?, the output layout, the stereo settings to report): a stereo model writes
     stereo unless told otherwise, its width acting on its own side."""
-    own_side = _is_stereo(model)
+    from sda.models.stereo_codec import is_stereo
+
+    own_side = is_stereo(model)
     channels = channels or ("stereo" if own_side else "mono")
     stereo = _model_stereo(width, movement, channels) if own_side else None
     return own_side, channels, stereo or _check_stereo(width, movement, channels)
@@ -307,11 +309,6 @@ def _check_stereo(width: float | None, movement: float, channels: str) -> str | 
         f"stereo: width {width:g} = {describe_width(width)}; "
         f"movement {checked.movement:g} = {describe_movement(checked.movement)}"
     )
-
-
-def _is_stereo(model) -> bool:
-    """Whether `model` was trained on stereo: its takes are (2, samples) with a side of its own."""
-    return int(getattr(model.codec.config, "channels", 1)) == 2
 
 
 def _model_stereo(width: float | None, movement: float, channels: str) -> str:

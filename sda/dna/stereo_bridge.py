@@ -15,7 +15,12 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.decode import decode_codes
 from sda.dna.errors import CodesError
-from sda.models.stereo_codec import DEFAULT_SIDE_GAIN, decoded_left_right, to_mid_side
+from sda.models.stereo_codec import (
+    DEFAULT_SIDE_GAIN,
+    decoded_left_right,
+    is_stereo,
+    to_mid_side,
+)
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
 
 def model_channels(model: Any) -> int:
     """2 for a stereo model (`channels == 2`), 1 for everything else (bundles, bare codecs)."""
-    return 2 if getattr(model, "channels", 1) == 2 else 1
+    return 2 if is_stereo(model) else 1
 
 
 def side_gain(model: Any) -> float:

@@ -15,16 +15,10 @@ import numpy as np
 
 from sda.dna.codes import Codes
 from sda.dna.decode import decode_codes
-from sda.dna.stereo_bridge import decode_stereo, model_channels, silent_side
+from sda.dna.stereo_bridge import decode_stereo, silent_side
 from sda.generate.settings import GenerationError
-from sda.models.stereo_codec import StereoCodec
+from sda.models.stereo_codec import StereoCodec, is_stereo
 from sda.models.stereo_grid import split_grid, stack_grids
-
-
-def is_stereo(models: Any) -> bool:
-    """Whether `models` (a bundle, or anything with .codec) is a stereo model."""
-    codec = getattr(models, "codec", models)
-    return int(getattr(codec.config, "channels", 1)) == 2
 
 
 def side_levels(models: Any) -> int:
@@ -91,6 +85,6 @@ def downmix(audio: np.ndarray) -> np.ndarray:
 
 def _stereo_model(models: Any) -> Any:
     """`models` when it says it is stereo (a bundle), else its codec as a `StereoCodec`."""
-    if model_channels(models) == 2:
+    if getattr(models, "channels", 1) == 2:  # a bundle or StereoCodec already
         return models
     return StereoCodec.of(getattr(models, "codec", models))

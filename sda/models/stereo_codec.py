@@ -20,6 +20,7 @@ the side/mid energy ratio on held-out Warzone 2100 music (experiments/RESULTS.md
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,14 @@ from torch import Tensor
 from sda.models.codec import Codec, CodecError
 
 DEFAULT_SIDE_GAIN = 2.0
+
+
+def is_stereo(model: Any) -> bool:
+    """Whether `model` is stereo: a `StereoCodec`, or a bundle or codec trained on stereo."""
+    if getattr(model, "channels", None) == 2:
+        return True
+    config = getattr(getattr(model, "codec", model), "config", None)
+    return getattr(config, "channels", 1) == 2
 
 
 def to_mid_side(stereo: np.ndarray | Tensor) -> tuple:
@@ -53,24 +62,16 @@ def decorrelated(side: np.ndarray | Tensor):
     the mid, as in most stereo recordings (room, reverb, spaced mics): left and right keep their
     balance and the width the side's level says. The cost: a source panned to one side comes
     back centred and wide, not on its side (experiments/RESULTS.md, "## Stereo")."""
-    if isinstance(side, Tensor):
-        length = side.shape[-1]
-        spectrum = torch.fft.rfft(side.float(), n=length)
-        turned = spectrum * _quarter_turn(spectrum.shape[-1], length, side.device)
-        return torch.fft.irfft(turned, n=length).to(side.dtype)
-    side = np.asarray(side)
     length = side.shape[-1]
-    spectrum = np.fft.rfft(side, n=length) * _quarter_turn(length // 2 + 1, length).numpy()
-    return np.fft.irfft(spectrum, n=length).astype(side.dtype, copy=False)
-
-
-def _quarter_turn(bins: int, length: int, device=None) -> Tensor:
-    """-j at every positive frequency, 0 at DC (and at Nyquist for even lengths)."""
-    turn = torch.full((bins,), -1j, dtype=torch.complex64, device=device)
-    turn[0] = 0
-    if length % 2 == 0 and bins > 1:
+    turn = np.full(length // 2 + 1, -1j, dtype=np.complex64)  # -j at every positive frequency
+    turn[0] = 0  # no DC in a side turned a quarter; nor Nyquist, which has no quarter turn
+    if length % 2 == 0:
         turn[-1] = 0
-    return turn
+    if isinstance(side, Tensor):
+        spectrum = torch.fft.rfft(side.float(), n=length) * torch.from_numpy(turn).to(side.device)
+        return torch.fft.irfft(spectrum, n=length).to(side.dtype)
+    side = np.asarray(side)
+    return np.fft.irfft(np.fft.rfft(side, n=length) * turn, n=length).astype(side.dtype, copy=False)
 
 
 def decoded_left_right(mid, lifted_side, side_gain: float):

@@ -40,7 +40,7 @@ from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, 
 from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
 from sda.dataset.cache_space import prior_codes_dir
 from sda.dataset.scan import load_available_audio
-from sda.models.stereo_codec import StereoCodec
+from sda.models.stereo_codec import StereoCodec, is_stereo
 from sda.models.stereo_grid import stack_grids
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
@@ -92,11 +92,6 @@ class EncodedFile:
 
 def default_prior_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return prior_codes_dir(cache_dir)
-
-
-def is_stereo(codec) -> bool:
-    """Whether the prior of `codec` reads stacked mid + side grids (a stereo-trained codec)."""
-    return getattr(codec.config, "channels", 1) == 2
 
 
 def centred(audio: np.ndarray) -> np.ndarray:
