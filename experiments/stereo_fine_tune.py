@@ -107,6 +107,21 @@ def stereo_scores(codec: Codec, clip: np.ndarray) -> tuple[dict[str, float], np.
 
 
 @torch.inference_mode()
+def pan_error_db(codec: Codec, clip: np.ndarray) -> float:
+    """Where a panned source comes back: the clip's downmix at 9 dB to the left, then to the
+    right, through the stereo model; the mean error of the decoded lean (dB). A side decoded in
+    phase with the mid leans every pan left; a side turned 90 degrees centres it."""
+    stereo = StereoCodec.of(codec)
+    downmix = to_mid_side(clip)[0]
+    errors = []
+    for gains in ((1.0, 0.355), (0.355, 1.0)):
+        source = np.stack([gains[0] * downmix, gains[1] * downmix]).astype(np.float32)
+        decoded = stereo.decode(stereo.encode(torch.from_numpy(source)[None]))[0]
+        errors.append(abs(balance_db(decoded[:, : clip.shape[1]].numpy()) - balance_db(source)))
+    return float(np.mean(errors))
+
+
+@torch.inference_mode()
 def mono_mel(codec: Codec, clip: np.ndarray) -> float:
     """The mono model's mel on the downmix of a (2, samples) clip."""
     downmix = to_mid_side(clip)[0]
@@ -120,6 +135,7 @@ def held_out(stereo: Run, mono: Run, clips: list[np.ndarray]) -> tuple[dict, np.
     for clip in clips:
         scores, decoded = stereo_scores(stereo.codec, clip)
         scores["mono_mel"] = mono_mel(mono.codec, clip)
+        scores["pan_db"] = pan_error_db(stereo.codec, clip)
         rows.append(scores)
         first = decoded if first is None else first
     return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}, first
@@ -155,13 +171,14 @@ def table(scores: dict, stereo: Run, mono: Run, speed: dict[str, float]) -> str:
     """The RESULTS.md rows of one fine-tune comparison."""
     lines = [
         "| model | steps | mid mel (mono: downmix mel) | mel L / R | side/mid ratio error (dB) "
-        "| L/R correlation error | L/R balance error (dB) | mono downmix (dB) "
-        "| encode+decode (x real time) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| L/R correlation error | L/R balance error (dB) | 9 dB pan, lean error (dB) "
+        "| mono downmix (dB) | encode+decode (x real time) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| stereo (M/S) | {stereo.steps} | {scores['mid_mel']:.3f} | {scores['mel_left']:.3f} / "
         f"{scores['mel_right']:.3f} | {scores['ratio_db']:.2f} | {scores['corr']:.3f} | "
-        f"{scores['balance_db']:.2f} | {scores['mono_db']:+.2f} | {speed['stereo']:.0f} |",
-        f"| mono | {mono.steps} | {scores['mono_mel']:.3f} | - | - | - | - | - "
+        f"{scores['balance_db']:.2f} | {scores['pan_db']:.1f} | {scores['mono_db']:+.2f} "
+        f"| {speed['stereo']:.0f} |",
+        f"| mono | {mono.steps} | {scores['mono_mel']:.3f} | - | - | - | - | - | - "
         f"| {speed['mono']:.0f} |",
     ]
     return "\n".join(lines)

@@ -167,13 +167,15 @@ def _fit_prior(prior, grid, steps: int):
     return prior.eval()
 
 
-def stereo_twin(codec, *, side_levels: int = 2):
-    """The same trained weights as a stereo model (channels 2, `side_levels` side levels)."""
+def stereo_twin(codec, *, side_levels: int = 2, direction: bool = True):
+    """The same trained weights as a stereo model (channels 2, `side_levels` side levels, a
+    direction row unless `direction` is False: a stereo model from before it)."""
     from dataclasses import replace
 
     from sda.models.codec import Codec
 
-    twin = Codec(replace(codec.config, channels=2, side_levels=side_levels))
+    config = replace(codec.config, channels=2, side_levels=side_levels, side_direction=direction)
+    twin = Codec(config)
     twin.load_state_dict(codec.state_dict())
     return twin.eval()
 

@@ -41,7 +41,7 @@ def grid_picture(
     codes = codes.part(part)  # one grid: a side picture is coloured by how the side sounds
     values = None
     if colour_by and colour_by != COLOUR_BY_CODE:
-        values = code_values(ctx, session, codes, colour_by)
+        values = _grid_values(ctx, session, codes, colour_by, part)
     selection = region.selection() if region is not None and region.end <= codes.frames else None
     return render_grid(
         codes.indices,
@@ -57,6 +57,23 @@ def shared_axis(session: UserSession) -> int | None:
     """Frames of the longer of slots A and B: the time axis both grids are drawn on."""
     lengths = [codes.frames for codes in map(session.editor.slot, "AB") if codes is not None]
     return max(lengths) if lengths else None
+
+
+def _grid_values(
+    ctx: AppContext, session: UserSession, codes: Codes, name: str, part: Part
+) -> np.ndarray:
+    """`code_values` of a grid; a side grid's direction row (where the side sits, not a sound of
+    its own) draws mid-scale."""
+    from sda.models.stereo_direction import split_side
+
+    if part != "side":
+        return code_values(ctx, session, codes, name)
+    config = ctx.models.get(session.editor.model).codec.config
+    rows, direction = split_side(codes.indices, config)
+    values = code_values(ctx, session, codes.with_indices(rows), name)
+    if direction is None:
+        return values
+    return np.concatenate([values, np.full((1, codes.frames), 0.5, values.dtype)])
 
 
 def code_values(ctx: AppContext, session: UserSession, codes: Codes, name: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from sda.dna.codes import Codes, CodesError
 from sda.dna.codes_fit import check_codes, model_parts
 from sda.dna.edit import Fit, check_pair, fit_pair, pair_result, tile_frames
 from sda.dna.stereo_bridge import check_stereo_model, silent_side
+from sda.models.stereo_direction import split_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -117,8 +118,11 @@ def _with_mixed_sides(
     check_stereo_model(model, "blending stereo sounds")
     side_a = a.side if a.channels == 2 else silent_side(model, a, b.side_levels)
     side_b = b.side if b.channels == 2 else silent_side(model, b, a.side_levels)
-    levels = min(side_a.levels, side_b.levels)
-    frames = result.frames
-    sa = tile_frames(side_a.indices[:levels], frames)
-    sb = tile_frames(side_b.indices[:levels], frames)
-    return result.with_indices(result.indices, side_indices=mix_latents(model, sa, sb, weights))
+    config, frames = model_parts(model)[0].config, result.frames
+    sa, row_a = split_side(tile_frames(side_a.indices, frames), config)
+    sb, row_b = split_side(tile_frames(side_b.indices, frames), config)
+    levels = min(len(sa), len(sb))
+    side = mix_latents(model, sa[:levels], sb[:levels], weights)
+    if row_a is not None:  # where the side sits: A's or B's, whichever weighs more in each frame
+        side = np.concatenate([side, np.where(weights < 0.5, row_a, row_b)[None]])
+    return result.with_indices(result.indices, side_indices=side)

@@ -1,8 +1,10 @@
 """`Codes`: a sound's DNA, the integer code grid (levels x frames) of one codec, and its file format.
 
 A stereo sound has two grids (`sda.models.stereo_codec`): `indices` codes the mid (L + R) / 2 and
-`side_indices` the side (L - R) / 2, with as many frames and at most as many levels. A mono sound
-has `side_indices` None, and everything about it is as before.
+`side_indices` the side (L - R) / 2, with as many frames and at most as many levels, plus, for
+models that have one, a last row saying where the side sits (`sda.models.stereo_direction`: a
+row like the others to edits and the prior, set apart only to decode). A mono sound has
+`side_indices` None, and everything about it is as before.
 
 File format (`.sdacodes`, a NumPy `.npz` archive, read by `sda.dna.npz_reader`: no pickles, sizes
 checked before anything is allocated):
@@ -62,11 +64,11 @@ class Codes:
         if self.side_indices is None:
             return
         side = self._checked(self.side_indices, "a side grid")
-        if side.shape[1] != self.frames or not 1 <= side.shape[0] <= self.levels:
+        if side.shape[1] != self.frames or not 1 <= side.shape[0] <= self.levels + 1:
             raise CodesError(
                 f"the side grid is {side.shape[0]} levels x {side.shape[1]} frames and the mid "
                 f"grid {self.levels} x {self.frames}: the side needs the same frames and at most "
-                "as many levels"
+                "as many levels (and a direction row)"
             )
         object.__setattr__(self, "side_indices", side)
 

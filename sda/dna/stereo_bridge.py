@@ -18,9 +18,11 @@ from sda.dna.errors import CodesError
 from sda.models.stereo_codec import (
     DEFAULT_SIDE_GAIN,
     decoded_left_right,
+    direction_row,
     is_stereo,
     to_mid_side,
 )
+from sda.models.stereo_direction import centred_code, from_codes, has_direction, split_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -76,6 +78,11 @@ def encode_stereo(
     batch = torch.from_numpy(np.stack([mid, side]).astype(np.float32)).to(device)
     with torch.inference_mode():
         grids = codec.encode(batch).cpu().numpy()  # (2, levels, frames)
+        side = grids[1, :keep]
+        if has_direction(codec):
+            stereo = torch.from_numpy(audio)[None].to(device)
+            row = direction_row(stereo, codec.config)[0, : side.shape[1]].cpu().numpy()
+            side = np.concatenate([side, row[None].astype(side.dtype)])
     operation = {"op": "encode", "model": name, "samples": int(audio.shape[1]), "channels": 2}
     if source is not None:
         operation["source"] = source
@@ -85,7 +92,7 @@ def encode_stereo(
         frame_rate=float(codec.config.frame_rate),
         codebook_size=int(codec.config.codebook_size),
         provenance={"sources": [source] if source else [], "operations": [operation]},
-        side_indices=grids[1, :keep],
+        side_indices=side,
     )
 
 
@@ -102,17 +109,28 @@ def decode_stereo(
     mid = decode_codes(model, codes.mid, levels=levels).astype(np.float64)
     if codes.channels == 1:
         return np.stack([mid, mid]).astype(np.float32)
-    side_levels = codes.side_levels if levels is None else min(levels, codes.side_levels)
-    side = decode_codes(model, codes.side, levels=side_levels)
-    return decoded_left_right(mid, side, side_gain(model)).astype(np.float32)
+    config = model_parts(model)[0].config
+    rows, row = split_side(np.asarray(codes.side_indices), config)
+    side_levels = len(rows) if levels is None else min(levels, len(rows))
+    side = decode_codes(model, codes.side.with_indices(rows), levels=side_levels)
+    rho = None
+    if row is not None:
+        rho = from_codes(torch.from_numpy(row.astype(np.int64))[None], config.codebook_size)[0]
+    return decoded_left_right(mid, side, side_gain(model), rho, config).astype(np.float32)
 
 
 def silent_side(model: Bundle | Codec | Any, like: Codes, levels: int | None = None) -> Codes:
-    """The side grid of a centred (mono) sound as long as `like`: the codes of silence."""
+    """The side grid of a centred (mono) sound as long as `like`: the codes of silence, and a
+    centred direction row when the model has one. `levels`: the rows to give (another sound's
+    `side_levels`); by default the model's own."""
     codec = model_parts(model)[0]
-    samples = like.frames * codec.config.samples_per_frame
+    config = codec.config
+    samples = like.frames * config.samples_per_frame
     device = next(codec.parameters()).device
     with torch.inference_mode():
         grid = codec.encode(torch.zeros(1, samples, device=device))[0].cpu().numpy()
-    keep = levels or like.side_levels or like.levels
-    return like.mid.with_indices(grid[:keep])
+    rows = levels or (config.grid_levels - config.num_levels) or like.levels
+    if not has_direction(codec):
+        return like.mid.with_indices(grid[:rows])
+    centred = np.full((1, grid.shape[1]), centred_code(config.codebook_size), grid.dtype)
+    return like.mid.with_indices(np.concatenate([grid[: rows - 1], centred]))

@@ -23,7 +23,7 @@ FILE_NAME = "base_codec.safetensors"
 FORMAT = "sda-base-codec-1"
 # settings that belong to the codebooks: a fine-tune picks its own (k-means on the user's audio)
 QUANTIZER_SETTINGS = ("codebook_size", "ema_decay", "kmeans_iters", "rotation_trick")
-STEREO_SETTINGS = ("channels", "side_gain", "side_levels")
+STEREO_SETTINGS = ("channels", "side_gain", "side_levels", "side_direction")
 
 
 class BaseCodecError(SdaError):

@@ -31,6 +31,7 @@ _LEGACY_DEFAULTS = {
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
+    "side_direction": False,
 }
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
@@ -69,6 +70,9 @@ class CodecConfig:
     channels: int = 1
     side_gain: float = 2.0
     side_levels: int = 0
+    # a stereo model's side grid ends with a direction row (sda.models.stereo_direction): where
+    # the side sits; False on mono models and on stereo models from before it
+    side_direction: bool = False
 
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -109,6 +113,8 @@ class CodecConfig:
         if not 0.0 < self.ema_decay < 1.0:
             raise CodecError(f"ema_decay must lie between 0 and 1, got {self.ema_decay}")
         self._check_stereo()
+        if self.channels == 1:  # a mono model has no side to direct: one fingerprint for mono
+            self.side_direction = False
 
     def _check_stereo(self) -> None:
         if self.channels not in (1, 2):
@@ -124,10 +130,10 @@ class CodecConfig:
     @property
     def grid_levels(self) -> int:
         """Rows of one frame's codes: the levels, plus the side's for a stereo model (the
-        prior's grid: mid levels first, then side levels)."""
+        prior's grid: mid levels first, then side levels, then the side's direction row)."""
         if self.channels == 1:
             return self.num_levels
-        return self.num_levels + (self.side_levels or self.num_levels)
+        return self.num_levels + (self.side_levels or self.num_levels) + int(self.side_direction)
 
     @property
     def samples_per_frame(self) -> int:

@@ -27,6 +27,14 @@ import torch
 from torch import Tensor
 
 from sda.models.codec import Codec, CodecError
+from sda.models.stereo_direction import (
+    directed_side,
+    from_codes,
+    has_direction,
+    measured,
+    split_side,
+    to_codes,
+)
 
 DEFAULT_SIDE_GAIN = 2.0
 
@@ -61,7 +69,8 @@ def decorrelated(side: np.ndarray | Tensor):
     a source on the right comes back on the left. Turned 90 degrees, the side is uncorrelated with
     the mid, as in most stereo recordings (room, reverb, spaced mics): left and right keep their
     balance and the width the side's level says. The cost: a source panned to one side comes
-    back centred and wide, not on its side (experiments/RESULTS.md, "## Stereo")."""
+    back centred and wide, not on its side. Stereo models with a direction row
+    (`sda.models.stereo_direction`) keep the pan; this is how models from before it decode."""
     length = side.shape[-1]
     turn = np.full(length // 2 + 1, -1j, dtype=np.complex64)  # -j at every positive frequency
     turn[0] = 0  # no DC in a side turned a quarter; nor Nyquist, which has no quarter turn
@@ -74,10 +83,25 @@ def decorrelated(side: np.ndarray | Tensor):
     return np.fft.irfft(np.fft.rfft(side, n=length) * turn, n=length).astype(side.dtype, copy=False)
 
 
-def decoded_left_right(mid, lifted_side, side_gain: float):
-    """The decoder's mid and (lifted) side -> (..., 2, samples) left/right: the side lowered by
-    `side_gain` and `decorrelated` from the mid. Every stereo decode goes through here."""
-    return to_left_right(mid, decorrelated(lifted_side / side_gain))
+def decoded_left_right(mid, lifted_side, side_gain: float, rho=None, config=None):
+    """The decoder's mid and (lifted) side -> (..., 2, samples) left/right, the side lowered by
+    `side_gain`. With `rho` ((..., bands, frames), a model with a direction row, `config` its
+    CodecConfig) the side is set where the row says (`stereo_direction.directed_side`); without
+    it, `decorrelated` from the mid. Every stereo decode goes through here."""
+    side = lifted_side / side_gain
+    if rho is None:
+        return to_left_right(mid, decorrelated(side))
+    if isinstance(mid, Tensor):
+        return to_left_right(mid, directed_side(mid, side, rho, config))
+    as_tensor = [torch.as_tensor(np.asarray(x, dtype=np.float32)) for x in (mid, side)]
+    directed = directed_side(*as_tensor, torch.as_tensor(rho), config).numpy()
+    return to_left_right(mid, directed.astype(np.asarray(side).dtype, copy=False))
+
+
+def direction_row(stereo: Tensor, config) -> Tensor:
+    """(batch, 2, samples) -> (batch, frames) long: the direction codes of each sound."""
+    mid, side = to_mid_side(stereo.float())
+    return to_codes(measured(mid, side, config), config.codebook_size)
 
 
 def mid_side_batch(stereo: Tensor, side_gain: float = 1.0) -> Tensor:
@@ -138,12 +162,22 @@ class StereoCodec:
     def fingerprint(self) -> str:
         return self.codec.fingerprint()
 
+    @property
+    def direction(self) -> bool:
+        """Whether the side grid ends with a direction row (`sda.models.stereo_direction`)."""
+        return has_direction(self.codec.config)
+
     @torch.no_grad()
     def encode(self, stereo: Tensor) -> StereoCodes:
-        """(batch, 2, samples) -> mid (batch, levels, frames) and side (batch, side_levels, frames)."""
+        """(batch, 2, samples) -> mid (batch, levels, frames) and side (batch, side_levels
+        [+ 1 direction row], frames)."""
         batch = _check_stereo(stereo).shape[0]
         codes = self.codec.encode(mid_side_batch(stereo, self.side_gain))  # (2B, levels, frames)
-        return StereoCodes(mid=codes[:batch], side=codes[batch:, : self.side_levels])
+        side = codes[batch:, : self.side_levels]
+        if self.direction:
+            row = direction_row(stereo, self.codec.config)[..., : side.shape[-1]]
+            side = torch.cat([side, row[:, None, :].to(side.dtype)], dim=1)
+        return StereoCodes(mid=codes[:batch], side=side)
 
     @torch.no_grad()
     def decode(self, codes: StereoCodes, levels: int | None = None) -> Tensor:
@@ -154,17 +188,19 @@ class StereoCodec:
                 f"the mid grid {tuple(codes.mid.shape)} and side grid {tuple(codes.side.shape)} "
                 "must hold the same sounds and frames"
             )
+        side, row = split_side(codes.side, self.codec.config)
         mid_levels = codes.mid.shape[1] if levels is None else levels
-        side_levels = min(codes.side.shape[1], mid_levels)
+        side_levels = min(side.shape[1], mid_levels)
         latents = torch.cat(
             [
                 self.codec.codes_to_latents(codes.mid, mid_levels),
-                self.codec.codes_to_latents(codes.side, side_levels),
+                self.codec.codes_to_latents(side, side_levels),
             ]
         )  # (2 * batch, latent_dim, frames)
         audio = self.codec.decode_latents(latents)
         batch = codes.mid.shape[0]
-        return decoded_left_right(audio[:batch], audio[batch:], self.side_gain)
+        rho = None if row is None else from_codes(row, self.codec.config.codebook_size)
+        return self._left_right(audio, batch, rho)
 
     @torch.no_grad()
     def reconstruct_unquantized(self, stereo: Tensor) -> Tensor:
@@ -173,7 +209,13 @@ class StereoCodec:
         batch = _check_stereo(stereo).shape[0]
         latents = self.codec.encode_latents(mid_side_batch(stereo, self.side_gain))
         audio = self.codec.decode_latents(latents)
-        return decoded_left_right(audio[:batch], audio[batch:], self.side_gain)
+        rho = None
+        if self.direction:
+            rho = from_codes(direction_row(stereo, self.config), self.config.codebook_size)
+        return self._left_right(audio, batch, rho)
+
+    def _left_right(self, audio: Tensor, batch: int, rho: Tensor | None) -> Tensor:
+        return decoded_left_right(audio[:batch], audio[batch:], self.side_gain, rho, self.config)
 
 
 def _check_stereo(stereo: Tensor) -> Tensor:

@@ -27,7 +27,13 @@ import torch
 from torch import Tensor
 
 from sda.models.codec import Codec, CodecConfig
-from sda.models.stereo_codec import decoded_left_right, mid_side_batch, to_mid_side
+from sda.models.stereo_codec import (
+    decoded_left_right,
+    direction_row,
+    mid_side_batch,
+    to_mid_side,
+)
+from sda.models.stereo_direction import from_codes, has_direction
 from sda.training.discriminators import (
     Discriminators,
     discriminator_loss,
@@ -312,15 +318,21 @@ class CodecModule(L.LightningModule):
             logs["train/envelope"] = envelope
         return loss, logs
 
-    def _rebuilt(self, recon: Tensor, batch: int) -> Tensor:
-        """The codec's mid/side items -> (batch, 2, samples) left/right."""
-        return decoded_left_right(recon[:batch], recon[batch:], self.codec.config.side_gain)
+    def _rebuilt(self, recon: Tensor, stereo: Tensor) -> Tensor:
+        """The codec's mid/side items -> (batch, 2, samples) left/right, the side set where the
+        crops' own direction rows say (as a decode of their codes would)."""
+        config, batch = self.codec.config, stereo.shape[0]
+        rho = None
+        if has_direction(config):
+            rho = from_codes(direction_row(stereo, config), config.codebook_size)
+        mid, side = recon[:batch], recon[batch:]
+        return decoded_left_right(mid, side, config.side_gain, rho, config)[..., : stereo.shape[-1]]
 
     def _stereo_loss(self, recon: Tensor, stereo: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The loss on the rebuilt L and R: per-channel mel/STFT and the stereo image."""
         s = self.settings
         batch, _, length = stereo.shape
-        rebuilt = self._rebuilt(recon, batch)
+        rebuilt = self._rebuilt(recon, stereo)
         channel = self.spectral_loss(
             rebuilt.reshape(2 * batch, length), stereo.reshape(2 * batch, length)
         )
@@ -392,7 +404,7 @@ class CodecModule(L.LightningModule):
     def _stereo_metrics(self, full: Tensor, stereo: Tensor) -> dict[str, Tensor]:
         """Held-out stereo scores: mel of L and R, and the image's broadband errors (side/mid
         energy ratio in dB, L/R correlation) as experiments/bench_stereo.py measures them."""
-        rebuilt = self._rebuilt(full, stereo.shape[0])
+        rebuilt = self._rebuilt(full, stereo)
         image = self.image_loss(rebuilt, stereo)
         return {
             "val/mel_left": self.spectral_loss(rebuilt[:, 0], stereo[:, 0]).mel,

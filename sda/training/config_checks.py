@@ -152,6 +152,7 @@ CODEC: dict[str, Rule] = {
     "model.channels": Choice(("auto",), Whole(1, 2, note="1 mono, 2 stereo")),
     "model.side_gain": Number(1.0, 16.0),
     "model.side_levels": Whole(0, 32, note="0: every level"),
+    "model.side_direction": Choice((True, False)),
     "quantizer.num_levels": Whole(1, 32),
     "quantizer.ema_decay": Number(0.0, 0.9999, above=True),
     "quantizer.kmeans_iters": Whole(0, 1000),

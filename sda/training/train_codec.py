@@ -217,11 +217,17 @@ def _codec_config(
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, start.grow)
     with open_dict(cfg):
         cfg.quantizer.codebook_size = codebook_size
+        if saved:  # a stereo run from before the direction row resumes as it began
+            cfg.model.side_direction = bool(saved.get("side_direction", False))
         if start.grow is not None:
             # growing a model keeps its architecture, codebook size and what its codes mean:
             # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)
             # the layout is not a shape: a mono model grows into a stereo one on stereo data
-            grown = {**asdict(start.grow.config), "channels": int(cfg.model.channels)}
+            grown = {
+                **asdict(start.grow.config),
+                "channels": int(cfg.model.channels),
+                "side_direction": bool(cfg.model.get("side_direction", True)),
+            }
             cfg.model = OmegaConf.create({"_target_": "sda.models.codec.CodecConfig", **grown})
             cfg.training.dead_code_fraction = 0.0
             cfg.training.codebook_refresh_step = None

@@ -436,8 +436,8 @@ def test_a_stereo_model_shows_both_grids_and_swaps_sides(
         side.click(position={"x": box["width"] * x, "y": box["height"] * y})
         page.wait_for_timeout(500)
     page.wait_for_function(
-        "() => document.querySelector('#dna-last input[type=number]')?.value === '1'"
-    )  # the side's finest level (of its two)
+        "() => document.querySelector('#dna-last input[type=number]')?.value === '2'"
+    )  # the side's last row (two levels, then its direction row)
     page.click("#dna-op-swap-side")
     _wait_text(page, "dna-history", "B's room")
     page.click("#dna-decode")

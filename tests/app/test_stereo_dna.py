@@ -55,8 +55,8 @@ def loaded(stereo_ctx, tmp_path):
 
 def test_a_stereo_upload_fills_both_grids_and_draws_them(stereo_ctx, loaded, tmp_path):
     a = dna.slot_codes(loaded, "A")
-    assert a.channels == 2 and a.side_levels == 2
-    assert "stereo" in dna.grid_text(a) and "2 side levels" in dna.grid_text(a)
+    assert a.channels == 2 and a.side_levels == 3  # two levels and the direction row
+    assert "stereo" in dna.grid_text(a) and "3 side levels" in dna.grid_text(a)
     assert stereo.is_stereo(loaded)
     axis = pictures.shared_axis(loaded)
     mid = pictures.grid_picture(stereo_ctx, loaded, "A", width=400, axis_frames=axis)
@@ -108,12 +108,12 @@ def test_edits_change_only_their_target(stereo_ctx, loaded, operation, target):
 
 def test_a_region_above_the_side_levels(stereo_ctx, loaded):
     a = dna.slot_codes(loaded, "A")
-    high = dna.region_for(a, 0.05, 0.35, 2, 3)  # the side has levels 0-1
+    high = dna.region_for(a, 0.05, 0.35, 3, 3)  # the side has rows 0-2: levels 0-1, direction
     dna.apply_operation(stereo_ctx, loaded, "randomize", high, seed=1, target="both")
     result = dna.slot_codes(loaded, "A")
     np.testing.assert_array_equal(result.side_indices, a.side_indices)  # only the mid had them
     assert "(mid)" in dna.history_text(loaded)
-    with pytest.raises(AppError, match="side grid has levels 0–1"):
+    with pytest.raises(AppError, match="side grid has levels 0–2"):
         dna.apply_operation(stereo_ctx, loaded, "randomize", high, seed=1, target="side")
 
 

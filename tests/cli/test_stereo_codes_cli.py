@@ -36,7 +36,9 @@ def test_stereo_files_encode_to_two_grids_and_decode_to_two_channels(
     code, out, err = sda("encode", model, stereo_wav, "--out-dir", tmp_path / "codes")
     assert code == 0, err
     codes = Codes.load(tmp_path / "codes" / "wide.sdacodes")
-    assert codes.channels == 2 and codes.side_levels == tiny_stereo_bundle.side_levels
+    assert (
+        codes.channels == 2 and codes.side_levels == tiny_stereo_bundle.side_levels + 1
+    )  # + direction
     assert codes.bundle_id == tiny_stereo_bundle.id and "note:" not in err
 
     code, _, err = sda(

@@ -63,10 +63,12 @@ def test_swap_targets_one_grid_or_both(sda_run, tiny_stereo_bundle, pair, tmp_pa
 
     both = _edit(
         sda_run, tiny_stereo_bundle, "swap", *pair, "-l", "2:4", out=tmp_path / "both.sdacodes"
-    )  # stereo pair, no --target: both grids; the 2-level side takes none of A's levels 2:4
+    )  # stereo pair, no --target: both grids; the side's rows 0-1 are its two levels, row 2
+    # its direction row: of A's rows 2:4 it has that one (a row like any other to an edit)
     assert np.array_equal(both.indices[:2], b.indices[:2, : a.frames])
     assert np.array_equal(both.indices[2:], a.indices[2:])
-    assert np.array_equal(both.side_indices, b.side_indices[:, : a.frames])
+    assert np.array_equal(both.side_indices[:2], b.side_indices[:2, : a.frames])
+    assert np.array_equal(both.side_indices[2], a.side_indices[2])
 
 
 def test_blend_of_the_mid_keeps_as_side(sda_run, tiny_stereo_bundle, pair, tmp_path):

@@ -51,7 +51,7 @@ def test_a_stereo_grid_exposes_its_mid_and_side():
     "side, message",
     [
         (np.zeros((2, 19), int), "same frames"),
-        (np.zeros((5, 20), int), "at most"),
+        (np.zeros((6, 20), int), "at most"),  # 4 levels and a direction row at most
         (np.full((2, 20), 64), "0..63"),
         (np.zeros(20, int), "2-D"),
     ],

@@ -25,7 +25,7 @@ def test_a_stereo_model_samples_mid_and_side_and_renders_two_channels(
     codes = stereo_take.codes
     assert codes.channels == 2
     assert codes.levels == tiny_stereo_bundle.codec.config.num_levels
-    assert codes.side_levels == tiny_stereo_bundle.side_levels == 2
+    assert codes.side_levels == tiny_stereo_bundle.side_levels + 1 == 3  # + direction
     assert stereo_take.channels == 2 and stereo_take.audio.shape == (2, stereo_take.samples)
     assert stereo_take.samples == codes.frames * tiny_stereo_bundle.codec.config.samples_per_frame
     decoded = decode_stereo(tiny_stereo_bundle, codes)
@@ -81,7 +81,7 @@ def test_a_mono_prompt_counts_as_centred(stereo_take, tiny_stereo_bundle):
     levels = tiny_stereo_bundle.codec.config.num_levels
     assert rows.shape == (tiny_stereo_bundle.codec.config.grid_levels, mono.frames)
     assert np.array_equal(rows[:levels], mono.indices)
-    silence = silent_side(tiny_stereo_bundle, mono, levels=2)  # the side of a centred sound
+    silence = silent_side(tiny_stereo_bundle, mono, levels=3)  # the side of a centred sound
     assert np.array_equal(rows[levels:], silence.indices)
     continued = generate(tiny_stereo_bundle, seconds=0.2, seed=0, prompt=mono)
     assert continued.codes.channels == 2
@@ -89,7 +89,7 @@ def test_a_mono_prompt_counts_as_centred(stereo_take, tiny_stereo_bundle):
 
 def test_a_stereo_prompt_with_other_side_levels_is_refused(stereo_take, tiny_stereo_bundle):
     short = stereo_take.codes.with_side(stereo_take.codes.side_indices[:1])
-    with pytest.raises(GenerationError, match="1 side levels, but the model's prior reads 2"):
+    with pytest.raises(GenerationError, match="1 side levels, but the model's prior reads 3"):
         generate(tiny_stereo_bundle, seconds=0.2, prompt=short)
 
 

@@ -31,4 +31,6 @@ def test_the_stereo_bundle_fixture_is_stereo_with_a_prior_over_both_grids(tiny_s
     bundle = tiny_stereo_bundle
     assert (bundle.channels, bundle.side_levels) == (2, 2)
     levels = bundle.codec.config.num_levels
-    assert bundle.prior.config.num_levels == bundle.codec.config.grid_levels == levels + 2
+    assert (
+        bundle.prior.config.num_levels == bundle.codec.config.grid_levels == levels + 2 + 1
+    )  # + direction

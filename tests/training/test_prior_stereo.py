@@ -28,7 +28,7 @@ def test_a_stereo_recording_encodes_to_the_mid_then_the_side_grid(stereo_codec, 
     )  # fmt: skip
     levels = stereo_codec.config.num_levels
     grid = encoded.codes[0]  # the unshifted copy
-    assert grid.shape[0] == stereo_codec.config.grid_levels == levels + 2
+    assert grid.shape[0] == stereo_codec.config.grid_levels == levels + 2 + 1  # + direction
     codes = StereoCodec.of(stereo_codec).encode(torch.from_numpy(sound)[None])
     frames = grid.shape[1]  # shifted copies may be a frame shorter: all are cut to the shortest
     assert np.array_equal(grid[:levels], codes.mid[0, :, :frames].numpy())

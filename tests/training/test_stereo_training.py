@@ -109,7 +109,7 @@ def test_a_mono_folder_trains_a_mono_model_that_grows_into_stereo(tmp_path, caps
     stereo = stereo_folder(tmp_path / "stereo", count=2)
     grown = train(smoke_config(tmp_path, stereo, f"init_from={run}", "trainer.max_steps=1"))
     codec = checkpoint(grown)["hyper_parameters"]["codec"]
-    assert codec == {**mono, "channels": 2}
+    assert codec == {**mono, "channels": 2, "side_direction": True}
 
 
 def test_stereo_crops_keep_both_channels_alike(tmp_path) -> None:
