@@ -21,6 +21,7 @@ from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import decode_take
+from sda.generate.tone import set_tone
 
 MAX_GAIN_DB = 24.0
 PEAK_CEILING = 0.89  # -1 dBFS: room for resampling and lossy encoders at export
@@ -131,12 +132,12 @@ def render_take(
     decoded: np.ndarray | None = None,  # (samples,) or (2, samples): the codes' audio
     measurements: Mapping[str, float] | None = None,
 ) -> Take:
-    """The `Take` of a generated grid: decoded (unless `decoded` is given) and its level set;
-    a stereo model's take is (2, samples)."""
+    """The `Take` of a generated grid: decoded (unless `decoded` is given), its tone
+    (`sda.generate.tone`) and level set; a stereo model's take is (2, samples)."""
     audio = decode_take(models, codes) if decoded is None else decoded  # a bundle: id known
     return Take(
         codes=codes,
-        audio=set_level(models, audio, controls),
+        audio=set_level(models, set_tone(models, audio, controls), controls),
         sample_rate=int(models.codec.config.sample_rate),
         measurements=dict(measurements or {}),
     )
