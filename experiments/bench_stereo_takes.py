@@ -19,13 +19,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import datetime
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from bench_stereo import record
+from bench_take_level import train_prior
 from stereo_fine_tune import balance_db, correlation, side_mid_db
 
 from sda.audio.io import load_audio
@@ -36,21 +35,6 @@ from sda.library import resolve_bundle
 from sda.models.stereo_direction import from_codes, split_side
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def train_prior(codec: Path, work: Path, minutes: int) -> Path:
-    run_dir = work / "prior" / "stereo_takes"
-    if not (run_dir / "checkpoints" / "last.ckpt").exists():
-        command = [
-            str(Path(sys.executable).with_name("sda-train-prior")),
-            f"codec={codec}",
-            f"paths.output_dir={work}",
-            "name=stereo_takes",
-            f"trainer.max_time=00:00:{minutes:02d}:00",
-            "trainer.enable_progress_bar=false",
-        ]
-        subprocess.run(command, check=True, cwd=ROOT)
-    return run_dir
 
 
 def image(stereo: np.ndarray) -> dict[str, float]:
@@ -93,7 +77,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "bench_stereo_takes")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    prior = train_prior(args.codec, args.work, args.minutes)
+    prior = train_prior(args.codec, args.work, args.minutes, "stereo_takes")
     torch.set_num_threads(2)
     bundle = resolve_bundle(prior / "checkpoints" / "last.ckpt")
     rate = bundle.codec.config.sample_rate

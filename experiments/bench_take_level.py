@@ -35,14 +35,15 @@ def median_peak_db(takes: list[np.ndarray]) -> float:
     return float(np.median([20 * np.log10(max(float(np.abs(a).max()), 1e-10)) for a in takes]))
 
 
-def train_prior(codec: Path, work: Path, minutes: int) -> Path:
-    run_dir = work / "prior" / "take_level"
+def train_prior(codec: Path, work: Path, minutes: int, name: str = "take_level") -> Path:
+    """The README's prior command on `codec` for `minutes`, unless WORK/prior/NAME exists."""
+    run_dir = work / "prior" / name
     if not (run_dir / "checkpoints" / "last.ckpt").exists():
         command = [
             str(Path(sys.executable).with_name("sda-train-prior")),
             f"codec={codec}",
             f"paths.output_dir={work}",
-            "name=take_level",
+            f"name={name}",
             f"trainer.max_time=00:00:{minutes:02d}:00",
             "trainer.enable_progress_bar=false",
         ]
