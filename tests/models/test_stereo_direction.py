@@ -18,8 +18,8 @@ CONFIG = CodecConfig(codebook_size=256)
 
 
 def lean_db(stereo) -> float:
-    """Left over right energy, dB."""
-    energy = np.sum(np.asarray(stereo, dtype=np.float64) ** 2, axis=-1)
+    """Left over right energy, dB (a hard pan reads as a large finite lean)."""
+    energy = np.sum(np.asarray(stereo, dtype=np.float64) ** 2, axis=-1) + 1e-12
     return float(10 * np.log10(energy[0] / energy[1]))
 
 
