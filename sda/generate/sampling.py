@@ -136,7 +136,6 @@ def sample_window(
     if scale not in (0.0, 1.0):
         unconditional = prior.condition(None, None, batch, device)
         condition = torch.cat([condition, unconditional.expand_as(condition)])
-    varying = condition.shape[1] > 1
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -146,13 +145,14 @@ def sample_window(
         out = forced.clone()
         start = out.new_full((batch, config.num_levels, 1), config.start_token)
         cache = prior.new_cache(rows, like=condition) if use_cache else None
+        modulation = prior.modulate(condition)  # once per window, sliced per step
         with one_cpu_thread(device):
             for column in range(first, columns):
                 if use_cache and column > first:  # one new column; the cache holds the rest
                     inputs, offset = out[:, :, column - 1 : column], column
                 else:  # the whole prefix (with the cache: the prefill of every known column at once)
                     inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
-                steps = condition[:, offset : offset + inputs.shape[2]] if varying else condition
+                steps = modulation.steps(offset, inputs.shape[2])
                 logits = prior.forward_columns(
                     inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
                 )[:, :, -1]  # (rows, levels, codebook)

@@ -152,12 +152,40 @@ class Block(nn.Module):
         )
         self.modulation = nn.Linear(config.dim, 4 * config.dim)  # zero-initialised by the Prior
 
+    def modulate(self, condition: Tensor) -> tuple[Tensor, ...]:
+        """(batch, 1 or steps, dim) -> shift1, scale1, shift2, scale2, each shaped like it."""
+        return tuple(self.modulation(condition).chunk(4, dim=-1))
+
     def forward(
-        self, x: Tensor, condition: Tensor, cache: LayerCache | None = None
-    ) -> Tensor:  # x (batch, steps, dim), condition (batch, 1 or steps, dim)
-        shift1, scale1, shift2, scale2 = self.modulation(condition).chunk(4, dim=-1)
+        self, x: Tensor, modulation: tuple[Tensor, ...], cache: LayerCache | None = None
+    ) -> Tensor:  # x (batch, steps, dim); modulation from `modulate`
+        shift1, scale1, shift2, scale2 = modulation
         x = x + self.attention(self.norm1(x) * (1 + scale1) + shift1, cache)
         return x + self.mlp(self.norm2(x) * (1 + scale2) + shift2)
+
+
+@dataclass(frozen=True)
+class Modulation:
+    """The conditioning and what the controls make of it in every block and the output norm.
+
+    Computed once per window (`Prior.modulate`): recomputed for every sampled column, these
+    linear maps of an unchanged condition took ~15 % of generation time (measured on CPU)."""
+
+    condition: Tensor  # (batch, 1 or steps, dim)
+    blocks: tuple[tuple[Tensor, ...], ...]  # per block: shift1, scale1, shift2, scale2
+    final: tuple[Tensor, ...]  # shift, scale
+
+    def steps(self, start: int, length: int) -> Modulation:
+        """The part for columns start .. start + length (all of it when it is constant)."""
+        if self.condition.shape[1] == 1:
+            return self
+
+        def cut(parts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+            return tuple(part[:, start : start + length] for part in parts)
+
+        return Modulation(
+            cut((self.condition,))[0], tuple(cut(b) for b in self.blocks), cut(self.final)
+        )
 
 
 class ControlEmbedding(nn.Module):
@@ -244,6 +272,14 @@ class Prior(nn.Module):
         mask = control_mask.expand(controls.shape)
         return self.controls(controls.float(), mask)
 
+    def modulate(self, condition: Tensor) -> Modulation:
+        """What the conditioning (batch, 1 or steps, dim) makes of every block and the output
+        norm; pass it to `forward_columns` instead of the condition to compute it only once."""
+        final = tuple(self.final_modulation(condition).chunk(2, dim=-1))
+        return Modulation(
+            condition, tuple(block.modulate(condition) for block in self.blocks), final
+        )
+
     def new_cache(self, batch: int, *, like: Tensor) -> list[LayerCache]:
         head_dim = self.config.dim // self.config.heads
         return [
@@ -254,7 +290,7 @@ class Prior(nn.Module):
     def forward_columns(
         self,
         tokens: Tensor,  # (batch, levels, steps) input columns: codes, pad or start
-        condition: Tensor,  # (batch, 1 or steps, dim)
+        condition: Tensor | Modulation,  # (batch, 1 or steps, dim), or `modulate` of it
         *,
         cache: list[LayerCache] | None = None,
         offset: int = 0,  # position of the first column (the number already in `cache`)
@@ -264,13 +300,14 @@ class Prior(nn.Module):
             raise ValueError(
                 f"{offset + steps} columns exceed the prior's context of {self.config.max_positions}"
             )
+        modulation = condition if isinstance(condition, Modulation) else self.modulate(condition)
         flat = tokens + self.level_offsets[:, None]
         x = self.token_embedding(flat).sum(dim=1)  # (batch, steps, dim)
         positions = torch.arange(offset, offset + steps, device=tokens.device)
-        x = x + self.position_embedding(positions) + condition
+        x = x + self.position_embedding(positions) + modulation.condition
         for index, block in enumerate(self.blocks):
-            x = block(x, condition, None if cache is None else cache[index])
-        shift, scale = self.final_modulation(condition).chunk(2, dim=-1)
+            x = block(x, modulation.blocks[index], None if cache is None else cache[index])
+        shift, scale = modulation.final
         x = self.norm(x) * (1 + scale) + shift
         logits = self.head(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)

@@ -92,6 +92,30 @@ def test_cached_sampling_equals_uncached(prior, guidance, per_frame):
     assert results[0].shape == (2, LEVELS, 20) and int(results[0].max()) < CODES
 
 
+def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
+    """The sampler computes the controls' shifts and scales once per window and slices them per
+    column; that must equal computing them from each column's own conditioning."""
+    with torch.no_grad():  # a fresh prior ignores its controls (zero modulation): wake them
+        for block in prior.blocks:
+            block.modulation.weight.normal_(std=0.2)
+        prior.final_modulation.weight.normal_(std=0.2)
+    tokens = torch.randint(0, CODES, (2, LEVELS, 12))
+    condition = prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
+    modulation = prior.modulate(condition)
+    whole = prior.forward_columns(tokens, condition)
+    cache = prior.new_cache(2, like=condition)
+    for start, length in ((0, 5), (5, 1), (6, 6)):
+        part = prior.forward_columns(
+            tokens[:, :, start : start + length],
+            modulation.steps(start, length),
+            cache=cache,
+            offset=start,
+        )
+        torch.testing.assert_close(part, whole[:, :, start : start + length])
+    constant = prior.modulate(condition[:, :1])
+    assert constant.steps(3, 4) is constant
+
+
 def test_filter_logits_keeps_the_best_class():
     logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
     assert torch.isinf(filter_logits(logits, top_k=2, top_p=None)[0, 2:]).all()
