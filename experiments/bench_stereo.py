@@ -136,8 +136,8 @@ def speeds(codec: Codec, clip: np.ndarray) -> dict[str, float]:
     stereo = StereoCodec(codec)
     codec.decode(codec.encode(mono))  # warm-up
     return {
-        "mono": seconds / best_time(lambda: codec.decode(codec.encode(mono)), 2),
-        "stereo": seconds / best_time(lambda: stereo.decode(stereo.encode(x)), 2),
+        "mono": seconds / best_time(lambda: codec.decode(codec.encode(mono)), 5),
+        "stereo": seconds / best_time(lambda: stereo.decode(stereo.encode(x)), 5),
     }
 
 

@@ -153,15 +153,17 @@ class Block(nn.Module):
         self.modulation = nn.Linear(config.dim, 4 * config.dim)  # zero-initialised by the Prior
 
     def modulate(self, condition: Tensor) -> tuple[Tensor, ...]:
-        """(batch, 1 or steps, dim) -> shift1, scale1, shift2, scale2, each shaped like it."""
-        return tuple(self.modulation(condition).chunk(4, dim=-1))
+        """(batch, 1 or steps, dim) -> shift1, gain1, shift2, gain2 (gain = 1 + scale), each
+        shaped like it."""
+        shift1, scale1, shift2, scale2 = self.modulation(condition).chunk(4, dim=-1)
+        return shift1, 1 + scale1, shift2, 1 + scale2
 
     def forward(
         self, x: Tensor, modulation: tuple[Tensor, ...], cache: LayerCache | None = None
     ) -> Tensor:  # x (batch, steps, dim); modulation from `modulate`
-        shift1, scale1, shift2, scale2 = modulation
-        x = x + self.attention(self.norm1(x) * (1 + scale1) + shift1, cache)
-        return x + self.mlp(self.norm2(x) * (1 + scale2) + shift2)
+        shift1, gain1, shift2, gain2 = modulation
+        x = x + self.attention(torch.addcmul(shift1, self.norm1(x), gain1), cache)
+        return x + self.mlp(torch.addcmul(shift2, self.norm2(x), gain2))
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,8 @@ class Modulation:
     linear maps of an unchanged condition took ~15 % of generation time (measured on CPU)."""
 
     condition: Tensor  # (batch, 1 or steps, dim)
-    blocks: tuple[tuple[Tensor, ...], ...]  # per block: shift1, scale1, shift2, scale2
-    final: tuple[Tensor, ...]  # shift, scale
+    blocks: tuple[tuple[Tensor, ...], ...]  # per block: `Block.modulate`
+    final: tuple[Tensor, ...]  # shift, gain (1 + scale)
 
     def steps(self, start: int, length: int) -> Modulation:
         """The part for columns start .. start + length (all of it when it is constant)."""
@@ -275,7 +277,8 @@ class Prior(nn.Module):
     def modulate(self, condition: Tensor) -> Modulation:
         """What the conditioning (batch, 1 or steps, dim) makes of every block and the output
         norm; pass it to `forward_columns` instead of the condition to compute it only once."""
-        final = tuple(self.final_modulation(condition).chunk(2, dim=-1))
+        shift, scale = self.final_modulation(condition).chunk(2, dim=-1)
+        final = (shift, 1 + scale)
         return Modulation(
             condition, tuple(block.modulate(condition) for block in self.blocks), final
         )
@@ -307,8 +310,8 @@ class Prior(nn.Module):
         x = x + self.position_embedding(positions) + modulation.condition
         for index, block in enumerate(self.blocks):
             x = block(x, modulation.blocks[index], None if cache is None else cache[index])
-        shift, scale = modulation.final
-        x = self.norm(x) * (1 + scale) + shift
+        shift, gain = modulation.final
+        x = torch.addcmul(shift, self.norm(x), gain)
         logits = self.head(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)
 
