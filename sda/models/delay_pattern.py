@@ -36,10 +36,11 @@ def undo_delay(delayed: Tensor) -> Tensor:
         raise ValueError(
             f"a delayed grid of {columns} columns is shorter than its {num_levels} levels"
         )
-    out = delayed.new_empty((batch, num_levels, frames, *delayed.shape[3:]))
-    for level in range(num_levels):
-        out[:, level] = delayed[:, level, level : level + frames]
-    return out
+    # one gather, not a copy per level: on logits in training, each per-level copy's backward
+    # filled a whole zero gradient (17 levels x 1024 codes: 70 % of a CPU training step)
+    levels = torch.arange(num_levels, device=delayed.device)[:, None]  # (levels, 1)
+    cells = levels + torch.arange(frames, device=delayed.device)[None, :]  # (levels, frames)
+    return delayed[:, levels, cells]
 
 
 def delay_mask(frames: int, levels: int, *, device: torch.device | str = "cpu") -> Tensor:

@@ -315,12 +315,14 @@ class Prior(nn.Module):
         logits = self.head(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)
 
-    def forward(
+    def delayed_logits(
         self,
         codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
         controls: Tensor | None = None,  # (batch, num_controls) or (batch, frames, num_controls)
         control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
-    ) -> Tensor:  # -> (batch, levels, frames, codebook_size): logits for each cell of `codes`
+    ) -> tuple[Tensor, Tensor]:
+        """Logits (batch, levels, columns, codebook_size) for every cell of the delayed grid, and
+        that grid (batch, levels, columns): what each cell's logits predict (`pad` at the edges)."""
         batch, levels, frames = codes.shape
         if levels != self.config.num_levels:
             raise ValueError(f"the prior expects {self.config.num_levels} levels, got {levels}")
@@ -334,8 +336,15 @@ class Prior(nn.Module):
                 tail = control_mask[:, -1:].expand(-1, levels - 1, -1)
                 control_mask = torch.cat([control_mask, tail], dim=1)
         condition = self.condition(controls, control_mask, batch, codes.device)
-        logits = self.forward_columns(inputs, condition)  # (batch, levels, columns, codebook)
-        return undo_delay(logits)
+        return self.forward_columns(inputs, condition), delayed
+
+    def forward(
+        self,
+        codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
+        controls: Tensor | None = None,  # (batch, num_controls) or (batch, frames, num_controls)
+        control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
+    ) -> Tensor:  # -> (batch, levels, frames, codebook_size): logits for each cell of `codes`
+        return undo_delay(self.delayed_logits(codes, controls, control_mask)[0])
 
     def loss(
         self,
@@ -344,12 +353,18 @@ class Prior(nn.Module):
         control_mask: Tensor | None = None,
         *,
         label_smoothing: float = 0.0,
-    ) -> tuple[Tensor, Tensor]:  # -> (scalar loss, logits)
-        logits = self(codes, controls, control_mask)
+        keep_logits: bool = True,
+    ) -> tuple[Tensor, Tensor | None]:  # -> (scalar loss, logits as `forward` gives them or None)
+        """Mean cross-entropy over the real cells of `codes`.
+
+        Scored on the delayed grid, whose extra cells are `pad` and ignored: the same cells as
+        `forward`'s, without moving a (batch, levels, columns, codebook) tensor and its gradient
+        back into frame order (with 17 levels x 1024 codes that cost half a CPU training step)."""
+        logits, targets = self.delayed_logits(codes, controls, control_mask)
         loss = F.cross_entropy(
-            logits.reshape(-1, self.config.codebook_size),
-            codes.reshape(-1),
+            logits.transpose(1, 2).reshape(-1, self.config.codebook_size),  # contiguous again
+            targets.transpose(1, 2).reshape(-1),
             ignore_index=self.config.pad_token,
             label_smoothing=label_smoothing,
         )
-        return loss, logits
+        return loss, (undo_delay(logits.detach()) if keep_logits else None)

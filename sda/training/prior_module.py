@@ -118,7 +118,10 @@ class PriorModule(L.LightningModule):
     # --- steps -----------------------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, _ = self.prior.loss(
-            batch["codes"], batch["controls"], label_smoothing=self.training_config.label_smoothing
+            batch["codes"],
+            batch["controls"],
+            label_smoothing=self.training_config.label_smoothing,
+            keep_logits=False,
         )
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["codes"].shape[0])
         return loss

@@ -70,6 +70,29 @@ def test_loss_ignores_padding_and_trains(prior):
     assert losses[-1] < 0.6 * losses[0]
 
 
+def test_the_loss_scores_exactly_the_real_cells_of_the_grid(prior):
+    """The loss is computed on the delayed grid; it must equal cross-entropy over the frame-order
+    logits of the real (non-pad) cells, its gradient included, and give those logits back."""
+    codes = torch.randint(0, CODES, (3, LEVELS, 10))
+    codes[1, :, 6:] = prior.config.pad_token
+    controls = torch.rand(3, 6)
+    loss, logits = prior.loss(codes, controls, label_smoothing=0.1)
+    loss.backward()
+    fast = [p.grad.clone() for p in prior.parameters()]
+    prior.zero_grad()
+    frame_order = prior(codes, controls)
+    real = codes != prior.config.pad_token
+    expected = torch.nn.functional.cross_entropy(
+        frame_order[real], codes[real], label_smoothing=0.1
+    )
+    expected.backward()
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(logits, frame_order.detach())
+    for grad, parameter in zip(fast, prior.parameters(), strict=True):
+        torch.testing.assert_close(grad, parameter.grad)
+    assert prior.loss(codes, controls, keep_logits=False)[1] is None
+
+
 @pytest.mark.parametrize(("guidance", "per_frame"), [(1.0, False), (3.0, False), (3.0, True)])
 def test_cached_sampling_equals_uncached(prior, guidance, per_frame):
     prompt = torch.randint(0, CODES, (2, LEVELS, 5))
