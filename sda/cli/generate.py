@@ -115,13 +115,19 @@ TopPOption = Annotated[
     float | None, typer.Option("--top-p", help="Sample only among codes making up probability P.")
 ]
 GuidanceOption = Annotated[
-    float, typer.Option("--guidance", help="How hard the controls pull: 0 ignores them.")
+    float | None,
+    typer.Option(
+        "--guidance",
+        help="How hard the controls pull: 0 ignores them. Unset: 3 when roughness, tension or "
+        "density is set, else 1 (brightness, warmth and loudness are set at render time).",
+    ),
 ]
 CandidatesOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--candidates",
-        help="With controls set: sample this many, keep the one measuring closest (1: off).",
+        help="With controls set: sample this many, keep the one measuring closest (1: off). "
+        "Unset: 4 when roughness, tension or density is set, else 1.",
     ),
 ]
 GenerateChannelsOption = Annotated[
@@ -151,8 +157,8 @@ def generate(
     temperature: TemperatureOption = 1.0,
     top_k: TopKOption = None,
     top_p: TopPOption = None,
-    guidance: GuidanceOption = 3.0,
-    candidates: CandidatesOption = 4,
+    guidance: GuidanceOption = None,
+    candidates: CandidatesOption = None,
     brightness: BrightnessOption = None,
     warmth: WarmthOption = None,
     roughness: RoughnessOption = None,
@@ -182,12 +188,16 @@ def generate(
     """
     from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
+    from sda.generate.sampling_defaults import sampling_defaults
 
     controls = {
         "brightness": brightness, "warmth": warmth, "roughness": roughness, "tension": tension,
         "density": density, "loudness": loudness,
     }  # fmt: skip
     length = TakeLength(seconds, bars, bpm, beats_per_bar, loop)
+    auto_guidance, auto_candidates = sampling_defaults(controls)
+    guidance = auto_guidance if guidance is None else guidance
+    candidates = auto_candidates if candidates is None else candidates
     # a conflicting or impossible length or a bad value: one message (the app's words), no work
     settings = GenerationSettings(
         seconds=length.check(), seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
@@ -207,7 +217,7 @@ def generate(
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
     _say_settings(exact, loop, stereo)
-    _say_controls(model, settings.controls)
+    _say_controls(model, settings.controls, settings.guidance, settings.candidates)
     prompt_codes = _load_prompt(model, prompt)
     targets = _take_paths(model, out_dir, seed, count, extension, overwrite)
     export_options = _export_options(
@@ -350,14 +360,18 @@ def _say_settings(exact: LoopLength | None, loop: bool, stereo: str | None) -> N
         typer.echo(stereo, err=True)
 
 
-def _say_controls(model, controls) -> None:
-    """The set controls in this model's physical units ("density 0.9 (≈ 4.2 onsets/s)"), on stderr."""
+def _say_controls(model, controls, guidance: float, candidates: int) -> None:
+    """The set controls in this model's physical units ("density 0.9 (≈ 4.2 onsets/s)") and how
+    they are sampled, on stderr."""
     from sda.generate.control_units import describe_controls
+    from sda.generate.sampling_defaults import describe_sampling
     from sda.generate.steering import bundle_stats
 
     stats = bundle_stats(model)
     if controls and stats is not None:
         typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
+    if controls:
+        typer.echo(f"sampling: {describe_sampling(guidance, candidates)}", err=True)
 
 
 def _say_mono_compatibility(written: Path, audio) -> None:

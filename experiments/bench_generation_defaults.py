@@ -1,0 +1,96 @@
+"""Which guidance and candidates should `sda generate` default to: adherence of every control
+against the time a take costs, for several (guidance, candidates) pairs on a trained prior.
+
+    python experiments/bench_generation_defaults.py --prior outputs/bench16/prior/fixedgap \
+        [--pairs 1:1,3:1,1:4,3:4] [--seconds 4] [--no-record]
+
+For each pair: Spearman rho of setting vs measured descriptor per control on the takes as the CLI
+writes them (render: tone EQ and level included), 5 settings x 4 seeds (`bench_prior`), and the
+speed of a 20 s take with two controls set, decoding included (best of 2, 2 threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+from bench_prior import controllability
+from timing import best_time
+
+from sda.audio.descriptors import CONTROL_NAMES
+from sda.generate import generate
+from sda.library import resolve_bundle
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SPEED_CONTROLS = {"brightness": 0.8, "density": 0.3}
+
+
+def pairs(text: str) -> list[tuple[float, int]]:
+    """'1:1,3:4' -> [(1.0, 1), (3.0, 4)]."""
+    out = []
+    for item in text.split(","):
+        guidance, candidates = item.split(":")
+        out.append((float(guidance), int(candidates)))
+    return out
+
+
+def measure_pair(bundle, guidance: float, candidates: int, seconds: float) -> dict:
+    """Rendered rho per control and x real time for one (guidance, candidates) pair."""
+    _, rendered = controllability(bundle, seconds, guidance, candidates)
+    generate(bundle, seconds=1.0, seed=99)  # warm up
+    taken = best_time(
+        lambda: generate(
+            bundle, seconds=20.0, seed=0, guidance=guidance, candidates=candidates,
+            controls=SPEED_CONTROLS,
+        ),
+        2,
+    )  # fmt: skip
+    return {"rho": {name: rendered[name][0] for name in CONTROL_NAMES}, "speed": 20.0 / taken}
+
+
+def table(rows: dict[tuple[float, int], dict]) -> str:
+    header = " | ".join(CONTROL_NAMES)
+    lines = [
+        f"| guidance, candidates | {header} | x real time (20 s, 2 controls, decoded) |",
+        "| --- |" + " ---: |" * (len(CONTROL_NAMES) + 1),
+    ]
+    for (guidance, candidates), row in rows.items():
+        rhos = " | ".join(f"{row['rho'][name]:+.2f}" for name in CONTROL_NAMES)
+        lines.append(f"| {guidance:g}, {candidates} | {rhos} | {row['speed']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prior", required=True, help="prior run, bundle or library name")
+    parser.add_argument("--pairs", default="1:1,3:1,1:4,3:4", help="guidance:candidates,...")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured take")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    prior = Path(args.prior)
+    weights = prior / "checkpoints" / "last.ckpt" if (prior / "checkpoints").is_dir() else prior
+    bundle = resolve_bundle(weights)
+    start = time.perf_counter()
+    rows = {}
+    for guidance, candidates in pairs(args.pairs):
+        print(f"guidance {guidance:g}, candidates {candidates}", flush=True)
+        rows[(guidance, candidates)] = measure_pair(bundle, guidance, candidates, args.seconds)
+    text = (
+        f"{date.today()}, `experiments/bench_generation_defaults.py --prior {args.prior}`, "
+        f"{platform.machine()}, 2 threads: rendered takes of {args.seconds:g} s, 5 settings x "
+        f"4 seeds per control; {(time.perf_counter() - start) / 60:.0f} min in all.\n\n"
+        + table(rows)
+    )
+    print(text)
+    if not args.no_record:
+        with RESULTS.open("a") as out:
+            out.write("\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
