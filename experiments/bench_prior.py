@@ -37,6 +37,7 @@ from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 from sda.dna.decode import decode_codes
 from sda.generate import generate, render
 from sda.generate.render import material_peak_dbfs
+from sda.generate.stereo_takes import decode_take
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ def speed(bundle, seconds: float, repeats: int = 3) -> tuple[float, float, float
         take = generate(bundle, seconds=seconds, seed=0)
         whole = min(whole, time.perf_counter() - start)
         start = time.perf_counter()
-        decode_codes(bundle.codec, take.codes)
+        decode_take(bundle, take.codes)  # a stereo model decodes both grids
         decoding = min(decoding, time.perf_counter() - start)
         start = time.perf_counter()
         generate(bundle, seconds=seconds, seed=0, guidance=3.0, controls={"brightness": 0.8})
