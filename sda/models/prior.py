@@ -126,9 +126,12 @@ class SelfAttention(nn.Module):
             k,
             v,
             attn_mask=mask,
-            dropout_p=self.dropout if self.training else 0.0,
             is_causal=steps > 1 and past == 0,
         )
+        # Dropout on the heads' output, not on the attention weights: on a CPU, weight dropout
+        # forces the unfused attention (a prior step took 1.4x as long) and learned no better
+        # per step (experiments/RESULTS.md, "attention dropout").
+        y = F.dropout(y, self.dropout, self.training)
         return self.out(y.transpose(1, 2).reshape(batch, steps, dim))
 
 
