@@ -188,20 +188,16 @@ def generate(
     """
     from sda.cli.take_length import TakeLength
     from sda.generate import GenerationSettings
-    from sda.generate.sampling_defaults import sampling_defaults
 
     controls = {
         "brightness": brightness, "warmth": warmth, "roughness": roughness, "tension": tension,
         "density": density, "loudness": loudness,
     }  # fmt: skip
     length = TakeLength(seconds, bars, bpm, beats_per_bar, loop)
-    auto_guidance, auto_candidates = sampling_defaults(controls)
-    guidance = auto_guidance if guidance is None else guidance
-    candidates = auto_candidates if candidates is None else candidates
     # a conflicting or impossible length or a bad value: one message (the app's words), no work
     settings = GenerationSettings(
         seconds=length.check(), seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
-        guidance=guidance, candidates=candidates, controls=controls,
+        controls=controls, **_sampling(controls, guidance, candidates),
     )  # fmt: skip
     _check_request(settings, count=count, prompt=prompt, loop=loop)
     output = AudioOutput(
@@ -229,6 +225,18 @@ def generate(
         model, targets, settings, exact=exact, loop=loop, prompt=prompt,
         prompt_codes=prompt_codes, format=extension[1:], export_options=export_options,
     )  # fmt: skip
+
+
+def _sampling(controls, guidance: float | None, candidates: int | None) -> dict:
+    """--guidance and --candidates as settings, each unset one chosen for the controls asked
+    (`sda.generate.sampling_defaults`)."""
+    from sda.generate.sampling_defaults import sampling_defaults
+
+    auto_guidance, auto_candidates = sampling_defaults(controls)
+    return {
+        "guidance": auto_guidance if guidance is None else guidance,
+        "candidates": auto_candidates if candidates is None else candidates,
+    }
 
 
 def _layout(model, width, movement, channels: str | None) -> tuple:
