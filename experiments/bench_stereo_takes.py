@@ -16,25 +16,20 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse
 import datetime
 import platform
-from pathlib import Path
 
 import numpy as np
 import torch
 from bench_stereo import record
-from bench_take_level import train_prior
+from bench_take_level import prior_parser, trained_bundle
 from stereo_fine_tune import balance_db, correlation, side_mid_db
 
 from sda.audio.io import load_audio
 from sda.audio.mono_compat import mono_compatibility
 from sda.dataset.scan import scan_folder
 from sda.generate import generate
-from sda.library import resolve_bundle
 from sda.models.stereo_direction import from_codes, split_side
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def image(stereo: np.ndarray) -> dict[str, float]:
@@ -68,18 +63,11 @@ def medians(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--codec", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help="the codec's training folder")
-    parser.add_argument("--minutes", type=int, default=10)
-    parser.add_argument("--takes", type=int, default=8)
+    parser = prior_parser(__doc__.splitlines()[0], "bench_stereo_takes")
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "bench_stereo_takes")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    prior = train_prior(args.codec, args.work, args.minutes, "stereo_takes")
-    torch.set_num_threads(2)
-    bundle = resolve_bundle(prior / "checkpoints" / "last.ckpt")
+    bundle = trained_bundle(args, "stereo_takes")
     rate = bundle.codec.config.sample_rate
     takes, placed = [], []
     for seed in range(args.takes):

@@ -51,17 +51,28 @@ def train_prior(codec: Path, work: Path, minutes: int, name: str = "take_level")
     return run_dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def prior_parser(description: str, work: str) -> argparse.ArgumentParser:
+    """--codec, --data, --minutes, --takes and --work (default outputs/WORK): what a benchmark of
+    free takes from a freshly trained prior asks for."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--codec", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True, help="the codec's training folder")
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--takes", type=int, default=8)
-    parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "bench_take_level")
-    args = parser.parse_args()
-    prior = train_prior(args.codec, args.work, args.minutes)
+    parser.add_argument("--work", type=Path, default=ROOT / "outputs" / work)
+    return parser
+
+
+def trained_bundle(args: argparse.Namespace, name: str):
+    """The bundle of `train_prior`'s run NAME (trained first if missing), on 2 threads."""
+    prior = train_prior(args.codec, args.work, args.minutes, name)
     torch.set_num_threads(2)
-    bundle = resolve_bundle(prior / "checkpoints" / "last.ckpt")
+    return resolve_bundle(prior / "checkpoints" / "last.ckpt")
+
+
+def main() -> None:
+    args = prior_parser(__doc__.splitlines()[0], "bench_take_level").parse_args()
+    bundle = trained_bundle(args, "take_level")
     rate = bundle.codec.config.sample_rate
     clips = [generate(bundle, seconds=10.0, seed=100 + i).codes for i in range(args.takes)]
     decoded = median_peak_db([decode_codes(bundle.codec, c) for c in clips])

@@ -188,9 +188,8 @@ class Modulation:
         def cut(parts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
             return tuple(part[:, start : start + length] for part in parts)
 
-        return Modulation(
-            cut((self.condition,))[0], tuple(cut(b) for b in self.blocks), cut(self.final)
-        )
+        (condition,) = cut((self.condition,))
+        return Modulation(condition, tuple(cut(b) for b in self.blocks), cut(self.final))
 
 
 class ControlEmbedding(nn.Module):
@@ -362,7 +361,8 @@ class Prior(nn.Module):
 
         Scored on the delayed grid, whose extra cells are `pad` and ignored: the same cells as
         `forward`'s, without moving a (batch, levels, columns, codebook) tensor and its gradient
-        back into frame order (with 17 levels x 1024 codes that cost half a CPU training step)."""
+        back into frame order (with 17 levels x 1024 codes a CPU step took 4.3 s with it, 1.5 s
+        without; experiments/RESULTS.md)."""
         logits, targets = self.delayed_logits(codes, controls, control_mask)
         loss = F.cross_entropy(
             logits.transpose(1, 2).reshape(-1, self.config.codebook_size),  # contiguous again
