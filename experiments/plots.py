@@ -37,3 +37,34 @@ def save_comparison(
     figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
+
+
+def save_takes(
+    path: Path, takes: list[tuple[str, np.ndarray]], sample_rate: int, title: str
+) -> Path:
+    """A PNG with one row per take: its waveform (left) and log spectrogram (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(takes), 2, figsize=(14, 2.2 * len(takes)), squeeze=False)
+    for row, (name, audio) in enumerate(takes):
+        audio = np.asarray(audio, dtype=np.float64)
+        time = np.arange(len(audio)) / sample_rate
+        level = 20 * np.log10(max(np.abs(audio).max(), 1e-9))
+        axes[row, 0].plot(time, audio, linewidth=0.4)
+        axes[row, 0].set_title(f"{name}: peak {level:.1f} dBFS", fontsize=9)
+        axes[row, 0].set_xlim(0, time[-1] if len(time) else 1)
+        axes[row, 1].specgram(
+            audio + 1e-9, NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma", vmin=-140
+        )
+        axes[row, 1].set_ylim(0, sample_rate / 2)
+    axes[-1, 0].set_xlabel("seconds")
+    axes[-1, 1].set_xlabel("seconds")
+    figure.suptitle(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path

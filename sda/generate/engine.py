@@ -26,6 +26,7 @@ from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.render import render_take
+from sda.generate.rests import known_grid
 from sda.generate.sampling import SamplingSettings, sample_window
 from sda.generate.settings import (
     GenerationError,
@@ -117,33 +118,48 @@ def continue_codes(
     control_mask: torch.Tensor | None = None,
     batch: int = 1,
     overlap: int | None = None,
+    known: torch.Tensor | None = None,  # (1, levels, frames) forced new codes, -1 where free
     on_progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) new codes only
-    """`frames` new frames after `history`, window by window."""
+    """`frames` new frames after `history`, window by window; `known` cells (rests) are forced."""
     window = prior.config.context_frames
     overlap = window // 2 if overlap is None else max(0, min(overlap, window - 1))
     made: list[torch.Tensor] = []
     done = 0
     while done < frames:
         prompt = None if history is None or overlap == 0 else history[:, :, -overlap:]
-        known = 0 if prompt is None else prompt.shape[2]
-        new = min(frames - done, window - known)
+        given = 0 if prompt is None else prompt.shape[2]
+        new = min(frames - done, window - given)
         grid = sample_window(
             prior,
-            frames=known + new,
+            frames=given + new,
             batch=batch,
             prompt=prompt,
-            controls=window_controls(controls, done - known, known + new),
+            controls=window_controls(controls, done - given, given + new),
             control_mask=control_mask,
+            known=_window_known(known, given, done, new),
             settings=settings,
             generator=generator,
-        )[:, :, known:]
+        )[:, :, given:]
         made.append(grid)
         history = grid if history is None else torch.cat([history[:, :, -window:], grid], dim=2)
         done += new
         if on_progress is not None:
             on_progress(done, frames)
     return torch.cat(made, dim=2)
+
+
+def _window_known(
+    forced: torch.Tensor | None, prompt_frames: int, done: int, new: int
+) -> torch.Tensor | None:
+    """The forced cells of one window: free over its prompt, then the take's frames done..+new."""
+    if forced is None:
+        return None
+    part = forced[:, :, done : done + new]
+    if not bool((part >= 0).any()):
+        return None
+    free = part.new_full((*part.shape[:2], prompt_frames), -1)
+    return torch.cat([free, part], dim=2)
 
 
 def generate(
@@ -190,9 +206,10 @@ def generate(
     stats = _descriptor_stats(models) if settings.candidates > 1 and targets else None
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
+    rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
     grids = _sample_grids(
         prior, _prompt_history(models, prompt), frames, batch,
-        replace(settings, controls=conditioning), on_progress,
+        replace(settings, controls=conditioning), rests, on_progress,
     )  # fmt: skip
     as_codes = partial(new_codes, models, fingerprint)
     choice, decoded = CandidateChoice(0), None
@@ -235,6 +252,7 @@ def _sample_grids(
     frames: int,
     batch: int,
     settings: GenerationSettings,
+    rests: np.ndarray | None,  # (levels, frames): the codes of silence where the take rests
     on_progress: Callable[[int, int], None] | None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) on the CPU
     """`batch` grids of `frames` new frames from one generator seeded with `settings.seed`."""
@@ -246,6 +264,7 @@ def _sample_grids(
     return continue_codes(
         prior, history, frames, settings=sampling_settings(settings), generator=generator,
         controls=values, control_mask=mask, batch=batch, on_progress=on_progress,
+        known=None if rests is None else torch.from_numpy(rests)[None].to(device),
     ).cpu()  # fmt: skip
 
 

@@ -53,11 +53,20 @@ def sample_from_logits(
 
 
 def forced_cells(
-    prompt: Tensor | None, batch: int, frames: int, prior: Prior, device: torch.device
+    prompt: Tensor | None,
+    batch: int,
+    frames: int,
+    prior: Prior,
+    device: torch.device,
+    known: Tensor | None = None,
 ) -> Tensor:
-    """(batch, levels, columns): the known token of each delayed cell, or -1 where it is to be sampled."""
+    """(batch, levels, columns): the known token of each delayed cell, or -1 where it is to be
+    sampled. `known` (batch or 1, levels, frames), -1 where free, forces cells anywhere (rests);
+    the prompt's frames win over it."""
     levels, pad = prior.config.num_levels, prior.config.pad_token
     grid = torch.full((batch, levels, frames), -1, dtype=torch.long, device=device)
+    if known is not None:
+        grid[:] = known.to(device=device, dtype=torch.long)
     if prompt is not None:
         grid[:, :, : prompt.shape[2]] = prompt
     forced = apply_delay(grid, pad)
@@ -101,6 +110,7 @@ def sample_window(
     prompt: Tensor | None = None,  # (batch, levels, prompt_frames) long, continued by the window
     controls: Tensor | None = None,  # (batch, num_controls) in 0..1, or (batch, frames, ...)
     control_mask: Tensor | None = None,  # (batch, num_controls) bool
+    known: Tensor | None = None,  # (batch or 1, levels, frames) long, -1 where free: forced cells
     settings: SamplingSettings = SamplingSettings(),
     generator: torch.Generator | None = None,
     use_cache: bool = True,
@@ -117,7 +127,7 @@ def sample_window(
             )
     if frames > config.context_frames:
         raise ValueError(f"{frames} frames exceed the prior's window of {config.context_frames}")
-    forced = forced_cells(prompt, batch, frames, prior, device)
+    forced = forced_cells(prompt, batch, frames, prior, device, known)
     columns = forced.shape[2]
     free = (forced < 0).any(dim=(0, 1)).nonzero()
     if len(free) == 0:
@@ -146,12 +156,22 @@ def sample_window(
         start = out.new_full((batch, config.num_levels, 1), config.start_token)
         cache = prior.new_cache(rows, like=condition) if use_cache else None
         modulation = prior.modulate(condition)  # once per window, sliced per step
+        fed = 0  # input positions the cache holds: the start column, then out's columns
         with one_cpu_thread(device):
             for column in range(first, columns):
-                if use_cache and column > first:  # one new column; the cache holds the rest
-                    inputs, offset = out[:, :, column - 1 : column], column
+                known = forced[:, :, column]
+                if bool((known >= 0).all()):  # a rest: nothing to draw, fed with the next draw
+                    out[:, :, column] = known
+                    if on_step is not None:
+                        on_step(column - first + 1, columns - first)
+                    continue
+                if (
+                    use_cache and fed > 0
+                ):  # the columns since the last draw; the cache holds the rest
+                    inputs, offset = out[:, :, fed - 1 : column], fed
                 else:  # the whole prefix (with the cache: the prefill of every known column at once)
                     inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
+                fed = column + 1
                 steps = modulation.steps(offset, inputs.shape[2])
                 logits = prior.forward_columns(
                     inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
@@ -162,7 +182,6 @@ def sample_window(
                 tokens = sample_from_logits(
                     logits.reshape(-1, config.codebook_size), settings, generator
                 ).view(batch, config.num_levels)
-                known = forced[:, :, column]
                 out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)

@@ -115,6 +115,32 @@ def test_cached_sampling_equals_uncached(prior, guidance, per_frame):
     assert results[0].shape == (2, LEVELS, 20) and int(results[0].max()) < CODES
 
 
+def test_forced_frames_are_kept_and_fed_to_the_cache_in_one_chunk(prior):
+    """Rests (`known` frames) are kept as given, and feeding the fully forced columns to the cache
+    in one chunk before the next draw gives what feeding no cache at all gives."""
+    known = torch.full((1, LEVELS, 24), -1)
+    known[:, :, 6:14] = 3  # a rest longer than the delay pattern: some columns are fully forced
+    known[:, :, 20:] = 5  # and one that runs to the end of the window
+    settings = SamplingSettings(temperature=0.9, guidance=3.0)
+    controls = torch.rand(2, 6)
+    results = [
+        sample_window(
+            prior,
+            frames=24,
+            batch=2,
+            known=known,
+            controls=controls,
+            settings=settings,
+            generator=torch.Generator().manual_seed(3),
+            use_cache=use_cache,
+        )
+        for use_cache in (True, False)
+    ]
+    assert torch.equal(results[0], results[1])
+    assert (results[0][:, :, 6:14] == 3).all() and (results[0][:, :, 20:] == 5).all()
+    assert not (results[0][:, :, :6] == 3).all()
+
+
 def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
     """The sampler computes the controls' shifts and scales once per window and slices them per
     column; that must equal computing them from each column's own conditioning."""

@@ -1,0 +1,88 @@
+"""The density control's rests: where they fall, and takes that keep them (mono and stereo)."""
+
+import numpy as np
+import pytest
+from factories import DESCRIPTOR_STATS
+
+from sda.audio.descriptors import DescriptorStats
+from sda.generate import generate
+from sda.generate.rests import (
+    MIN_RATE,
+    density_rate,
+    known_grid,
+    rest_frames,
+    silence_column,
+    span_seconds,
+)
+from sda.generate.stereo_takes import prior_rows
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+# a drum set's range: 0..3 onsets/s, so a span of 1/3 s
+DRUMS = DescriptorStats.from_dict({**DESCRIPTOR_STATS, "density": [0.0, 3.0]})
+FRAME_RATE = 43.0
+
+
+def onsets_per_second(rests: np.ndarray) -> float:
+    """Sounding spans that start after a rest (or at the top), per second of the take."""
+    starts = np.flatnonzero(~rests & np.concatenate([[True], rests[:-1]]))
+    return len(starts) / (len(rests) / FRAME_RATE)
+
+
+def test_rates_follow_the_setting_within_the_material_range():
+    assert density_rate(0.0, DRUMS) == MIN_RATE  # never a silent take
+    assert density_rate(0.5, DRUMS) == pytest.approx(1.5)
+    assert span_seconds(DRUMS) == pytest.approx(1 / 3)
+    rates = [
+        onsets_per_second(rest_frames(v, DRUMS, 43 * 60, FRAME_RATE, seed=0))
+        for v in (0.1, 0.3, 0.5)
+    ]
+    for measured, asked in zip(rates, (0.3, 0.9, 1.5), strict=True):
+        assert measured == pytest.approx(asked, rel=0.15)
+
+
+def test_the_busy_end_forces_nothing_and_the_first_frame_sounds():
+    assert not rest_frames(1.0, DRUMS, 500, FRAME_RATE, seed=0).any()
+    for value in (0.0, 0.1, 0.5):
+        rests = rest_frames(value, DRUMS, 500, FRAME_RATE, seed=1)
+        assert not rests[0] and rests.any()
+    sparse, busy = (rest_frames(v, DRUMS, 500, FRAME_RATE, seed=2).mean() for v in (0.1, 0.7))
+    assert sparse > 0.7 > busy
+
+
+def test_rests_vary_with_the_seed_and_follow_a_curve():
+    one, again, other = (rest_frames(0.2, DRUMS, 800, FRAME_RATE, seed=s) for s in (4, 4, 5))
+    assert np.array_equal(one, again) and not np.array_equal(one, other)
+    rising = rest_frames([0.0, 1.0], DRUMS, 800, FRAME_RATE, seed=0)
+    assert rising[:200].mean() > 0.6 and not rising[770:].any()  # settings above 0.95
+
+
+def test_no_rests_without_density_or_descriptor_ranges(tiny_prior_bundle):
+    assert known_grid(tiny_prior_bundle, {"brightness": 0.2}, DRUMS, 100, seed=0) is None
+    assert known_grid(tiny_prior_bundle, {"density": 0.1}, None, 100, seed=0) is None
+
+
+def test_a_sparse_take_holds_the_codes_of_silence_where_it_rests(tiny_prior_bundle):
+    bundle = tiny_prior_bundle
+    stats = DescriptorStats.from_dict(bundle.meta["descriptor_stats"])
+    take = generate(bundle, seconds=1.5, seed=3, controls={"density": 0.0})
+    frames = take.codes.frames
+    rests = rest_frames(0.0, stats, frames, float(bundle.codec.config.frame_rate), seed=3)
+    assert rests.any() and not rests.all()
+    silence = silence_column(bundle)
+    assert (take.codes.indices[:, rests] == silence[:, None]).all()
+    sounding = take.codes.indices[:, ~rests]
+    assert not (sounding == silence[:, None]).all()  # the prior still samples the spans
+    free = generate(bundle, seconds=1.5, seed=3).codes.indices
+    assert not np.array_equal(free, take.codes.indices)
+
+
+def test_a_stereo_take_rests_silent_and_centred(tiny_stereo_bundle):
+    bundle = tiny_stereo_bundle
+    take = generate(bundle, seconds=1.0, seed=1, controls={"density": 0.0})
+    grid = prior_rows(bundle, take.codes)
+    silence = silence_column(bundle)
+    assert len(silence) == grid.shape[0]  # mid, side and the direction row
+    resting = (grid == silence[:, None]).all(axis=0)
+    assert resting.any() and not resting.all()
+    assert take.audio.shape[0] == 2
