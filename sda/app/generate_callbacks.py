@@ -39,8 +39,10 @@ class GenerationSettings:
     seed: int = 0
     temperature: float = 1.0
     top_k: int = 0  # 0 = no top-k filtering
-    guidance: float = 3.0
-    candidates: int = 4  # used only when some control is ticked (sda.generate.steering)
+    # what `sda generate` uses with no control set; ticking one sets them as the CLI would
+    # (sda.generate.sampling_defaults), and a preset keeps what it was saved with
+    guidance: float = 1.0
+    candidates: int = 1  # used only when some control is ticked (sda.generate.steering)
     count: int = 1
     # a number, or [start, ..., end] for a control that moves over the take (sda.generate.curves)
     controls: dict[str, float | list[float]] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from sda.app import generate_callbacks as cb
 from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
 from sda.app.state import AppContext, UserSession
+from sda.generate.sampling_defaults import sampling_defaults
 
 # A/B switching happens in the browser around the server call that swaps the file: remember where
 # the player was (and whether it played), then seek the new file there once it has loaded.
@@ -95,7 +96,11 @@ class SettingsPanel:
     lock: gr.Checkbox  # keep the seed for the next Generate (off: a new seed every time)
     top_k: gr.Slider
     inputs: list[gr.components.Component]  # what `collect` reads, in its order
+    control_checks: list[gr.Checkbox]  # one per control: ticked = steered
     control_values: list[gr.Slider]  # one per control, in `control_names()` order
+    moving: gr.Dropdown  # the control that moves over the take ("none")
+    guidance: gr.Slider
+    candidates: gr.Slider
     control_units: list[gr.Markdown]  # beside each: what that setting means for this model
     width: gr.Slider  # a mono model's widening, or a stereo model's own side (0.5 = as made)
     width_value: gr.Markdown  # beside it: the physical value, in the picked model's terms
@@ -136,6 +141,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     _wire_history(session_state, settings, takes, names)
     _wire_presets(ctx, settings, names)
     _wire_control_units(ctx, settings, names)
+    _wire_sampling(settings, names)
     _wire_width(ctx, settings)
     return GenerateTab(tab=tab, model=settings.model)
 
@@ -195,7 +201,8 @@ def _settings_panel(ctx: AppContext, names: tuple[str, ...]) -> SettingsPanel:
     ]  # fmt: skip
     return SettingsPanel(
         model=model, refresh=refresh, seed=seed, dice=dice, lock=lock, top_k=top_k, inputs=inputs,
-        control_values=values, control_units=units, width=loop_and_stereo[4],
+        control_checks=checks, control_values=values, moving=moving, guidance=guidance,
+        candidates=candidates, control_units=units, width=loop_and_stereo[4],
         width_value=width_value, preset=preset, preset_name=preset_name, preset_save=preset_save,
         preset_recall=preset_recall, preset_delete=preset_delete, go=go,
     )  # fmt: skip
@@ -208,7 +215,11 @@ def _controls(names: tuple[str, ...]) -> tuple:
     checks, values, units = [], [], []
     for name in names:
         with gr.Row(equal_height=True):
-            checks.append(gr.Checkbox(label=name, value=False, scale=1, min_width=110))
+            checks.append(
+                gr.Checkbox(
+                    label=name, value=False, scale=1, min_width=110, elem_id=f"gen-check-{name}"
+                )
+            )
             values.append(gr.Slider(0, 1, value=0.5, step=0.01, show_label=False, scale=3))
             units.append(gr.Markdown("", elem_id=f"gen-unit-{name}", min_height=0))
     with gr.Row(equal_height=True):
@@ -229,7 +240,8 @@ def _controls(names: tuple[str, ...]) -> tuple:
         value=cb.GenerationSettings.guidance,
         step=0.1,
         label="Guidance",
-        info="how strongly the ticked controls are followed (1 = plain)",
+        info="how strongly the ticked controls are followed (1 = plain); ticking sets it",
+        elem_id="gen-guidance",
     )
     candidates = gr.Slider(
         1,
@@ -237,7 +249,8 @@ def _controls(names: tuple[str, ...]) -> tuple:
         value=cb.GenerationSettings.candidates,
         step=1,
         label="Candidates",
-        info="with controls ticked: make this many, keep the closest (1 = off)",
+        info="with controls ticked: make this many, keep the closest (1 = off); ticking sets it",
+        elem_id="gen-candidates",
     )
     return guidance, candidates, moving, moving_to, checks, values, units
 
@@ -474,6 +487,24 @@ def _wire_control_units(ctx: AppContext, settings: SettingsPanel, names: tuple[s
     sources = [settings.model, *settings.control_values]
     for component in sources:
         component.change(show, sources, settings.control_units, queue=False)
+
+
+def _wire_sampling(settings: SettingsPanel, names: tuple[str, ...]) -> None:
+    """Ticking a control sets guidance and candidates to what `sda generate` picks for the
+    controls now ticked (`sda.generate.sampling_defaults`); the sliders stay the person's to move.
+    Only a person's tick (`.input`) does this: a recalled preset keeps its own values."""
+
+    def on_tick(moving, *checks):
+        ticked = {n: 0.5 for n, on in zip(names, checks, strict=True) if on}
+        if moving in names:
+            ticked[moving] = 0.5
+        guidance, candidates = sampling_defaults(ticked)
+        return gr.Slider(value=guidance), gr.Slider(value=candidates)
+
+    sources = [settings.moving, *settings.control_checks]
+    targets = [settings.guidance, settings.candidates]
+    for component in sources:
+        component.input(on_tick, sources, targets, queue=False)
 
 
 def _wire_width(ctx: AppContext, settings: SettingsPanel) -> None:

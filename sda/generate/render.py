@@ -19,6 +19,7 @@ from sda.dna.codes import Codes
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import loudness_db, loudness_range_db
+from sda.generate.rests import release_into_rests, resting_frames
 from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import decode_take
 from sda.generate.tone import set_tone
@@ -135,6 +136,11 @@ def render_take(
     """The `Take` of a generated grid: decoded (unless `decoded` is given), its tone
     (`sda.generate.tone`) and level set; a stereo model's take is (2, samples)."""
     audio = decode_take(models, codes) if decoded is None else decoded  # a bundle: id known
+    if "density" in (controls or {}):  # a sparse take's spans fade out into their rests
+        config = models.codec.config
+        rests = resting_frames(models, codes)
+        if rests.any():
+            audio = release_into_rests(audio, rests, config.samples_per_frame, config.sample_rate)
     return Take(
         codes=codes,
         audio=set_level(models, set_tone(models, audio, controls), controls),

@@ -12,6 +12,12 @@ attack). Rest lengths vary by up to REST_JITTER from the seed, so the rhythm is 
 
 At the busy end the span fills the period and nothing is forced; a curve of settings changes the
 period along the take. The physical unit is the control's own: onsets per second of the material.
+
+The decoder renders the step from a span's codes to the codes of silence as a cut (a gated tail,
+seen on the spectrograms of experiments/bench_density.py), so the render fades each span out over
+its last RELEASE_SECONDS and keeps the rest silent up to the frame before the next attack: a
+gate with a release, not a chop. The rests are found again in the codes (every row of a frame
+the codes of silence), so a saved grid renders as the take did.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from typing import Any
 import numpy as np
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
+from sda.dna.codec_bridge import encode_audio
 from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.stereo_takes import prior_rows
 
 DENSITY = CONTROL_NAMES.index("density")
 MIN_RATE = 0.2  # onsets/s: a setting of 0 still sounds every 5 s or so, never a silent take
 SPAN_SECONDS = (0.15, 1.0)  # a sounding span's length, whatever the material's top rate says
 MIN_REST_SECONDS = 0.06  # shorter rests are not heard as space: the span runs on instead
 REST_JITTER = 0.2  # each rest lasts 1 +- this of its length, drawn from the take's seed
+RELEASE_SECONDS = 0.1  # a span fades out over this before its rest (at most half the span)
 
 
 def density_rate(value: float, stats: DescriptorStats) -> float:
@@ -69,9 +78,6 @@ def rest_frames(
 def silence_column(models: Any) -> np.ndarray:
     """(rows,) the codes of silence in every row the prior reads (a stereo model's side: silent,
     centred)."""
-    from sda.dna.codec_bridge import encode_audio
-    from sda.generate.stereo_takes import prior_rows
-
     config = models.codec.config
     silence = encode_audio(models, np.zeros(4 * config.samples_per_frame, dtype=np.float32))
     grid = prior_rows(models, silence)
@@ -94,3 +100,29 @@ def known_grid(
     grid = np.full((len(column), frames), -1, dtype=np.int64)
     grid[:, rests] = column[:, None]
     return grid
+
+
+def resting_frames(models: Any, codes: Any) -> np.ndarray:
+    """(frames,) bool: the frames of `codes` whose every row holds the codes of silence."""
+    grid = prior_rows(models, codes)
+    return (grid == silence_column(models)[:, None]).all(axis=0)
+
+
+def release_into_rests(audio: np.ndarray, rests: np.ndarray, samples_per_frame: int, rate: int):
+    """`audio` (samples,) or (channels, samples) with each sounding span faded out over its last
+    RELEASE_SECONDS (at most half the span) and silent through the rest that follows, up to a
+    one-frame fade-in before the next span's attack."""
+    gain = np.ones(audio.shape[-1], dtype=np.float32)
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], rests, [False]]).astype(np.int8)))
+    span_start = 0
+    for first, end in zip(edges[::2], edges[1::2], strict=True):  # each run of rest frames
+        rest_from, rest_to = first * samples_per_frame, end * samples_per_frame
+        if first > 0:  # a span before it fades out; a take never starts resting, but be safe
+            fade = min(int(RELEASE_SECONDS * rate), (rest_from - span_start) // 2)
+            gain[rest_from - fade : rest_from] = np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
+        gain[rest_from:rest_to] = 0.0
+        if end < len(rests):  # the decoder's smear before the next attack fades in
+            ramp = min(samples_per_frame, rest_to - rest_from)
+            gain[rest_to - ramp : rest_to] = np.linspace(0.0, 1.0, ramp, dtype=np.float32)
+        span_start = rest_to
+    return (audio * gain).astype(audio.dtype, copy=False)

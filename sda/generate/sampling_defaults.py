@@ -2,16 +2,17 @@
 that still keeps every control asked for (`experiments/bench_generation_defaults.py`).
 
 Brightness, warmth and loudness are set at render time (`sda.generate.tone`, the take's level),
-whatever notes the prior chose: one plainly conditioned take lands on them (rho 0.95-0.98 on
-drums) at 2-3x the speed of keeping the best of 4 guided ones. Roughness, tension and density
-live in the notes themselves: there, keeping the closest of 4 guided takes is what moves them
-(roughness rho 0.66 -> 0.95 and tension 0.24 -> 0.78 on the same prior)."""
+whatever notes the prior chose, and density by the rests it is given (`sda.generate.rests`): one
+plainly conditioned take lands on them (rho 0.94-0.98 on drums) at 2-3x the speed of keeping the
+best of 4 guided ones. Roughness and tension live in the notes themselves: there, keeping the
+closest of 4 guided takes is what moves them (roughness rho 0.66 -> 0.95 and tension 0.24 ->
+0.78 on the same prior)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-SET_AT_RENDER = frozenset({"brightness", "warmth", "loudness"})
+ONE_TAKE = frozenset({"brightness", "warmth", "loudness", "density"})
 NOTES_GUIDANCE = 3.0  # when a control the render cannot set is asked for
 NOTES_CANDIDATES = 4
 
@@ -19,7 +20,7 @@ NOTES_CANDIDATES = 4
 def sampling_defaults(controls: Mapping[str, object] | None) -> tuple[float, int]:
     """(guidance, candidates) for a take asked for `controls` (unset ones are None)."""
     asked = {name for name, value in (controls or {}).items() if value is not None}
-    if asked - SET_AT_RENDER:
+    if asked - ONE_TAKE:
         return NOTES_GUIDANCE, NOTES_CANDIDATES
     return 1.0, 1
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import factories
 import pytest
 
+from sda.generate.sampling_defaults import sampling_defaults
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -133,6 +135,15 @@ def test_whole_flow_in_a_real_browser(server, browser, tmp_path):
     seconds.fill("0.5")
     seconds.press("Enter")
     _pick(page, "gen-moving", "density")  # density moves from its slider (0.5) to 0.9
+    # ticking tension sets guidance and candidates as `sda generate` would pick them
+    page.check("#gen-check-tension input[type=checkbox]")
+    guidance, candidates = sampling_defaults({"density": [0.5, 0.9], "tension": 0.5})
+    assert (guidance, candidates) != (1.0, 1)  # the sliders start there: they must move
+    page.wait_for_function(
+        "() => document.querySelector('#gen-candidates input[type=number]')?.value"
+        f" === '{candidates}'"
+    )
+    assert float(page.locator("#gen-guidance input[type=number]").input_value()) == guidance
     page.click("#gen-button")
     page.wait_for_selector("#gen-player-0 audio", state="attached")
     _wait_text(page, "gen-status", "Made 1 take")

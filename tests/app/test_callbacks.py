@@ -60,7 +60,9 @@ def test_model_names_lists_the_library(ctx):
 
 def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, session):
     reports = []
-    settings = gen.GenerationSettings(seconds=0.3, seed=11, count=2, controls={"brightness": 0.8})
+    settings = gen.GenerationSettings(
+        seconds=0.3, seed=11, count=2, candidates=4, controls={"brightness": 0.8}
+    )
     takes = gen.generate_takes(
         ctx, session, "tiny-prior", settings, report=lambda f, m: reports.append(f)
     )
@@ -72,7 +74,7 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     np.testing.assert_array_equal(preview, takes[0].audio)
     assert all(t.codes is not None and t.codes.bundle_id for t in takes)
     assert takes[0].settings["controls"] == {"brightness": 0.8}
-    # a ticked control makes the default 4 candidates and keeps the closest
+    # 4 candidates with a ticked control: the closest is kept
     assert takes[0].codes.provenance["operations"][-1]["candidates"]["count"] == 4
     assert reports == sorted(reports) and reports[-1] == 1.0
     rows = gen.take_rows(session)

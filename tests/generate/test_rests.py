@@ -10,7 +10,9 @@ from sda.generate.rests import (
     MIN_RATE,
     density_rate,
     known_grid,
+    release_into_rests,
     rest_frames,
+    resting_frames,
     silence_column,
     span_seconds,
 )
@@ -86,3 +88,26 @@ def test_a_stereo_take_rests_silent_and_centred(tiny_stereo_bundle):
     resting = (grid == silence[:, None]).all(axis=0)
     assert resting.any() and not resting.all()
     assert take.audio.shape[0] == 2
+
+
+def test_spans_fade_out_into_silent_rests():
+    spf, rate = 100, 10_000
+    rests = np.array([False] * 6 + [True] * 4 + [False] * 3)
+    audio = np.ones((2, len(rests) * spf), dtype=np.float32)
+    out = release_into_rests(audio, rests, spf, rate)
+    assert out.shape == audio.shape and np.array_equal(out[0], out[1])
+    assert (out[:, : 6 * spf - 300] == 1).all()  # the span sounds until its release
+    fade = out[0, 6 * spf - 300 : 6 * spf]  # half the 600-sample span at most, here all 0.1 s
+    assert fade[0] == pytest.approx(1) and fade[-1] < 0.01 and (np.diff(fade) <= 1e-7).all()
+    assert (out[:, 6 * spf : 9 * spf] == 0).all()  # silent through the rest
+    assert 0 <= out[0, 9 * spf + 50] < 1 and (out[:, 10 * spf :] == 1).all()  # fade-in, attack
+
+
+def test_a_sparse_take_renders_with_released_spans(tiny_prior_bundle):
+    take = generate(tiny_prior_bundle, seconds=1.5, seed=3, controls={"density": 0.0})
+    rests = resting_frames(tiny_prior_bundle, take.codes)
+    spf = tiny_prior_bundle.codec.config.samples_per_frame
+    first = int(np.flatnonzero(rests)[0])
+    assert first > 0
+    silent = take.audio[first * spf : (first + 1) * spf]
+    assert np.abs(silent).max() == 0.0  # the rest is silence, whatever the decoder hissed
