@@ -118,8 +118,8 @@ GuidanceOption = Annotated[
     float | None,
     typer.Option(
         "--guidance",
-        help="How hard the controls pull: 0 ignores them. Unset: 3 when roughness or tension is "
-        "set, else 1 (brightness, warmth and loudness are set at render time, density by rests).",
+        help="How hard the controls pull: 0 ignores them. Unset: 3 when tension is set, else 1 "
+        "(brightness, warmth, roughness and loudness are set at render time, density by rests).",
     ),
 ]
 CandidatesOption = Annotated[
@@ -127,7 +127,7 @@ CandidatesOption = Annotated[
     typer.Option(
         "--candidates",
         help="With controls set: sample this many, keep the one measuring closest (1: off). "
-        "Unset: 4 when roughness or tension is set, else 1.",
+        "Unset: 4 when tension is set, else 1.",
     ),
 ]
 GenerateChannelsOption = Annotated[

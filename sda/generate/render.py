@@ -20,6 +20,7 @@ from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.rests import release_into_rests, resting_frames
+from sda.generate.roughness import set_roughness
 from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import decode_take
 from sda.generate.tone import set_tone
@@ -133,7 +134,8 @@ def render_take(
     decoded: np.ndarray | None = None,  # (samples,) or (2, samples): the codes' audio
     measurements: Mapping[str, float] | None = None,
 ) -> Take:
-    """The `Take` of a generated grid: decoded (unless `decoded` is given), its tone
+    """The `Take` of a generated grid: decoded (unless `decoded` is given), its spans released
+    into density's rests (`sda.generate.rests`), its roughness (`sda.generate.roughness`), tone
     (`sda.generate.tone`) and level set; a stereo model's take is (2, samples)."""
     audio = decode_take(models, codes) if decoded is None else decoded  # a bundle: id known
     if "density" in (controls or {}):  # a sparse take's spans fade out into their rests
@@ -141,9 +143,10 @@ def render_take(
         rests = resting_frames(models, codes)
         if rests.any():
             audio = release_into_rests(audio, rests, config.samples_per_frame, config.sample_rate)
+    audio = set_tone(models, set_roughness(models, audio, controls), controls)
     return Take(
         codes=codes,
-        audio=set_level(models, set_tone(models, audio, controls), controls),
+        audio=set_level(models, audio, controls),
         sample_rate=int(models.codec.config.sample_rate),
         measurements=dict(measurements or {}),
     )

@@ -1,18 +1,18 @@
 """How `sda generate` samples when --guidance and --candidates are left unset: the fastest way
 that still keeps every control asked for (`experiments/bench_generation_defaults.py`).
 
-Brightness, warmth and loudness are set at render time (`sda.generate.tone`, the take's level),
-whatever notes the prior chose, and density by the rests it is given (`sda.generate.rests`): one
-plainly conditioned take lands on them (rho 0.94-0.98 on drums) at 2-3x the speed of keeping the
-best of 4 guided ones. Roughness and tension live in the notes themselves: there, keeping the
-closest of 4 guided takes is what moves them (roughness rho 0.66 -> 0.95 and tension 0.24 ->
+Brightness, warmth, roughness and loudness are set at render time (`sda.generate.tone`,
+`sda.generate.roughness`, the take's level), whatever notes the prior chose, and density by the
+rests it is given (`sda.generate.rests`): one plainly conditioned take lands on them (rho
+0.94-0.98 on drums) at 2-3x the speed of keeping the best of 4 guided ones. Tension lives in the
+notes themselves: there, keeping the closest of 4 guided takes is what moves it (rho 0.24 ->
 0.78 on the same prior)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-ONE_TAKE = frozenset({"brightness", "warmth", "loudness", "density"})
+ONE_TAKE = frozenset({"brightness", "warmth", "roughness", "loudness", "density"})
 NOTES_GUIDANCE = 3.0  # when a control the render cannot set is asked for
 NOTES_CANDIDATES = 4
 

@@ -107,7 +107,7 @@ def solve_eq(
     return tilt, shelf
 
 
-def _asked(controls: Mapping[str, ControlValue], name: str) -> float | None:
+def asked_setting(controls: Mapping[str, ControlValue], name: str) -> float | None:
     """A control's mean setting over the take (a curve's mean), or None when not set."""
     value = controls.get(name)
     if value is None:
@@ -127,7 +127,7 @@ def set_tone(
     `circular`: a loop, filtered as one turn of itself (its seam stays a seam)."""
     audio = np.asarray(audio, dtype=np.float32)
     controls = controls or {}
-    asked = {name: _asked(controls, name) for name in ("brightness", "warmth")}
+    asked = {name: asked_setting(controls, name) for name in ("brightness", "warmth")}
     stats = bundle_stats(models)
     if stats is None or all(v is None for v in asked.values()) or audio.shape[-1] == 0:
         return audio

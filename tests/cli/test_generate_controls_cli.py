@@ -25,7 +25,8 @@ def test_controls_are_shown_in_the_models_units(capsys, tiny_library_root, tmp_p
         (("--brightness", "0.8", "--loudness", "0.3"), "sampling: guidance 1, one take"),
         (("--brightness", "0.8", "--tension", "0.7"), "sampling: guidance 3, best of 4 takes"),
         (("--density", "0.2", "--loudness", "0.3"), "sampling: guidance 1, one take"),
-        (("--roughness", "0.2", "--candidates", "2"), "sampling: guidance 3, best of 2 takes"),
+        (("--tension", "0.2", "--candidates", "2"), "sampling: guidance 3, best of 2 takes"),
+        (("--roughness", "0.2", "--density", "0.6"), "sampling: guidance 1, one take"),
         (("--warmth", "0.4", "--guidance", "2"), "sampling: guidance 2, one take"),
     ],
 )
