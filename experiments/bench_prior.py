@@ -34,10 +34,9 @@ from scipy.stats import spearmanr
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
-from sda.dna.decode import decode_codes
 from sda.generate import generate, render
 from sda.generate.render import material_peak_dbfs
-from sda.generate.stereo_takes import decode_take
+from sda.generate.stereo_takes import decode_take, downmix
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +126,7 @@ def controllability(
                 )  # fmt: skip
                 settings.append(value)
                 for kind, audio in (
-                    ("plain", decode_codes(bundle.codec, take.codes)),
+                    ("plain", decode_take(bundle, take.codes)),  # a stereo model: both grids
                     ("rendered", take.audio),
                 ):
                     raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
@@ -298,8 +297,9 @@ def main() -> None:
     clips = [generate(bundle, seconds=10.0, seed=100 + i).codes for i in range(8)]
     copy_frames = max(longest_copy(c.indices, training_codes) for c in clips)
     coarse = max(longest_copy(c.indices[:1], [t[:1] for t in training_codes]) for c in clips)
-    decoded = [decode_codes(bundle.codec, c) for c in clips]  # free takes: no controls
-    generated = np.concatenate([log_mel_frames(audio, rate) for audio in decoded])
+    decoded = [decode_take(bundle, c) for c in clips]  # free takes: no controls
+    mixes = [downmix(audio) for audio in decoded]  # a stereo take: its mid
+    generated = np.concatenate([log_mel_frames(audio, rate) for audio in mixes])
     level = take_levels(bundle, clips, decoded, data.level)
     print(
         f"level: free takes' median peak {level['rendered']:.1f} dBFS rendered "
