@@ -27,6 +27,7 @@ from sda.generate.loop_cut import CROSSFADE_MS, loop_audio
 from sda.generate.loop_length import MIN_LOOP_FRAMES, LoopError, LoopLength
 from sda.generate.regenerate import regenerate_region
 from sda.generate.render import set_level
+from sda.generate.rests import resting_frames
 from sda.generate.roughness import set_roughness
 from sda.generate.tone import set_tone
 
@@ -139,7 +140,8 @@ def make_loop(
     )
     spf = codec.config.samples_per_frame
     target = grid.frames * spf if samples is None else int(samples)
-    cut = loop_audio(models, grid, target, crossfade_ms=crossfade_ms)  # stereo: (2, samples)
+    rests = resting_frames(models, grid) if "density" in (controls or {}) else None
+    cut = loop_audio(models, grid, target, crossfade_ms=crossfade_ms, rests=rests)  # stereo: 2 ch
     rough = set_roughness(models, cut.audio, controls, circular=True)  # one turn of the loop
     toned = set_tone(models, rough, controls, circular=True)
     audio = set_level(models, toned, _steady_loudness(controls)).astype(np.float32)

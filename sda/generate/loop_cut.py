@@ -29,6 +29,7 @@ from sda.audio.seam import (
 from sda.audio.spatial import decorrelated_side
 from sda.dna.codes import Codes
 from sda.generate.loop_length import MIN_LOOP_SECONDS, LoopError
+from sda.generate.rests import release_into_rests
 from sda.generate.stereo_takes import decode_take, downmix
 
 CROSSFADE_MS = 5.0
@@ -142,6 +143,7 @@ def loop_audio(
     *,
     crossfade_ms: float = CROSSFADE_MS,
     start_frame: int | None = None,
+    rests: np.ndarray | None = None,
 ) -> LoopCut:
     """The audio of a grid that repeats (e.g. from `seamless_grid`) as a loop of `samples`, which
     may differ from the grid's length by up to one frame (a tempo-fitted length).
@@ -153,7 +155,9 @@ def loop_audio(
     hears it (sustained tones; margin above CUT_MARGIN), the period is stretched to the length
     instead when that joins better, changing the pitch by at most half a frame in the loop's
     length (`pitch_cents`: 18 cents for a 1 s loop at 47 frames/s, 5 cents for a 4 s one).
-    `model` is a bundle or a codec; a stereo model's loop is (2, samples)."""
+    `model` is a bundle or a codec; a stereo model's loop is (2, samples). `rests` (frames,):
+    where a density setting made the grid rest; each span is released into its rest
+    (`sda.generate.rests`) before the cut."""
     config = getattr(model, "codec", model).config
     spf, rate = config.samples_per_frame, int(config.sample_rate)
     if abs(samples - codes.frames * spf) > spf:
@@ -169,6 +173,8 @@ def loop_audio(
     window, radius = flux_window(rate), round(NUDGE_MS * rate / 1000)
     fade = min(round(crossfade_ms * rate / 1000), samples // 4)
     period = _decode_period(model, codes, PAD_FRAMES)  # (samples,) or (2, samples)
+    if rests is not None and rests.any():
+        period = release_into_rests(period, rests, spf, rate, circular=True)
     mid = downmix(period)
     # The side signal stands for everything with memory downstream (the stereo field, a reverb):
     # the start must be calm, and the join smooth, for it too; a stereo model's own side as well.

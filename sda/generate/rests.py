@@ -108,10 +108,24 @@ def resting_frames(models: Any, codes: Any) -> np.ndarray:
     return (grid == silence_column(models)[:, None]).all(axis=0)
 
 
-def release_into_rests(audio: np.ndarray, rests: np.ndarray, samples_per_frame: int, rate: int):
+def release_into_rests(
+    audio: np.ndarray,
+    rests: np.ndarray,
+    samples_per_frame: int,
+    rate: int,
+    *,
+    circular: bool = False,
+) -> np.ndarray:
     """`audio` (samples,) or (channels, samples) with each sounding span faded out over its last
     RELEASE_SECONDS (at most half the span) and silent through the rest that follows, up to a
-    one-frame fade-in before the next span's attack."""
+    one-frame fade-in before the next span's attack. `circular`: one turn of a loop, whose last
+    span runs into its first rest."""
+    if circular and rests.any() and not rests.all():
+        attacks = np.flatnonzero(~rests & np.roll(rests, 1))  # a span starting after a rest
+        turn = int(attacks[0])
+        rolled = np.roll(audio, -turn * samples_per_frame, axis=-1)
+        released = release_into_rests(rolled, np.roll(rests, -turn), samples_per_frame, rate)
+        return np.roll(released, turn * samples_per_frame, axis=-1)
     gain = np.ones(audio.shape[-1], dtype=np.float32)
     edges = np.flatnonzero(np.diff(np.concatenate([[False], rests, [False]]).astype(np.int8)))
     span_start = 0

@@ -129,3 +129,12 @@ def test_a_tempo_fitted_drone_loops_through_a_stereo_field_too(bundle, slip):
     assert 0 < abs(cut.pitch_cents) <= abs(1200 * np.log2(period / (period + slip))) + 1e-9
     stereo = stereo_field(cut.audio, rate, width=1.0, movement=1.0, loop=True)
     assert measure_seam(stereo, rate).passed
+
+
+def test_a_sparse_loop_rests_in_silence_and_still_loops(bundle):
+    length = _length(bundle, seconds=1.5)
+    loop = generate_loop(bundle, length, seed=2, controls={"density": 0.0})
+    assert loop.seam.passed, loop.seam
+    spf = bundle.codec.config.samples_per_frame
+    quiet = np.abs(loop.audio).reshape(-1, spf).max(axis=1) == 0.0  # whole frames of silence
+    assert quiet.any() and not quiet.all()

@@ -111,3 +111,15 @@ def test_a_sparse_take_renders_with_released_spans(tiny_prior_bundle):
     assert first > 0
     silent = take.audio[first * spf : (first + 1) * spf]
     assert np.abs(silent).max() == 0.0  # the rest is silence, whatever the decoder hissed
+
+
+def test_a_loop_releases_its_last_span_into_its_first_rest():
+    spf, rate = 100, 10_000
+    rests = np.array([True] * 3 + [False] * 6 + [True] * 2 + [False] * 5)  # a loop's frames
+    audio = np.ones(len(rests) * spf, dtype=np.float32)
+    out = release_into_rests(audio, rests, spf, rate, circular=True)
+    assert (out[: 2 * spf] == 0).all()  # the first rest is silent
+    tail = out[-250:]  # the last span fades out as it wraps into that rest
+    assert tail[0] == pytest.approx(1, abs=1e-3) and tail[-1] < 0.01
+    straight = release_into_rests(audio, rests, spf, rate)
+    assert (straight[-250:] == 1).all()  # without `circular` the end is an end
