@@ -101,6 +101,31 @@ def one_cpu_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def guided_condition(
+    prior: Prior,
+    controls: Tensor | None,
+    control_mask: Tensor | None,
+    settings: SamplingSettings,
+    batch: int,
+    columns: int,
+) -> tuple[Tensor, float]:
+    """(the conditioning of each row, the guidance scale): with guidance other than 0 or 1 the
+    conditional and the unconditional model run as one doubled batch, conditional rows first."""
+    device = prior.position_embedding.weight.device
+    given = controls is not None and (control_mask is None or bool(control_mask.any()))
+    scale = settings.guidance if given else 1.0
+    if scale == 0.0:
+        controls, control_mask = None, None
+    if controls is not None:
+        controls = per_column(controls.to(device), columns)
+        control_mask = None if control_mask is None else control_mask.to(device)
+    condition = prior.condition(controls, control_mask, batch, device)  # (batch, 1 or columns, dim)
+    if scale not in (0.0, 1.0):
+        unconditional = prior.condition(None, None, batch, device)
+        condition = torch.cat([condition, unconditional.expand_as(condition)])
+    return condition, scale
+
+
 @torch.inference_mode()
 def sample_window(
     prior: Prior,
@@ -134,18 +159,7 @@ def sample_window(
         return undo_delay(forced)
     first = int(free[0])
 
-    # guidance runs the conditional and the unconditional model as one doubled batch
-    given = controls is not None and (control_mask is None or bool(control_mask.any()))
-    scale = settings.guidance if given else 1.0
-    if scale == 0.0:
-        controls, control_mask = None, None
-    if controls is not None:
-        controls = per_column(controls.to(device), columns)
-        control_mask = None if control_mask is None else control_mask.to(device)
-    condition = prior.condition(controls, control_mask, batch, device)  # (batch, 1 or columns, dim)
-    if scale not in (0.0, 1.0):
-        unconditional = prior.condition(None, None, batch, device)
-        condition = torch.cat([condition, unconditional.expand_as(condition)])
+    condition, scale = guided_condition(prior, controls, control_mask, settings, batch, columns)
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -162,27 +176,23 @@ def sample_window(
                 known = forced[:, :, column]
                 if bool((known >= 0).all()):  # a rest: nothing to draw, fed with the next draw
                     out[:, :, column] = known
-                    if on_step is not None:
-                        on_step(column - first + 1, columns - first)
-                    continue
-                if (
-                    use_cache and fed > 0
-                ):  # the columns since the last draw; the cache holds the rest
-                    inputs, offset = out[:, :, fed - 1 : column], fed
-                else:  # the whole prefix (with the cache: the prefill of every known column at once)
-                    inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
-                fed = column + 1
-                steps = modulation.steps(offset, inputs.shape[2])
-                logits = prior.forward_columns(
-                    inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
-                )[:, :, -1]  # (rows, levels, codebook)
-                if repeat == 2:
-                    conditional, unconditional = logits.chunk(2)
-                    logits = unconditional + scale * (conditional - unconditional)
-                tokens = sample_from_logits(
-                    logits.reshape(-1, config.codebook_size), settings, generator
-                ).view(batch, config.num_levels)
-                out[:, :, column] = torch.where(known >= 0, known, tokens)
+                else:
+                    if use_cache and fed > 0:  # the columns since the last draw; cached the rest
+                        inputs, offset = out[:, :, fed - 1 : column], fed
+                    else:  # the whole prefix (with the cache: the prefill of the known columns)
+                        inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
+                    fed = column + 1
+                    steps = modulation.steps(offset, inputs.shape[2])
+                    logits = prior.forward_columns(
+                        inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
+                    )[:, :, -1]  # (rows, levels, codebook)
+                    if repeat == 2:
+                        conditional, unconditional = logits.chunk(2)
+                        logits = unconditional + scale * (conditional - unconditional)
+                    tokens = sample_from_logits(
+                        logits.reshape(-1, config.codebook_size), settings, generator
+                    ).view(batch, config.num_levels)
+                    out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:
