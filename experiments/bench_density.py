@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_generation_defaults import prior_bundle
 from plots import save_takes
 from scipy.stats import spearmanr
 
@@ -34,7 +35,6 @@ import sda.generate.engine as engine
 from sda.audio.descriptors import DescriptorStats, measure
 from sda.generate import generate
 from sda.generate.rests import density_rate
-from sda.library import resolve_bundle
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -80,9 +80,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    prior = Path(args.prior)
-    weights = prior / "checkpoints" / "last.ckpt" if (prior / "checkpoints").is_dir() else prior
-    bundle = resolve_bundle(weights)
+    bundle = prior_bundle(args.prior)
     stats = DescriptorStats.from_dict(bundle.meta["descriptor_stats"])
     asked = [density_rate(v, stats) for v in SETTINGS]
     generate(bundle, seconds=1.0, seed=99)  # warm up

@@ -38,6 +38,14 @@ def pairs(text: str) -> list[tuple[float, int]]:
     return out
 
 
+def prior_bundle(prior: str):
+    """A prior run's last weights with its codec, or a bundle or library name, as a bundle."""
+    path = Path(prior)
+    return resolve_bundle(
+        path / "checkpoints" / "last.ckpt" if (path / "checkpoints").is_dir() else prior
+    )
+
+
 def measure_pair(bundle, guidance: float, candidates: int, seconds: float) -> dict:
     """Rendered rho per control and x real time for one (guidance, candidates) pair."""
     _, rendered = controllability(bundle, seconds, guidance, candidates)
@@ -72,9 +80,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    prior = Path(args.prior)
-    weights = prior / "checkpoints" / "last.ckpt" if (prior / "checkpoints").is_dir() else prior
-    bundle = resolve_bundle(weights)
+    bundle = prior_bundle(args.prior)
     start = time.perf_counter()
     rows = {}
     for guidance, candidates in pairs(args.pairs):

@@ -31,12 +31,7 @@ def save_comparison(
         axes[1, column].set_ylim(0, sample_rate / 2)
         axes[1, column].set_xlabel("seconds")
     axes[1, 0].set_ylabel("Hz")
-    figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return _saved(figure, path, title)
 
 
 def save_takes(
@@ -62,6 +57,13 @@ def save_takes(
         axes[row, 1].set_ylim(0, sample_rate / 2)
     axes[-1, 0].set_xlabel("seconds")
     axes[-1, 1].set_xlabel("seconds")
+    return _saved(figure, path, title)
+
+
+def _saved(figure, path: Path, title: str) -> Path:
+    """Title, lay out, write `path` (its folder made) and close the figure."""
+    import matplotlib.pyplot as plt
+
     figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

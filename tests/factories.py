@@ -40,6 +40,15 @@ DESCRIPTOR_STATS = {  # in the units real training writes: brightness is log2 of
 }
 
 
+def pluck_over_drone(seconds: float = 2.0) -> np.ndarray:
+    """A pluck over a drone and some noise: a spectrum with lows, mids and highs, peaks over a
+    noise floor (what the render's tone and roughness tests shape)."""
+    pluck = synth_sound("pluck", seconds=seconds, seed=1)
+    drone = synth_sound("drone", seconds=seconds, seed=2)
+    noise = 0.02 * np.random.default_rng(3).standard_normal(pluck.size)
+    return (0.5 * pluck + 0.5 * drone + noise).astype(np.float32)
+
+
 def seeded_tiny_codec():
     """An untrained tiny codec with 16 codes per level, its codebooks seeded on noise: enough for
     tests that need real encode/decode shapes, not real sound."""

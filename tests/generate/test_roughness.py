@@ -18,12 +18,7 @@ ROUGH_STATS = {**factories.DESCRIPTOR_STATS, "roughness": [-30.0, -8.0]}
 STATS = DescriptorStats.from_dict(ROUGH_STATS)
 
 
-def mixture(seconds: float = 2.0) -> np.ndarray:
-    """A pluck over a drone and a little noise: peaks over a noise floor."""
-    pluck = factories.synth_sound("pluck", seconds=seconds, seed=1)
-    drone = factories.synth_sound("drone", seconds=seconds, seed=2)
-    noise = 0.02 * np.random.default_rng(3).standard_normal(pluck.size)
-    return (0.5 * pluck + 0.5 * drone + noise).astype(np.float32)
+mixture = factories.pluck_over_drone  # peaks over a noise floor
 
 
 class _Model:

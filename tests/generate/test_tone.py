@@ -16,12 +16,7 @@ TONE_STATS = {**factories.DESCRIPTOR_STATS, "warmth": [5.0, 20.0]}
 STATS = DescriptorStats.from_dict(TONE_STATS)
 
 
-def mixture(seconds: float = 2.0) -> np.ndarray:
-    """A pluck over a drone and some noise: a spectrum with lows, mids and highs."""
-    pluck = factories.synth_sound("pluck", seconds=seconds, seed=1)
-    drone = factories.synth_sound("drone", seconds=seconds, seed=2)
-    noise = 0.02 * np.random.default_rng(3).standard_normal(pluck.size)
-    return (0.5 * pluck + 0.5 * drone + noise).astype(np.float32)
+mixture = factories.pluck_over_drone
 
 
 class _Model:
