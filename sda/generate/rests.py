@@ -131,7 +131,7 @@ def release_into_rests(
     span_start = 0
     for first, end in zip(edges[::2], edges[1::2], strict=True):  # each run of rest frames
         rest_from, rest_to = first * samples_per_frame, end * samples_per_frame
-        if first > 0:  # a span before it fades out; a take never starts resting, but be safe
+        if first > 0:  # a span before it fades out (a prompt may open in silence: no span)
             fade = min(int(RELEASE_SECONDS * rate), (rest_from - span_start) // 2)
             gain[rest_from - fade : rest_from] = np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
         gain[rest_from:rest_to] = 0.0
