@@ -2,13 +2,13 @@
 with the prior's code table (`sda.generate.code_steering`) against the ways before it.
 
     cd experiments && python bench_tension.py --prior ../outputs/bench16/prior/tension \
-        [--seconds 4] [--seeds 4] [--no-record]
+        [--seconds 4] [--no-record]
 
 On one prior trained since the table exists, the same seeds and settings three ways:
   - steered: one take (guidance 1), the code table tilting every draw (today's default);
   - conditioning alone: one take, the table removed from the bundle;
   - best of 4 guided: guidance 3, the closest of 4 takes, table removed (the default before).
-Tension is measured on the written take (normalised by the prior's own ranges), 5 settings x N
+Tension is measured on the written take (normalised by the prior's own ranges), 5 settings x 4
 seeds; speed is a 20 s take with tension and brightness set, decoding included (best of 2, 2
 threads). Saves waveforms and spectrograms of steered takes at 0.1 and 0.9 to
 /tmp/bench_tension.png, to look at before believing the numbers.
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_generation_defaults import prior_bundle
-from bench_prior import SETTINGS
+from bench_prior import SEEDS, SETTINGS
 from plots import save_takes
 from scipy.stats import spearmanr
 from timing import best_time
@@ -52,13 +52,13 @@ def without_table(bundle):
     return replace(bundle, meta={**bundle.meta, "descriptor_stats": stats})
 
 
-def adherence(bundle, seconds: float, guidance: float, candidates: int, seeds: int = 4) -> dict:
+def adherence(bundle, seconds: float, guidance: float, candidates: int) -> dict:
     """rho of setting vs measured tension, the mean per setting, and the takes at the ends."""
     stats = bundle_stats(bundle)
     rate = int(bundle.codec.config.sample_rate)
     settings, measured, ends = [], [], {}
     for value in SETTINGS:
-        for seed in range(seeds):
+        for seed in SEEDS:
             take = generate(
                 bundle, seconds=seconds, seed=seed, guidance=guidance, candidates=candidates,
                 controls={"tension": value},
@@ -66,9 +66,10 @@ def adherence(bundle, seconds: float, guidance: float, candidates: int, seeds: i
             raw = np.array([measure(downmix(take.audio), rate)[n] for n in CONTROL_NAMES])
             settings.append(value)
             measured.append(float(stats.normalize(raw)[TENSION]))
-            if seed == 0 and value in (SETTINGS[0], SETTINGS[-1]):
+            if seed == SEEDS[0] and value in (SETTINGS[0], SETTINGS[-1]):
                 ends[f"tension {value:g}"] = downmix(take.audio)
-    means = [float(np.mean(measured[i * seeds : (i + 1) * seeds])) for i in range(len(SETTINGS))]
+    count = len(SEEDS)
+    means = [float(np.mean(measured[i * count : (i + 1) * count])) for i in range(len(SETTINGS))]
     rho = float(spearmanr(settings, measured).statistic)
     return {"rho": rho, "means": means, "ends": ends}
 
@@ -102,7 +103,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--prior", required=True, help="prior run, bundle or library name")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured take")
-    parser.add_argument("--seeds", type=int, default=4, help="takes per setting")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -112,16 +112,15 @@ def main() -> None:
     start, rows = time.perf_counter(), {}
     for name, (keep, guidance, candidates) in WAYS.items():
         model = bundle if keep else without_table(bundle)
-        rows[name] = adherence(model, args.seconds, guidance, candidates, args.seeds)
+        rows[name] = adherence(model, args.seconds, guidance, candidates)
         rows[name]["speed"] = speed(model, guidance, candidates)
         print(f"{name}: rho {rows[name]['rho']:+.2f}, {rows[name]['speed']:.1f}x", flush=True)
     rate = int(bundle.codec.config.sample_rate)
     ends = list(rows["steered (one take)"]["ends"].items())
     picture = save_takes(Path("/tmp/bench_tension.png"), ends, rate, "steered takes, seed 0")
     text = (
-        f"{date.today()}, `experiments/bench_tension.py --prior {args.prior} --seeds {args.seeds}`, "
-        f"{platform.machine()}, 2 threads: takes of {args.seconds:g} s, 5 settings x "
-        f"{args.seeds} seeds, "
+        f"{date.today()}, `experiments/bench_tension.py --prior {args.prior}`, "
+        f"{platform.machine()}, 2 threads: takes of {args.seconds:g} s, 5 settings x 4 seeds, "
         f"tension measured on the written take; {(time.perf_counter() - start) / 60:.0f} min "
         f"in all.\n\n{table(rows)}"
     )

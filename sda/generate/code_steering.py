@@ -27,9 +27,10 @@ from sda.audio.descriptors import CONTROL_NAMES
 
 STATS_KEY = "code_tension"  # beside the controls' ranges in a prior's descriptor stats
 TENSION = CONTROL_NAMES.index("tension")
-# nats per unit of (setting - neutral) x (code tension - its level's mean), for a table without a
-# calibrated strength (`sda.training.tension_calibration` stores one when training ends)
-STRENGTH = 20.0
+# nats per unit of (setting - neutral) x (code tension - its level's mean): measured on drums and
+# stereo textures (strength 10-60 tried, experiments/RESULTS.md); stronger starts to narrow the
+# sounds a take is made of without following the setting better
+STRENGTH = 30.0
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ class CodeSteering:
         table = torch.tensor(record["table"], dtype=torch.float32)
         if table.dim() != 2:
             return None
-        strength = float(record.get("strength", STRENGTH))  # calibrated when training ended
-        return cls(table=table, neutral=float(record.get("neutral", 0.5)), strength=strength)
+        return cls(table=table, neutral=float(record.get("neutral", 0.5)))
 
     def column_targets(
         self, controls: Tensor | None, control_mask: Tensor | None, batch: int, columns: int

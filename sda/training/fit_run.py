@@ -11,7 +11,6 @@ import copy
 import logging
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,16 +165,7 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node and "_target_" in node]
 
 
-def fit(
-    cfg: DictConfig,
-    module: Any,
-    datamodule: Any,
-    run_dir: Path,
-    resume: Resume,
-    *,
-    what: str,
-    before_save: Callable[[], None] | None = None,  # e.g. settings measured on the final weights
-):
+def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Resume, *, what: str):
     """Build the trainer from `cfg` (callbacks: checkpoints, best weights, plateau, ...), fit
     `module`, save a resumable last.ckpt and say how far the run got. Returns the trainer.
 
@@ -199,8 +189,6 @@ def fit(
         ckpt_path=str(resume.checkpoint) if resume.checkpoint else None,
         weights_only=True,  # resume never unpickles code, even from a tampered run folder
     )
-    if before_save is not None:
-        before_save()
     # resumable: with the optimizer state
     trainer.save_checkpoint(run_dir / LAST_CHECKPOINT, weights_only=False)
     if resume.checkpoint is not None and trainer.global_step == resume.step:

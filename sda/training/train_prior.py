@@ -29,7 +29,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sda.generate.code_steering import STATS_KEY as CODE_TENSION_KEY
 from sda.models.prior import PriorConfig
 from sda.training import console, fit_run, train_codec
 from sda.training.errors import TrainingError
@@ -37,7 +36,6 @@ from sda.training.fit_run import Resume
 from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
 from sda.training.prior_variants import variants
-from sda.training.tension_calibration import calibrate_steering
 from sda.training.train_codec import CONFIG_DIR
 
 
@@ -210,19 +208,8 @@ def train(cfg: DictConfig) -> Path:
         training=training,
     )
     module.set_codec(codec)
-    fit_run.fit(
-        cfg, module, datamodule, run_dir, resume, what="prior",
-        before_save=lambda: _calibrate_tension(module, codec),
-    )  # fmt: skip
+    fit_run.fit(cfg, module, datamodule, run_dir, resume, what="prior")
     return run_dir
-
-
-def _calibrate_tension(module: PriorModule, codec) -> None:
-    """Store how this prior steers tension beside its code table (last.ckpt carries it)."""
-    stats = module.hparams["descriptor_stats"]
-    steering = calibrate_steering(codec, module.prior, stats)
-    if steering is not None:
-        stats[CODE_TENSION_KEY] = {**stats[CODE_TENSION_KEY], **steering}
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train_prior")
