@@ -211,10 +211,9 @@ def generate(
     model = load_model(bundle, library, device)
     own_side, channels, stereo = _layout(model, width, movement, channels)
     exact = length.for_model(model)  # None: a plain --seconds take
-    seconds = settings.seconds if exact is None else exact.seconds  # sampling: for this model
-    settings = replace(
-        settings, seconds=seconds, **_sampling(controls, guidance, candidates, model)
-    )
+    settings = replace(settings, **_sampling(controls, guidance, candidates, model))
+    if exact is not None:
+        settings = replace(settings, seconds=exact.seconds)
     _say_settings(exact, loop, stereo)
     _say_controls(model, settings.controls, settings.guidance, settings.candidates)
     prompt_codes = _load_prompt(model, prompt)
