@@ -208,17 +208,6 @@ def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) 
     return [physical_value(name, float(value), stats) for name, value in values.items()]
 
 
-def steers_tension(ctx: AppContext, model: str | None) -> bool:
-    """Whether the picked model's prior carries a code tension table (one take keeps tension)."""
-    from sda.errors import SdaError
-    from sda.generate.code_steering import CodeSteering
-
-    try:
-        return bool(model) and CodeSteering.of(ctx.models.get(model)) is not None
-    except (SdaError, KeyError, TypeError, ValueError):  # no such model, or one it cannot read
-        return False
-
-
 def model_names(ctx: AppContext) -> list[str]:
     """Names of the library's bundles, for the model pickers."""
     return [entry_name(entry) for entry in ctx.library.list()]

@@ -141,7 +141,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     _wire_history(session_state, settings, takes, names)
     _wire_presets(ctx, settings, names)
     _wire_control_units(ctx, settings, names)
-    _wire_sampling(ctx, settings, names)
+    _wire_sampling(settings, names)
     _wire_width(ctx, settings)
     return GenerateTab(tab=tab, model=settings.model)
 
@@ -489,23 +489,21 @@ def _wire_control_units(ctx: AppContext, settings: SettingsPanel, names: tuple[s
         component.change(show, sources, settings.control_units, queue=False)
 
 
-def _wire_sampling(ctx: AppContext, settings: SettingsPanel, names: tuple[str, ...]) -> None:
+def _wire_sampling(settings: SettingsPanel, names: tuple[str, ...]) -> None:
     """Ticking a control sets guidance and candidates to what `sda generate` picks for the
-    controls now ticked and the picked model (`sda.generate.sampling_defaults`); the sliders stay
-    the person's to move. Only a person's tick (`.input`) does this: a recalled preset keeps its
-    own values."""
+    controls now ticked (`sda.generate.sampling_defaults`); the sliders stay the person's to move.
+    Only a person's tick (`.input`) does this: a recalled preset keeps its own values."""
 
-    def on_tick(model, moving, *checks):
+    def on_tick(moving, *checks):
         ticked = {n: 0.5 for n, on in zip(names, checks, strict=True) if on}
         if moving in names:
             ticked[moving] = 0.5
-        steerable = cb.steers_tension(ctx, model)
-        guidance, candidates = sampling_defaults(ticked, steerable=steerable)
+        guidance, candidates = sampling_defaults(ticked)
         return gr.Slider(value=guidance), gr.Slider(value=candidates)
 
-    sources = [settings.model, settings.moving, *settings.control_checks]
+    sources = [settings.moving, *settings.control_checks]
     targets = [settings.guidance, settings.candidates]
-    for component in sources[1:]:
+    for component in sources:
         component.input(on_tick, sources, targets, queue=False)
 
 

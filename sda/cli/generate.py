@@ -118,9 +118,8 @@ GuidanceOption = Annotated[
     float | None,
     typer.Option(
         "--guidance",
-        help="How hard the controls pull: 0 ignores them. Unset: 1 (brightness, warmth, "
-        "roughness and loudness are set at render time, density by rests, tension by the "
-        "prior's code table); 3 when tension is set and the prior predates its table.",
+        help="How hard the controls pull: 0 ignores them. Unset: 3 when tension is set, else 1 "
+        "(brightness, warmth, roughness and loudness are set at render time, density by rests).",
     ),
 ]
 CandidatesOption = Annotated[
@@ -128,7 +127,7 @@ CandidatesOption = Annotated[
     typer.Option(
         "--candidates",
         help="With controls set: sample this many, keep the one measuring closest (1: off). "
-        "Unset: 1; 4 when tension is set and the prior predates its code table.",
+        "Unset: 4 when tension is set, else 1.",
     ),
 ]
 GenerateChannelsOption = Annotated[
@@ -211,7 +210,6 @@ def generate(
     model = load_model(bundle, library, device)
     own_side, channels, stereo = _layout(model, width, movement, channels)
     exact = length.for_model(model)  # None: a plain --seconds take
-    settings = replace(settings, **_sampling(controls, guidance, candidates, model))
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
     _say_settings(exact, loop, stereo)
@@ -229,15 +227,12 @@ def generate(
     )  # fmt: skip
 
 
-def _sampling(controls, guidance: float | None, candidates: int | None, model=None) -> dict:
+def _sampling(controls, guidance: float | None, candidates: int | None) -> dict:
     """--guidance and --candidates as settings, each unset one chosen for the controls asked
-    and for the model once it is loaded: a prior with a code tension table steers tension in
-    one take (`sda.generate.sampling_defaults`)."""
-    from sda.generate.code_steering import CodeSteering
+    (`sda.generate.sampling_defaults`)."""
     from sda.generate.sampling_defaults import sampling_defaults
 
-    steerable = model is not None and CodeSteering.of(model) is not None
-    auto_guidance, auto_candidates = sampling_defaults(controls, steerable=steerable)
+    auto_guidance, auto_candidates = sampling_defaults(controls)
     return {
         "guidance": auto_guidance if guidance is None else guidance,
         "candidates": auto_candidates if candidates is None else candidates,

@@ -23,7 +23,6 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes
 from sda.dna.errors import CodesError
 from sda.dna.take import Take
-from sda.generate.code_steering import CodeSteering
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.render import render_take
@@ -210,7 +209,7 @@ def generate(
     rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
     grids = _sample_grids(
         prior, _prompt_history(models, prompt), frames, batch,
-        replace(settings, controls=conditioning), rests, on_progress, steering_for(models, targets),
+        replace(settings, controls=conditioning), rests, on_progress,
     )  # fmt: skip
     as_codes = partial(new_codes, models, fingerprint)
     choice, decoded = CandidateChoice(0), None
@@ -255,7 +254,6 @@ def _sample_grids(
     settings: GenerationSettings,
     rests: np.ndarray | None,  # (levels, frames): the codes of silence where the take rests
     on_progress: Callable[[int, int], None] | None,
-    steering: CodeSteering | None = None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) on the CPU
     """`batch` grids of `frames` new frames from one generator seeded with `settings.seed`."""
     values, mask = control_tensors(settings.controls, batch, frames)
@@ -264,25 +262,18 @@ def _sample_grids(
     if history is not None:
         history = history.to(device).expand(batch, -1, -1)
     return continue_codes(
-        prior, history, frames, settings=sampling_settings(settings, steering), generator=generator,
+        prior, history, frames, settings=sampling_settings(settings), generator=generator,
         controls=values, control_mask=mask, batch=batch, on_progress=on_progress,
         known=None if rests is None else torch.from_numpy(rests)[None].to(device),
     ).cpu()  # fmt: skip
 
 
-def sampling_settings(
-    settings: GenerationSettings, steering: CodeSteering | None = None
-) -> SamplingSettings:
-    """What each sampling step needs of the settings (and the prior's tension table)."""
+def sampling_settings(settings: GenerationSettings) -> SamplingSettings:
+    """What each sampling step needs of the settings."""
     return SamplingSettings(
         temperature=settings.temperature, top_k=settings.top_k or None, top_p=settings.top_p,
-        guidance=settings.guidance, steering=steering,
+        guidance=settings.guidance,
     )  # fmt: skip
-
-
-def steering_for(models: Any, controls: Mapping[str, Any]) -> CodeSteering | None:
-    """The prior's tension table when tension is asked for and the prior carries one."""
-    return CodeSteering.of(models) if controls.get("tension") is not None else None
 
 
 def _descriptor_stats(models: Any) -> DescriptorStats:

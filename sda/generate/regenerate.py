@@ -21,7 +21,6 @@ from sda.generate.engine import (
     continue_codes,
     control_tensors,
     sampling_settings,
-    steering_for,
 )
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.settings import GenerationError, GenerationSettings
@@ -93,9 +92,8 @@ def regenerate_region(
     history = history.expand(count, -1, -1) if history.shape[2] else None
     if values is not None:
         values, mask = values.to(device), mask.to(device)
-    sampling = sampling_settings(settings, steering_for(models, settings.controls))
     proposals = continue_codes(
-        prior, history, end - start, settings=sampling,
+        prior, history, end - start, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
         controls=None if values is None else values.expand(count, -1),
         control_mask=None if mask is None else mask.expand(count, -1), batch=count,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from sda.generate.code_steering import CodeSteering
 from sda.models.delay_pattern import apply_delay, delay_mask, undo_delay
 from sda.models.prior import Prior
 
@@ -25,7 +24,6 @@ class SamplingSettings:
     top_k: int | None = None  # keep only the k most likely codes (None or 0: all)
     top_p: float | None = None  # keep the smallest set of codes whose probability reaches p
     guidance: float = 1.0  # classifier-free guidance: 0 = ignore controls, 1 = plain, >1 = stronger
-    steering: CodeSteering | None = None  # tension tilted into every draw (a prior's code table)
 
 
 def filter_logits(logits: Tensor, *, top_k: int | None, top_p: float | None) -> Tensor:
@@ -128,24 +126,6 @@ def guided_condition(
     return condition, scale
 
 
-def _steered(
-    logits: Tensor,
-    scale: float,  # the guidance, when the rows are doubled (conditional rows first)
-    doubled: bool,
-    steering: CodeSteering | None,
-    tilt_to: Tensor | None,  # (batch, columns) tension settings, or None
-    column: int,
-) -> Tensor:
-    """(rows, levels, codebook) logits of one column -> the batch's: the guided mix of the
-    conditional and unconditional halves (when doubled), tilted by the tension table."""
-    if doubled:
-        conditional, unconditional = logits.chunk(2)
-        logits = unconditional + scale * (conditional - unconditional)
-    if steering is not None and tilt_to is not None:
-        logits = steering.tilt(logits, tilt_to[:, column])
-    return logits
-
-
 @torch.inference_mode()
 def sample_window(
     prior: Prior,
@@ -182,8 +162,6 @@ def sample_window(
     condition, scale = guided_condition(prior, controls, control_mask, settings, batch, columns)
     rows = condition.shape[0]
     repeat = rows // batch
-    steering = settings.steering
-    tilt_to = steering and steering.column_targets(controls, control_mask, batch, columns)
 
     was_training = prior.training
     prior.eval()
@@ -208,7 +186,9 @@ def sample_window(
                     logits = prior.forward_columns(
                         inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset
                     )[:, :, -1]  # (rows, levels, codebook)
-                    logits = _steered(logits, scale, repeat == 2, steering, tilt_to, column)
+                    if repeat == 2:
+                        conditional, unconditional = logits.chunk(2)
+                        logits = unconditional + scale * (conditional - unconditional)
                     tokens = sample_from_logits(
                         logits.reshape(-1, config.codebook_size), settings, generator
                     ).view(batch, config.num_levels)

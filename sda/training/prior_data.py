@@ -40,10 +40,8 @@ from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, 
 from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
 from sda.dataset.cache_space import prior_codes_dir
 from sda.dataset.scan import load_available_audio
-from sda.generate.code_steering import STATS_KEY as CODE_TENSION_KEY
 from sda.models.stereo_codec import StereoCodec, is_stereo
 from sda.models.stereo_grid import stack_grids
-from sda.training.code_tension import code_tension
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 from sda.training.stream_gaps import stream_gaps
@@ -448,7 +446,6 @@ class PriorDataModule(L.LightningDataModule):
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
         self.level: dict[str, float | None] | None = None  # `material_level` of the originals
-        self.code_tension: dict[str, object] | None = None  # what each code sounds like in tension
         self.lost: list[FileReport] = []  # usable at the scan, gone or changed by setup time
 
     def scan(self) -> DatasetReport:
@@ -532,11 +529,6 @@ class PriorDataModule(L.LightningDataModule):
                 for f, limit in zip(self.files, self.limits, strict=True)
             ]
             self.stats = DescriptorStats.fit(np.concatenate(raw))
-        config = self.codec.config
-        self.code_tension = code_tension(
-            self.files, self.limits, self.stats,
-            levels=config.num_levels, codebook_size=config.codebook_size,
-        )  # fmt: skip
         log.info(  # short sounds are packed into streams, each encoded as several copies
             "prior data: %d files as %d sequences x %d copies, %d training frames, "
             "%d validation windows",
@@ -546,11 +538,7 @@ class PriorDataModule(L.LightningDataModule):
 
     def stats_record(self) -> dict:
         """The descriptor stats as the prior's checkpoint keeps them, with the material's level."""
-        return {
-            **self.stats.to_dict(),
-            MATERIAL_LEVEL_KEY: self.level,
-            CODE_TENSION_KEY: self.code_tension,
-        }
+        return {**self.stats.to_dict(), MATERIAL_LEVEL_KEY: self.level}
 
     def train_dataloader(self) -> DataLoader:
         dataset = RandomWindows(
