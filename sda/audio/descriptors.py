@@ -4,8 +4,7 @@
 it cheaply (the prior's training windows), and `measure` does both for one clip (the benchmark's
 check on generated audio). Raw units: brightness = log2 spectral centroid (Hz), warmth = dB of energy
 below 300 Hz over energy above 3 kHz, roughness = spectral flatness (dB), tension = sensory dissonance
-of the prominent spectral peaks, partials rather than noise (Plomp-Levelt / Sethares), density =
-onsets per second, loudness = RMS dBFS.
+of the spectral peaks (Plomp-Levelt / Sethares), density = onsets per second, loudness = RMS dBFS.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ CONTROL_NAMES = ("brightness", "warmth", "roughness", "tension", "density", "lou
 HOP = 512
 N_FFT = 2048
 TENSION_FFT = 8192  # long window: peaks a semitone apart must resolve for the dissonance estimate
-PROMINENCE_DB = (12.0, 24.0)  # a peak this far above its neighbourhood counts not at all .. fully
-PROMINENCE_HALF_BINS = 32  # the neighbourhood: +-32 bins of TENSION_FFT (+-190 Hz at 48 kHz)
 WARM_BELOW_HZ, BRIGHT_ABOVE_HZ = 300.0, 3000.0
 TINY = 1e-12
 BLOCK_FRAMES = 512  # analysis frames per block, bounding memory on long files
@@ -54,27 +51,8 @@ def _frames(audio: np.ndarray, n_fft: int, start: int, count: int) -> np.ndarray
     return np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::HOP][:count]
 
 
-def _prominent(magnitude: np.ndarray) -> np.ndarray:
-    """(frames, bins) magnitude with everything but prominent partials faded out: each bin's
-    weight rises from 0 at PROMINENCE_DB[0] above the mean log magnitude of its neighbourhood to 1
-    at PROMINENCE_DB[1]. Why: noise is full of close random peaks, which the dissonance of the
-    strongest peaks scores as tense as a cluster of semitones (white noise measured 0.07, a
-    minor second 0.09), so a tension setting found hiss (experiments/RESULTS.md). A noise peak
-    stands out from its neighbourhood by under ~10 dB, a partial through a Blackman window of
-    TENSION_FFT by 20 dB and more."""
-    log_magnitude = 20.0 * np.log10(magnitude + TINY)
-    half = PROMINENCE_HALF_BINS
-    padded = np.pad(log_magnitude, ((0, 0), (half + 1, half)), mode="edge")
-    running = np.cumsum(padded, axis=1)
-    local = (running[:, 2 * half + 1 :] - running[:, : -2 * half - 1]) / (2 * half + 1)
-    low, high = PROMINENCE_DB
-    return magnitude * np.clip((log_magnitude - local - low) / (high - low), 0.0, 1.0)
-
-
 def _dissonance(magnitude: np.ndarray, freqs: np.ndarray, peaks: int = 16) -> np.ndarray:
-    """(frames, bins) magnitude -> (frames,) amplitude-weighted Sethares dissonance of the
-    prominent peaks (partials, not noise: `_prominent`)."""
-    magnitude = _prominent(magnitude)
+    """(frames, bins) magnitude -> (frames,) amplitude-weighted Sethares dissonance of the peaks."""
     inner = magnitude[:, 1:-1]
     is_peak = (inner > magnitude[:, :-2]) & (inner >= magnitude[:, 2:]) & (freqs[None, 1:-1] > 30.0)
     is_peak &= inner > 0.01 * magnitude.max(axis=1, keepdims=True)  # -40 dB from the frame's peak

@@ -48,7 +48,7 @@ from sda.training.stream_gaps import stream_gaps
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # 2: tension measured on prominent peaks (descriptors cached beside codes)
+CACHE_VERSION = 1
 ENCODE_CHUNK_SECONDS = 30.0  # bounds the codec's memory on long files
 MAX_VAL_WINDOWS = 32
 STREAM_SECONDS = 60.0  # short one-shots are chained into streams about this long
