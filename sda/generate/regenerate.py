@@ -23,6 +23,7 @@ from sda.generate.engine import (
     sampling_settings,
 )
 from sda.generate.loudness_range import conditioning_controls
+from sda.generate.rests import known_grid
 from sda.generate.settings import GenerationError, GenerationSettings
 from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import grid_codes, prior_rows
@@ -72,7 +73,8 @@ def regenerate_region(
     """`codes` with frames start:end redrawn by the prior; everything else is kept as it was.
 
     Of `candidates` proposals the one that joins best to what follows is kept. The region is
-    short, so a control curve counts as its mean value here. The returned codes record the step
+    short, so a control curve counts as its mean value here; a density setting lays out rests
+    in it as in a new take (`sda.generate.rests`). The returned codes record the step
     (region, seed, sampling settings) in their provenance; `sda.dna.codec_bridge.decode_take`
     decodes them."""
     settings = GenerationSettings(
@@ -92,11 +94,14 @@ def regenerate_region(
     history = history.expand(count, -1, -1) if history.shape[2] else None
     if values is not None:
         values, mask = values.to(device), mask.to(device)
+    # a density setting rests here as in a new take (a sparse loop's seam stays sparse)
+    rests = known_grid(models, settings.controls, bundle_stats(models), end - start, settings.seed)
     proposals = continue_codes(
         prior, history, end - start, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
         controls=None if values is None else values.expand(count, -1),
         control_mask=None if mask is None else mask.expand(count, -1), batch=count,
+        known=None if rests is None else torch.from_numpy(rests)[None].to(device),
     )  # fmt: skip  # (count, levels, region)
     best = 0
     if count > 1:

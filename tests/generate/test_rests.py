@@ -123,3 +123,24 @@ def test_a_loop_releases_its_last_span_into_its_first_rest():
     assert tail[0] == pytest.approx(1, abs=1e-3) and tail[-1] < 0.01
     straight = release_into_rests(audio, rests, spf, rate)
     assert (straight[-250:] == 1).all()  # without `circular` the end is an end
+
+
+def test_a_regenerated_region_rests_as_a_new_take_would(tiny_prior_bundle):
+    """A sparse take's redrawn region (e.g. a loop's seam) keeps the take's rests."""
+    from sda.generate import regenerate_region
+
+    bundle = tiny_prior_bundle
+    stats = DescriptorStats.from_dict(bundle.meta["descriptor_stats"])
+    take = generate(bundle, seconds=2.0, seed=3)
+    start, end = 10, take.codes.frames - 10
+    region = end - start
+    redrawn = regenerate_region(
+        bundle, take.codes, start, end, seed=5, candidates=2, controls={"density": 0.0}
+    )
+    rests = rest_frames(0.0, stats, region, float(bundle.codec.config.frame_rate), seed=5)
+    assert rests.any() and not rests.all()
+    silence = silence_column(bundle)
+    assert (redrawn.indices[:, start:end][:, rests] == silence[:, None]).all()
+    assert np.array_equal(redrawn.indices[:, :start], take.codes.indices[:, :start])
+    busy = regenerate_region(bundle, take.codes, start, end, seed=5, candidates=2)
+    assert not (busy.indices[:, start:end][:, rests] == silence[:, None]).all()
