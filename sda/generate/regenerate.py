@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
 from sda.dna.codes import Codes
-from sda.generate.curves import ControlValue
+from sda.generate.curves import ControlValue, keyframes
 from sda.generate.engine import (
     check_full_grid,
     check_models,
@@ -94,8 +95,7 @@ def regenerate_region(
     history = history.expand(count, -1, -1) if history.shape[2] else None
     if values is not None:
         values, mask = values.to(device), mask.to(device)
-    # a density setting rests here as in a new take (a sparse loop's seam stays sparse)
-    rests = known_grid(models, settings.controls, bundle_stats(models), end - start, settings.seed)
+    rests = _region_rests(models, settings, end - start)
     proposals = continue_codes(
         prior, history, end - start, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
@@ -114,6 +114,16 @@ def regenerate_region(
     return grid_codes(
         models, codes, new.cpu().numpy(), operations=[*codes.provenance.get("operations", []), step]
     )
+
+
+def _region_rests(models: Any, settings: GenerationSettings, frames: int):
+    """The region's rests as a new take at its density would lay them out (a sparse loop's seam
+    stays sparse), a curve counting as its mean as for the conditioning; None without density."""
+    density = settings.controls.get("density")
+    if density is None:
+        return None
+    steady = {"density": float(np.mean(keyframes("density", density)))}
+    return known_grid(models, steady, bundle_stats(models), frames, settings.seed)
 
 
 def _check_region(models: Any, codes: Codes, start: int, end: int) -> tuple[Any, int, int]:

@@ -144,3 +144,11 @@ def test_a_regenerated_region_rests_as_a_new_take_would(tiny_prior_bundle):
     assert np.array_equal(redrawn.indices[:, :start], take.codes.indices[:, :start])
     busy = regenerate_region(bundle, take.codes, start, end, seed=5, candidates=2)
     assert not (busy.indices[:, start:end][:, rests] == silence[:, None]).all()
+
+    def region(density):
+        return regenerate_region(
+            bundle, take.codes, start, end, seed=5, candidates=2, controls={"density": density}
+        ).indices
+
+    # a curve counts as its mean over a region, for the rests as for the conditioning
+    assert np.array_equal(region([0.0, 0.2]), region(0.1))
