@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from sda.dna.codes import Codes
-from sda.generate.curves import ControlValue, keyframes
+from sda.generate.curves import ControlValue
 from sda.generate.engine import (
     check_full_grid,
     check_models,
@@ -28,6 +27,7 @@ from sda.generate.rests import known_grid
 from sda.generate.settings import GenerationError, GenerationSettings
 from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import grid_codes, prior_rows
+from sda.generate.tone import asked_setting
 
 
 @torch.inference_mode()
@@ -118,12 +118,11 @@ def regenerate_region(
 
 def _region_rests(models: Any, settings: GenerationSettings, frames: int):
     """The region's rests as a new take at its density would lay them out (a sparse loop's seam
-    stays sparse), a curve counting as its mean as for the conditioning; None without density."""
-    density = settings.controls.get("density")
+    stays sparse), a curve counting as its mean; None without density."""
+    density = asked_setting(settings.controls, "density")
     if density is None:
         return None
-    steady = {"density": float(np.mean(keyframes("density", density)))}
-    return known_grid(models, steady, bundle_stats(models), frames, settings.seed)
+    return known_grid(models, {"density": density}, bundle_stats(models), frames, settings.seed)
 
 
 def _check_region(models: Any, codes: Codes, start: int, end: int) -> tuple[Any, int, int]:

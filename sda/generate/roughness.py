@@ -6,10 +6,10 @@ conditioning alone a few thousand CPU steps follow it loosely (rho 0.50-0.66 on 
 priors; the best of 4 guided takes reaches 0.95 at a quarter of the speed). Flatness is a
 property of each frame's spectral shape, so one exponent moves it predictably: every STFT
 magnitude raised to `contrast` (phases kept, each frame's energy kept) makes peaks stand out
-above 1 (cleaner, more tonal) and evens them out below 1 (noisier, rougher). The exponent is solved on the take's own frames to
-land on the flatness the setting asks for, within MIN_CONTRAST..MAX_CONTRAST: what the prior
-played stays, only how noisy it sounds moves. Runs before the tone EQ, which then sets brightness
-and warmth on the result.
+above 1 (cleaner, more tonal) and evens them out below 1 (noisier, rougher). The exponent is
+solved on the take's own frames to land on the flatness the setting asks for, within
+MIN_CONTRAST..MAX_CONTRAST: what the prior played stays, only how noisy it sounds moves. Runs
+before the tone EQ, which then sets brightness and warmth on the result.
 """
 
 from __future__ import annotations
