@@ -4,6 +4,12 @@
     python scripts/train_base_codec.py --hours 1           # trains; re-run to continue (resumes)
     python scripts/train_base_codec.py --hours 3 --recipe cuda   # on a GPU: more steps per hour
     python scripts/train_base_codec.py --export-only       # write sda/assets/base_codec.safetensors
+    python scripts/train_base_codec.py --hours 1.5 --from-shipped   # go on from the shipped weights
+
+`--from-shipped` is for a machine without the run's checkpoints: a new run (outputs/codec/
+base-continued) starts from the shipped encoder and decoder, trains both (fresh optimizer and
+codebooks, a learning rate where the first run's decay had reached), and the export counts the
+shipped steps and the new ones together.
 
 `--hours` is the run's total budget, counted across resumes (trainer.max_time), so a session with
 spare time re-runs the same command with a larger number. The run lives in outputs/codec/base.
@@ -35,12 +41,19 @@ CARD = REPO / "sda/assets/BASE_CODEC.md"
 
 def overrides(args: argparse.Namespace) -> list[str]:
     seconds = int(args.hours * 3600)
+    start = ["name=base", "init_from=none"]
+    if args.from_shipped:  # both halves learn; 1e-3 is about where 5,000 steps of decay stood
+        start = [
+            "name=base-continued",
+            "init_from=base",
+            "training.freeze_encoder=false",
+            "training.learning_rate=1.0e-3",
+        ]
     return [
         f"recipe={args.recipe}",
         f"data.dir={args.corpus}",
         f"paths.output_dir={args.output_dir}",
-        "name=base",
-        "init_from=none",
+        *start,
         "data.augment=true",  # gain, polarity, varispeed and mixing: a more varied corpus
         f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00",
         "trainer.max_steps=10000000",
@@ -58,7 +71,7 @@ def export(run_dir: Path) -> Path:
     weights = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
     codec.load_state_dict(weights, strict=False)  # EMA bookkeeping may be absent: unused here
     corpus = hashlib.sha256(MANIFEST.read_bytes()).hexdigest()[:16] if MANIFEST.is_file() else ""
-    steps = str(int(ckpt.get("global_step", 0)))
+    steps = str(steps_in_all(ckpt))
     target = save_base_codec(
         codec,
         base_codec_path(),
@@ -68,6 +81,13 @@ def export(run_dir: Path) -> Path:
     )
     print(f"{target}: {target.stat().st_size / 1e6:.1f} MB, {steps} steps ({path.name})")
     return target
+
+
+def steps_in_all(ckpt: dict) -> int:
+    """The checkpoint's steps, plus the shipped base's when the run went on from it."""
+    lineage = ckpt.get("hyper_parameters", {}).get("init_from") or {}
+    earlier = int(lineage.get("steps") or 0) if lineage.get("source") == "base" else 0
+    return earlier + int(ckpt.get("global_step", 0))
 
 
 def describe(run_dir: Path) -> dict:
@@ -99,8 +119,11 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=REPO / "outputs")
     parser.add_argument("--override", action="append", default=[], help="extra Hydra overrides")
     parser.add_argument("--export-only", action="store_true")
+    parser.add_argument(
+        "--from-shipped", action="store_true", help="go on from the shipped weights (a new run)"
+    )
     args = parser.parse_args()
-    run_dir = args.output_dir / "codec" / "base"
+    run_dir = args.output_dir / "codec" / ("base-continued" if args.from_shipped else "base")
     if not args.export_only:
         run_dir = train(compose_config(overrides(args)))
     export(run_dir)

@@ -131,3 +131,39 @@ def test_the_corpus_script_reports_a_missing_package_and_goes_on(tmp_path, capsy
     spec.loader.exec_module(corpus)
     assert corpus.unpack("no-such-sda-package-xyz", tmp_path) is None
     assert "no-such-sda-package-xyz: apt-get download failed" in capsys.readouterr().out
+
+
+def _training_script(monkeypatch):
+    import importlib.util
+    import sys
+
+    script = base_codec_path().parents[2] / "scripts" / "train_base_codec.py"
+    spec = importlib.util.spec_from_file_location("train_base_codec", script)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_base_codec", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_going_on_from_the_shipped_base_trains_both_halves_and_counts_every_step(monkeypatch):
+    from argparse import Namespace
+
+    from sda.training.train_codec import compose_config
+
+    script = _training_script(monkeypatch)
+    args = Namespace(
+        hours=1.5, recipe="cpu", corpus="/corpus", output_dir="/out", override=[],
+        from_shipped=True,
+    )  # fmt: skip
+    cfg = compose_config(script.overrides(args))
+    assert (cfg.name, cfg.init_from) == ("base-continued", "base")
+    assert cfg.training.freeze_encoder is False
+    assert cfg.trainer.max_time == "00:01:30:00"
+    fresh = compose_config(script.overrides(Namespace(**{**vars(args), "from_shipped": False})))
+    assert (fresh.name, fresh.init_from) == ("base", "none")
+    shipped = {"source": "base", "steps": "5069"}
+    assert script.steps_in_all({"global_step": 100, "hyper_parameters": {}}) == 100
+    went_on = {"global_step": 100, "hyper_parameters": {"init_from": shipped}}
+    assert script.steps_in_all(went_on) == 5169
+    grown = {"global_step": 100, "hyper_parameters": {"init_from": {"source": "/some/run"}}}
+    assert script.steps_in_all(grown) == 100
