@@ -55,6 +55,15 @@ def sample_curve(points: Sequence[float], frames: int) -> np.ndarray:
     return np.interp(np.linspace(0.0, 1.0, frames), np.linspace(0.0, 1.0, len(points)), points)
 
 
+def curve_mean(points: Sequence[float]) -> float:
+    """A curve's mean over the take (linear between evenly spread keyframes: the ends count
+    half), which is what a take conditioned or measured as one value should get."""
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) == 1:
+        return float(points[0])
+    return float((points.sum() - (points[0] + points[-1]) / 2) / (len(points) - 1))
+
+
 def plain_control(value: ControlValue, name: str = "control") -> float | list[float]:
     """A control value as a plain float or a list of keyframes, for provenance, tags and presets."""
     points = keyframes(name, value)

@@ -23,7 +23,7 @@ from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes
 from sda.dna.errors import CodesError
 from sda.dna.take import Take
-from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.curves import ControlValue, curve_mean, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.render import render_take
 from sda.generate.rests import known_grid
@@ -52,7 +52,7 @@ def control_tensors(
     mask = torch.zeros(batch, len(CONTROL_NAMES), dtype=torch.bool)
     for name, keys in points.items():
         index = CONTROL_NAMES.index(name)
-        curve = sample_curve(keys, frames) if curved else float(np.mean(keys))
+        curve = sample_curve(keys, frames) if curved else curve_mean(keys)
         values[..., index] = torch.as_tensor(curve, dtype=torch.float32)
         mask[:, index] = True
     return values, mask

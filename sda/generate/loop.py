@@ -21,7 +21,7 @@ import numpy as np
 from sda.audio.loop_points import LoopPoints
 from sda.audio.seam import SeamReport, measure_seam
 from sda.dna.codes import Codes
-from sda.generate.curves import ControlValue, keyframes
+from sda.generate.curves import ControlValue, curve_mean, keyframes
 from sda.generate.engine import check_models, generate
 from sda.generate.loop_cut import CROSSFADE_MS, loop_audio
 from sda.generate.loop_length import MIN_LOOP_FRAMES, LoopError, LoopLength
@@ -157,11 +157,11 @@ def make_loop(
 def _steady_loudness(
     controls: Mapping[str, ControlValue] | None,
 ) -> Mapping[str, ControlValue] | None:
-    """`controls` with a loudness curve replaced by its mean."""
+    """`controls` with a loudness curve replaced by its mean over the take."""
     target = (controls or {}).get("loudness")
     if target is None:
         return controls
-    return {**controls, "loudness": float(np.mean(keyframes("loudness", target)))}
+    return {**controls, "loudness": curve_mean(keyframes("loudness", target))}
 
 
 def generate_loop(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sda.audio.descriptors import BRIGHT_ABOVE_HZ, CONTROL_NAMES, N_FFT, WARM_BELOW_HZ
-from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.curves import ControlValue, curve_mean, keyframes
 from sda.generate.steering import bundle_stats
 
 MAX_TILT_DB_PER_OCTAVE = 3.0
@@ -112,7 +112,7 @@ def asked_setting(controls: Mapping[str, ControlValue], name: str) -> float | No
     value = controls.get(name)
     if value is None:
         return None
-    return float(sample_curve(keyframes(name, value), 256).mean())
+    return curve_mean(keyframes(name, value))
 
 
 def set_tone(

@@ -292,6 +292,13 @@ def test_control_curves_move_over_the_take(bundle):
     assert control_tensors({"density": [0.2, 0.6]})[0][0, 4] == pytest.approx(
         0.4
     )  # no frames: mean
+    # ... over the take, as the curve sounds (the ends of a rise and fall count half), not the
+    # keyframes' plain mean (0.3 here)
+    rise_and_fall = control_tensors({"density": [0.0, 0.6, 0.6, 0.0]})[0][0, 4]
+    assert rise_and_fall == pytest.approx(0.4) and float(rise_and_fall) == pytest.approx(
+        sample_curve([0.0, 0.6, 0.6, 0.0], 100_001).mean(), abs=1e-4
+    )
+    assert control_tensors({"density": [0.0, 0.9, 0.9]})[0][0, 4] == pytest.approx(0.675)
     part = window_controls(values, -2, 6)  # a window starting 2 frames into a prompt
     assert torch.equal(part[:, :2], values[:, :1].expand(-1, 2, -1))
     assert torch.equal(part[:, 2:], values[:, :4])
