@@ -103,26 +103,26 @@ def unseen_clips(folder: Path, sample_rate: int, max_seconds: float = 10.0) -> l
     """The first `max_seconds` of every usable file of a folder the run never saw."""
     report = scan_folder(folder, sample_rate=sample_rate)
     limit = int(max_seconds * sample_rate)
-    return [
-        torch.from_numpy(np.asarray(a[:limit], dtype=np.float32)) for a in load_usable_audio(report)
-    ]
+    return [mid_clip(a, 0, limit) for a in load_usable_audio(report)]
+
+
+def mid_clip(audio, start: int, end: int) -> torch.Tensor:
+    """(samples,) of a cached recording: a stereo one (2, samples) as its mid, which is what a
+    stereo model's mid grid codes (its mid IS the mono codec's path); a mono one as it is."""
+    part = np.asarray(audio[..., start:end], dtype=np.float32)
+    return torch.from_numpy(part.mean(axis=0) if part.ndim == 2 else part)
 
 
 @torch.inference_mode()
 def evaluate(codec: Codec, datamodule) -> dict:
     datamodule.setup("validate")
     audio = datamodule.audio
-    clips = [
-        torch.from_numpy(np.asarray(audio[r.file][r.start : r.end], dtype=np.float32))
-        for r in datamodule.val_regions
-    ]
+    clips = [mid_clip(audio[r.file], r.start, r.end) for r in datamodule.val_regions]
     quality = clip_quality(codec, clips)
     # usage: encode every training region (what the prior will see)
     counts = torch.zeros(codec.config.num_levels, codec.config.codebook_size)
     for region in datamodule.train_regions:
-        clip = torch.from_numpy(
-            np.asarray(audio[region.file][region.start : region.end], dtype=np.float32)
-        )
+        clip = mid_clip(audio[region.file], region.start, region.end)
         codes = codec.encode(clip[None])[0]  # (levels, frames)
         for level in range(codes.shape[0]):
             counts[level] += torch.bincount(codes[level], minlength=codec.config.codebook_size)
