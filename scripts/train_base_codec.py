@@ -39,12 +39,17 @@ MANIFEST = REPO / "sda/assets/base_corpus.json"
 CARD = REPO / "sda/assets/BASE_CODEC.md"
 
 
+def run_name(args: argparse.Namespace) -> str:
+    """The run's folder under outputs/codec: a run going on from the shipped weights is new."""
+    return "base-continued" if args.from_shipped else "base"
+
+
 def overrides(args: argparse.Namespace) -> list[str]:
     seconds = int(args.hours * 3600)
-    start = ["name=base", "init_from=none"]
+    start = [f"name={run_name(args)}", "init_from=none"]
     if args.from_shipped:  # both halves learn; 1e-3 is about where 5,000 steps of decay stood
         start = [
-            "name=base-continued",
+            f"name={run_name(args)}",
             "init_from=base",
             "training.freeze_encoder=false",
             "training.learning_rate=1.0e-3",
@@ -123,7 +128,7 @@ def main() -> None:
         "--from-shipped", action="store_true", help="go on from the shipped weights (a new run)"
     )
     args = parser.parse_args()
-    run_dir = args.output_dir / "codec" / ("base-continued" if args.from_shipped else "base")
+    run_dir = args.output_dir / "codec" / run_name(args)
     if not args.export_only:
         run_dir = train(compose_config(overrides(args)))
     export(run_dir)

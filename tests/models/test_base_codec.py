@@ -120,29 +120,23 @@ def test_the_corpus_manifest_names_only_the_allowed_packages_with_licences():
     assert manifest["seconds"] == pytest.approx(sum(e["seconds"] for e in packages.values()), 0.1)
 
 
-def test_the_corpus_script_reports_a_missing_package_and_goes_on(tmp_path, capsys, monkeypatch):
+def _script(name: str, monkeypatch):
+    """One of the repository's scripts/NAME.py, loaded as a module."""
     import importlib.util
     import sys
 
-    script = base_codec_path().parents[2] / "scripts" / "base_corpus.py"
-    spec = importlib.util.spec_from_file_location("base_corpus", script)
-    corpus = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "base_corpus", corpus)  # dataclasses look their module up
-    spec.loader.exec_module(corpus)
-    assert corpus.unpack("no-such-sda-package-xyz", tmp_path) is None
-    assert "no-such-sda-package-xyz: apt-get download failed" in capsys.readouterr().out
-
-
-def _training_script(monkeypatch):
-    import importlib.util
-    import sys
-
-    script = base_codec_path().parents[2] / "scripts" / "train_base_codec.py"
-    spec = importlib.util.spec_from_file_location("train_base_codec", script)
+    script = base_codec_path().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train_base_codec", module)
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_corpus_script_reports_a_missing_package_and_goes_on(tmp_path, capsys, monkeypatch):
+    corpus = _script("base_corpus", monkeypatch)
+    assert corpus.unpack("no-such-sda-package-xyz", tmp_path) is None
+    assert "no-such-sda-package-xyz: apt-get download failed" in capsys.readouterr().out
 
 
 def test_going_on_from_the_shipped_base_trains_both_halves_and_counts_every_step(monkeypatch):
@@ -150,7 +144,7 @@ def test_going_on_from_the_shipped_base_trains_both_halves_and_counts_every_step
 
     from sda.training.train_codec import compose_config
 
-    script = _training_script(monkeypatch)
+    script = _script("train_base_codec", monkeypatch)
     args = Namespace(
         hours=1.5, recipe="cpu", corpus="/corpus", output_dir="/out", override=[],
         from_shipped=True,
