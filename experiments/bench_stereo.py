@@ -3,6 +3,7 @@
     python experiments/bench_stereo.py [--audio ~/.cache/sda-dev-audio/warzone2100-music]
         [--fit 3] [--held-out 3] [--seconds 12] [--codebook 256] [--no-record]
     python experiments/bench_stereo.py --minutes 12 --threads 2   # stereo vs mono fine-tunes
+        [--override training.stereo_weight=0 ...]                  # sda-train overrides, both
 
 The shipped base codec has no codebooks (each fine-tune seeds its own), so this seeds a quantizer
 by k-means on mid AND side latents of the first `--fit` Warzone 2100 tracks, then scores the next
@@ -170,8 +171,8 @@ def fine_tune_main(args: argparse.Namespace, files: list[Path], rate: int) -> No
 
     fit, held_files = files[: args.fit], files[args.fit : args.fit + args.held_out]
     data = tune.training_folder(fit, tune.RUNS / "data")
-    stereo = tune.fine_tune(data, 2, args.minutes, args.threads)
-    mono = tune.fine_tune(data, 1, args.minutes, args.threads)
+    stereo = tune.fine_tune(data, 2, args.minutes, args.threads, args.override)
+    mono = tune.fine_tune(data, 1, args.minutes, args.threads, args.override)
     torch.set_num_threads(args.threads)
     held = [middle_clip(p, rate, args.seconds) for p in held_files]
     scores, first = tune.held_out(stereo, mono, held)
@@ -181,7 +182,8 @@ def fine_tune_main(args: argparse.Namespace, files: list[Path], rate: int) -> No
         f"{datetime.date.today()}, `experiments/bench_stereo.py --minutes {args.minutes}`, "
         f"{platform.machine()}, torch {torch.__version__}, {args.threads} threads. A stereo and "
         f"a mono codec, each fine-tuned from the base for {args.minutes} min by sda-train "
-        f"(recipe=cpu, model.channels=2 / 1) on {args.fit} Warzone 2100 tracks "
+        f"(recipe=cpu, model.channels=2 / 1{''.join(' ' + o for o in args.override)}) on "
+        f"{args.fit} Warzone 2100 tracks "
         f"({', '.join(p.name for p in fit)}); scored on {args.seconds:g} s from the middle of "
         f"{', '.join(p.name for p in held_files)} (held out). Best checkpoints (lowest held-out "
         f"mid mel). Wall time: stereo {stereo.seconds / 60:.1f} min, mono "
@@ -203,6 +205,9 @@ def main() -> None:
     parser.add_argument("--codebook", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--minutes", type=int, default=0, help="fine-tune stereo and mono")
+    parser.add_argument(
+        "--override", action="append", default=[], help="sda-train KEY=VALUE for both fine-tunes"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -46,8 +46,11 @@ def training_folder(files: list[Path], folder: Path) -> Path:
     return folder
 
 
-def fine_tune(data: Path, channels: int, minutes: int, threads: int) -> Run:
-    """`sda-train data.dir=DATA recipe=cpu model.channels=C` for `minutes`, from the base."""
+def fine_tune(
+    data: Path, channels: int, minutes: int, threads: int, overrides: list[str] | None = None
+) -> Run:
+    """`sda-train data.dir=DATA recipe=cpu model.channels=C [overrides]` for `minutes`, from the
+    base."""
     name = f"{'stereo' if channels == 2 else 'mono'}-{minutes}min"
     cfg = compose_config(
         [
@@ -61,6 +64,7 @@ def fine_tune(data: Path, channels: int, minutes: int, threads: int) -> Run:
             "init_from=base",
             "resume=false",
             "trainer.enable_progress_bar=false",
+            *(overrides or []),
         ]
     )
     started = time.perf_counter()
