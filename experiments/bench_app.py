@@ -5,13 +5,13 @@
 Without --library it builds the tiny model the tests use (tests/factories.py, ~30 s of training).
 Measures: importing the app (gradio), `build_app`, launching the server until it answers HTTP,
 the first generation (model load + sampling + decoding + writing the take) and a warm one, and one
-DNA round (encode a file, swap levels, decode). Prints a table and appends it under "## App" to
-experiments/RESULTS.md (append only: other benchmarks share the file).
+DNA round (encode a file, swap levels, decode). Prints a table and records it at the end of the
+"## App" section of experiments/RESULTS.md.
 
     python experiments/bench_app.py --memory 20 --memory-seconds 60
 
 measures only the process's memory (RSS) after 1 and after 20 generations in one session (issue
-19: within 50 MB), and appends it under "## App memory".
+19: within 50 MB), and records it at the end of the "## App memory" section.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results_file import record
+
 FACTORIES = Path(__file__).resolve().parents[1] / "tests" / "factories.py"
 
 
@@ -153,14 +154,13 @@ def main(argv: list[str] | None = None) -> None:
         f"| {name} | {seconds:.2f} | {note} |\n" for name, seconds, note in rows
     )
     header = (
-        f"\n## App\n\n{date.today().isoformat()}, {model_label}, {platform.machine()}, "
+        f"{date.today().isoformat()}, {model_label}, {platform.machine()}, "
         f"{args.threads} torch threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
         f"shared cores, gradio {_gradio_version()}; bench_app.py.\n\n"
     )
     print(header + table)
     if not args.no_record:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write(header + table)
+        record("App", header + table)
 
 
 def rss_mb() -> float:
@@ -202,15 +202,14 @@ def memory_bench(args, root: Path, model: str, model_label: str, scratch: Path) 
         f"| {name} | {value:.1f} | {note} |\n" for name, value, note in rows
     )
     header = (
-        f"\n## App memory\n\n{date.today().isoformat()}, {model_label}, "
+        f"{date.today().isoformat()}, {model_label}, "
         f"{args.memory} generations of a {args.memory_seconds:g} s take in one session "
         f"({minutes:.1f} min), {args.threads} torch threads, {platform.machine()}; "
         "bench_app.py --memory.\n\n"
     )
     print(header + table)
     if not args.no_record:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write(header + table)
+        record("App memory", header + table)
 
 
 def _gradio_version() -> str:

@@ -7,8 +7,8 @@ For each start (init_from=base, init_from=none) and each file count (the first N
 folder, linked into a scratch folder), one run trains to the first budget, is scored, then resumes
 to the next budget (trainer.max_time counts across resumes, the learning-rate schedule by steps),
 and so on. Scores are bench_codec's: held-out mel of the best checkpoint on the run's held-out
-clips and on the unseen folder, attack peak error. Prints a table and appends it to RESULTS.md
-under "## Base codec" unless --no-record.
+clips and on the unseen folder, attack peak error. Prints a table and records it at the end of
+the "## Codec" section of experiments/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from pathlib import Path
 import torch
 from bench_codec import clip_quality, evaluate, load_codec, unseen_clips
 from hydra.utils import instantiate
+from results_file import record
 
 from sda.training.train_codec import compose_config, datamodule_config, train
-
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def subset(folder: Path, count: int, scratch: Path) -> Path:
@@ -113,8 +112,7 @@ def main() -> None:
     text = table(rows)
     print(text)
     if not args.no_record:
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(f"\n`experiments/bench_base.py --data {args.data}`:\n\n{text}\n")
+        record("Codec", f"`experiments/bench_base.py --data {args.data}`:\n\n{text}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Per setting 0.1 .. 0.9 and seed: the take as `sda generate` writes it, its onset
 of setting vs measured; x real time of the takes. "Conditioning alone" is the same engine with
 the rests switched off (the engine's `known_grid` replaced for the run), so both rows share the
 prior, seeds and measurement. Waveforms and spectrograms of seed 0 at 0.1, 0.5 and 0.9 go to
-/tmp/bench_density.png. Appends to RESULTS.md unless --no-record.
+/tmp/bench_density.png. Records the table at the end of the "## Prior" section of
+experiments/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from bench_generation_defaults import prior_bundle
 from plots import save_takes
+from results_file import record
 from scipy.stats import spearmanr
 
 import sda.generate.engine as engine
@@ -36,7 +38,6 @@ from sda.audio.descriptors import DescriptorStats, measure
 from sda.generate import generate
 from sda.generate.rests import density_rate
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
 PICTURE = Path("/tmp/bench_density.png")
 
@@ -113,8 +114,7 @@ def main() -> None:
     ])  # fmt: skip
     print(text, f"\npicture: {PICTURE}")
     if not args.no_record:
-        with RESULTS.open("a") as out:
-            out.write("\n" + text + "\n")
+        record("Prior", text)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ Without --model it trains a `cpu-small` codec on the audio files not held out (e
 held out) for --train-minutes in total with `sda-train`, resuming that run when it exists (so
 repeated runs with a growing budget keep each one under ten minutes; 0 reuses it as it is). Audio
 defaults to the real recordings of /work/shared/scripts/get-dev-audio.sh (sonic-pi samples),
-else the synthesized demo set. Prints a table and appends it under "## Sound DNA" to
-experiments/RESULTS.md.
+else the synthesized demo set. Prints a table and records it at the end of the "## Sound DNA"
+section of experiments/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS, record
 from timing import best_time
 
 from sda.audio.io import AUDIO_EXTENSIONS, load_audio
@@ -29,7 +30,6 @@ from sda.dna import analytics, blend, codec_bridge, edit
 from sda.dna.session import Session
 from sda.library import resolve_bundle
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 DEV_AUDIO = Path.home() / ".cache/sda-dev-audio/sonic-pi-samples/usr/share/sonic-pi/samples"
 MAX_SECONDS = 8.0  # per held-out file: long loops would dominate the agreement average
 
@@ -203,9 +203,6 @@ def main() -> None:
         times = timings(bundle, material, grids, Path(tmp))
 
     lines = [
-        "",
-        "## Sound DNA",
-        "",
         f"{date.today().isoformat()}, {model_note}; {len(clips)} held-out real recordings "
         f"({frames} frames, up to {MAX_SECONDS:g} s each) from {folder.name}/, "
         f"{platform.machine()}, {args.threads} torch threads on shared CPU cores, best of 3.",
@@ -232,9 +229,8 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_append:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write(text)
-        print(f"appended to {RESULTS}")
+        record("Sound DNA", text)
+        print(f"recorded under ## Sound DNA in {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Export and binaural rendering speed, as multiples of real time, for 60 s of audio.
 
-Run: `.venv/bin/python experiments/bench_export.py [--seconds 60]`. Prints a table and appends it
-under "## Export" to experiments/RESULTS.md.
+Run: `.venv/bin/python experiments/bench_export.py [--seconds 60]`. Prints a table and records it
+at the end of the "## Export" section of experiments/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from results_file import record
 from timing import best_time
 
 from sda.audio.export import export_audio
 from sda.audio.spatial import binaural, load_hrtf
 
 RATE = 48_000
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 CASES = [  # label, export_audio keyword arguments
     ("wav 24-bit 48k mono", {"format": "wav"}),
@@ -84,14 +84,13 @@ def main() -> None:
                  best_time(lambda: binaural(audio, RATE, path=path, hrtf=hrtf), repeats=2)))  # fmt: skip
 
     header = (
-        f"\n## Export\n\n{date.today().isoformat()}, {args.seconds:.0f} s of 48 kHz mono input, "
+        f"{date.today().isoformat()}, {args.seconds:.0f} s of 48 kHz mono input, "
         f"{platform.processor() or platform.machine()}, best of 2 runs, 2 shared CPU cores.\n\n"
         "| step | seconds | x real time |\n| --- | ---: | ---: |\n"
     )
     table = "".join(f"| {label} | {sec:.2f} | {args.seconds / sec:.0f} |\n" for label, sec in rows)
     print(header + table)
-    with RESULTS.open("a", encoding="utf-8") as f:  # append only: other benchmarks share the file
-        f.write(header + table)
+    record("Export", header + table)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ against the time a take costs, for several (guidance, candidates) pairs on a tra
 
 For each pair: Spearman rho of setting vs measured descriptor per control on the takes as the CLI
 writes them (render: tone EQ and level included), 5 settings x 4 seeds (`bench_prior`), and the
-speed of a 20 s take with two controls set, decoding included (best of 2, 2 threads).
+speed of a 20 s take with two controls set, decoding included (best of 2, 2 threads). Records the
+table at the end of the "## Prior" section of experiments/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from pathlib import Path
 
 import torch
 from bench_prior import controllability
+from results_file import record
 from timing import best_time
 
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.generate import generate
 from sda.library import resolve_bundle
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SPEED_CONTROLS = {"brightness": 0.8, "density": 0.3}
 
 
@@ -94,8 +95,7 @@ def main() -> None:
     )
     print(text)
     if not args.no_record:
-        with RESULTS.open("a") as out:
-            out.write("\n" + text + "\n")
+        record("Prior", text)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Library speed: cold bundle loading, `sda --help` start-up, and index operations on 500 bundles.
 
 Run: `.venv/bin/python experiments/bench_library.py [--bundles 500]`. Models are randomly
-initialised (weights do not change loading speed). Prints a table and appends it under
-"## Library" to experiments/RESULTS.md.
+initialised (weights do not change loading speed). Prints a table and records it at the end of
+the "## Library" section of experiments/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from results_file import record
 
 from sda.library import Library, save_bundle
 from sda.models.codec import Codec, CodecConfig
 from sda.models.prior import Prior, PriorConfig
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SDA = Path(sys.executable).with_name("sda")
 
 # A fresh interpreter: imports + load + one decode, each timed on its own.
@@ -193,7 +193,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     header = (
-        f"\n## Library\n\n{date.today()}, {platform.machine()}, torch {torch.__version__}, 2 torch threads, "
+        f"{date.today()}, {platform.machine()}, torch {torch.__version__}, 2 torch threads, "
         "2 CPU cores shared with other jobs (noisy); experiments/bench_library.py.\n"
         "Default-size codec (CodecConfig()) and prior (PriorConfig(8, 256)), random weights.\n\n"
         "| measurement | seconds | notes |\n| --- | ---: | --- |\n"
@@ -201,8 +201,7 @@ def main() -> None:
     lines = [f"| {name} | {value:.4f} | {note} |" for name, value, note in rows]
     table = header + "\n".join(lines) + "\n"
     print(table)
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(table)
+    record("Library", table)
 
 
 if __name__ == "__main__":

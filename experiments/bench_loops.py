@@ -13,7 +13,8 @@ Run: `.venv/bin/python experiments/bench_loops.py MODEL [--count 20] [--seconds 
     Spearman rho, and the largest deviation from the documented ratio width / (2 - width);
     movement: the range of the L/R level difference at movement 0, 0.5, 1; mono compatibility;
   - speed: loop seconds per wall second of `generate_loop` + the stereo field (decoding included).
-With --record, appends the table under "## Loops and width" in experiments/RESULTS.md.
+With --record, records the table at the end of the "## Loops and width" section of
+experiments/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import os
 import platform
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS, record
 from scipy.stats import spearmanr
 
 from sda.audio.seam import measure_seam
@@ -42,7 +43,6 @@ from sda.generate.loop_cut import loop_audio
 from sda.generate.loop_length import LoopLength, loop_length
 from sda.library import open_model
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 WIDTHS = tuple(round(0.1 * step, 1) for step in range(11))
 MOVEMENTS = (0.0, 0.5, 1.0)
 
@@ -115,15 +115,12 @@ def width_and_movement(loops, rate: int) -> dict:
     }
 
 
-def record(args, bundle, length: LoopLength, made: dict, joins: dict, field: dict) -> None:
+def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, field: dict) -> None:
     config = bundle.codec.config
     count = args.count
     swing = " / ".join(f"{field['swing'][m]:.1f}" for m in MOVEMENTS)
     joined = ", ".join(f"{label} {passed}/{count}" for label, passed in joins.items())
     lines = [
-        "",
-        "## Loops and width",
-        "",
         f"{date.today()}, `experiments/bench_loops.py {args.model}`, {platform.machine()}, torch "
         f"{torch.__version__}, 2 threads (load average {os.getloadavg()[0]:.1f} at the end). "
         f"Codec {config.num_levels} levels x {config.codebook_size} codes at "
@@ -143,11 +140,9 @@ def record(args, bundle, length: LoopLength, made: dict, joins: dict, field: dic
         f"| largest mono downmix error | {field['downmix_error']:.1e} | ~0 |",
         f"| speed, loop + stereo field (x real time, decoding included) | {made['speed']:.1f} "
         "| >= 10 |",
-        "",
     ]
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
-    print(f"appended to {RESULTS}")
+    record("Loops and width", "\n".join(lines))
+    print(f"recorded under ## Loops and width in {RESULTS}")
 
 
 def main() -> None:
@@ -157,7 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="loop length (default 4 s)")
     parser.add_argument("--bars", type=float, help="tempo-fitted length: bars at --bpm")
     parser.add_argument("--bpm", type=float)
-    parser.add_argument("--record", action="store_true", help="append to experiments/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record in experiments/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
     bundle = open_model(args.model)
@@ -179,7 +174,7 @@ def main() -> None:
     field = width_and_movement(made["loops"], int(config.sample_rate))
     print("width and movement:", field, flush=True)
     if args.record:
-        record(args, bundle, length, made, joins, field)
+        record_table(args, bundle, length, made, joins, field)
 
 
 if __name__ == "__main__":

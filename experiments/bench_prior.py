@@ -12,7 +12,8 @@ Without --codec it trains a cpu-small codec on --data (default: the real sonic-p
     two other real datasets (lmms samples, warzone2100 music);
   - level: the median peak (dBFS) of free takes (no controls), decoded and as `render` writes them,
     next to the training files' median peak.
-Prints a table and appends it under "## Prior" to experiments/RESULTS.md (unless --no-append).
+Prints a table and records it at the end of the "## Prior" section of experiments/RESULTS.md
+(unless --no-append).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import record
 from scipy import linalg
 from scipy.stats import spearmanr
 
@@ -40,7 +42,6 @@ from sda.generate.stereo_takes import decode_take, downmix
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).with_name("RESULTS.md")
 DEV = Path.home() / ".cache/sda-dev-audio"
 SONIC_PI = DEV / "sonic-pi-samples/usr/share/sonic-pi/samples"
 LMMS = DEV / "lmms-common/usr/share/lmms/samples"
@@ -317,9 +318,6 @@ def main() -> None:
     print("novelty: longest copy", copy_frames / frame_rate, "s; FD", distances, flush=True)
 
     lines = [
-        "",
-        "## Prior",
-        "",
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
         f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
         f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
@@ -381,8 +379,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_append:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        record("Prior", text)
 
 
 def _folder(prior: Path) -> str:

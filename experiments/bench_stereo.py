@@ -10,7 +10,8 @@ by k-means on mid AND side latents of the first `--fit` Warzone 2100 tracks, the
 `--held-out` tracks (a `--seconds` clip from the middle of each): side/mid energy ratio error (dB)
 and inter-channel correlation error of the reconstructions, the unquantized path (encoder ->
 decoder, the ceiling of these weights) beside it, the side with fewer levels, and encode + decode
-speed against the mono codec on the downmix. Appends to RESULTS.md under "## Stereo".
+speed against the mono codec on the downmix. Records the table at the end of the "## Stereo"
+section of experiments/RESULTS.md unless --no-record.
 Without --minutes no training: the base codec has never been fine-tuned on side signals here.
 With `--minutes M` it fine-tunes a stereo and a mono codec from the base on the `--fit` tracks
 for M minutes each through `sda-train` itself (experiments/stereo_fine_tune.py) and scores both
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import record
 from timing import best_time
 
 from sda.audio.dsp import mel_distance
@@ -40,7 +42,6 @@ from sda.models.base_codec import load_base_codec
 from sda.models.codec import Codec
 from sda.models.stereo_codec import StereoCodec, mid_side_batch, to_mid_side
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 WARZONE = Path("~/.cache/sda-dev-audio/warzone2100-music").expanduser()
 TINY = 1e-12
 
@@ -158,13 +159,6 @@ def table(results: dict[str, dict], originals: list[np.ndarray]) -> str:
     return "\n".join(lines)
 
 
-def record(text: str) -> None:
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if "## Stereo" not in current:
-        current = current.rstrip("\n") + "\n\n## Stereo\n"
-    RESULTS.write_text(current.rstrip("\n") + "\n\n" + text + "\n", encoding="utf-8")
-
-
 def fine_tune_main(args: argparse.Namespace, files: list[Path], rate: int) -> None:
     """--minutes: stereo and mono fine-tunes of the same length, scored on held-out tracks."""
     import stereo_fine_tune as tune
@@ -193,7 +187,7 @@ def fine_tune_main(args: argparse.Namespace, files: list[Path], rate: int) -> No
     print(text)
     print(f"picture: {picture}")
     if not args.no_record:
-        record(text)
+        record("Stereo", text)
 
 
 def main() -> None:
@@ -241,7 +235,7 @@ def main() -> None:
     text = f"{head}\n\n{body}\n{tail}"
     print(text)
     if not args.no_record:
-        record(text)
+        record("Stereo", text)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ run exists, generates --takes free takes of --seconds, and compares their stereo
 material's (--seconds windows from the middle of each training file): side/mid energy ratio
 (dB), L/R correlation, L/R balance (dB), the mono downmix's loss (dB), and how much of the side
 the direction rows place off centre (the share of frames and bands with |rho| >= 0.5). Medians
-over takes and windows; appends to RESULTS.md under "## Stereo" unless --no-record.
+over takes and windows; records them at the end of the "## Stereo" section of
+experiments/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import platform
 
 import numpy as np
 import torch
-from bench_stereo import record
 from bench_take_level import prior_parser, trained_bundle
+from results_file import record
 from stereo_fine_tune import balance_db, correlation, side_mid_db
 
 from sda.audio.io import load_audio
@@ -107,7 +108,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_record:
-        record(text)
+        record("Stereo", text)
 
 
 if __name__ == "__main__":
