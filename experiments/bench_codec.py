@@ -187,8 +187,17 @@ def append_row(row: str) -> None:
     end = start + 1
     while end < len(lines) and not lines[end].startswith("## "):
         end += 1
-    last_row = max((i for i in range(start, end) if lines[i].startswith("|")), default=end - 1)
-    lines.insert(last_row + 1, row)
+    # the section's first table with this header: later notes hold tables of their own, and a
+    # row appended to the last table of the section landed under another table's columns
+    header = HEADER.split("\n")[0]
+    table = next((i for i in range(start, end) if lines[i] == header), None)
+    if table is None:
+        lines[end:end] = ["", *HEADER.rstrip("\n").split("\n"), row, ""]
+    else:
+        last_row = table
+        while last_row + 1 < end and lines[last_row + 1].startswith("|"):
+            last_row += 1
+        lines.insert(last_row + 1, row)
     tmp = RESULTS.with_suffix(".tmp")
     tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
     os.replace(tmp, RESULTS)
