@@ -58,3 +58,26 @@ def test_broadband_figures_match_the_benchmark_formulas() -> None:
     expected_db = 10 * np.log10(np.sum(side**2) / np.sum(mid**2))
     assert abs(float(correlation(reference)[0]) - expected_corr) < 1e-5
     assert abs(float(side_mid_db(reference)[0]) - expected_db) < 1e-3
+
+
+def test_the_per_channel_loss_is_off_by_default_and_adds_its_term_when_asked() -> None:
+    from dataclasses import replace
+
+    from sda.models.codec import CodecConfig
+    from sda.training.codec_module import CodecModule, CodecTrainingConfig
+
+    config = CodecConfig(**{**factories.TINY_CODEC, "channels": 2, "side_direction": True})
+    stereo = wide()
+    default = CodecModule(config, training=CodecTrainingConfig())
+    recon, _ = default._codec_batch(stereo)
+    recon = recon + 0.01 * torch.randn_like(recon)  # a decode that is not exact
+    image_only, logs = default._stereo_loss(recon, stereo)
+    assert "train/mel_channels" not in logs  # the cost is not paid by default
+    asked = CodecModule(config, training=replace(CodecTrainingConfig(), stereo_weight=0.5))
+    both, logs = asked._stereo_loss(recon, stereo)
+    channel = asked.spectral_loss(
+        asked._rebuilt(recon, stereo).reshape(4, -1), stereo.reshape(4, -1)
+    )
+    term = 0.5 * (15.0 * channel.mel + 2.0 * channel.stft)
+    assert float(logs["train/mel_channels"]) > 0
+    assert torch.allclose(both, image_only + term, rtol=1e-4)
