@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from hydra.utils import instantiate
+from results_file import RESULTS
 
 from sda.audio.attacks import compare_attacks
 from sda.audio.dsp import mel_distance
@@ -37,7 +38,6 @@ from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
 from sda.training.train_codec import compose_config, datamodule_config, train
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = (
     "| date | data | model | K x levels | budget | steps | held-out mel (levels 1/2/4/all) "
     "| MR-STFT | codes used % per level | train audio-s/s | enc+dec x RT | peak RSS GB | notes |\n"

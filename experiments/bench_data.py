@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS
 
 from sda.audio.dsp import resample
 from sda.dataset import scan_folder
@@ -25,7 +26,6 @@ DEFAULT_FOLDERS = [
     DEV_AUDIO / "sonic-pi-samples/usr/share/sonic-pi/samples",
     DEV_AUDIO / "lmms-common/usr/share/lmms/samples",
 ]
-RESULTS = Path(__file__).parent / "RESULTS.md"
 HEADER = (
     "| date | measurement | seconds | x real time | notes |\n| --- | --- | ---: | ---: | --- |\n"
 )

@@ -28,11 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import RESULTS
+
 DEV_AUDIO = Path.home() / ".cache" / "sda-dev-audio"
 SAMPLE_ROOTS = ("sonic-pi-samples/usr/share/sonic-pi/samples", "lmms-common/usr/share/lmms/samples")
 MUSIC_ROOT = "warzone2100-music/usr/share/games/warzone2100/music"
 SAMPLE_SUFFIXES = {".wav", ".flac", ".ogg"}
-RESULTS = Path(__file__).parent / "RESULTS.md"
 HEADER = (
     "| date | set | files | audio | cold scan s | scan peak MB | cached scan s | cache | "
     "first step s | train peak MB | steps/s |\n"

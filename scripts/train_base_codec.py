@@ -46,18 +46,14 @@ def run_name(args: argparse.Namespace) -> str:
 
 def overrides(args: argparse.Namespace) -> list[str]:
     seconds = int(args.hours * 3600)
-    start = [f"name={run_name(args)}", "init_from=none"]
+    start = ["init_from=none"]
     if args.from_shipped:  # both halves learn; 1e-3 is about where 5,000 steps of decay stood
-        start = [
-            f"name={run_name(args)}",
-            "init_from=base",
-            "training.freeze_encoder=false",
-            "training.learning_rate=1.0e-3",
-        ]
+        start = ["init_from=base", "training.freeze_encoder=false", "training.learning_rate=1.0e-3"]
     return [
         f"recipe={args.recipe}",
         f"data.dir={args.corpus}",
         f"paths.output_dir={args.output_dir}",
+        f"name={run_name(args)}",
         *start,
         "data.augment=true",  # gain, polarity, varispeed and mixing: a more varied corpus
         f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00",

@@ -4,14 +4,17 @@ layout of the contract (what `sda-train` / `sda-train-prior` write)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 SAMPLE_RATE = 48_000
+REPO = Path(__file__).resolve().parents[1]
 
 # Small enough to train in seconds on one CPU core, big enough to reconstruct something.
 TINY_CODEC = dict(
@@ -337,3 +340,15 @@ def run_group(command: list[str], *, cwd: Path, env: dict, timeout: float) -> tu
         output, _ = process.communicate()
         return -1, f"timed out after {timeout} s\n{output}"
     return process.returncode, output
+
+
+def repo_script(relative: str, monkeypatch):
+    """A script of the repository (e.g. "scripts/base_corpus.py"), loaded as a module under its
+    file name, as its siblings import it; `monkeypatch` removes it from sys.modules afterwards
+    (dataclasses look their module up there)."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, path.stem, module)
+    spec.loader.exec_module(module)
+    return module

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "results_file.py"
+from factories import repo_script
 
 BEFORE = "# Results\n\n## Codec\n\nold codec entry\n\n## Prior\n\nold prior entry\n"
 
@@ -16,11 +11,7 @@ BEFORE = "# Results\n\n## Codec\n\nold codec entry\n\n## Prior\n\nold prior entr
 @pytest.fixture
 def results_file(monkeypatch):
     """experiments/results_file.py loaded as a module, as the benchmarks import it."""
-    spec = importlib.util.spec_from_file_location("results_file", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "results_file", module)
-    spec.loader.exec_module(module)
-    return module
+    return repo_script("experiments/results_file.py", monkeypatch)
 
 
 def test_an_entry_lands_at_the_end_of_its_section_not_of_the_file(results_file, tmp_path):

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from factories import TINY_CODEC
+from factories import TINY_CODEC, repo_script
 
 from sda.models.base_codec import (
     BaseCodecError,
@@ -120,21 +120,8 @@ def test_the_corpus_manifest_names_only_the_allowed_packages_with_licences():
     assert manifest["seconds"] == pytest.approx(sum(e["seconds"] for e in packages.values()), 0.1)
 
 
-def _script(name: str, monkeypatch):
-    """One of the repository's scripts/NAME.py, loaded as a module."""
-    import importlib.util
-    import sys
-
-    script = base_codec_path().parents[2] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, script)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_corpus_script_reports_a_missing_package_and_goes_on(tmp_path, capsys, monkeypatch):
-    corpus = _script("base_corpus", monkeypatch)
+    corpus = repo_script("scripts/base_corpus.py", monkeypatch)
     assert corpus.unpack("no-such-sda-package-xyz", tmp_path) is None
     assert "no-such-sda-package-xyz: apt-get download failed" in capsys.readouterr().out
 
@@ -144,7 +131,7 @@ def test_going_on_from_the_shipped_base_trains_both_halves_and_counts_every_step
 
     from sda.training.train_codec import compose_config
 
-    script = _script("train_base_codec", monkeypatch)
+    script = repo_script("scripts/train_base_codec.py", monkeypatch)
     args = Namespace(
         hours=1.5, recipe="cpu", corpus="/corpus", output_dir="/out", override=[],
         from_shipped=True,
