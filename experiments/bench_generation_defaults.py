@@ -2,12 +2,14 @@
 against the time a take costs, for several (guidance, candidates) pairs on a trained prior.
 
     python experiments/bench_generation_defaults.py --prior outputs/bench16/prior/fixedgap \
-        [--pairs 1:1,3:1,1:4,3:4] [--seconds 4] [--no-record]
+        [--pairs 1:1,3:1,1:4,3:4] [--seconds 4] [--controls tension] [--no-record]
 
-For each pair: Spearman rho of setting vs measured descriptor per control on the takes as the CLI
-writes them (render: tone EQ and level included), 5 settings x 4 seeds (`bench_prior`), and the
-speed of a 20 s take with two controls set, decoding included (best of 2, 2 threads). Records the
-table at the end of the "## Prior" section of experiments/RESULTS.md unless --no-record.
+For each pair: Spearman rho of setting vs measured descriptor per control (all six, or those
+named) on the takes as the CLI writes them (render: tone EQ and level included), 5 settings x 4
+seeds (`bench_prior`), and the speed of a 20 s take with brightness and density set, and with
+brightness and tension set, decoding included (best of 2, 2 threads). Candidates are steered
+while drawn (`sda.generate.particles`). Records the table at the end of the "## Prior" section of
+experiments/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sda.audio.descriptors import CONTROL_NAMES
 from sda.generate import generate
 from sda.library import resolve_bundle
 
-SPEED_CONTROLS = {"brightness": 0.8, "density": 0.3}
+SPEED_CONTROLS = ({"brightness": 0.8, "density": 0.3}, {"brightness": 0.8, "tension": 0.7})
 
 
 def pairs(text: str) -> list[tuple[float, int]]:
@@ -47,29 +49,36 @@ def prior_bundle(prior: str):
     )
 
 
-def measure_pair(bundle, guidance: float, candidates: int, seconds: float) -> dict:
+def measure_pair(
+    bundle, guidance: float, candidates: int, seconds: float, names: tuple[str, ...]
+) -> dict:
     """Rendered rho per control and x real time for one (guidance, candidates) pair."""
-    _, rendered = controllability(bundle, seconds, guidance, candidates)
+    _, rendered = controllability(bundle, seconds, guidance, candidates, names=names)
     generate(bundle, seconds=1.0, seed=99)  # warm up
-    taken = best_time(
-        lambda: generate(
-            bundle, seconds=20.0, seed=0, guidance=guidance, candidates=candidates,
-            controls=SPEED_CONTROLS,
-        ),
-        2,
-    )  # fmt: skip
-    return {"rho": {name: rendered[name][0] for name in CONTROL_NAMES}, "speed": 20.0 / taken}
+    speeds = []
+    for controls in SPEED_CONTROLS:
+        taken = best_time(
+            lambda controls=controls: generate(
+                bundle, seconds=20.0, seed=0, guidance=guidance, candidates=candidates,
+                controls=controls,
+            ),
+            2,
+        )  # fmt: skip
+        speeds.append(20.0 / taken)
+    return {"rho": {name: rendered[name][0] for name in names}, "speeds": speeds}
 
 
-def table(rows: dict[tuple[float, int], dict]) -> str:
-    header = " | ".join(CONTROL_NAMES)
+def table(rows: dict[tuple[float, int], dict], names: tuple[str, ...]) -> str:
+    header = " | ".join(names)
+    speeds = " | ".join(f"x real time ({' + '.join(c)}, 20 s, decoded)" for c in SPEED_CONTROLS)
     lines = [
-        f"| guidance, candidates | {header} | x real time (20 s, 2 controls, decoded) |",
-        "| --- |" + " ---: |" * (len(CONTROL_NAMES) + 1),
+        f"| guidance, candidates | {header} | {speeds} |",
+        "| --- |" + " ---: |" * (len(names) + len(SPEED_CONTROLS)),
     ]
     for (guidance, candidates), row in rows.items():
-        rhos = " | ".join(f"{row['rho'][name]:+.2f}" for name in CONTROL_NAMES)
-        lines.append(f"| {guidance:g}, {candidates} | {rhos} | {row['speed']:.1f} |")
+        rhos = " | ".join(f"{row['rho'][name]:+.2f}" for name in names)
+        speed = " | ".join(f"{value:.1f}" for value in row["speeds"])
+        lines.append(f"| {guidance:g}, {candidates} | {rhos} | {speed} |")
     return "\n".join(lines)
 
 
@@ -78,20 +87,25 @@ def main() -> None:
     parser.add_argument("--prior", required=True, help="prior run, bundle or library name")
     parser.add_argument("--pairs", default="1:1,3:1,1:4,3:4", help="guidance:candidates,...")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured take")
+    parser.add_argument("--controls", default=",".join(CONTROL_NAMES), help="name,name,...")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    names = tuple(name.strip() for name in args.controls.split(","))
     bundle = prior_bundle(args.prior)
     start = time.perf_counter()
     rows = {}
     for guidance, candidates in pairs(args.pairs):
         print(f"guidance {guidance:g}, candidates {candidates}", flush=True)
-        rows[(guidance, candidates)] = measure_pair(bundle, guidance, candidates, args.seconds)
+        rows[(guidance, candidates)] = measure_pair(
+            bundle, guidance, candidates, args.seconds, names
+        )
     text = (
-        f"{date.today()}, `experiments/bench_generation_defaults.py --prior {args.prior}`, "
+        f"{date.today()}, `experiments/bench_generation_defaults.py --prior {args.prior} "
+        f"--pairs {args.pairs} --seconds {args.seconds:g} --controls {args.controls}`, "
         f"{platform.machine()}, 2 threads: rendered takes of {args.seconds:g} s, 5 settings x "
         f"4 seeds per control; {(time.perf_counter() - start) / 60:.0f} min in all.\n\n"
-        + table(rows)
+        + table(rows, names)
     )
     print(text)
     if not args.no_record:

@@ -106,7 +106,12 @@ def speed(bundle, seconds: float, repeats: int = 3) -> tuple[float, float, float
 
 
 def controllability(
-    bundle, seconds: float, guidance: float, candidates: int = 1, temperature: float = 1.0
+    bundle,
+    seconds: float,
+    guidance: float,
+    candidates: int = 1,
+    temperature: float = 1.0,
+    names: tuple[str, ...] = CONTROL_NAMES,
 ) -> tuple[dict[str, tuple[float, list]], dict[str, tuple[float, list]]]:
     """Per control: Spearman rho of (setting, measured descriptor) and the mean per setting.
 
@@ -117,7 +122,8 @@ def controllability(
     rate = bundle.codec.config.sample_rate
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     plain, rendered = {}, {}
-    for index, name in enumerate(CONTROL_NAMES):
+    for name in names:
+        index = CONTROL_NAMES.index(name)
         settings, measured = [], {"plain": [], "rendered": []}
         for value in SETTINGS:
             for seed in SEEDS:

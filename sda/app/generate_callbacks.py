@@ -42,7 +42,7 @@ class GenerationSettings:
     # what `sda generate` uses with no control set; ticking one sets them as the CLI would
     # (sda.generate.sampling_defaults), and a preset keeps what it was saved with
     guidance: float = 1.0
-    candidates: int = 1  # used only when some control is ticked (sda.generate.steering)
+    candidates: int = 1  # used only when some control is ticked (sda.generate.particles)
     count: int = 1
     # a number, or [start, ..., end] for a control that moves over the take (sda.generate.curves)
     controls: dict[str, float | list[float]] = field(default_factory=dict)

@@ -126,8 +126,8 @@ CandidatesOption = Annotated[
     int | None,
     typer.Option(
         "--candidates",
-        help="With controls set: sample this many, keep the one measuring closest (1: off). "
-        "Unset: 4 when tension is set, else 1.",
+        help="With controls set: draw this many side by side; every second all continue from "
+        "the one measuring closest (1: off). Unset: 2 when tension is set, else 1.",
     ),
 ]
 GenerateChannelsOption = Annotated[

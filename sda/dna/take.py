@@ -22,9 +22,6 @@ class Take:
     codes: Codes
     audio: np.ndarray  # (samples,) or stereo (2, samples) float32 at `sample_rate`, level set
     sample_rate: int
-    # Descriptor values (raw units, e.g. Hz, dB) the steering measured on the kept candidate;
-    # empty when no candidates were compared.
-    measurements: Mapping[str, float] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)  # sources and operations
 
     def __post_init__(self) -> None:

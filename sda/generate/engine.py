@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from sda.dna.errors import CodesError
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, curve_mean, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
+from sda.generate.particles import ParticleSteering
 from sda.generate.render import render_take
 from sda.generate.rests import known_grid
 from sda.generate.sampling import SamplingSettings, sample_window
@@ -33,8 +33,8 @@ from sda.generate.settings import (
     GenerationSettings,
     checked_controls,
 )
-from sda.generate.steering import CandidateChoice, bundle_stats, closest_candidate
-from sda.generate.stereo_takes import decode_take, downmix, new_codes, prior_rows
+from sda.generate.steering import bundle_stats
+from sda.generate.stereo_takes import new_codes, prior_rows
 
 
 def control_tensors(
@@ -120,8 +120,10 @@ def continue_codes(
     overlap: int | None = None,
     known: torch.Tensor | None = None,  # (1, levels, frames) forced new codes, -1 where free
     on_progress: Callable[[int, int], None] | None = None,
+    steering: ParticleSteering | None = None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) new codes only
-    """`frames` new frames after `history`, window by window; `known` cells (rests) are forced."""
+    """`frames` new frames after `history`, window by window; `known` cells (rests) are forced;
+    with `steering` the rows are candidates steered chunk by chunk (`sda.generate.particles`)."""
     window = prior.config.context_frames
     overlap = window // 2 if overlap is None else max(0, min(overlap, window - 1))
     made: list[torch.Tensor] = []
@@ -140,6 +142,7 @@ def continue_codes(
             known=_window_known(known, given, done, new),
             settings=settings,
             generator=generator,
+            select=None if steering is None else steering.selection(done - given),
         )[:, :, given:]
         made.append(grid)
         history = grid if history is None else torch.cat([history[:, :, -window:], grid], dim=2)
@@ -182,10 +185,10 @@ def generate(
     `controls` maps control names to 0..1 targets, or to curves of keyframes spread over the take
     (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
     they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
-    sampled in one batch, decoded and measured, and the one closest to the controls is kept
-    (see `sda.generate.steering`). With `prompt` the new codes continue it; `include_prompt`
+    drawn side by side and steered: every second of new frames each one's latest chunk is decoded
+    and measured, and all continue from the closest (`sda.generate.particles`). With `prompt` the new codes continue it; `include_prompt`
     keeps prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
-    The take's audio is decoded once and its level set (`sda.generate.render`). A stereo model
+    The kept take's audio is decoded once and its level set (`sda.generate.render`). A stereo model
     samples mid and side together and gives a (2, samples) take; a stereo prompt continues both
     grids, a mono one counts as centred; candidates are measured on the mid.
     """
@@ -207,32 +210,28 @@ def generate(
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
     rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
+    steering = None if stats is None else ParticleSteering(codec, stats, conditioning, frames)
     grids = _sample_grids(
         prior, _prompt_history(models, prompt), frames, batch,
-        replace(settings, controls=conditioning), rests, on_progress,
+        replace(settings, controls=conditioning), rests, on_progress, steering,
     )  # fmt: skip
-    as_codes = partial(new_codes, models, fingerprint)
-    choice, decoded = CandidateChoice(0), None
-    if stats is not None:
-        audio = [decode_take(models, as_codes(grid, {})) for grid in grids]
-        rate = int(codec.config.sample_rate)
-        choice = closest_candidate([downmix(a) for a in audio], rate, conditioning, stats)
-        decoded = audio[choice.index]
-    new = grids[choice.index].numpy()  # (rows, frames): levels, or mid + side levels
+    chosen = 0
+    if steering is not None:  # the last choice: the candidates' final chunk
+        chosen = steering.closest(grids, max(0, frames - steering.chunk), frames)
+    new = grids[chosen].numpy()  # (rows, frames): levels, or mid + side levels
     if include_prompt and prompt is not None:
         new = np.concatenate([prior_rows(models, prompt), new], axis=1)
-        decoded = None  # the kept audio is the continuation alone: decode the whole once
     step = {
         "op": "generate", "seed": settings.seed, "seconds": settings.seconds,
         "temperature": settings.temperature, "top_k": top_k, "top_p": settings.top_p,
         "guidance": settings.guidance, "controls": targets, "prompt": prompt is not None,
     }  # fmt: skip
-    if choice.distances:
-        step["candidates"] = {"count": len(choice.distances), "chosen": choice.index,
-                              "distances": [round(d, 4) for d in choice.distances]}  # fmt: skip
+    if steering is not None:
+        step["candidates"] = {"count": batch, "chosen": chosen,
+                              "distances": [round(d, 4) for d in steering.distances]}  # fmt: skip
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
-    codes = as_codes(new, {"operations": operations})
-    return render_take(models, codes, targets, decoded=decoded, measurements=choice.measurements)
+    codes = new_codes(models, fingerprint, new, {"operations": operations})
+    return render_take(models, codes, targets)
 
 
 def _prompt_history(models: Any, prompt: Codes | None) -> torch.Tensor | None:
@@ -254,6 +253,7 @@ def _sample_grids(
     settings: GenerationSettings,
     rests: np.ndarray | None,  # (levels, frames): the codes of silence where the take rests
     on_progress: Callable[[int, int], None] | None,
+    steering: ParticleSteering | None = None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) on the CPU
     """`batch` grids of `frames` new frames from one generator seeded with `settings.seed`."""
     values, mask = control_tensors(settings.controls, batch, frames)
@@ -265,6 +265,7 @@ def _sample_grids(
         prior, history, frames, settings=sampling_settings(settings), generator=generator,
         controls=values, control_mask=mask, batch=batch, on_progress=on_progress,
         known=None if rests is None else torch.from_numpy(rests)[None].to(device),
+        steering=steering,
     ).cpu()  # fmt: skip
 
 

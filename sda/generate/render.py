@@ -130,14 +130,11 @@ def render_take(
     models: Any,
     codes: Codes,
     controls: Mapping[str, ControlValue] | None = None,
-    *,
-    decoded: np.ndarray | None = None,  # (samples,) or (2, samples): the codes' audio
-    measurements: Mapping[str, float] | None = None,
 ) -> Take:
-    """The `Take` of a generated grid: decoded (unless `decoded` is given), its spans released
+    """The `Take` of a generated grid: decoded once, its spans released
     into density's rests (`sda.generate.rests`), its roughness (`sda.generate.roughness`), tone
     (`sda.generate.tone`) and level set; a stereo model's take is (2, samples)."""
-    audio = decode_take(models, codes) if decoded is None else decoded  # a bundle: id known
+    audio = decode_take(models, codes)  # a bundle: its id is known, the check is cheap
     if "density" in (controls or {}):  # a sparse take's spans fade out into their rests
         config = models.codec.config
         rests = resting_frames(models, codes)
@@ -148,7 +145,6 @@ def render_take(
         codes=codes,
         audio=set_level(models, audio, controls),
         sample_rate=int(models.codec.config.sample_rate),
-        measurements=dict(measurements or {}),
     )
 
 

@@ -126,6 +126,30 @@ def guided_condition(
     return condition, scale
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Steering while sampling: every `every` columns, `choose(delayed grid so far)` gives the
+    row (batch,) each row continues from, or None to leave them as they are."""
+
+    every: int
+    choose: Callable[[Tensor], Tensor | None]
+
+
+def resample_rows(out: Tensor, cache: list | None, rows: Tensor | None, repeat: int) -> None:
+    """Rows of the grid (and of the cache: the conditional rows, then the unconditional ones)
+    replaced in place by the chosen rows."""
+    if rows is None:
+        return
+    rows = rows.to(out.device)
+    out[:] = out[rows]
+    if cache is not None:
+        batch = out.shape[0]
+        every_row = torch.cat([rows + part * batch for part in range(repeat)])
+        for layer in cache:
+            layer.keys[:] = layer.keys[every_row]
+            layer.values[:] = layer.values[every_row]
+
+
 @torch.inference_mode()
 def sample_window(
     prior: Prior,
@@ -140,7 +164,11 @@ def sample_window(
     generator: torch.Generator | None = None,
     use_cache: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    select: Selection | None = None,
 ) -> Tensor:  # -> (batch, levels, frames) long; the first prompt_frames equal the prompt
+    """One window of codes. With `select` the rows are particles: every `select.every` drawn
+    columns it sees the grid so far and may return which row each row becomes (the cache's rows
+    follow), so a take can be steered as it is drawn; every row must share the same controls."""
     config = prior.config
     device = prior.position_embedding.weight.device
     if prompt is not None:
@@ -193,6 +221,8 @@ def sample_window(
                         logits.reshape(-1, config.codebook_size), settings, generator
                     ).view(batch, config.num_levels)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
+                if select is not None and (column - first + 1) % select.every == 0:
+                    resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:

@@ -37,7 +37,7 @@ def test_requested_length_and_valid_indices(bundle):
     assert audio.shape == (codes.frames * bundle.codec.config.samples_per_frame,)
     assert audio.dtype == np.float32 and np.isfinite(audio).all()
     np.testing.assert_array_equal(audio, decode_codes(bundle.codec, codes))
-    assert take.sample_rate == bundle.codec.config.sample_rate and take.measurements == {}
+    assert take.sample_rate == bundle.codec.config.sample_rate
     assert take.provenance["operations"][-1]["op"] == "generate"
 
 
@@ -62,7 +62,7 @@ def test_guidance_zero_equals_unconditional(bundle):
 
 
 def test_candidates_keep_the_take_closest_to_the_controls(bundle):
-    from sda.audio.descriptors import DescriptorStats, measure
+    from sda.audio.descriptors import DescriptorStats
     from sda.generate.steering import control_distance
     from sda.generate.tone import set_tone
 
@@ -75,15 +75,13 @@ def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     record = chosen.provenance["operations"][-1]["candidates"]
     assert record["count"] == 4 and len(record["distances"]) == 4
     assert record["distances"][record["chosen"]] == min(record["distances"])
-    # the recorded distance is what the chosen grid measures, and no candidate came closer
+    # a take shorter than a steering chunk is chosen whole: the recorded distance is what the
+    # kept grid measures, and the take is that grid's decode, EQ'd to the setting
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     audio = decode_codes(bundle.codec, chosen)
-    toned = set_tone(bundle, audio, target)  # the kept candidate's own decode, EQ'd to the setting
-    np.testing.assert_array_equal(take.audio, toned)
+    np.testing.assert_array_equal(take.audio, set_tone(bundle, audio, target))
     measured = control_distance(audio, bundle.codec.config.sample_rate, target, stats)
     assert measured == pytest.approx(min(record["distances"]), abs=1e-4)
-    rate = bundle.codec.config.sample_rate
-    assert take.measurements["brightness"] == pytest.approx(measure(audio, rate)["brightness"])
     # one candidate is plain generation; controls left unset leave nothing to choose by
     single = generate(bundle, controls=target, candidates=1, **settings).codes
     assert "candidates" not in single.provenance["operations"][-1]

@@ -1,4 +1,5 @@
-"""One decode per take: candidates are decoded once to be measured, and the kept one is the take."""
+"""One decode per take: candidates are measured on short decoded chunks, all candidates in one
+batch per choice, and the kept take is decoded once, whole."""
 
 import numpy as np
 import pytest
@@ -31,16 +32,17 @@ def test_a_free_take_is_decoded_once(tiny_prior_bundle, decodes):
     assert len(take.audio) == take.codes.frames * tiny_prior_bundle.codec.config.samples_per_frame
 
 
-def test_candidates_are_each_measured_once_and_the_kept_one_is_not_decoded_again(
+def test_candidates_are_measured_in_batches_and_the_kept_one_decoded_once(
     tiny_prior_bundle, decodes
 ):
     controls = {"brightness": 0.8, "loudness": 0.5}
     take = generate(tiny_prior_bundle, seconds=0.3, seed=2, controls=controls, candidates=3)
-    assert len(decodes) == 3  # one per candidate, none for the take itself
+    # a take shorter than a steering chunk: one choice, the three candidates in one batch
+    assert [shape[0] for shape in decodes] == [3, 1]
+    assert decodes[-1][-1] == take.codes.frames  # the kept take, whole
     assert take.provenance["operations"][-1]["candidates"]["count"] == 3
-    assert set(take.measurements) >= {"brightness", "loudness"}
     decodes.clear()
-    # the same take from its codes costs a decode: what `generate` saved
+    # the same take from its codes costs a decode, as `generate` made it
     np.testing.assert_array_equal(render(tiny_prior_bundle, take.codes, controls), take.audio)
     assert len(decodes) == 1
 
@@ -52,5 +54,6 @@ def test_a_kept_prompt_is_decoded_with_the_continuation_once(tiny_prior_bundle, 
         tiny_prior_bundle, seconds=0.2, seed=4, prompt=prompt, include_prompt=True,
         controls={"warmth": 0.3}, candidates=2,
     )  # fmt: skip
-    # two candidates of the new part, then the whole take (prompt + new part) once
-    assert len(decodes) == 3 and decodes[-1][-1] == take.codes.frames > prompt.frames
+    # the two candidates of the new part in one batch, then the whole take (prompt + new part)
+    assert [shape[0] for shape in decodes] == [2, 1]
+    assert decodes[-1][-1] == take.codes.frames > prompt.frames

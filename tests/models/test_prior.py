@@ -3,9 +3,15 @@
 import pytest
 import torch
 
-from sda.generate.sampling import SamplingSettings, filter_logits, sample_window
+from sda.generate.sampling import (
+    SamplingSettings,
+    Selection,
+    filter_logits,
+    resample_rows,
+    sample_window,
+)
 from sda.models.delay_pattern import apply_delay, delay_mask, undo_delay
-from sda.models.prior import Prior, PriorConfig
+from sda.models.prior import LayerCache, Prior, PriorConfig
 
 LEVELS, CODES = 4, 32
 
@@ -124,6 +130,55 @@ def test_cached_sampling_equals_uncached(prior, guidance, per_frame, rests):
     assert results[0].shape == (2, LEVELS, 20) and int(results[0].max()) < CODES
     if rests:
         assert (results[0][:, :, 8:14] == 3).all() and (results[0][:, :, 17:] == 5).all()
+
+
+@pytest.mark.parametrize("guidance", [1.0, 3.0])
+def test_rows_chosen_while_sampling_carry_their_cache(prior, guidance):
+    """Steering (`Selection`): every few columns each row becomes a chosen row; the cached keys
+    and values must follow the rows, so cached sampling still equals uncached sampling."""
+    prompt = torch.randint(0, CODES, (1, LEVELS, 4)).expand(3, -1, -1)
+    controls = torch.rand(1, 6).expand(3, -1)  # particles share their controls
+    seen: list[int] = []
+
+    def choose(delayed):  # the row whose latest column sums highest; a real choice, varying
+        seen.append(delayed.shape[2])
+        return delayed[:, :, -1].sum(dim=1).argmax().repeat(delayed.shape[0])
+
+    results = [
+        sample_window(
+            prior,
+            frames=18,
+            prompt=prompt,
+            controls=controls,
+            settings=SamplingSettings(temperature=1.5, guidance=guidance),
+            generator=torch.Generator().manual_seed(3),
+            use_cache=use_cache,
+            select=Selection(every=5, choose=choose),
+        )
+        for use_cache in (True, False)
+    ]
+    assert torch.equal(results[0], results[1])
+    first = 4  # the first free column: the prompt's frames come before it
+    assert seen[:3] == [first + 5, first + 10, first + 15]
+    # after the last choice the rows draw apart, but everything before it is the chosen row's
+    delayed = apply_delay(results[0], CODES)
+    last = seen[-1]
+    assert (delayed[:, :, :last] == delayed[:1, :, :last]).all()
+    assert not (delayed == delayed[:1]).all()
+
+
+def test_chosen_rows_take_their_cache_in_both_halves_of_a_guided_batch():
+    """A guided batch caches the conditional rows, then the unconditional ones: both move."""
+    out = torch.arange(3)[:, None, None].expand(3, LEVELS, 6).clone()  # row r holds r
+    cache = [LayerCache(6, 2, 10, 4, like=torch.zeros(1)) for _ in range(2)]
+    for layer in cache:
+        layer.append(*(torch.arange(6.0)[:, None, None, None].expand(6, 2, 7, 4),) * 2)
+    resample_rows(out, cache, torch.tensor([2, 2, 0]), repeat=2)
+    assert out[:, 0, 0].tolist() == [2, 2, 0]
+    for layer in cache:  # conditional rows 0-2, unconditional 3-5 (row r's twin is r + 3)
+        assert layer.keys[:, 0, 0, 0].tolist() == [2, 2, 0, 5, 5, 3]
+        assert layer.values[:, 0, 0, 0].tolist() == [2, 2, 0, 5, 5, 3]
+        assert layer.length == 7
 
 
 def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):

@@ -1,0 +1,81 @@
+"""Candidates steered while drawn (`sda.generate.particles`): a choice every chunk, by the controls
+the render cannot set, each chunk measured against the curve's value over it."""
+
+import numpy as np
+import pytest
+
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
+from sda.dna.decode import decode_codes
+from sda.generate import generate, particles
+from sda.generate.particles import ParticleSteering, steered_names
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SETTINGS = dict(seconds=0.5, temperature=2.0, guidance=1.0)  # several prior windows
+
+
+@pytest.fixture
+def short_chunks(monkeypatch):
+    """Chunks of 0.05 s: a tiny model's half-second take holds ten choices."""
+    monkeypatch.setattr(particles, "CHUNK_SECONDS", 0.05)
+
+
+def brightness_gap(bundle, codes, target: float) -> float:
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    raw = measure(decode_codes(bundle.codec, codes), bundle.codec.config.sample_rate)
+    scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
+    return abs(float(scaled[CONTROL_NAMES.index("brightness")]) - target)
+
+
+def test_the_notes_controls_steer_when_asked_for_else_every_control():
+    assert steered_names({"brightness": 0.2, "tension": 0.8, "density": 0.1}) == ["tension"]
+    assert steered_names({"brightness": 0.2, "loudness": 0.4}) == ["brightness", "loudness"]
+
+
+def test_choices_are_made_every_chunk_and_the_take_is_deterministic(
+    tiny_prior_bundle, short_chunks, monkeypatch
+):
+    choices: list[int] = []
+    real = ParticleSteering.closest
+
+    def counted(self, grid, start, end, take_offset=0):
+        choices.append(end - start)
+        return real(self, grid, start, end, take_offset)
+
+    monkeypatch.setattr(ParticleSteering, "closest", counted)
+    controls = {"brightness": 0.9}
+    take = generate(tiny_prior_bundle, seed=3, controls=controls, candidates=3, **SETTINGS)
+    chunk = round(0.05 * tiny_prior_bundle.codec.config.frame_rate)
+    assert len(choices) >= take.codes.frames // chunk - 1  # every chunk, and a last one
+    assert all(size <= chunk for size in choices)
+    again = generate(tiny_prior_bundle, seed=3, controls=controls, candidates=3, **SETTINGS)
+    assert np.array_equal(take.codes.indices, again.codes.indices)
+    record = take.codes.provenance["operations"][-1]["candidates"]
+    assert record["count"] == 3 and record["distances"][record["chosen"]] == min(
+        record["distances"]
+    )
+
+
+def test_steering_brings_takes_closer_to_the_controls(tiny_prior_bundle, short_chunks):
+    """Over a few seeds, steered takes measure closer to a brightness asked for than one take."""
+    gaps = {1: [], 4: []}
+    for target in (0.1, 0.9):
+        for seed in range(3):
+            for count in gaps:
+                codes = generate(
+                    tiny_prior_bundle, seed=seed, controls={"brightness": target},
+                    candidates=count, **SETTINGS,
+                ).codes  # fmt: skip
+                gaps[count].append(brightness_gap(tiny_prior_bundle, codes, target))
+    assert np.mean(gaps[4]) < np.mean(gaps[1])
+
+
+def test_a_chunk_is_measured_against_the_curve_over_its_own_frames(tiny_prior_bundle):
+    stats = DescriptorStats.from_dict(tiny_prior_bundle.descriptor_stats)
+    controls = {"brightness": [0.0, 1.0], "loudness": 0.3}
+    steering = ParticleSteering(tiny_prior_bundle.codec, stats, controls, frames=101)
+    assert steering.wanted(0, 10) == pytest.approx({"brightness": 0.045, "loudness": 0.3})
+    assert steering.wanted(91, 101)["brightness"] == pytest.approx(0.955)
+    assert steering.wanted(-5, 0)["brightness"] == 0.0  # a prompt's frames: the curve's start
+    tension = ParticleSteering(tiny_prior_bundle.codec, stats, {"tension": 0.8, **controls}, 101)
+    assert tension.wanted(0, 10) == {"tension": pytest.approx(0.8)}
