@@ -1,13 +1,13 @@
 """Steering a take while it is drawn: candidates as particles, the closest kept every second.
 
-Choosing the best of several whole takes (the candidates' old way) can only pick the take whose
-average lands nearest; a 20 s take averages a lot away, and a curve's rise is lost in the mean.
-Here the candidates are drawn side by side in one batch, and every `CHUNK_SECONDS` of new frames
-each one's latest chunk is decoded (the mid: the codec's own levels), measured with the
-descriptors the controls are defined by, and every row continues from the one closest to the
-controls' values over that chunk. The choice compounds: a take drifting away from a tension it
-was asked for is pulled back within a second, and one decode of a short chunk per candidate is
-all it costs (`sda.generate.sampling.Selection`).
+Choosing the best of several whole takes (the candidates' old way) picks among a few finished
+takes; here the choice compounds. The candidates are drawn side by side in one batch, and every
+`CHUNK_SECONDS` of new frames each one's latest chunk is decoded (the mid: the codec's own
+levels), measured with the descriptors the controls are defined by, and every row continues from
+the one closest to the controls' values over that chunk (`sda.generate.sampling.Selection`): a
+take drifting away from the tension asked for is pulled back within a second. Two steered
+candidates follow tension about as well as the best of four whole takes did, at 1.5x the speed
+(experiments/RESULTS.md, "## Prior", 2026-12-05).
 
 Which controls the chunks are measured by: those the render cannot set (`sampling_defaults`:
 tension, which lives in the notes), when any is asked for; otherwise every control asked for.
@@ -48,7 +48,6 @@ class ParticleSteering:
     targets: Mapping[str, ControlValue]  # as the prior reads them (`conditioning_controls`)
     frames: int  # the take's new frames
     distances: list[float] = field(default_factory=list)  # of the latest choice, per row
-    chosen: int = 0
 
     def __post_init__(self) -> None:
         config = self.codec.config
@@ -90,5 +89,4 @@ class ParticleSteering:
         wanted = self.wanted(take_offset + start, take_offset + end)
         rate = int(self.codec.config.sample_rate)
         self.distances = [control_distance(row, rate, wanted, self.stats) for row in audio]
-        self.chosen = int(np.argmin(self.distances))
-        return self.chosen
+        return int(np.argmin(self.distances))
