@@ -136,7 +136,8 @@ def controllability(
                     ("plain", decode_take(bundle, take.codes)),  # a stereo model: both grids
                     ("rendered", take.audio),
                 ):
-                    raw = np.array([measure(audio, rate)[n] for n in CONTROL_NAMES])
+                    measured_raw = measure(audio, rate)  # once per take, not once per name
+                    raw = np.array([measured_raw[n] for n in CONTROL_NAMES])
                     measured[kind].append(float(stats.normalize(raw)[index]))
         for kind, table in (("plain", plain), ("rendered", rendered)):
             values = measured[kind]

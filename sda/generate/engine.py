@@ -186,11 +186,12 @@ def generate(
     (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
     they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
     drawn side by side and steered: every second of new frames each one's latest chunk is decoded
-    and measured, and all continue from the closest (`sda.generate.particles`). With `prompt` the new codes continue it; `include_prompt`
-    keeps prompt + continuation. `on_progress(done_frames, total_frames)` reports progress.
-    The kept take's audio is decoded once and its level set (`sda.generate.render`). A stereo model
-    samples mid and side together and gives a (2, samples) take; a stereo prompt continues both
-    grids, a mono one counts as centred; candidates are measured on the mid.
+    and measured, and all continue from the closest (`sda.generate.particles`). With `prompt`
+    the new codes continue it; `include_prompt` keeps prompt + continuation.
+    `on_progress(done_frames, total_frames)` reports progress. The kept take's audio is decoded
+    once and its level set (`sda.generate.render`). A stereo model samples mid and side together
+    and gives a (2, samples) take; a stereo prompt continues both grids, a mono one counts as
+    centred; candidates are measured on the mid.
     """
     settings = GenerationSettings(  # one set of limits, shared with the CLI and the app
         seconds=seconds,
