@@ -9,6 +9,11 @@ to the next budget (trainer.max_time counts across resumes, the learning-rate sc
 and so on. Scores are bench_codec's: held-out mel of the best checkpoint on the run's held-out
 clips and on the unseen folder, attack peak error. Prints a table and records it at the end of
 the "## Codec" section of experiments/RESULTS.md unless --no-record.
+
+An hour's budget may not fit in one sitting: with `--work DIR` the runs and their scores stay in
+DIR, and calling again with the same DIR skips the budgets already scored and resumes a run cut
+short from its last checkpoint (the time it had spent counts; the minutes since that checkpoint
+are spent again).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/tra
 
 import argparse
 import datetime
+import json
 import tempfile
 from pathlib import Path
 
@@ -42,8 +48,14 @@ def subset(folder: Path, count: int, scratch: Path) -> Path:
 
 
 def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Path) -> list[dict]:
+    scores = Scores(scratch / "scores.json")
     rows = []
     for minutes in budgets:
+        done = scores.get(data.name, start, minutes)
+        if done is not None:  # a --work folder from an earlier, interrupted call
+            print(f"scored before: {done}", flush=True)
+            rows.append(done)
+            continue
         seconds = int(minutes * 60)
         cfg = compose_config(
             [
@@ -62,6 +74,7 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
         unseen = clip_quality(codec, unseen_clips(args.unseen, 48000)) if args.unseen else None
         rows.append(
             {
+                "date": str(datetime.date.today()),
                 "files": data.name,
                 "start": start,
                 "minutes": minutes,
@@ -73,8 +86,27 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
                 else None,
             }
         )
+        scores.add(rows[-1])
         print(rows[-1], flush=True)
     return rows
+
+
+class Scores:
+    """The rows scored so far in a work folder, so a call cut short goes on where it stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = json.loads(path.read_text()) if path.exists() else []
+
+    def get(self, files: str, start: str, minutes: float) -> dict | None:
+        key = (files, start, float(minutes))
+        return next((r for r in self.rows if (r["files"], r["start"], r["minutes"]) == key), None)
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.rows, indent=1))
+        partial.replace(self.path)
 
 
 def table(rows: list[dict]) -> str:
@@ -86,7 +118,7 @@ def table(rows: list[dict]) -> str:
         unseen = f"{r['unseen_mel']:.2f}" if r["unseen_mel"] is not None else "-"
         attack = f"{r['attack']:.1f}" if r["attack"] is not None else "-"
         lines.append(
-            f"| {datetime.date.today()} | {r['files']} | {r['start']} | {r['minutes']:g} min "
+            f"| {r.get('date', datetime.date.today())} | {r['files']} | {r['start']} | {r['minutes']:g} min "
             f"| {r['steps']} | {r['mel']:.2f} | {attack} | {unseen} |"
         )
     return "\n".join(lines)
@@ -99,10 +131,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[5, 20, 60])
     parser.add_argument("--starts", nargs="+", default=["base", "none"])
     parser.add_argument("--unseen", type=Path, default=None)
+    parser.add_argument("--work", type=Path, default=None, help="keep runs and scores here")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    scratch = Path(tempfile.mkdtemp(prefix="sda-bench-base-"))
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    scratch = args.work or Path(tempfile.mkdtemp(prefix="sda-bench-base-"))
     rows = []
     for count in args.files:
         for start in args.starts:
