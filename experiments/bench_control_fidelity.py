@@ -1,0 +1,93 @@
+"""Which controls survive the codec: each descriptor of the material against its decoded copy.
+
+    python experiments/bench_control_fidelity.py --model outputs/bench16tex/prior/textures \
+        --data ~/.cache/sda-dev-sets/textures [--no-record]
+
+Every take is decoded by the model's codec, so a control whose descriptor the codec does not keep
+cannot be reached by any sampling: the prior's takes only span what the decoder can play. Each
+file of --data (its mid) is encoded and decoded; the six descriptors of 1 s windows (hop 0.5 s)
+are measured on the original and on the decoded audio and normalised with the model's ranges.
+Prints, per control, Spearman rho original vs decoded and the 10th / 50th / 90th percentiles of
+both, and records the table at the end of the "## Prior" section of experiments/RESULTS.md
+unless --no-record. --model: a prior run, bundle or library name (its codec and ranges).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+from bench_generation_defaults import prior_bundle
+from results_file import record
+from scipy.stats import spearmanr
+
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, aggregate, analyse
+from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
+
+
+@torch.inference_mode()
+def window_descriptors(codec, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Raw descriptors (windows, 6) of the files' 1 s windows: original, decoded."""
+    rate = int(codec.config.sample_rate)
+    original, decoded = [], []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in AUDIO_EXTENSIONS:
+            continue
+        try:
+            mid = load_audio(path, sample_rate=rate, channels=1)[0]
+        except AudioFileError as error:
+            print(f"skipped {path.name}: {error}")
+            continue
+        copy = codec.decode(codec.encode(torch.from_numpy(mid)[None]))[0].numpy()
+        length = min(len(mid), len(copy))
+        frames = analyse(mid[:length], rate), analyse(copy[:length], rate)
+        for start in range(0, max(1, length - rate), rate // 2):
+            original.append(aggregate(frames[0], start, start + rate))
+            decoded.append(aggregate(frames[1], start, start + rate))
+    return np.array(original), np.array(decoded)
+
+
+def fidelity_table(original: np.ndarray, decoded: np.ndarray, stats: DescriptorStats) -> str:
+    before, after = stats.normalize(original), stats.normalize(decoded)
+    lines = [
+        "| control | rho original vs decoded | original p10 / p50 / p90 | decoded p10 / p50 / p90 |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for index, name in enumerate(CONTROL_NAMES):
+        rho = spearmanr(before[:, index], after[:, index]).statistic
+        spans = [
+            " / ".join(f"{np.percentile(v[:, index], q):.2f}" for q in (10, 50, 90))
+            for v in (before, after)
+        ]
+        lines.append(f"| {name} | {rho:+.2f} | {spans[0]} | {spans[1]} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="prior run, bundle or library name")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="the material, e.g. its training folder"
+    )
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    bundle = prior_bundle(args.model)
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+    original, decoded = window_descriptors(bundle.codec.eval(), args.data)
+    text = (
+        f"{date.today()}, `experiments/bench_control_fidelity.py --model {args.model} --data "
+        f"{args.data}`, {platform.machine()}: {len(original)} windows of 1 s, normalised with "
+        f"the model's ranges.\n\n" + fidelity_table(original, decoded, stats)
+    )
+    print(text)
+    if not args.no_record:
+        record("Prior", text)
+
+
+if __name__ == "__main__":
+    main()
