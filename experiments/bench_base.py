@@ -117,8 +117,9 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         unseen = f"{r['unseen_mel']:.2f}" if r["unseen_mel"] is not None else "-"
         attack = f"{r['attack']:.1f}" if r["attack"] is not None else "-"
+        when = r.get("date", datetime.date.today())
         lines.append(
-            f"| {r.get('date', datetime.date.today())} | {r['files']} | {r['start']} | {r['minutes']:g} min "
+            f"| {when} | {r['files']} | {r['start']} | {r['minutes']:g} min "
             f"| {r['steps']} | {r['mel']:.2f} | {attack} | {unseen} |"
         )
     return "\n".join(lines)

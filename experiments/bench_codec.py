@@ -99,10 +99,12 @@ def clip_quality(codec: Codec, clips: list[torch.Tensor]) -> dict:
     }
 
 
-def unseen_clips(folder: Path, sample_rate: int, max_seconds: float = 10.0) -> list[torch.Tensor]:
-    """The first `max_seconds` of every usable file of a folder the run never saw."""
+def unseen_clips(
+    folder: Path, sample_rate: int, max_seconds: float | None = 10.0
+) -> list[torch.Tensor]:
+    """The first `max_seconds` (None: all) of every usable file of a folder the run never saw."""
     report = scan_folder(folder, sample_rate=sample_rate)
-    limit = int(max_seconds * sample_rate)
+    limit = None if max_seconds is None else int(max_seconds * sample_rate)
     return [mid_clip(a, 0, limit) for a in load_usable_audio(report)]
 
 

@@ -21,30 +21,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_codec import unseen_clips
 from bench_generation_defaults import prior_bundle
 from results_file import record
 from scipy.stats import spearmanr
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, aggregate, analyse
-from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 
 
 @torch.inference_mode()
 def window_descriptors(codec, folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Raw descriptors (windows, 6) of the files' 1 s windows: original, decoded."""
+    """Raw descriptors (windows, 6) of the usable files' 1 s windows: original, decoded."""
     rate = int(codec.config.sample_rate)
     original, decoded = [], []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in AUDIO_EXTENSIONS:
-            continue
-        try:
-            mid = load_audio(path, sample_rate=rate, channels=1)[0]
-        except AudioFileError as error:
-            print(f"skipped {path.name}: {error}")
-            continue
-        copy = codec.decode(codec.encode(torch.from_numpy(mid)[None]))[0].numpy()
+    for mid in unseen_clips(folder, rate, max_seconds=None):  # whole files, as their mid
+        copy = codec.decode(codec.encode(mid[None]))[0]
         length = min(len(mid), len(copy))
-        frames = analyse(mid[:length], rate), analyse(copy[:length], rate)
+        frames = analyse(mid[:length].numpy(), rate), analyse(copy[:length].numpy(), rate)
         for start in range(0, max(1, length - rate), rate // 2):
             original.append(aggregate(frames[0], start, start + rate))
             decoded.append(aggregate(frames[1], start, start + rate))
