@@ -19,6 +19,11 @@ from sda.audio.dsp import MEL_DISTANCE_BANDS, MEL_DISTANCE_WINDOWS
 
 _FLOOR = 1e-5
 MONO_SIDE_DB = 30.0
+# Spectral convergence divides by the reference's norm; a reference quieter than this RMS is
+# judged as if it were this loud. Without the floor, a silent reference (the side of a mono file
+# in a stereo model, a crop of digital silence) made any output cost ~1e5 and drove a decoder
+# trained from scratch to silence it never left (experiments/RESULTS.md, "## Codec", 2026-12-05).
+QUIET_REFERENCE_DBFS = -60.0
 
 
 @dataclass
@@ -70,6 +75,13 @@ class SpectralLoss(nn.Module):
         frames = padded.unfold(-1, window, window // 4) * getattr(self, f"window_{window}")
         return torch.fft.rfft(frames, dim=-1).abs()  # (batch, frames, freqs)
 
+    def _reference_norm(self, ref: Tensor, window: int) -> Tensor:
+        """Each item's magnitude norm, at least that of white noise at `QUIET_REFERENCE_DBFS`
+        (noise of RMS r has E|X|^2 = r^2 * sum(window^2) in every bin)."""
+        window_energy = getattr(self, f"window_{window}").square().sum()
+        quiet = 10 ** (QUIET_REFERENCE_DBFS / 20) * (window_energy * ref[0].numel()).sqrt()
+        return ref.norm(dim=(1, 2)).clamp(min=float(quiet))
+
     def forward(self, estimate: Tensor, reference: Tensor) -> SpectralLosses:
         mel_total = estimate.new_zeros(())
         stft_total = estimate.new_zeros(())
@@ -84,7 +96,7 @@ class SpectralLoss(nn.Module):
                     log_ref = (ref @ filters).clamp(min=_FLOOR).log10()
                 mel_total = mel_total + (log_est - log_ref).abs().mean()
             if window in self.stft_windows:
-                convergence = (ref - est).norm(dim=(1, 2)) / ref.norm(dim=(1, 2)).clamp(min=_FLOOR)
+                convergence = (ref - est).norm(dim=(1, 2)) / self._reference_norm(ref, window)
                 log_distance = (est.clamp(min=_FLOOR).log() - ref.clamp(min=_FLOOR).log()).abs()
                 stft_total = stft_total + convergence.mean() + log_distance.mean()
         return SpectralLosses(mel=mel_total, stft=stft_total / max(len(self.stft_windows), 1))

@@ -71,6 +71,17 @@ def test_stft_loss_is_scale_sensitive(spectral: SpectralLoss) -> None:
     assert float(louder.stft) > 0.5
 
 
+def test_a_silent_reference_costs_like_quiet_sound(spectral: SpectralLoss) -> None:
+    """The side of a mono file in a stereo model is silence: an output at -60 dBFS against it
+    costs a convergence of about 1 (plus the log distance), not the ~1e5 that once drove a
+    decoder trained from scratch to silence for good."""
+    silent = torch.zeros(2, 9_600)
+    quiet = 1e-3 * torch.randn(2, 9_600, generator=torch.Generator().manual_seed(5))
+    assert float(spectral(quiet, silent).stft) < 20
+    louder = spectral(10 * quiet, silent)
+    assert float(louder.stft) > float(spectral(quiet, silent).stft)  # still worse when louder
+
+
 def test_spectral_gradients_reach_the_estimate_only(spectral: SpectralLoss) -> None:
     reference = hit().requires_grad_(True)
     estimate = (0.8 * hit().detach()).requires_grad_(True)

@@ -12,7 +12,7 @@ import pytest
 import soundfile
 import torch
 from omegaconf import OmegaConf
-from test_codec_training import checkpoint, make_sounds, smoke_config
+from test_codec_training import checkpoint, make_sounds, scalars, smoke_config
 
 from sda.dataset import scan_folder
 from sda.training.train_codec import train
@@ -145,3 +145,18 @@ def test_a_run_from_before_stereo_models_resumes_mono_on_a_stereo_folder(tmp_pat
     assert again == run
     resumed = checkpoint(again)
     assert resumed["global_step"] == 3 and resumed["hyper_parameters"]["codec"]["channels"] == 1
+
+
+def test_a_mixed_folder_trains_from_scratch_without_falling_silent(tmp_path) -> None:
+    """A stereo model from scratch on stereo files and a mono one (whose side is silence): the
+    mel loss keeps falling and the gradients stay alive. Before the spectral-convergence floor
+    the silent sides' loss of ~1e5 pushed the decoder to silence within 30 steps."""
+    data = stereo_folder(tmp_path / "sounds", count=2)
+    soundfile.write(data / "mono.wav", factories.synth_stereo(1.0, seed=5)[0], RATE)
+    overrides = ("trainer.max_steps=40", "trainer.log_every_n_steps=1", "init_from=none")
+    run = train(smoke_config(tmp_path, data, *overrides, "model.channels=2", "name=mixed"))
+    events = scalars(run)
+    mel = [e.value for e in events.Scalars("train/mel")]
+    grad_norm = [e.value for e in events.Scalars("train/grad_norm")]
+    assert np.mean(mel[-5:]) < 0.6 * np.mean(mel[:5]), mel
+    assert min(grad_norm[-5:]) > 1.0, grad_norm
