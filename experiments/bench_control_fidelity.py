@@ -4,7 +4,8 @@
         --data ~/.cache/sda-dev-sets/textures [--no-record]
 
 Every take is decoded by the model's codec, so a control whose descriptor the codec does not keep
-cannot be reached by any sampling: the prior's takes only span what the decoder can play. Each
+cannot be reached by any sampling: the prior's takes only span what the decoder can play (prior
+training measures the same on its own material: `sda.training.codec_fidelity`). Each
 file of --data (its mid) is encoded and decoded; the six descriptors of 1 s windows (hop 0.5 s)
 are measured on the original and on the decoded audio and normalised with the model's ranges.
 Prints, per control, Spearman rho original vs decoded and the 10th / 50th / 90th percentiles of
@@ -24,13 +25,13 @@ import torch
 from bench_codec import unseen_clips
 from bench_generation_defaults import prior_bundle
 from results_file import record
-from scipy.stats import spearmanr
 
-from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, aggregate, analyse
+from sda.audio.control_fidelity import fidelity, window_descriptors
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, analyse
 
 
 @torch.inference_mode()
-def window_descriptors(codec, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def folder_descriptors(codec, folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Raw descriptors (windows, 6) of the usable files' 1 s windows: original, decoded."""
     rate = int(codec.config.sample_rate)
     original, decoded = [], []
@@ -38,10 +39,10 @@ def window_descriptors(codec, folder: Path) -> tuple[np.ndarray, np.ndarray]:
         copy = codec.decode(codec.encode(mid[None]))[0]
         length = min(len(mid), len(copy))
         frames = analyse(mid[:length].numpy(), rate), analyse(copy[:length].numpy(), rate)
-        for start in range(0, max(1, length - rate), rate // 2):
-            original.append(aggregate(frames[0], start, start + rate))
-            decoded.append(aggregate(frames[1], start, start + rate))
-    return np.array(original), np.array(decoded)
+        pair = window_descriptors(*frames, length)
+        original.append(pair[0])
+        decoded.append(pair[1])
+    return np.concatenate(original), np.concatenate(decoded)
 
 
 def fidelity_table(original: np.ndarray, decoded: np.ndarray, stats: DescriptorStats) -> str:
@@ -50,8 +51,9 @@ def fidelity_table(original: np.ndarray, decoded: np.ndarray, stats: DescriptorS
         "| control | rho original vs decoded | original p10 / p50 / p90 | decoded p10 / p50 / p90 |",
         "| --- | ---: | --- | --- |",
     ]
+    rhos = fidelity(before, after)
     for index, name in enumerate(CONTROL_NAMES):
-        rho = spearmanr(before[:, index], after[:, index]).statistic
+        rho = rhos[name]
         spans = [
             " / ".join(f"{np.percentile(v[:, index], q):.2f}" for q in (10, 50, 90))
             for v in (before, after)
@@ -71,7 +73,7 @@ def main() -> None:
     torch.set_num_threads(2)
     bundle = prior_bundle(args.model)
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
-    original, decoded = window_descriptors(bundle.codec.eval(), args.data)
+    original, decoded = folder_descriptors(bundle.codec.eval(), args.data)
     text = (
         f"{date.today()}, `experiments/bench_control_fidelity.py --model {args.model} --data "
         f"{args.data}`, {platform.machine()}: {len(original)} windows of 1 s, normalised with "

@@ -192,20 +192,29 @@ def format_control(name: str, value: float | list[float]) -> str:
     return f"{name} " + " → ".join(f"{float(point):.2f}" for point in points)
 
 
+WEAK_LABEL = " · moves little with this model (its codec keeps it poorly)"
+
+
 def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) -> list[str]:
     """What each control's slider asks for with this model, in the material's own units
     ("≈ 2.3 onsets/s", "≈ -25 dBFS RMS"); blank while no model with a prior is picked."""
+    from sda.audio.control_fidelity import weak_controls
     from sda.errors import SdaError
     from sda.generate.control_units import physical_value
     from sda.generate.steering import bundle_stats
 
     try:
-        stats = bundle_stats(ctx.models.get(model)) if model else None
+        bundle = ctx.models.get(model) if model else None
+        stats = bundle_stats(bundle) if bundle is not None else None
     except (SdaError, KeyError, TypeError, ValueError):  # no such model, or stats it cannot read
         stats = None
     if stats is None:
         return ["" for _ in values]
-    return [physical_value(name, float(value), stats) for name, value in values.items()]
+    weak = weak_controls(bundle.meta.get("descriptor_stats"))
+    return [
+        physical_value(name, float(value), stats) + (WEAK_LABEL if name in weak else "")
+        for name, value in values.items()
+    ]
 
 
 def model_names(ctx: AppContext) -> list[str]:

@@ -371,6 +371,7 @@ def _say_settings(exact: LoopLength | None, loop: bool, stereo: str | None) -> N
 def _say_controls(model, controls, guidance: float, candidates: int) -> None:
     """The set controls in this model's physical units ("density 0.9 (≈ 4.2 onsets/s)") and how
     they are sampled, on stderr."""
+    from sda.audio.control_fidelity import weak_controls, weak_note
     from sda.generate.control_units import describe_controls
     from sda.generate.sampling_defaults import describe_sampling
     from sda.generate.steering import bundle_stats
@@ -378,6 +379,10 @@ def _say_controls(model, controls, guidance: float, candidates: int) -> None:
     stats = bundle_stats(model)
     if controls and stats is not None:
         typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
+    weak = weak_controls((getattr(model, "meta", None) or {}).get("descriptor_stats"))
+    for name in controls or {}:
+        if name in weak:
+            typer.echo(f"note: {weak_note(name, weak[name])}", err=True)
     if controls:
         typer.echo(f"sampling: {describe_sampling(guidance, candidates)}", err=True)
 

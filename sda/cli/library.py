@@ -193,6 +193,8 @@ def show(name: NameArgument, library: LibraryOption = None, as_json: JsonOption 
     """
     from rich.table import Table
 
+    from sda.audio.control_fidelity import describe_kept
+
     target = _open(library)
     meta = target.show(name)
     _notice(target)
@@ -214,7 +216,7 @@ def show(name: NameArgument, library: LibraryOption = None, as_json: JsonOption 
         "dataset": f"{len(files)} files, {_seconds(dataset.get('seconds'))}" if files else None,
         "dataset files": shown_files or None,
         "training": json.dumps(meta.get("training")) if meta.get("training") else None,
-        "descriptors": ", ".join(meta.get("descriptor_stats") or {}) or None,
+        "controls (codec keeps)": describe_kept(meta.get("descriptor_stats")),
         "grown from": _lineage(meta.get("lineage")),
         "versions": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()),
         "files": ", ".join(f"{k} ({v / 1024:.0f} KiB)" for k, v in meta.get("files", {}).items()),

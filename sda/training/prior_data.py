@@ -36,12 +36,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from sda.audio.control_fidelity import FIDELITY_KEY
 from sda.audio.descriptors import DescriptorFrames, DescriptorStats, aggregate, analyse
 from sda.dataset import AudioCache, DatasetReport, FileReport, scan_folder
 from sda.dataset.cache_space import prior_codes_dir
 from sda.dataset.scan import load_available_audio
 from sda.models.stereo_codec import StereoCodec, is_stereo
 from sda.models.stereo_grid import stack_grids
+from sda.training.codec_fidelity import measure_fidelity
 from sda.training.prior_variants import Variant
 from sda.training.resumable_draws import DrawSeeds, ResumableLoader
 from sda.training.stream_gaps import stream_gaps
@@ -446,6 +448,7 @@ class PriorDataModule(L.LightningDataModule):
         self.report: DatasetReport | None = None
         self.files: list[EncodedFile] = []
         self.level: dict[str, float | None] | None = None  # `material_level` of the originals
+        self.fidelity: dict[str, float] = {}  # {control: rho}, `codec_fidelity.measure_fidelity`
         self.lost: list[FileReport] = []  # usable at the scan, gone or changed by setup time
 
     def scan(self) -> DatasetReport:
@@ -529,6 +532,7 @@ class PriorDataModule(L.LightningDataModule):
                 for f, limit in zip(self.files, self.limits, strict=True)
             ]
             self.stats = DescriptorStats.fit(np.concatenate(raw))
+        self.fidelity = measure_fidelity(self.codec, [self.files[i] for i in originals])
         log.info(  # short sounds are packed into streams, each encoded as several copies
             "prior data: %d files as %d sequences x %d copies, %d training frames, "
             "%d validation windows",
@@ -537,8 +541,13 @@ class PriorDataModule(L.LightningDataModule):
         )  # fmt: skip
 
     def stats_record(self) -> dict:
-        """The descriptor stats as the prior's checkpoint keeps them, with the material's level."""
-        return {**self.stats.to_dict(), MATERIAL_LEVEL_KEY: self.level}
+        """The descriptor stats as the prior's checkpoint keeps them, with the material's level and
+        how well the codec keeps each control (`sda.training.codec_fidelity`)."""
+        return {
+            **self.stats.to_dict(),
+            MATERIAL_LEVEL_KEY: self.level,
+            FIDELITY_KEY: self.fidelity,
+        }
 
     def train_dataloader(self) -> DataLoader:
         dataset = RandomWindows(

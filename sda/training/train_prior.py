@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import json
+import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from sda.training.prior_data import PriorDataModule
 from sda.training.prior_module import PriorModule, PriorTrainingConfig
 from sda.training.prior_variants import variants
 from sda.training.train_codec import CONFIG_DIR
+
+log = logging.getLogger(__name__)
 
 
 def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
@@ -167,6 +170,18 @@ def _build_datamodule(
     )
 
 
+def _say_fidelity(fidelity: dict[str, float]) -> None:
+    """Which controls this codec keeps on the material, and a warning for each it keeps poorly."""
+    from sda.audio.control_fidelity import FIDELITY_KEY, weak_controls, weak_note
+
+    if not fidelity:
+        return
+    shown = ", ".join(f"{name} {rho:.2f}" for name, rho in fidelity.items())
+    log.info("controls the codec keeps (material vs its decoded copy, rank correlation): %s", shown)
+    for name, rho in weak_controls({FIDELITY_KEY: fidelity}).items():
+        log.warning(weak_note(name, rho))
+
+
 def _record_settings(
     cfg: DictConfig, codec_source: str, data_dir: Path, config: PriorConfig, channels: int
 ) -> None:
@@ -196,6 +211,7 @@ def train(cfg: DictConfig) -> Path:
     report = datamodule.scan()
     (run_dir / "dataset_report.json").write_text(report.to_json(), encoding="utf-8")
     datamodule.setup("fit")  # encodes once (cached) and fits the descriptor stats
+    _say_fidelity(datamodule.fidelity)
     _record_settings(cfg, codec_source, data_dir, prior_config, codec.config.channels)
     fit_run.save_run_config(cfg, run_dir, prior_config.codebook_size)
 

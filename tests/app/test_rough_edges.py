@@ -326,3 +326,18 @@ def test_each_control_slider_shows_what_it_asks_for_with_this_model(ctx):
     # no model picked, or one the library lacks: blank, not an error
     assert gen.control_units(ctx, None, values) == ["", "", "", ""]
     assert gen.control_units(ctx, "no-such-model", {"density": 0.5}) == [""]
+
+
+def test_a_control_the_models_codec_keeps_poorly_says_so_beside_its_slider(ctx):
+    from sda.audio.control_fidelity import FIDELITY_KEY
+
+    values = {"tension": 0.7, "density": 0.5}
+    assert not any(
+        gen.WEAK_LABEL in shown for shown in gen.control_units(ctx, "tiny-prior", values)
+    )
+    bundle = ctx.models.get("tiny-prior")  # this context's own copy: the change stays here
+    stats = dict(bundle.meta.get("descriptor_stats") or {})
+    bundle.meta["descriptor_stats"] = {**stats, FIDELITY_KEY: {"tension": 0.5, "density": 0.96}}
+    tension, density = gen.control_units(ctx, "tiny-prior", values)
+    assert tension == "≈ 0.70 dissonance" + gen.WEAK_LABEL
+    assert density == "≈ 10.0 onsets/s"

@@ -56,3 +56,39 @@ def test_a_take_without_controls_says_nothing_of_sampling(capsys, tiny_library_r
     )  # fmt: skip
     assert code == 0, err
     assert not any(line.startswith("sampling:") for line in err.splitlines())
+
+
+@pytest.fixture
+def weak_tension_library(tmp_path, tiny_prior_bundle):
+    """A library holding the tiny prior as a model whose codec keeps tension poorly."""
+    import factories
+
+    from sda.audio.control_fidelity import FIDELITY_KEY
+    from sda.library import Library, save_bundle
+
+    stats = {**factories.DESCRIPTOR_STATS, FIDELITY_KEY: {"tension": 0.5, "density": 0.95}}
+    library = Library(tmp_path / "library")
+    staged = save_bundle(
+        tmp_path / "staging" / "smooth",
+        codec=tiny_prior_bundle.codec,
+        prior=tiny_prior_bundle.prior,
+        meta={"descriptor_stats": stats},
+    )
+    library.add(staged, move=True)
+    return library.root
+
+
+def test_a_control_the_codec_keeps_poorly_gets_a_note(capsys, weak_tension_library, tmp_path):
+    code, out, err = run_cli(
+        capsys, "generate", "smooth", "--library", weak_tension_library, "-o", tmp_path / "takes",
+        "--seconds", "0.3", "--candidates", "1", "--tension", "0.7", "--density", "0.4",
+    )  # fmt: skip
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: tension moves little with this model")
+    assert "0.50" in notes[0]
+    code, out, err = run_cli(capsys, "library", "show", "smooth", "--library", weak_tension_library)
+    assert code == 0, err
+    shown = " ".join(out.replace("│", " ").split())  # the table folds long cells
+    assert "controls (codec keeps)" in shown, shown
+    assert "tension 0.50 (moves little)" in shown and "density 0.95" in shown

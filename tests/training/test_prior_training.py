@@ -6,6 +6,7 @@ import factories
 import pytest
 import torch
 
+from sda.audio.descriptors import CONTROL_NAMES
 from sda.training.errors import TrainingError
 from sda.training.train_prior import compose_config, train
 
@@ -51,9 +52,13 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
     assert all(key.startswith("prior.") for key in checkpoint["state_dict"])
     assert list(hparams["descriptor_stats"]) == [
         "brightness", "warmth", "roughness", "tension", "density", "loudness", "material_level",
+        "control_fidelity",
     ]  # fmt: skip
     level = hparams["descriptor_stats"]["material_level"]  # measured on the original files
     assert -60 < level["peak_dbfs"] <= 0 and level["rms_dbfs"] < level["peak_dbfs"]
+    kept = hparams["descriptor_stats"]["control_fidelity"]  # the material vs its decoded copy
+    assert kept and set(kept) <= set(CONTROL_NAMES)
+    assert all(-1.0 <= rho <= 1.0 for rho in kept.values()), kept
     assert (prior_run / ".hydra" / "config.yaml").is_file()
     best = prior_run / "checkpoints" / "best.ckpt"  # the lowest validation cross-entropy
     assert load_bundle(best).prior is not None
@@ -61,6 +66,7 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
 
     bundle = load_bundle(prior_run)  # a prior run finds its codec
     assert bundle.prior is not None and bundle.id == hparams["codec_fingerprint"]
+    assert bundle.descriptor_stats["control_fidelity"] == kept  # what generate and the app read
     take = generate(bundle, seconds=0.2, seed=0, controls={"brightness": 0.7})
     assert take.codes.bundle_id == bundle.id
 
