@@ -207,14 +207,15 @@ def append_row(row: str) -> None:
 
 @torch.inference_mode()
 def save_pictures(codec: Codec, datamodule, folder: Path, label: str, count: int = 4) -> None:
-    """Original vs reconstruction of the first held-out clips, as PNGs to look at."""
+    """Original vs reconstruction of the first held-out clips (a stereo run's: their mids), as
+    PNGs to look at."""
     from plots import save_comparison
 
     rate = codec.config.sample_rate
     for index, region in enumerate(datamodule.val_regions[:count]):
-        clip = np.asarray(datamodule.audio[region.file][region.start : region.end], np.float32)
-        clip = clip[: 3 * rate]
-        recon = codec.decode(codec.encode(torch.from_numpy(clip)[None]))[0, : len(clip)].numpy()
+        clip = mid_clip(datamodule.audio[region.file], region.start, region.end)[: 3 * rate]
+        recon = codec.decode(codec.encode(clip[None]))[0, : len(clip)].numpy()
+        clip = clip.numpy()
         name = Path(datamodule.report.usable[region.file].path).stem
         save_comparison(
             folder / f"{label}-{index}-{name}.png", clip, recon, rate, f"{label}: {name}"
