@@ -231,6 +231,16 @@ def attack_note(quality: dict) -> str:
     )
 
 
+def controls_kept(codec: Codec, folder: Path) -> dict[str, float]:
+    """How well the codec keeps each control's descriptor on its training folder (whole files):
+    a recipe that smooths partials loses tension, which no sampling can then reach."""
+    from bench_control_fidelity import folder_descriptors
+
+    from sda.audio.control_fidelity import fidelity
+
+    return fidelity(*folder_descriptors(codec, folder))
+
+
 def unseen_note(folder: Path | None, unseen: dict | None) -> str:
     if unseen is None:
         return ""
@@ -290,6 +300,7 @@ def main() -> None:
     unseen = None
     if args.unseen is not None:
         unseen = clip_quality(codec, unseen_clips(args.unseen, codec.config.sample_rate))
+    kept = controls_kept(codec, args.data)
     load_after = os.getloadavg()[0]
     report = datamodule.scan()
     result = {
@@ -306,6 +317,7 @@ def main() -> None:
         "levels": codec.config.num_levels,
         **quality,
         "unseen": unseen,
+        "controls_kept": kept,
     }
     print(json.dumps(result, indent=2))
     (run_dir / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -325,7 +337,9 @@ def main() -> None:
         f"(random-phase {quality['mel_references']['random_phase']:.2f}, "
         f"12 kHz low-pass {quality['mel_references']['low_pass_12k']:.2f}; unquantized "
         f"{quality['mel_unquantized']:.2f}); {attack_note(quality)}"
-        f"{unseen_note(args.unseen, unseen)}{'; ' + args.note if args.note else ''} |"
+        f"{unseen_note(args.unseen, unseen)}; controls kept (rho, the material vs decoded): "
+        f"{', '.join(f'{name} {rho:.2f}' for name, rho in kept.items())}"
+        f"{'; ' + args.note if args.note else ''} |"
     )
     append_row(row)
     print(f"appended to {RESULTS}", file=sys.stderr)
