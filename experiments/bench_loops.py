@@ -10,7 +10,9 @@ Run: `.venv/bin/python experiments/bench_loops.py MODEL [--count 20] [--seconds 
     start, against the cut where the take's end meets its start without a redraw, and against
     the plain take played twice: what the redraw, and looping at all, change;
   - width: measured side/mid energy ratio against the setting (0, 0.1 .. 1) on the loops,
-    Spearman rho, and the largest deviation from the documented ratio width / (2 - width);
+    Spearman rho (all loops pooled, and within each loop: a stereo model's width scales each
+    loop's own side, so loops start from different widths), and for a mono model the largest
+    deviation from the documented ratio width / (2 - width);
     movement: the range of the L/R level difference at movement 0, 0.5, 1; mono compatibility;
   - speed: loop seconds per wall second of `generate_loop` + the stereo field (decoding included).
 With --record, records the table at the end of the "## Loops and width" section of
@@ -34,6 +36,7 @@ from sda.audio.seam import measure_seam
 from sda.audio.stereo_field import (
     level_difference_db,
     measure_width,
+    model_field,
     side_to_mid_ratio,
     stereo_field,
 )
@@ -47,6 +50,18 @@ WIDTHS = tuple(round(0.1 * step, 1) for step in range(11))
 MOVEMENTS = (0.0, 0.5, 1.0)
 
 
+def rendered_field(audio: np.ndarray, rate: int, width: float, movement: float = 0.0) -> np.ndarray:
+    """A loop's stereo field as the CLI renders it: a mono model's take spread by
+    `stereo_field`, a stereo model's own side scaled and moved by `model_field`."""
+    render = model_field if audio.ndim == 2 else stereo_field
+    return render(audio, rate, width=width, movement=movement, loop=True)
+
+
+def downmix(audio: np.ndarray) -> np.ndarray:
+    """What a stereo field must sum back to: the mono take, or a stereo take's mid."""
+    return audio.mean(axis=0) if audio.ndim == 2 else audio
+
+
 def make_loops(bundle, length: LoopLength, count: int) -> dict:
     """`count` loops: mono and stereo seam passes, and speed x real time."""
     rate = int(bundle.codec.config.sample_rate)
@@ -54,7 +69,7 @@ def make_loops(bundle, length: LoopLength, count: int) -> dict:
     for seed in range(count):
         start = time.perf_counter()
         loop = generate_loop(bundle, length, seed=seed)
-        stereo = stereo_field(loop.audio, rate, width=0.5, movement=0.5, loop=True)
+        stereo = rendered_field(loop.audio, rate, width=0.5, movement=0.5)
         wall += time.perf_counter() - start
         stereo_ok = measure_seam(stereo, rate).passed
         mono_pass += loop.seam.passed
@@ -93,22 +108,30 @@ def join_cuts(bundle, length: LoopLength, count: int) -> dict[str, int]:
 
 
 def width_and_movement(loops, rate: int) -> dict:
-    """Width rho and deviation, movement swing, mono compatibility, over the loops."""
-    settings, measured, deviation, downmix_error = [], [], 0.0, 0.0
+    """Width rho and deviation, movement swing, mono compatibility, over the loops. A stereo
+    model's width scales its own side, so there the deviation from the mono rule is n/a."""
+    settings, measured, deviation, downmix_error, per_loop = [], [], 0.0, 0.0, []
     swings = {movement: [] for movement in MOVEMENTS}
     for loop in loops:
         for width in WIDTHS:
-            stereo = stereo_field(loop.audio, rate, width=width, loop=True)
+            stereo = rendered_field(loop.audio, rate, width)
             ratio = measure_width(stereo)
             settings.append(width)
             measured.append(ratio)
-            deviation = max(deviation, abs(ratio - side_to_mid_ratio(width)))
-            downmix_error = max(downmix_error, float(np.max(np.abs(stereo.mean(0) - loop.audio))))
+            if loop.audio.ndim == 1:
+                deviation = max(deviation, abs(ratio - side_to_mid_ratio(width)))
+            else:
+                deviation = float("nan")
+            error = np.max(np.abs(stereo.mean(0) - downmix(loop.audio)))
+            downmix_error = max(downmix_error, float(error))
+        own = measured[-len(WIDTHS) :]  # a stereo model's loops start from their own widths
+        per_loop.append(float(spearmanr(WIDTHS, own).statistic))
         for movement in MOVEMENTS:
-            stereo = stereo_field(loop.audio, rate, width=0.5, movement=movement, loop=True)
+            stereo = rendered_field(loop.audio, rate, 0.5, movement)
             swings[movement].append(float(np.ptp(level_difference_db(stereo, rate))))
     return {
         "rho": float(spearmanr(settings, measured).statistic),
+        "rho_per_loop": (float(np.median(per_loop)), float(np.min(per_loop))),
         "deviation": deviation,
         "downmix_error": downmix_error,
         "swing": {movement: float(np.median(values)) for movement, values in swings.items()},
@@ -134,7 +157,11 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
         f"| tempo-fitted loops stretched to length (not cut) / largest pitch change | "
         f"{made['stretched']}/{count} / {made['max_cents']:.1f} cents | |",
         f"| cut exactly at the join: {joined} | | |",
-        f"| width: Spearman rho, setting vs side/mid energy | {field['rho']:+.3f} | >= 0.95 |",
+        f"| width: Spearman rho, setting vs side/mid energy (all loops pooled) | "
+        f"{field['rho']:+.3f} | >= 0.95 |",
+        "| the same within each loop (median / lowest) | "
+        + " / ".join(f"{rho:+.3f}" for rho in field["rho_per_loop"])
+        + " | |",
         f"| width: largest deviation from width / (2 - width) | {field['deviation']:.3f} | |",
         f"| movement 0 / 0.5 / 1: range of L/R level difference (dB) | {swing} | rises |",
         f"| largest mono downmix error | {field['downmix_error']:.1e} | ~0 |",
