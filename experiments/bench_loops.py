@@ -152,7 +152,7 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
         "",
         "| measure | value | target |",
         "| --- | ---: | --- |",
-        f"| loops passing the seam measure (mono) | {made['mono']}/{count} | {count}/{count} |",
+        f"| loops passing the seam measure (as generated) | {made['mono']}/{count} | {count}/{count} |",
         f"| the same in stereo (width 0.5, movement 0.5) | {made['stereo']}/{count} | |",
         f"| tempo-fitted loops stretched to length (not cut) / largest pitch change | "
         f"{made['stretched']}/{count} / {made['max_cents']:.1f} cents | |",
