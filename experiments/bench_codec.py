@@ -5,7 +5,9 @@
 Reports held-out mel distance (sda.audio.dsp.mel_distance) for every prefix of levels, MR-STFT
 distance, codebook usage per level over all training audio, training throughput (audio seconds per
 second of wall time, warm-up and validation included), encode+decode speed (x real time, 60 s of
-audio, 2 threads) and peak RSS; appends a row to experiments/RESULTS.md under "## Codec".
+audio, 2 threads; a stereo model codes both channels) and peak RSS; appends a row to
+experiments/RESULTS.md under "## Codec". `--run DIR` scores a run trained before (its own
+settings; no training throughput then).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from results_file import RESULTS
 
 from sda.audio.attacks import compare_attacks
@@ -163,14 +166,24 @@ def reference_scores(clips: list[torch.Tensor], sample_rate: int) -> dict[str, f
 
 @torch.inference_mode()
 def speed(codec: Codec, datamodule, seconds: float = 60.0) -> float:
-    joined = np.concatenate([np.asarray(a, dtype=np.float32) for a in datamodule.audio])
+    """Encode + decode x real time on `seconds` of the training audio; a stereo model codes
+    both channels (mid and side grids, as `sda reconstruct` does)."""
     total = int(seconds * codec.config.sample_rate)
-    audio = torch.from_numpy(np.resize(joined, total))[None]
-    codec.decode(codec.encode(audio[:, : codec.config.sample_rate * 5]))  # warm-up (oneDNN)
+    if codec.config.channels == 2:
+        from sda.models.stereo_codec import StereoCodec
+
+        model = StereoCodec.of(codec)
+        joined = np.concatenate([np.asarray(a, np.float32) for a in datamodule.audio], axis=-1)
+        audio = torch.from_numpy(np.stack([np.resize(channel, total) for channel in joined]))[None]
+    else:
+        model = codec
+        joined = np.concatenate([np.asarray(a, dtype=np.float32) for a in datamodule.audio])
+        audio = torch.from_numpy(np.resize(joined, total))[None]
+    model.decode(model.encode(audio[..., : codec.config.sample_rate * 5]))  # warm-up (oneDNN)
     best = math.inf
     for _ in range(2):
         started = time.perf_counter()
-        codec.decode(codec.encode(audio))
+        model.decode(model.encode(audio))
         best = min(best, time.perf_counter() - started)
     return seconds / best
 
@@ -264,6 +277,9 @@ def main() -> None:
     parser.add_argument(
         "--unseen", type=Path, default=None, help="a folder of files the run never saw, also scored"
     )
+    parser.add_argument(
+        "--run", type=Path, default=None, help="score this trained run instead of training one"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, do not append")
     args = parser.parse_args()
 
@@ -286,7 +302,10 @@ def main() -> None:
     cfg = compose_config(overrides)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    run_dir = train(cfg)
+    if args.run is None:
+        run_dir = train(cfg)
+    else:  # score a run trained before (by this script or sda-train): its own settings
+        run_dir, cfg = args.run, OmegaConf.load(args.run / ".hydra" / "config.yaml")
     wall = time.perf_counter() - started
     rss = peak_rss_gb()
     codec, ckpt = load_codec(run_dir, args.checkpoint)
@@ -309,7 +328,9 @@ def main() -> None:
         "seconds": round(report.usable_seconds, 1),
         "steps": steps,
         "wall_seconds": round(wall, 1),
-        "train_audio_seconds_per_second": round(trained_audio / wall, 2),
+        "train_audio_seconds_per_second": (
+            round(trained_audio / wall, 2) if args.run is None else "n/a"
+        ),
         "encode_decode_x_realtime": round(realtime, 1),
         "peak_rss_gb": round(rss, 2),
         "load_average": [round(load_before, 1), round(load_after, 1)],
