@@ -210,7 +210,7 @@ def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) 
         stats = None
     if stats is None:
         return ["" for _ in values]
-    weak = weak_controls(bundle.meta.get("descriptor_stats"))
+    weak = weak_controls((getattr(bundle, "meta", None) or {}).get("descriptor_stats"))
     return [
         physical_value(name, float(value), stats) + (WEAK_LABEL if name in weak else "")
         for name, value in values.items()

@@ -14,7 +14,7 @@ import torch
 from sda.audio.control_fidelity import fidelity, window_descriptors
 from sda.audio.descriptors import analyse
 
-MAX_SECONDS = 120.0  # of the material: bounds the cost on large sets (~1 s on 2 cores per minute)
+MAX_SECONDS = 120.0  # of the material: bounds the cost (~1.5 s per minute on one busy core)
 MIN_PIECE_SECONDS = 4.0  # from each recording, so short ones still count when the set is large
 DECODE_CHUNK_FRAMES = 1024  # ~22 s at the laptop codec's 47 frames/s: bounds the decoder's memory
 
