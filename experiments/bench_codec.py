@@ -168,17 +168,15 @@ def reference_scores(clips: list[torch.Tensor], sample_rate: int) -> dict[str, f
 def speed(codec: Codec, datamodule, seconds: float = 60.0) -> float:
     """Encode + decode x real time on `seconds` of the training audio; a stereo model codes
     both channels (mid and side grids, as `sda reconstruct` does)."""
-    total = int(seconds * codec.config.sample_rate)
-    if codec.config.channels == 2:
-        from sda.models.stereo_codec import StereoCodec
+    from sda.models.stereo_codec import StereoCodec
 
-        model = StereoCodec.of(codec)
-        joined = np.concatenate([np.asarray(a, np.float32) for a in datamodule.audio], axis=-1)
-        audio = torch.from_numpy(np.stack([np.resize(channel, total) for channel in joined]))[None]
-    else:
-        model = codec
-        joined = np.concatenate([np.asarray(a, dtype=np.float32) for a in datamodule.audio])
-        audio = torch.from_numpy(np.resize(joined, total))[None]
+    total = int(seconds * codec.config.sample_rate)
+    joined = np.concatenate([np.asarray(a, np.float32) for a in datamodule.audio], axis=-1)
+    looped = np.stack([np.resize(channel, total) for channel in np.atleast_2d(joined)])
+    audio = torch.from_numpy(looped)  # (1, samples): a batch of one; (2, samples): one stereo
+    model = codec
+    if codec.config.channels == 2:
+        model, audio = StereoCodec.of(codec), audio[None]
     model.decode(model.encode(audio[..., : codec.config.sample_rate * 5]))  # warm-up (oneDNN)
     best = math.inf
     for _ in range(2):

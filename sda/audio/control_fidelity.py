@@ -60,7 +60,12 @@ def fidelity(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
 def weak_controls(stats: Mapping[str, Any] | None) -> dict[str, float]:
     """{control: rho} of the controls a model's codec keeps poorly, from its descriptor stats
     (a bundle's `descriptor_stats`); empty for models trained before fidelity was measured."""
-    measured = (stats or {}).get(FIDELITY_KEY)
+    return weak_among((stats or {}).get(FIDELITY_KEY))
+
+
+def weak_among(measured: Any) -> dict[str, float]:
+    """{control: rho} of the entries of a fidelity record ({control: rho}) under WEAK_BELOW;
+    entries that are not a control and a number are skipped."""
     if not isinstance(measured, Mapping):
         return {}
     return {

@@ -57,6 +57,13 @@ class SpectralLoss(nn.Module):
         self.stft_windows = tuple(stft_windows)
         for window in sorted(set(mel_windows) | set(stft_windows)):
             self.register_buffer(f"window_{window}", torch.hann_window(window), persistent=False)
+        # one bin's magnitude of white noise at QUIET_REFERENCE_DBFS (noise of RMS r has
+        # E|X|^2 = r^2 * sum(window^2) in every bin): the floor of `_reference_norm`, per bin
+        self.quiet_bin = {
+            window: 10 ** (QUIET_REFERENCE_DBFS / 20)
+            * float(torch.hann_window(window).square().sum()) ** 0.5
+            for window in self.stft_windows
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # many bands on a short window leave empty filters
             for window, bands in self.mel_scales.items():
@@ -76,11 +83,8 @@ class SpectralLoss(nn.Module):
         return torch.fft.rfft(frames, dim=-1).abs()  # (batch, frames, freqs)
 
     def _reference_norm(self, ref: Tensor, window: int) -> Tensor:
-        """Each item's magnitude norm, at least that of white noise at `QUIET_REFERENCE_DBFS`
-        (noise of RMS r has E|X|^2 = r^2 * sum(window^2) in every bin)."""
-        window_energy = getattr(self, f"window_{window}").square().sum()
-        quiet = 10 ** (QUIET_REFERENCE_DBFS / 20) * (window_energy * ref[0].numel()).sqrt()
-        return ref.norm(dim=(1, 2)).clamp(min=float(quiet))
+        """Each item's magnitude norm, at least that of white noise at `QUIET_REFERENCE_DBFS`."""
+        return ref.norm(dim=(1, 2)).clamp(min=self.quiet_bin[window] * ref[0].numel() ** 0.5)
 
     def forward(self, estimate: Tensor, reference: Tensor) -> SpectralLosses:
         mel_total = estimate.new_zeros(())

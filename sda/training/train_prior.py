@@ -172,13 +172,13 @@ def _build_datamodule(
 
 def _say_fidelity(fidelity: dict[str, float]) -> None:
     """Which controls this codec keeps on the material, and a warning for each it keeps poorly."""
-    from sda.audio.control_fidelity import FIDELITY_KEY, weak_controls, weak_note
+    from sda.audio.control_fidelity import weak_among, weak_note
 
     if not fidelity:
         return
     shown = ", ".join(f"{name} {rho:.2f}" for name, rho in fidelity.items())
     log.info("controls the codec keeps (material vs its decoded copy, rank correlation): %s", shown)
-    for name, rho in weak_controls({FIDELITY_KEY: fidelity}).items():
+    for name, rho in weak_among(fidelity).items():
         log.warning(weak_note(name, rho))
 
 
