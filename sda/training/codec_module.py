@@ -19,6 +19,7 @@ held-out music, measured no better than the mono loss on M and S (experiments/RE
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Iterable
@@ -68,6 +69,9 @@ class CodecTrainingConfig:
     # M and S have their own) and the image loss (L/R correlation + side/mid ratio / 10 dB by band)
     stereo_weight: float = 0.0
     image_weight: float = 10.0
+    # stereo models only: the share of a training batch's crops whose side is coded too (their
+    # mids always are). Below 1 a step costs less, so the mid gets more steps in a budget
+    side_share: float = 1.0
     quantizer_dropout: float = 0.5  # share of steps that stop at a random level
     dead_code_fraction: float = 0.1  # of the average hits per code per batch; 0 disables resets
     warmup_vectors_per_code: int = 20  # k-means warm-up batch size, in vectors per code
@@ -224,13 +228,17 @@ class CodecModule(L.LightningModule):
         # a stray NaN/inf sample must not poison the weights and codebooks
         return torch.nan_to_num(batch.float(), nan=0.0, posinf=0.0, neginf=0.0)
 
-    def _codec_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
-        """What the codec runs on, (items, samples), and the stereo crops (batch, 2, samples)
-        they came from (None for mono): a stereo batch is its mids, then its lifted sides."""
+    def _codec_batch(self, batch: Any, side_share: float = 1.0) -> tuple[Tensor, Tensor | None]:
+        """What the codec runs on, (items, samples), and the stereo crops (crops, 2, samples)
+        whose sides are in it (None for mono): a stereo batch is all its mids, then the lifted
+        sides of its first `side_share` of crops (at least one)."""
         audio = self._audio(batch)
         if audio.dim() == 2:
             return audio, None
-        return mid_side_batch(audio, self.codec.config.side_gain), audio
+        items = mid_side_batch(audio, self.codec.config.side_gain)
+        crops = audio.shape[0]
+        sided = min(crops, max(1, math.ceil(side_share * crops)))
+        return torch.cat([items[:crops], items[crops : crops + sided]]), audio[:sided]
 
     def adversarial_active(self) -> bool:
         start = self.settings.adversarial_start_step
@@ -242,7 +250,7 @@ class CodecModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         s = self.settings
-        audio, stereo = self._codec_batch(batch)
+        audio, stereo = self._codec_batch(batch, s.side_share)
         if not self._dead_codes_ready:
             frames = self.codec.num_frames(audio.shape[-1])
             self._configure_dead_codes(audio.shape[0] * frames)
@@ -322,13 +330,14 @@ class CodecModule(L.LightningModule):
         return loss, logs
 
     def _rebuilt(self, recon: Tensor, stereo: Tensor) -> Tensor:
-        """The codec's mid/side items -> (batch, 2, samples) left/right, the side set where the
-        crops' own direction rows say (as a decode of their codes would)."""
+        """The codec's items (mids first, the sides of `stereo`'s crops last) -> (crops, 2,
+        samples) left/right, the side set where the crops' own direction rows say (as a decode of
+        their codes would)."""
         config, batch = self.codec.config, stereo.shape[0]
         rho = None
         if has_direction(config):
             rho = from_codes(direction_row(stereo, config), config.codebook_size)
-        mid, side = recon[:batch], recon[batch:]
+        mid, side = recon[:batch], recon[-batch:]
         return decoded_left_right(mid, side, config.side_gain, rho, config)[..., : stereo.shape[-1]]
 
     def _stereo_loss(self, recon: Tensor, stereo: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

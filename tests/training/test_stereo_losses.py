@@ -82,3 +82,25 @@ def test_the_per_channel_loss_is_off_by_default_and_adds_its_term_when_asked() -
     term = 0.5 * (weights.mel_weight * channel.mel + weights.stft_weight * channel.stft)
     assert float(logs["train/mel_channels"]) > 0
     assert torch.allclose(both, image_only + term, rtol=1e-4)
+
+
+def test_a_side_share_codes_every_mid_and_the_first_crops_sides() -> None:
+    from dataclasses import replace
+
+    from sda.models.codec import CodecConfig
+    from sda.models.stereo_codec import mid_side_batch
+    from sda.training.codec_module import CodecModule, CodecTrainingConfig
+
+    config = CodecConfig(**{**factories.TINY_CODEC, "channels": 2, "side_direction": True})
+    stereo = wide(4)
+    half = CodecModule(config, training=replace(CodecTrainingConfig(), side_share=0.5))
+    items, sided = half._codec_batch(stereo, half.settings.side_share)
+    everything = mid_side_batch(stereo, config.side_gain)
+    assert items.shape[0] == 6 and sided.shape[0] == 2  # 4 mids, then 2 sides
+    assert torch.equal(items[:4], everything[:4]) and torch.equal(items[4:], everything[4:6])
+    # those crops' left/right are rebuilt from their own mids and sides, as from a batch of two
+    alone = mid_side_batch(stereo[:2], config.side_gain)
+    assert torch.equal(half._rebuilt(items, sided), half._rebuilt(alone, stereo[:2]))
+    # validation keeps every side
+    items, sided = half._codec_batch(stereo)
+    assert items.shape[0] == 8 and sided.shape[0] == 4
