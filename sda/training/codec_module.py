@@ -175,7 +175,7 @@ class CodecModule(L.LightningModule):
         started = time.perf_counter()
         vectors, count, per_batch = [], 0, 0
         for index, batch in enumerate(batches):
-            audio, _ = self._codec_batch(batch)
+            audio, _ = self._codec_batch(batch, self.settings.side_share)  # as training steps see
             latents = self.codec.encode_latents(audio.to(self.device))
             per_batch = per_batch or latents.shape[0] * latents.shape[2]
             vectors.append(latents.transpose(1, 2).reshape(-1, latents.shape[1]))

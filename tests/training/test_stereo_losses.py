@@ -84,7 +84,7 @@ def test_the_per_channel_loss_is_off_by_default_and_adds_its_term_when_asked() -
     assert torch.allclose(both, image_only + term, rtol=1e-4)
 
 
-def test_a_side_share_codes_every_mid_and_the_first_crops_sides() -> None:
+def test_a_side_share_codes_every_mid_and_the_first_crops_sides(caplog) -> None:
     from dataclasses import replace
 
     from sda.models.codec import CodecConfig
@@ -104,3 +104,8 @@ def test_a_side_share_codes_every_mid_and_the_first_crops_sides() -> None:
     # validation keeps every side
     items, sided = half._codec_batch(stereo)
     assert items.shape[0] == 8 and sided.shape[0] == 4
+    # the k-means warm-up sizes the dead-code threshold for the batches training will see
+    with caplog.at_level("INFO", logger="sda.training.codec_module"):
+        half.warm_up([stereo])
+    vectors = 6 * half.codec.num_frames(stereo.shape[-1])
+    assert f"hits per batch of {vectors} vectors" in caplog.text
