@@ -71,6 +71,7 @@ def test_auto_picks_the_laptop_recipe_on_a_cpu(tmp_path, machine) -> None:
         50,
         1000,
     )
+    assert training.side_share == 0.5  # a stereo model's mid gets more of the 20 minutes
     prior = prior_config(tmp_path)
     assert prior.recipe == "cpu" and same_model(prior, "prior_small")
     assert prior.trainer.accelerator == "cpu"
@@ -83,6 +84,7 @@ def test_auto_picks_cuda_when_pytorch_sees_a_gpu(tmp_path, machine) -> None:
     assert cfg.trainer.accelerator == "gpu" and cfg.trainer.max_time is None
     assert (cfg.data.batch_size, cfg.data.segment_seconds) == (32, 1.0)
     assert cfg.trainer.max_steps == 200000 and cfg.training.learning_rate == 1.0e-3
+    assert cfg.training.side_share == 1.0  # trained by steps: every side, every step
     prior = prior_config(tmp_path)
     assert prior.recipe == "cuda" and same_model(prior, "prior")
     assert prior.trainer.accelerator == "gpu"
