@@ -13,7 +13,9 @@ loss is the mono loss on those items plus the stereo image of the rebuilt left a
 the relation of M and S that places a source in the image. A per-channel mel/STFT loss on the
 rebuilt L and R (`stereo_weight`) is off by default: it cost 40 % of a stereo step and, on
 held-out music, measured no better than the mono loss on M and S (experiments/RESULTS.md,
-"## Stereo", 2026-12-05).
+"## Stereo", 2026-12-05). With `side_share` below 1 a training step codes every crop's mid but
+only the first crops' sides (the image loss on those crops): a cheaper step, more steps for the
+mid in a time budget (the laptop recipe's 0.5; RESULTS.md, "## Codec", 2026-12-05 late).
 """
 
 from __future__ import annotations
