@@ -237,10 +237,10 @@ class CodecModule(L.LightningModule):
         audio = self._audio(batch)
         if audio.dim() == 2:
             return audio, None
-        items = mid_side_batch(audio, self.codec.config.side_gain)
         crops = audio.shape[0]
         sided = min(crops, max(1, math.ceil(side_share * crops)))
-        return torch.cat([items[:crops], items[crops : crops + sided]]), audio[:sided]
+        items = mid_side_batch(audio, self.codec.config.side_gain)  # all mids, then all sides
+        return items[: crops + sided], audio[:sided]
 
     def adversarial_active(self) -> bool:
         start = self.settings.adversarial_start_step

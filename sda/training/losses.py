@@ -61,7 +61,7 @@ class SpectralLoss(nn.Module):
         # E|X|^2 = r^2 * sum(window^2) in every bin): the floor of `_reference_norm`, per bin
         self.quiet_bin = {
             window: 10 ** (QUIET_REFERENCE_DBFS / 20)
-            * float(torch.hann_window(window).square().sum()) ** 0.5
+            * float(getattr(self, f"window_{window}").square().sum()) ** 0.5
             for window in self.stft_windows
         }
         with warnings.catch_warnings():
