@@ -100,6 +100,26 @@ class DatasetReport:
             f"run `sda data inspect {self.folder}` to see why each was skipped."
         )
 
+    def warnings(self, shown: int = 10) -> list[str]:
+        """One line per folder note and skipped file (the first `shown` of them, by name and
+        reason), for a training run's console; the rest are counted, with where to see them."""
+        lines = list(self.notes)
+        for report in self.skipped[:shown]:
+            lines.append(f"skipped {self._shown_path(report.path)}: {report.reason}")
+        if len(self.skipped) > shown:
+            lines.append(
+                f"... and {len(self.skipped) - shown} more skipped: "
+                f"`sda data inspect {self.folder}` lists every file and why"
+            )
+        return lines
+
+    def _shown_path(self, path: Path) -> str:
+        """A file's path inside the folder (the path itself when it lies elsewhere)."""
+        try:
+            return str(path.relative_to(self.folder))
+        except ValueError:
+            return str(path)
+
     def summary(self) -> str:
         return (
             f"{len(self.usable)} usable of {len(self.files)} audio files, "

@@ -301,8 +301,9 @@ class AudioDataModule(L.LightningDataModule):
             )
             report.require_usable()
             self.channels = report.channels
-            for note in report.notes:  # folders not entered, a cache disk too full
-                log.warning("data: %s", note)
+            # folders not entered, a cache disk too full, files skipped and why
+            for line in report.warnings():
+                log.warning("data: %s", line)
             self._report = report
         return self._report
 

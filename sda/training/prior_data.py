@@ -461,8 +461,9 @@ class PriorDataModule(L.LightningDataModule):
                 channels=2 if is_stereo(self.codec) else 1,  # a stereo codec's prior reads L/R
             )
             self.report.require_usable()
-            for note in self.report.notes:  # folders not entered, a cache disk too full
-                log.warning("prior data: %s", note)
+            # folders not entered, a cache disk too full, files skipped and why
+            for line in self.report.warnings():
+                log.warning("prior data: %s", line)
         return self.report
 
     def setup(self, stage: str | None = None) -> None:

@@ -114,6 +114,20 @@ def test_totals(messy):
     report.require_usable()  # does not raise
 
 
+def test_a_training_run_names_each_skipped_file_and_why(messy):
+    """The console lines a run prints: every skipped file by its path in the folder, with the
+    reason; past the limit, a count and where to see the rest."""
+    folder, expected, report = messy
+    skipped = {name: words for name, (verdict, words) in expected.items() if verdict == "skipped"}
+    lines = report.warnings(shown=len(skipped))
+    for name, words in skipped.items():
+        assert any(line.startswith(f"skipped {name}: ") and words in line for line in lines), name
+    first = report.warnings(shown=2)
+    assert sum(line.startswith("skipped ") for line in first) == 2
+    assert first[-1].startswith(f"... and {len(skipped) - 2} more skipped: ")
+    assert f"sda data inspect {folder}" in first[-1]
+
+
 def test_native_facts_are_recorded(messy):
     folder, _, report = messy
     entry = next(e for e in report.files if e.path.name == "surround.wav")
