@@ -1,7 +1,7 @@
 """Generation from a bundle's prior: new takes, continuations, regenerated regions, their level."""
 
 from sda.dna.take import Take  # what generate() returns
-from sda.generate.engine import generate
+from sda.generate.engine import generate, generate_codes
 from sda.generate.regenerate import regenerate_region
 from sda.generate.render import render, render_take, set_level
 from sda.generate.sampling import SamplingSettings
@@ -14,6 +14,7 @@ __all__ = [
     "SamplingSettings",
     "Take",
     "generate",
+    "generate_codes",
     "regenerate_region",
     "render",
     "render_take",

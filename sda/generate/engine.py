@@ -165,7 +165,14 @@ def _window_known(
     return torch.cat([free, part], dim=2)
 
 
-def generate(
+def generate(models: Any, **options: Any) -> Take:
+    """A new take from `models`: `generate_codes(models, **options)` decoded once and rendered
+    with its controls (level, tone, roughness, density's rests: `sda.generate.render`)."""
+    codes = generate_codes(models, **options)
+    return render_take(models, codes, checked_controls(options.get("controls")))
+
+
+def generate_codes(
     models: Any,
     *,
     seconds: float,
@@ -179,8 +186,9 @@ def generate(
     include_prompt: bool = False,
     candidates: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
-) -> Take:
-    """A new take of `seconds` seconds from `models` (anything with .codec, .prior, .meta: a Bundle).
+) -> Codes:
+    """The codes of a new take of `seconds` seconds from `models` (anything with .codec, .prior,
+    .meta: a Bundle); `generate` renders them.
 
     `controls` maps control names to 0..1 targets, or to curves of keyframes spread over the take
     (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
@@ -188,10 +196,9 @@ def generate(
     drawn side by side and steered: every second of new frames each one's latest chunk is decoded
     and measured, and all continue from the closest (`sda.generate.particles`). With `prompt`
     the new codes continue it; `include_prompt` keeps prompt + continuation.
-    `on_progress(done_frames, total_frames)` reports progress. The kept take's audio is decoded
-    once and its level set (`sda.generate.render`). A stereo model samples mid and side together
-    and gives a (2, samples) take; a stereo prompt continues both grids, a mono one counts as
-    centred; candidates are measured on the mid.
+    `on_progress(done_frames, total_frames)` reports progress. A stereo model samples mid and
+    side together; a stereo prompt continues both grids, a mono one counts as centred;
+    candidates are measured on the mid.
     """
     settings = GenerationSettings(  # one set of limits, shared with the CLI and the app
         seconds=seconds,
@@ -204,7 +211,7 @@ def generate(
         controls=controls or {},
     )
     codec, prior, fingerprint = check_models(models)
-    targets = settings.controls  # as asked: the level is set from these
+    targets = settings.controls  # as asked: the render sets the level from these
     # as the prior and the steering read them (a loudness level placed among the training windows)
     conditioning = conditioning_controls(targets, bundle_stats(models))
     stats = _descriptor_stats(models) if settings.candidates > 1 and targets else None
@@ -231,8 +238,7 @@ def generate(
         step["candidates"] = {"count": batch, "chosen": chosen,
                               "distances": [round(d, 4) for d in steering.distances]}  # fmt: skip
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
-    codes = new_codes(models, fingerprint, new, {"operations": operations})
-    return render_take(models, codes, targets)
+    return new_codes(models, fingerprint, new, {"operations": operations})
 
 
 def _prompt_history(models: Any, prompt: Codes | None) -> torch.Tensor | None:

@@ -22,7 +22,7 @@ from sda.audio.loop_points import LoopPoints
 from sda.audio.seam import SeamReport, measure_seam
 from sda.dna.codes import Codes
 from sda.generate.curves import ControlValue, curve_mean, keyframes
-from sda.generate.engine import check_models, generate
+from sda.generate.engine import check_models, generate_codes
 from sda.generate.loop_cut import CROSSFADE_MS, loop_audio
 from sda.generate.loop_length import MIN_LOOP_FRAMES, LoopError, LoopLength
 from sda.generate.regenerate import regenerate_region
@@ -177,11 +177,11 @@ def generate_loop(
 ) -> Loop:
     """A new take of `length` (see `loop_length`) from `models`, made into a seamless loop.
 
-    `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate`;
+    `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate_codes`;
     `seam_candidates` redraws of the join are scored and the best kept."""
     codec, _, _ = check_models(models)
     frame_rate = float(codec.config.frame_rate)
-    made = generate(
+    made = generate_codes(  # not rendered: the loop is decoded and rendered whole below
         models,
         seconds=length.frames / frame_rate,
         seed=seed,
@@ -189,9 +189,9 @@ def generate_loop(
         candidates=candidates,
         **sampling,
     )
-    side = made.codes.side_indices
-    codes = made.codes.with_indices(
-        np.asarray(made.codes.indices)[:, : length.frames],
+    side = made.side_indices
+    codes = made.with_indices(
+        np.asarray(made.indices)[:, : length.frames],
         side_indices=None if side is None else np.asarray(side)[:, : length.frames],
     )
     return make_loop(

@@ -9,7 +9,7 @@ import torch
 
 from sda.dna.codes import Codes, CodesError
 from sda.dna.decode import decode_codes
-from sda.generate import GenerationError, generate, regenerate_region
+from sda.generate import GenerationError, generate, generate_codes, regenerate_region
 from sda.library.bundle import Bundle
 from sda.models.codec import Codec, CodecConfig
 
@@ -51,6 +51,9 @@ def test_fixed_seed_gives_identical_output(bundle):
         generate(bundle, seed=5, **hot).codes.indices, generate(bundle, seed=6, **hot).codes.indices
     )
     assert first.provenance["operations"][-1]["seed"] == 5
+    # the codes alone (a loop renders its own audio) are the take's codes, not decoded
+    alone = generate_codes(bundle, seed=5, guidance=2.0, **settings)
+    assert np.array_equal(alone.indices, first.indices) and alone.provenance == first.provenance
 
 
 def test_guidance_zero_equals_unconditional(bundle):
