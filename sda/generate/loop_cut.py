@@ -22,7 +22,8 @@ from sda.audio.seam import (
     FLUX_PERCENTILE,
     STEP_PERCENTILE,
     SeamReport,
-    flux_at,
+    flux_between,
+    flux_every,
     flux_window,
     measure_seam,
 )
@@ -67,6 +68,11 @@ def _span(period: np.ndarray, start: int, count: int) -> np.ndarray:
     return np.take(period, np.arange(start, start + count), axis=-1, mode="wrap")
 
 
+def _spans(period: np.ndarray, starts: np.ndarray, count: int) -> np.ndarray:
+    """`_span` of a mono `period` (samples,) from each of `starts` (rows, 1): (rows, count)."""
+    return np.take(period, starts + np.arange(count), mode="wrap")
+
+
 class _Yardstick:
     """A repeating signal's spectral flux at every hop and its seam limits (the 95th percentile
     of flux, the 99th of sample steps): how smoothly a cut of it must join."""
@@ -75,21 +81,24 @@ class _Yardstick:
         self.period, self.window = period, window
         self.positions = np.arange(0, len(period), max(1, window // 4))
         extended = _span(period, -window, len(period) + 2 * window)
-        self.flux = flux_at(extended, self.positions + window, window)
+        self.flux = flux_every(extended, self.positions + window, window)
         self.flux_limit = max(float(np.percentile(self.flux, FLUX_PERCENTILE)), 1e-12)
         steps = np.abs(np.diff(period))
         self.step_limit = max(float(np.percentile(steps, STEP_PERCENTILE)), 1e-12)
 
-    def margin(self, start: int, samples: int, fade: int) -> float:
-        """The seam margin (pass <= 1) of the loop cut at `start` (only its ends are cut)."""
+    def margins(self, starts: np.ndarray, samples: int, fade: int) -> np.ndarray:
+        """The seam margin (pass <= 1) of the loop cut at each of `starts` (only its ends are
+        cut), all in one batch of spectra: a loop tries a hundred or more starts."""
+        starts = np.asarray(starts, dtype=np.int64)[:, None]
         edge = max(self.window, fade)
-        tail = _span(self.period, start + samples - edge, edge)
+        tails = _spans(self.period, starts + samples - edge, edge)
         if fade:
-            tail[-fade:] = _faded(tail[-fade:], self.period, start, fade)
-        around = np.concatenate([tail[-self.window :], _span(self.period, start, self.window)])
-        flux = float(flux_at(around, np.array([self.window]), self.window)[0])
-        step = abs(float(around[self.window]) - float(around[self.window - 1]))  # first - last
-        return max(flux / self.flux_limit, step / self.step_limit)
+            tails[:, -fade:] = _faded(tails[:, -fade:], self.period, starts, fade)
+        before = tails[:, -self.window :]
+        after = _spans(self.period, starts, self.window)
+        flux = flux_between(before, after)
+        step = np.abs(after[:, 0] - before[:, -1])  # the loop's first sample after its last
+        return np.maximum(flux / self.flux_limit, step / self.step_limit)
 
 
 def _calm_points(yardsticks: list[_Yardstick], count: int) -> list[int]:
@@ -107,10 +116,14 @@ def _calm_points(yardsticks: list[_Yardstick], count: int) -> list[int]:
     return chosen
 
 
-def _faded(ending: np.ndarray, period: np.ndarray, start: int, fade: int) -> np.ndarray:
-    """A loop's last `fade` samples blended into the `fade` samples before its `start`."""
+def _faded(ending: np.ndarray, period: np.ndarray, start, fade: int) -> np.ndarray:
+    """A loop's last `fade` samples blended into the `fade` samples before its `start` (an
+    integer; or starts (rows, 1) of a mono period, one row of `ending` each)."""
     ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)  # raised cosine
-    return ending * (1.0 - ramp) + _span(period, start - fade, fade) * ramp
+    before = (
+        _spans(period, start - fade, fade) if np.ndim(start) else _span(period, start - fade, fade)
+    )
+    return ending * (1.0 - ramp) + before * ramp
 
 
 def _cut(period: np.ndarray, start: int, samples: int, fade: int) -> np.ndarray:
@@ -190,7 +203,8 @@ def loop_audio(
     # would be the steepest place to join, so the measure itself picks.
     nudges = np.arange(-radius, radius + 1, max(1, radius // 8))
     starts = [point + int(nudge) for point in points for nudge in nudges]
-    best = min(starts, key=lambda s: max(y.margin(s, samples, fade) for y in yardsticks))
+    worst = np.max([y.margins(np.array(starts), samples, fade) for y in yardsticks], axis=0)
+    best = starts[int(np.argmin(worst))]  # the first of equals
     cut = _measured(_cut(period, best, samples, fade), rate)
     if samples == period.shape[-1] or _memory_margin(cut, rate) <= CUT_MARGIN:
         return cut

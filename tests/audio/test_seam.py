@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sda.audio.seam import flux_at, measure_seam
+from sda.audio.seam import flux_at, flux_between, flux_every, measure_seam
 
 RATE = 48_000
 
@@ -56,3 +56,17 @@ def test_flux_is_zero_where_nothing_changes_and_needs_room():
 def test_too_short_a_loop_is_refused():
     with pytest.raises(ValueError, match="at least"):
         measure_seam(np.zeros(1000), RATE)
+
+
+@pytest.mark.parametrize(("window", "hop"), [(960, 240), (882, 220), (100, 100)])
+def test_flux_on_an_even_grid_shares_spectra_and_agrees_exactly(window, hop):
+    """`flux_every` reuses each window's spectrum when the hop divides the window (else it is
+    `flux_at`): the values must be the same numbers, not merely close."""
+    audio = np.random.default_rng(1).standard_normal(12000)
+    positions = np.arange(window, len(audio) - window + 1, hop)
+    assert np.array_equal(flux_every(audio, positions, window), flux_at(audio, positions, window))
+    one = positions[3]
+    before, after = audio[one - window : one][None], audio[one : one + window][None]
+    assert flux_between(before, after)[0] == flux_at(audio, np.array([one]), window)[0]
+    with pytest.raises(ValueError, match="both sides"):
+        flux_every(audio, positions - window, window)
