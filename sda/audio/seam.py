@@ -93,22 +93,27 @@ def flux_every(audio: np.ndarray, positions: np.ndarray, window: int) -> np.ndar
     if positions[0] < window or positions[-1] > len(audio) - window:
         raise ValueError(f"flux positions need {window} samples of audio on both sides")
     starts = np.arange(positions[0] - window, positions[-1] + 1, hop)  # every window read
-    taper = np.hanning(window)
     spectra = np.empty((len(starts), window // 2 + 1))
     for first in range(0, len(starts), _CHUNK):  # in chunks: memory stays flat on long loops
         chunk = starts[first : first + _CHUNK, None] + np.arange(window)
-        spectra[first : first + _CHUNK] = np.abs(np.fft.rfft(audio[chunk] * taper, axis=-1))
+        spectra[first : first + _CHUNK] = _magnitudes(audio[chunk])
     lag = window // hop  # the window after a position starts `lag` windows after the one before
-    before, after = spectra[: len(positions)], spectra[lag : lag + len(positions)]
-    return np.sqrt(np.mean((after - before) ** 2, axis=-1))
+    return _rms_difference(spectra[: len(positions)], spectra[lag : lag + len(positions)])
 
 
 def flux_between(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Spectral flux from each row of `before` (rows, window) to the same row of `after`: the RMS
     difference of their magnitude spectra (Hann windows)."""
-    taper = np.hanning(before.shape[-1])
-    spectra = [np.abs(np.fft.rfft(part * taper, axis=-1)) for part in (before, after)]
-    return np.sqrt(np.mean((spectra[1] - spectra[0]) ** 2, axis=-1))
+    return _rms_difference(_magnitudes(before), _magnitudes(after))
+
+
+def _magnitudes(frames: np.ndarray) -> np.ndarray:
+    """Magnitude spectra of Hann-windowed rows (rows, window)."""
+    return np.abs(np.fft.rfft(frames * np.hanning(frames.shape[-1]), axis=-1))
+
+
+def _rms_difference(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean((after - before) ** 2, axis=-1))
 
 
 def _channel_seam(loop: np.ndarray, sample_rate: int) -> SeamReport:

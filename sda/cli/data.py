@@ -26,10 +26,7 @@ def _file_table(report):
     table.add_column("seconds", justify="right")
     table.add_column("reason / flags", overflow="fold")
     for entry in _listed(report.files):
-        try:
-            name = str(entry.path.relative_to(report.folder))
-        except ValueError:
-            name = str(entry.path)
+        name = report.shown_path(entry.path)
         notes = entry.reason if not entry.usable else "; ".join(entry.flags)
         seconds = f"{entry.seconds:.2f}" if entry.seconds else "-"
         table.add_row(name, _verdict_cell(entry), seconds, notes)

@@ -105,7 +105,7 @@ class DatasetReport:
         reason), for a training run's console; the rest are counted, with where to see them."""
         lines = list(self.notes)
         for report in self.skipped[:shown]:
-            lines.append(f"skipped {self._shown_path(report.path)}: {report.reason}")
+            lines.append(f"skipped {self.shown_path(report.path)}: {report.reason}")
         if len(self.skipped) > shown:
             lines.append(
                 f"... and {len(self.skipped) - shown} more skipped: "
@@ -113,7 +113,7 @@ class DatasetReport:
             )
         return lines
 
-    def _shown_path(self, path: Path) -> str:
+    def shown_path(self, path: Path) -> str:
         """A file's path inside the folder (the path itself when it lies elsewhere)."""
         try:
             return str(path.relative_to(self.folder))

@@ -202,9 +202,9 @@ def loop_audio(
     # Around each point, the start whose join is smoothest: on a sustained tone a zero crossing
     # would be the steepest place to join, so the measure itself picks.
     nudges = np.arange(-radius, radius + 1, max(1, radius // 8))
-    starts = [point + int(nudge) for point in points for nudge in nudges]
-    worst = np.max([y.margins(np.array(starts), samples, fade) for y in yardsticks], axis=0)
-    best = starts[int(np.argmin(worst))]  # the first of equals
+    starts = np.array([point + int(nudge) for point in points for nudge in nudges])
+    worst = np.max([y.margins(starts, samples, fade) for y in yardsticks], axis=0)
+    best = int(starts[np.argmin(worst)])  # the first of equals
     cut = _measured(_cut(period, best, samples, fade), rate)
     if samples == period.shape[-1] or _memory_margin(cut, rate) <= CUT_MARGIN:
         return cut
