@@ -11,6 +11,7 @@ without them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -299,6 +300,7 @@ class Prior(nn.Module):
         *,
         cache: list[LayerCache] | None = None,
         offset: int = 0,  # position of the first column (the number already in `cache`)
+        head: Callable[[Tensor], Tensor] | None = None,  # the output map; None: `self.head`
     ) -> Tensor:  # -> (batch, levels, steps, codebook_size): logits of the NEXT column at each step
         batch, levels, steps = tokens.shape
         if offset + steps > self.config.max_positions:
@@ -314,7 +316,7 @@ class Prior(nn.Module):
             x = block(x, modulation.blocks[index], None if cache is None else cache[index])
         shift, gain = modulation.final
         x = torch.addcmul(shift, self.norm(x), gain)
-        logits = self.head(x).view(batch, steps, levels, self.config.codebook_size)
+        logits = (head or self.head)(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)
 
     def delayed_logits(

@@ -162,8 +162,10 @@ def test_windowed_decoding_matches_whole_decoding(bundle):
 
 def test_regenerate_changes_only_the_region(bundle):
     codes = generate(bundle, seconds=0.5, seed=0).codes
-    new = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
-    again = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3)
+    # hotter than plain: the tiny prior is so sure of itself that a plain redraw of 20 frames
+    # can give back the same cells
+    new = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3, temperature=1.5)
+    again = regenerate_region(bundle, codes, 20, 40, seed=1, candidates=3, temperature=1.5)
     assert np.array_equal(new.indices, again.indices)
     assert np.array_equal(new.indices[:, :20], codes.indices[:, :20])
     assert np.array_equal(new.indices[:, 40:], codes.indices[:, 40:])
