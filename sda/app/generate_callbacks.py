@@ -217,6 +217,21 @@ def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) 
     ]
 
 
+def sampling_for(ctx: AppContext, model: str | None, controls: dict) -> tuple[float, int]:
+    """(guidance, candidates) `sda generate` picks for `controls` with the picked model, whose
+    prior may have measured that one take follows tension (`sda.generate.sampling_defaults`)."""
+    from sda.errors import SdaError
+    from sda.generate.sampling_defaults import sampling_defaults
+
+    try:
+        bundle = ctx.models.get(model) if model else None
+    except (SdaError, KeyError, TypeError, ValueError):  # no such model: the pick says so later
+        bundle = None
+    return sampling_defaults(
+        controls, (getattr(bundle, "meta", None) or {}).get("descriptor_stats")
+    )
+
+
 def model_names(ctx: AppContext) -> list[str]:
     """Names of the library's bundles, for the model pickers."""
     return [entry_name(entry) for entry in ctx.library.list()]

@@ -10,7 +10,6 @@ from sda.app import generate_callbacks as cb
 from sda.app.export_panel import build_export_panel
 from sda.app.feedback import friendly
 from sda.app.state import AppContext, UserSession
-from sda.generate.sampling_defaults import sampling_defaults
 
 # A/B switching happens in the browser around the server call that swaps the file: remember where
 # the player was (and whether it played), then seek the new file there once it has loaded.
@@ -141,7 +140,7 @@ def build_generate_tab(ctx: AppContext, session_state: gr.State) -> GenerateTab:
     _wire_history(session_state, settings, takes, names)
     _wire_presets(ctx, settings, names)
     _wire_control_units(ctx, settings, names)
-    _wire_sampling(settings, names)
+    _wire_sampling(ctx, settings, names)
     _wire_width(ctx, settings)
     return GenerateTab(tab=tab, model=settings.model)
 
@@ -490,22 +489,23 @@ def _wire_control_units(ctx: AppContext, settings: SettingsPanel, names: tuple[s
         component.change(show, sources, settings.control_units, queue=False)
 
 
-def _wire_sampling(settings: SettingsPanel, names: tuple[str, ...]) -> None:
+def _wire_sampling(ctx: AppContext, settings: SettingsPanel, names: tuple[str, ...]) -> None:
     """Ticking a control sets guidance and candidates to what `sda generate` picks for the
-    controls now ticked (`sda.generate.sampling_defaults`); the sliders stay the person's to move.
-    Only a person's tick (`.input`) does this: a recalled preset keeps its own values."""
+    controls now ticked and the picked model (`sda.generate.sampling_defaults`); the sliders stay
+    the person's to move. Only a person's tick (`.input`) does this: a recalled preset keeps its
+    own values."""
 
-    def on_tick(moving, *checks):
+    def on_tick(model, moving, *checks):
         ticked = {n: 0.5 for n, on in zip(names, checks, strict=True) if on}
         if moving in names:
             ticked[moving] = 0.5
-        guidance, candidates = sampling_defaults(ticked)
+        guidance, candidates = cb.sampling_for(ctx, model, ticked)
         return gr.Slider(value=guidance), gr.Slider(value=candidates)
 
-    sources = [settings.moving, *settings.control_checks]
+    ticks = [settings.moving, *settings.control_checks]
     targets = [settings.guidance, settings.candidates]
-    for component in sources:
-        component.input(on_tick, sources, targets, queue=False)
+    for component in ticks:
+        component.input(on_tick, [settings.model, *ticks], targets, queue=False)
 
 
 def _wire_width(ctx: AppContext, settings: SettingsPanel) -> None:

@@ -127,7 +127,8 @@ CandidatesOption = Annotated[
     typer.Option(
         "--candidates",
         help="With controls set: draw this many side by side; every second all continue from "
-        "the one measuring closest (1: off). Unset: 2 when tension is set, else 1.",
+        "the one measuring closest (1: off). Unset: 2 when tension is set, else 1; 1 when the "
+        "model measured in training that one take follows tension.",
     ),
 ]
 GenerateChannelsOption = Annotated[
@@ -210,6 +211,7 @@ def generate(
     model = load_model(bundle, library, device)
     own_side, channels, stereo = _layout(model, width, movement, channels)
     exact = length.for_model(model)  # None: a plain --seconds take
+    settings = replace(settings, **_sampling(controls, guidance, candidates, model))
     if exact is not None:
         settings = replace(settings, seconds=exact.seconds)
     _say_settings(exact, loop, stereo)
@@ -227,12 +229,14 @@ def generate(
     )  # fmt: skip
 
 
-def _sampling(controls, guidance: float | None, candidates: int | None) -> dict:
+def _sampling(controls, guidance: float | None, candidates: int | None, model=None) -> dict:
     """--guidance and --candidates as settings, each unset one chosen for the controls asked
-    (`sda.generate.sampling_defaults`)."""
+    and, once it is loaded, the model: a prior that measured one take following tension gets
+    one (`sda.generate.sampling_defaults`)."""
     from sda.generate.sampling_defaults import sampling_defaults
 
-    auto_guidance, auto_candidates = sampling_defaults(controls)
+    stats = (getattr(model, "meta", None) or {}).get("descriptor_stats")
+    auto_guidance, auto_candidates = sampling_defaults(controls, stats)
     return {
         "guidance": auto_guidance if guidance is None else guidance,
         "candidates": auto_candidates if candidates is None else candidates,

@@ -189,6 +189,8 @@ PRIOR: dict[str, Rule] = {
     "prior_data.pack_short": BOOLEAN,
     "prior_data.lookahead_seconds": Number(0.0, 30.0, above=True),
     "prior_data.longest_gap_seconds": Number(0.0, 30.0),
+    "tension_check.seconds": Number(0.0, 60.0, above=True),
+    "tension_check.seeds": Whole(0, 64),
     "model.num_levels": Whole(1, 64, also=(None,), note="the codec's"),
     "model.codebook_size": Whole(2, 65536, also=(None,), note="the codec's"),
     "training.label_smoothing": Number(0.0, 0.99),

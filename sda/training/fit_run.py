@@ -11,6 +11,7 @@ import copy
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,11 +166,21 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node and "_target_" in node]
 
 
-def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Resume, *, what: str):
+def fit(
+    cfg: DictConfig,
+    module: Any,
+    datamodule: Any,
+    run_dir: Path,
+    resume: Resume,
+    *,
+    what: str,
+    before_save: Callable[[Any], None] | None = None,  # (trainer): measures on the final weights
+):
     """Build the trainer from `cfg` (callbacks: checkpoints, best weights, plateau, ...), fit
     `module`, save a resumable last.ckpt and say how far the run got. Returns the trainer.
 
-    `what` names the model in messages ("codec", "prior").
+    `what` names the model in messages ("codec", "prior"). `before_save` may add what it
+    measures to the module's hyperparameters, which last.ckpt then carries.
     """
     loggers = instantiate_all(cfg.get("logger"))
     callbacks = instantiate_all(cfg.get("callbacks"))
@@ -189,6 +200,8 @@ def fit(cfg: DictConfig, module: Any, datamodule: Any, run_dir: Path, resume: Re
         ckpt_path=str(resume.checkpoint) if resume.checkpoint else None,
         weights_only=True,  # resume never unpickles code, even from a tampered run folder
     )
+    if before_save is not None:
+        before_save(trainer)
     # resumable: with the optimizer state
     trainer.save_checkpoint(run_dir / LAST_CHECKPOINT, weights_only=False)
     if resume.checkpoint is not None and trainer.global_step == resume.step:

@@ -224,8 +224,27 @@ def train(cfg: DictConfig) -> Path:
         training=training,
     )
     module.set_codec(codec)
-    fit_run.fit(cfg, module, datamodule, run_dir, resume, what="prior")
+    fit_run.fit(
+        cfg, module, datamodule, run_dir, resume, what="prior",
+        before_save=lambda trainer: _measure_tension_sampling(cfg, trainer, module, codec),
+    )  # fmt: skip
     return run_dir
+
+
+def _measure_tension_sampling(cfg: DictConfig, trainer, module: PriorModule, codec) -> None:
+    """How `sda generate` should ask this prior for tension, measured on its final weights and
+    kept in its descriptor stats (last.ckpt carries them; `sda.training.tension_sampling`)."""
+    from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
+    from sda.training.tension_sampling import measure_tension_sampling
+
+    check = cfg.get("tension_check") or {}
+    seeds = int(check.get("seeds", 4))
+    if seeds <= 0 or trainer.interrupted or not trainer.is_global_zero:  # off; stopped; a worker
+        return
+    stats = module.hparams["descriptor_stats"]
+    stats[TENSION_SAMPLING_KEY] = measure_tension_sampling(
+        codec, module.prior, stats, seconds=float(check.get("seconds", 4.0)), seeds=seeds
+    )
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train_prior")

@@ -341,3 +341,16 @@ def test_a_control_the_models_codec_keeps_poorly_says_so_beside_its_slider(ctx):
     tension, density = gen.control_units(ctx, "tiny-prior", values)
     assert tension == "≈ 0.70 dissonance" + gen.WEAK_LABEL
     assert density == "≈ 10.0 onsets/s"
+
+
+def test_ticking_tension_picks_one_take_for_a_prior_that_measured_it_follows(ctx):
+    from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
+
+    asked = {"tension": 0.5, "brightness": 0.5}
+    assert gen.sampling_for(ctx, "tiny-prior", asked) == (3.0, 2)
+    assert gen.sampling_for(ctx, "no-such-model", asked) == (3.0, 2)
+    assert gen.sampling_for(ctx, None, {"brightness": 0.5}) == (1.0, 1)
+    bundle = ctx.models.get("tiny-prior")  # this context's own copy: the change stays here
+    stats = dict(bundle.meta.get("descriptor_stats") or {})
+    bundle.meta["descriptor_stats"] = {**stats, TENSION_SAMPLING_KEY: {"way": "one_take"}}
+    assert gen.sampling_for(ctx, "tiny-prior", asked) == (3.0, 1)

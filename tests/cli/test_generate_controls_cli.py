@@ -58,24 +58,48 @@ def test_a_take_without_controls_says_nothing_of_sampling(capsys, tiny_library_r
     assert not any(line.startswith("sampling:") for line in err.splitlines())
 
 
-@pytest.fixture
-def weak_tension_library(tmp_path, tiny_prior_bundle):
-    """A library holding the tiny prior as a model whose codec keeps tension poorly."""
+def _library_with(tmp_path, bundle, name: str, extra_stats: dict):
+    """A library holding the tiny prior as `name`, its descriptor stats with `extra_stats`."""
     import factories
 
-    from sda.audio.control_fidelity import FIDELITY_KEY
     from sda.library import Library, save_bundle
 
-    stats = {**factories.DESCRIPTOR_STATS, FIDELITY_KEY: {"tension": 0.5, "density": 0.95}}
     library = Library(tmp_path / "library")
     staged = save_bundle(
-        tmp_path / "staging" / "smooth",
-        codec=tiny_prior_bundle.codec,
-        prior=tiny_prior_bundle.prior,
-        meta={"descriptor_stats": stats},
+        tmp_path / "staging" / name,
+        codec=bundle.codec,
+        prior=bundle.prior,
+        meta={"descriptor_stats": {**factories.DESCRIPTOR_STATS, **extra_stats}},
     )
     library.add(staged, move=True)
     return library.root
+
+
+@pytest.fixture
+def weak_tension_library(tmp_path, tiny_prior_bundle):
+    """A library holding the tiny prior as a model whose codec keeps tension poorly."""
+    from sda.audio.control_fidelity import FIDELITY_KEY
+
+    kept = {FIDELITY_KEY: {"tension": 0.5, "density": 0.95}}
+    return _library_with(tmp_path, tiny_prior_bundle, "smooth", kept)
+
+
+def test_a_prior_that_follows_tension_in_one_take_gets_one(capsys, tmp_path, tiny_prior_bundle):
+    """Measured when the prior trained (`sda.training.tension_sampling`); --candidates wins."""
+    from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
+
+    measured = {TENSION_SAMPLING_KEY: {"way": "one_take", "one_take_rho": 0.85}}
+    root = _library_with(tmp_path, tiny_prior_bundle, "follows", measured)
+    for extra, said in (
+        ((), "sampling: guidance 3, one take"),
+        (("--candidates", "2"), "sampling: guidance 3, 2 candidates steered every second"),
+    ):
+        code, out, err = run_cli(
+            capsys, "generate", "follows", "--library", root, "-o", tmp_path / "takes",
+            "--seconds", "0.3", "--tension", "0.7", "--overwrite", *extra,
+        )  # fmt: skip
+        assert code == 0, err
+        assert said in err.splitlines()
 
 
 def test_a_control_the_codec_keeps_poorly_gets_a_note(capsys, weak_tension_library, tmp_path):

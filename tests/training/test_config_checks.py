@@ -102,6 +102,8 @@ PRIOR_BAD = [
     ("model.dim", 0, "whole number"),
     ("model.codebook_size", 1, "or null (the codec's)"),
     ("training.example_controls", [2], "each from 0 to 1"),
+    ("tension_check.seconds", 0, "above 0"),
+    ("tension_check.seeds", -1, "from 0 to 64"),
 ]
 
 

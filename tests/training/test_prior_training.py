@@ -8,6 +8,7 @@ import torch
 
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.training.errors import TrainingError
+from sda.training.tension_sampling import choose_way
 from sda.training.train_prior import compose_config, train
 
 
@@ -52,8 +53,11 @@ def test_smoke_training_writes_a_loadable_run_and_the_loss_falls(prior_run, code
     assert all(key.startswith("prior.") for key in checkpoint["state_dict"])
     assert list(hparams["descriptor_stats"]) == [
         "brightness", "warmth", "roughness", "tension", "density", "loudness", "material_level",
-        "control_fidelity",
+        "control_fidelity", "tension_sampling",
     ]  # fmt: skip
+    sampling = hparams["descriptor_stats"]["tension_sampling"]  # tried on the final weights
+    assert sampling["way"] in {"one_take", "steered"}
+    assert sampling["way"] == choose_way(sampling["one_take_rho"], sampling["steered_rho"])
     level = hparams["descriptor_stats"]["material_level"]  # measured on the original files
     assert -60 < level["peak_dbfs"] <= 0 and level["rms_dbfs"] < level["peak_dbfs"]
     kept = hparams["descriptor_stats"]["control_fidelity"]  # the material vs its decoded copy

@@ -1,0 +1,89 @@
+"""How a prior is best asked for tension, measured once when its training ends.
+
+Tension lives in the notes the prior chooses; the render cannot set it. Two ways reach it: one
+take guided towards the setting (guidance 3), or two guided candidates steered while drawn
+(`sda.generate.particles`), which costs about twice the time. Which is enough depends on the
+prior, not on its codec: on the dev sets one guided take followed tension about as well as two
+steered candidates on drums (rho 0.82 against 0.87) and pitched notes (0.77 / 0.79), and far worse
+on percussion (0.35 / 0.77) and textures (0.32 / 0.80), whose codecs kept tension 0.74 and 0.53
+(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on short takes at five
+settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and
+the app read the verdict (`sda.generate.sampling_defaults`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from sda.audio.control_fidelity import rank_correlation
+from sda.audio.descriptors import measure
+from sda.generate.sampling_defaults import NOTES_GUIDANCE
+from sda.generate.stereo_takes import downmix
+
+log = logging.getLogger(__name__)
+
+SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
+WAYS = {"one_take": 1, "steered": 2}  # candidates
+ONE_TAKE_FLOOR = 0.7  # below this one take is not following, whatever steering does
+TOLERANCE = 0.05  # one take may follow this much less than steering and still be kept
+
+
+def choose_way(one_take_rho: float, steered_rho: float) -> str:
+    """'one_take' where one guided take follows tension about as well as steering, else
+    'steered'; an unmeasurable (nan) figure counts as not following."""
+    one = -1.0 if np.isnan(one_take_rho) else one_take_rho
+    steered = -1.0 if np.isnan(steered_rho) else steered_rho
+    return "one_take" if one >= ONE_TAKE_FLOOR and one >= steered - TOLERANCE else "steered"
+
+
+def _adherence(models: Any, candidates: int, seconds: float, seeds: int) -> tuple[float, float]:
+    """(rank correlation of tension setting vs the takes' measured raw tension, seconds of
+    compute per second of take) for one way of sampling."""
+    from sda.generate import generate
+
+    rate = int(models.codec.config.sample_rate)
+    settings, measured = [], []
+    started = time.perf_counter()
+    for setting in SETTINGS:
+        for seed in range(seeds):
+            take = generate(
+                models, seconds=seconds, seed=seed, controls={"tension": setting},
+                guidance=NOTES_GUIDANCE, candidates=candidates,
+            )  # fmt: skip
+            settings.append(setting)
+            measured.append(measure(downmix(take.audio), rate)["tension"])
+    cost = (time.perf_counter() - started) / (seconds * len(settings))
+    return rank_correlation(np.array(settings), np.array(measured)), cost
+
+
+def measure_tension_sampling(
+    codec: Any, prior: Any, stats: Mapping[str, Any], *, seconds: float = 4.0, seeds: int = 4
+) -> dict[str, Any]:
+    """{"way": "one_take" | "steered", "one_take_rho", "steered_rho"} for the trained `prior`
+    (stats: its descriptor-stats record, the controls' ranges), from `seeds` takes of `seconds`
+    at each of SETTINGS, the same seeds both ways."""
+    models = SimpleNamespace(
+        codec=codec, prior=prior, name="the new prior", meta={"descriptor_stats": dict(stats)}
+    )
+    was_training = prior.training
+    prior.eval()
+    try:
+        found = {
+            way: _adherence(models, candidates, seconds, seeds) for way, candidates in WAYS.items()
+        }
+    finally:
+        prior.train(was_training)
+    (one, one_cost), (steered, steered_cost) = found["one_take"], found["steered"]
+    way = choose_way(one, steered)
+    log.info(
+        "tension: one guided take follows it at rho %.2f (%.1fx real time), two steered "
+        "candidates at %.2f (%.1fx); `sda generate` will use %s", one, 1 / one_cost, steered,
+        1 / steered_cost, "one take" if way == "one_take" else "two steered candidates",
+    )  # fmt: skip
+    return {"way": way, "one_take_rho": round(one, 4), "steered_rho": round(steered, 4)}
