@@ -8,7 +8,8 @@ For each pair: Spearman rho of setting vs measured descriptor per control (all s
 named) on the takes as the CLI writes them (render: tone EQ and level included), 5 settings x 4
 seeds (`bench_prior`), and the speed of a 20 s take with brightness and density set, and with
 brightness and tension set, decoding included (best of 2, 2 threads). Candidates are steered
-while drawn (`sda.generate.particles`). Records the table at the end of the "## Prior" section of
+while drawn (`sda.generate.particles`). Also says what the prior's own `tension_check` chose at
+the end of its training. Records the table at the end of the "## Prior" section of
 experiments/RESULTS.md unless --no-record.
 """
 
@@ -82,6 +83,21 @@ def table(rows: dict[tuple[float, int], dict], names: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def verdict(bundle) -> str:
+    """What the prior measured of tension when its training ended (`tension_check`), if it did."""
+    from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
+
+    record = (bundle.meta.get("descriptor_stats") or {}).get(TENSION_SAMPLING_KEY)
+    if not isinstance(record, dict):
+        return "\n\nThe prior predates `tension_check`: tension gets 2 steered candidates."
+    return (
+        f"\n\nThe prior's own `tension_check` (5 settings x {record['seeds']} seeds of "
+        f"{record['seconds']:g} s, at the end of its training): one guided take rho {record['one_take_rho']:+.2f}, 2 steered "
+        f"{record['steered_rho']:+.2f}; `sda generate` uses "
+        f"{'one take' if record['way'] == 'one_take' else '2 steered candidates'} for tension."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--prior", required=True, help="prior run, bundle or library name")
@@ -106,6 +122,7 @@ def main() -> None:
         f"{platform.machine()}, 2 threads: rendered takes of {args.seconds:g} s, 5 settings x "
         f"4 seeds per control; {(time.perf_counter() - start) / 60:.0f} min in all.\n\n"
         + table(rows, names)
+        + verdict(bundle)
     )
     print(text)
     if not args.no_record:

@@ -210,10 +210,7 @@ def generate(
     _check_out_dir(out_dir)
     model = load_model(bundle, library, device)
     own_side, channels, stereo = _layout(model, width, movement, channels)
-    exact = length.for_model(model)  # None: a plain --seconds take
-    settings = replace(settings, **_sampling(controls, guidance, candidates, model))
-    if exact is not None:
-        settings = replace(settings, seconds=exact.seconds)
+    exact, settings = _settings_for(model, settings, length, (controls, guidance, candidates))
     _say_settings(exact, loop, stereo)
     _say_controls(model, settings.controls, settings.guidance, settings.candidates)
     prompt_codes = _load_prompt(model, prompt)
@@ -227,6 +224,14 @@ def generate(
         model, targets, settings, exact=exact, loop=loop, prompt=prompt,
         prompt_codes=prompt_codes, format=extension[1:], export_options=export_options,
     )  # fmt: skip
+
+
+def _settings_for(model, settings, length, asked: tuple) -> tuple:
+    """(the loop's exact length or None for a plain --seconds take, the settings with that length
+    and the sampling picked for this model); `asked`: (controls, --guidance, --candidates)."""
+    exact = length.for_model(model)
+    seconds = settings.seconds if exact is None else exact.seconds
+    return exact, replace(settings, seconds=seconds, **_sampling(*asked, model))
 
 
 def _sampling(controls, guidance: float | None, candidates: int | None, model=None) -> dict:

@@ -65,9 +65,9 @@ def _adherence(models: Any, candidates: int, seconds: float, seeds: int) -> tupl
 def measure_tension_sampling(
     codec: Any, prior: Any, stats: Mapping[str, Any], *, seconds: float = 4.0, seeds: int = 4
 ) -> dict[str, Any]:
-    """{"way": "one_take" | "steered", "one_take_rho", "steered_rho"} for the trained `prior`
-    (stats: its descriptor-stats record, the controls' ranges), from `seeds` takes of `seconds`
-    at each of SETTINGS, the same seeds both ways."""
+    """{"way": "one_take" | "steered", "one_take_rho", "steered_rho", "seconds", "seeds"} for the
+    trained `prior` (stats: its descriptor-stats record, the controls' ranges), from `seeds`
+    takes of `seconds` at each of SETTINGS, the same seeds both ways."""
     models = SimpleNamespace(
         codec=codec, prior=prior, name="the new prior", meta={"descriptor_stats": dict(stats)}
     )
@@ -86,4 +86,7 @@ def measure_tension_sampling(
         "candidates at %.2f (%.1fx); `sda generate` will use %s", one, 1 / one_cost, steered,
         1 / steered_cost, "one take" if way == "one_take" else "two steered candidates",
     )  # fmt: skip
-    return {"way": way, "one_take_rho": round(one, 4), "steered_rho": round(steered, 4)}
+    return {
+        "way": way, "one_take_rho": round(one, 4), "steered_rho": round(steered, 4),
+        "seconds": seconds, "seeds": seeds,
+    }  # fmt: skip
