@@ -143,6 +143,7 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
     count = args.count
     swing = " / ".join(f"{field['swing'][m]:.1f}" for m in MOVEMENTS)
     joined = ", ".join(f"{label} {passed}/{count}" for label, passed in joins.items())
+    stereo_model = bool(np.isnan(field["deviation"]))
     lines = [
         f"{date.today()}, `experiments/bench_loops.py {args.model}`, {platform.machine()}, torch "
         f"{torch.__version__}, 2 threads (load average {os.getloadavg()[0]:.1f} at the end). "
@@ -158,11 +159,17 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
         f"{made['stretched']}/{count} / {made['max_cents']:.1f} cents | |",
         f"| cut exactly at the join: {joined} | | |",
         f"| width: Spearman rho, setting vs side/mid energy (all loops pooled) | "
-        f"{field['rho']:+.3f} | >= 0.95 |",
+        f"{field['rho']:+.3f} | {'' if stereo_model else '>= 0.95'} |",
         "| the same within each loop (median / lowest) | "
         + " / ".join(f"{rho:+.3f}" for rho in field["rho_per_loop"])
+        + f" | {'>= 0.95 (a stereo model: loops start from their own widths)' if stereo_model else ''} |",
+        "| width: largest deviation from width / (2 - width) | "
+        + (
+            "n/a (a stereo model widens its own side)"
+            if np.isnan(field["deviation"])
+            else f"{field['deviation']:.3f}"
+        )
         + " | |",
-        f"| width: largest deviation from width / (2 - width) | {field['deviation']:.3f} | |",
         f"| movement 0 / 0.5 / 1: range of L/R level difference (dB) | {swing} | rises |",
         f"| largest mono downmix error | {field['downmix_error']:.1e} | ~0 |",
         f"| speed, loop + stereo field (x real time, decoding included) | {made['speed']:.1f} "

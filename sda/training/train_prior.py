@@ -226,12 +226,14 @@ def train(cfg: DictConfig) -> Path:
     module.set_codec(codec)
     fit_run.fit(
         cfg, module, datamodule, run_dir, resume, what="prior",
-        before_save=lambda trainer: _measure_tension_sampling(cfg, trainer, module, codec),
+        before_save=lambda trainer: _measure_tension_sampling(cfg, trainer, module, codec, resume),
     )  # fmt: skip
     return run_dir
 
 
-def _measure_tension_sampling(cfg: DictConfig, trainer, module: PriorModule, codec) -> None:
+def _measure_tension_sampling(
+    cfg: DictConfig, trainer, module: PriorModule, codec, resume: Resume
+) -> None:
     """How `sda generate` should ask this prior for tension, measured on its final weights and
     kept in its descriptor stats (last.ckpt carries them; `sda.training.tension_sampling`)."""
     from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
@@ -242,6 +244,10 @@ def _measure_tension_sampling(cfg: DictConfig, trainer, module: PriorModule, cod
     if seeds <= 0 or trainer.interrupted or not trainer.is_global_zero:  # off; stopped; a worker
         return
     stats = module.hparams["descriptor_stats"]
+    earlier = (resume.hparams.get("descriptor_stats") or {}).get(TENSION_SAMPLING_KEY)
+    if earlier and trainer.global_step == resume.step:  # resumed with nothing left to train
+        stats[TENSION_SAMPLING_KEY] = earlier
+        return
     stats[TENSION_SAMPLING_KEY] = measure_tension_sampling(
         codec, module.prior, stats, seconds=float(check.get("seconds", 4.0)), seeds=seeds
     )

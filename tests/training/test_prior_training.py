@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sda.audio.descriptors import CONTROL_NAMES
+from sda.training import tension_sampling
 from sda.training.errors import TrainingError
 from sda.training.tension_sampling import choose_way
 from sda.training.train_prior import compose_config, train
@@ -103,12 +104,21 @@ def factories_dir(codec_run: Path) -> Path:
     return Path(json.loads((codec_run / "dataset_report.json").read_text())["folder"])
 
 
-def test_resume_continues_the_step_count(prior_run, codec_run):
+def test_resume_continues_the_step_count(prior_run, codec_run, monkeypatch):
     out = prior_run.parent.parent
     run = train(smoke_config(codec_run, out, "trainer.max_steps=14"))
     assert run == prior_run
-    step = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-    assert step == 14
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 14
+    verdict = checkpoint["hyper_parameters"]["descriptor_stats"]["tension_sampling"]
+
+    def measure_again(*args, **kwargs):
+        raise AssertionError("nothing was trained: the earlier tension check still holds")
+
+    monkeypatch.setattr(tension_sampling, "measure_tension_sampling", measure_again)
+    train(smoke_config(codec_run, out, "trainer.max_steps=14"))  # nothing left to train
+    again = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert again["hyper_parameters"]["descriptor_stats"]["tension_sampling"] == verdict
 
 
 def test_a_codebook_mismatch_is_refused(prior_run, codec_run, tmp_path, tiny_models):
