@@ -194,6 +194,7 @@ def show(name: NameArgument, library: LibraryOption = None, as_json: JsonOption 
     from rich.table import Table
 
     from sda.audio.control_fidelity import describe_kept
+    from sda.generate.sampling_defaults import describe_tension_way
 
     target = _open(library)
     meta = target.show(name)
@@ -217,6 +218,7 @@ def show(name: NameArgument, library: LibraryOption = None, as_json: JsonOption 
         "dataset files": shown_files or None,
         "training": json.dumps(meta.get("training")) if meta.get("training") else None,
         "controls (codec keeps)": describe_kept(meta.get("descriptor_stats")),
+        "tension sampled by": describe_tension_way(meta.get("descriptor_stats")),
         "grown from": _lineage(meta.get("lineage")),
         "versions": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()),
         "files": ", ".join(f"{k} ({v / 1024:.0f} KiB)" for k, v in meta.get("files", {}).items()),

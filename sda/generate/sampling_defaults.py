@@ -34,6 +34,19 @@ def tension_way(stats: Mapping[str, Any] | None) -> str:
     return record.get("way", "steered") if isinstance(record, Mapping) else "steered"
 
 
+def describe_tension_way(stats: Mapping[str, Any] | None) -> str | None:
+    """ "one guided take (rho 0.82; 2 steered 0.87)" for `sda library show`; None for a prior
+    trained before the check existed."""
+    record = (stats or {}).get(TENSION_SAMPLING_KEY)
+    if not isinstance(record, Mapping) or "way" not in record:
+        return None
+    way = "one guided take" if record["way"] == "one_take" else "2 steered candidates"
+    one, steered = record.get("one_take_rho"), record.get("steered_rho")
+    if not isinstance(one, int | float) or not isinstance(steered, int | float):
+        return way
+    return f"{way} (one take rho {one:.2f}, 2 steered {steered:.2f})"
+
+
 def sampling_defaults(
     controls: Mapping[str, object] | None, stats: Mapping[str, Any] | None = None
 ) -> tuple[float, int]:

@@ -100,6 +100,10 @@ def test_a_prior_that_follows_tension_in_one_take_gets_one(capsys, tmp_path, tin
         )  # fmt: skip
         assert code == 0, err
         assert said in err.splitlines()
+    code, out, err = run_cli(capsys, "library", "show", "follows", "--library", root)
+    assert code == 0, err
+    shown = " ".join(out.replace("│", " ").split())  # the table folds long cells
+    assert "tension sampled by one guided take" in shown, shown
 
 
 def test_a_control_the_codec_keeps_poorly_gets_a_note(capsys, weak_tension_library, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from sda.generate.sampling_defaults import (
     NOTES_CANDIDATES,
     NOTES_GUIDANCE,
+    describe_tension_way,
     sampling_defaults,
     tension_way,
 )
@@ -44,3 +45,10 @@ def test_one_take_is_chosen_only_where_it_follows_about_as_well_as_steering():
     assert choose_way(ONE_TAKE_FLOOR - 0.01, 0.2) == "steered"  # neither follows well
     assert choose_way(math.nan, 0.5) == "steered"
     assert choose_way(0.8, math.nan) == "one_take"
+
+
+def test_the_verdict_is_described_for_library_show():
+    measured = {"tension_sampling": {"way": "one_take", "one_take_rho": 0.82, "steered_rho": 0.87}}
+    assert describe_tension_way(measured) == ("one guided take (one take rho 0.82, 2 steered 0.87)")
+    assert describe_tension_way(STEERED_PRIOR) == "2 steered candidates"
+    assert describe_tension_way({}) is None and describe_tension_way(None) is None
