@@ -46,9 +46,13 @@ def draw_classes(logits: Tensor, generator: torch.Generator | None) -> Tensor:
     """(rows, classes) logits, -inf where excluded -> (rows,) one class per row, drawn with its
     softmax probability.
 
-    By inverse CDF: one uniform per row against the running sum of the unnormalised
-    probabilities. `torch.multinomial` took 5-10x as long on a CPU for a stereo prior's 16 levels
-    of 1,024 codes (0.4-1.0 ms per column; experiments/RESULTS.md, "the sampler's draw")."""
+    On a CPU by inverse CDF: one uniform per row against the running sum of the unnormalised
+    probabilities. `torch.multinomial` took 5-10x as long there for a stereo prior's 16 levels
+    of 1,024 codes (0.4-1.0 ms per column; experiments/RESULTS.md, "large codebooks"). Other
+    devices keep `torch.multinomial` (fast there; `searchsorted` is missing on some MPS builds)."""
+    if logits.device.type != "cpu":
+        probabilities = logits.float().softmax(dim=-1)
+        return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
     weights = (logits.float() - logits.float().amax(dim=-1, keepdim=True)).exp()
     totals = weights.cumsum(dim=-1)
     uniform = torch.rand(
