@@ -35,8 +35,8 @@ def tension_way(stats: Mapping[str, Any] | None) -> str:
 
 
 def describe_tension_way(stats: Mapping[str, Any] | None) -> str | None:
-    """ "one guided take (rho 0.82; 2 steered 0.87)" for `sda library show`; None for a prior
-    trained before the check existed."""
+    """ "one guided take (one take rho 0.82, 2 steered 0.87)" for `sda library show`; None for a
+    prior trained before the check existed."""
     record = (stats or {}).get(TENSION_SAMPLING_KEY)
     if not isinstance(record, Mapping) or "way" not in record:
         return None

@@ -34,11 +34,11 @@ ONE_TAKE_FLOOR = 0.7  # below this one take is not following, whatever steering 
 TOLERANCE = 0.05  # one take may follow this much less than steering and still be kept
 
 
-def choose_way(one_take_rho: float, steered_rho: float) -> str:
+def choose_way(one_take_rho: float | None, steered_rho: float | None) -> str:
     """'one_take' where one guided take follows tension about as well as steering, else
-    'steered'; an unmeasurable (nan) figure counts as not following."""
-    one = -1.0 if np.isnan(one_take_rho) else one_take_rho
-    steered = -1.0 if np.isnan(steered_rho) else steered_rho
+    'steered'; an unmeasurable figure (nan or None) counts as not following."""
+    one = -1.0 if one_take_rho is None or np.isnan(one_take_rho) else one_take_rho
+    steered = -1.0 if steered_rho is None or np.isnan(steered_rho) else steered_rho
     return "one_take" if one >= ONE_TAKE_FLOOR and one >= steered - TOLERANCE else "steered"
 
 
@@ -87,6 +87,12 @@ def measure_tension_sampling(
         1 / steered_cost, "one take" if way == "one_take" else "two steered candidates",
     )  # fmt: skip
     return {
-        "way": way, "one_take_rho": round(one, 4), "steered_rho": round(steered, 4),
+        "way": way, "one_take_rho": _figure(one), "steered_rho": _figure(steered),
         "seconds": seconds, "seeds": seeds,
     }  # fmt: skip
+
+
+def _figure(rho: float) -> float | None:
+    """A rank correlation as kept in the bundle's JSON: rounded, None when it was not
+    measurable (the takes' tension did not vary)."""
+    return None if np.isnan(rho) else round(float(rho), 4)

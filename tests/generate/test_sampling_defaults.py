@@ -45,6 +45,7 @@ def test_one_take_is_chosen_only_where_it_follows_about_as_well_as_steering():
     assert choose_way(ONE_TAKE_FLOOR - 0.01, 0.2) == "steered"  # neither follows well
     assert choose_way(math.nan, 0.5) == "steered"
     assert choose_way(0.8, math.nan) == "one_take"
+    assert choose_way(None, 0.5) == "steered" and choose_way(0.8, None) == "one_take"
 
 
 def test_the_verdict_is_described_for_library_show():
