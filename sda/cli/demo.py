@@ -130,6 +130,10 @@ def _train(
             f"paths.output_dir={out_dir}",
             f"trainer.max_time={_max_time(prior_minutes)}",
             f"resume={resume}",
+            # a lighter tension check than a real model's (a quarter of the takes): the demo
+            # shows the pipeline in minutes, and its synthesized set says little of tension
+            "tension_check.seconds=2",
+            "tension_check.seeds=2",
         ]
     )
     return codec_run, train_prior.train(prior_cfg)
