@@ -47,7 +47,7 @@ def draw_classes(logits: Tensor, generator: torch.Generator | None) -> Tensor:
     softmax probability.
 
     On a CPU by inverse CDF: one uniform per row against the running sum of the unnormalised
-    probabilities. `torch.multinomial` took 5-10x as long there for a stereo prior's 16 levels
+    probabilities. `torch.multinomial` took 6-8x as long there for a stereo prior's 16 levels
     of 1,024 codes (0.4-1.0 ms per column; experiments/RESULTS.md, "large codebooks"). Other
     devices keep `torch.multinomial` (fast there; `searchsorted` is missing on some MPS builds)."""
     if logits.device.type != "cpu":
