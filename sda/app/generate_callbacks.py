@@ -201,7 +201,7 @@ def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) 
     from sda.audio.control_fidelity import weak_controls
     from sda.errors import SdaError
     from sda.generate.control_units import physical_value
-    from sda.generate.steering import bundle_stats
+    from sda.generate.steering import bundle_stats, stats_record
 
     try:
         bundle = ctx.models.get(model) if model else None
@@ -210,7 +210,7 @@ def control_units(ctx: AppContext, model: str | None, values: dict[str, float]) 
         stats = None
     if stats is None:
         return ["" for _ in values]
-    weak = weak_controls((getattr(bundle, "meta", None) or {}).get("descriptor_stats"))
+    weak = weak_controls(stats_record(bundle))
     return [
         physical_value(name, float(value), stats) + (WEAK_LABEL if name in weak else "")
         for name, value in values.items()
@@ -222,14 +222,13 @@ def sampling_for(ctx: AppContext, model: str | None, controls: dict) -> tuple[fl
     prior may have measured that one take follows tension (`sda.generate.sampling_defaults`)."""
     from sda.errors import SdaError
     from sda.generate.sampling_defaults import sampling_defaults
+    from sda.generate.steering import stats_record
 
     try:
         bundle = ctx.models.get(model) if model else None
     except (SdaError, KeyError, TypeError, ValueError):  # no such model: the pick says so later
         bundle = None
-    return sampling_defaults(
-        controls, (getattr(bundle, "meta", None) or {}).get("descriptor_stats")
-    )
+    return sampling_defaults(controls, stats_record(bundle))
 
 
 def model_names(ctx: AppContext) -> list[str]:

@@ -239,9 +239,9 @@ def _sampling(controls, guidance: float | None, candidates: int | None, model=No
     and, once it is loaded, the model: a prior that measured one take following tension gets
     one (`sda.generate.sampling_defaults`)."""
     from sda.generate.sampling_defaults import sampling_defaults
+    from sda.generate.steering import stats_record
 
-    stats = (getattr(model, "meta", None) or {}).get("descriptor_stats")
-    auto_guidance, auto_candidates = sampling_defaults(controls, stats)
+    auto_guidance, auto_candidates = sampling_defaults(controls, stats_record(model))
     return {
         "guidance": auto_guidance if guidance is None else guidance,
         "candidates": auto_candidates if candidates is None else candidates,
@@ -383,12 +383,12 @@ def _say_controls(model, controls, guidance: float, candidates: int) -> None:
     from sda.audio.control_fidelity import weak_controls, weak_note
     from sda.generate.control_units import describe_controls
     from sda.generate.sampling_defaults import describe_sampling
-    from sda.generate.steering import bundle_stats
+    from sda.generate.steering import bundle_stats, stats_record
 
     stats = bundle_stats(model)
     if controls and stats is not None:
         typer.echo(f"controls: {describe_controls(controls, stats)}", err=True)
-    weak = weak_controls((getattr(model, "meta", None) or {}).get("descriptor_stats"))
+    weak = weak_controls(stats_record(model))
     for name in controls or {}:
         if name in weak:
             typer.echo(f"note: {weak_note(name, weak[name])}", err=True)

@@ -21,7 +21,7 @@ from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.rests import release_into_rests, resting_frames
 from sda.generate.roughness import set_roughness
-from sda.generate.steering import bundle_stats
+from sda.generate.steering import bundle_stats, stats_record
 from sda.generate.stereo_takes import decode_take
 from sda.generate.tone import set_tone
 
@@ -58,7 +58,7 @@ def material_peak_dbfs(models: Any) -> float | None:
 
     Bundles exported before the level was recorded have none; their takes keep the decoded level.
     """
-    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats") or {}
+    stats = stats_record(models) or {}
     level = stats.get(MATERIAL_LEVEL_KEY)
     peak = level.get("peak_dbfs") if isinstance(level, Mapping) else None
     if not isinstance(peak, int | float) or not np.isfinite(peak):

@@ -53,7 +53,8 @@ def draw_classes(logits: Tensor, generator: torch.Generator | None) -> Tensor:
     if logits.device.type != "cpu":
         probabilities = logits.float().softmax(dim=-1)
         return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
-    weights = (logits.float() - logits.float().amax(dim=-1, keepdim=True)).exp()
+    logits = logits.float()
+    weights = (logits - logits.amax(dim=-1, keepdim=True)).exp()
     totals = weights.cumsum(dim=-1)
     uniform = torch.rand(
         (logits.shape[0], 1), generator=generator, device=logits.device, dtype=totals.dtype

@@ -27,18 +27,23 @@ NOTES_CANDIDATES = 2  # steered while drawn
 TENSION_SAMPLING_KEY = "tension_sampling"  # in a prior's descriptor stats: how tension is asked
 
 
+def _tension_record(stats: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """What a prior's tension check recorded ({} for a prior trained before it existed)."""
+    record = (stats or {}).get(TENSION_SAMPLING_KEY)
+    return record if isinstance(record, Mapping) else {}
+
+
 def tension_way(stats: Mapping[str, Any] | None) -> str:
     """'one_take' or 'steered': what a prior's descriptor stats record for tension (steered for
     a prior trained before the measure existed)."""
-    record = (stats or {}).get(TENSION_SAMPLING_KEY)
-    return record.get("way", "steered") if isinstance(record, Mapping) else "steered"
+    return _tension_record(stats).get("way", "steered")
 
 
 def describe_tension_way(stats: Mapping[str, Any] | None) -> str | None:
     """ "one guided take (one take rho 0.82, 2 steered 0.87)" for `sda library show`; None for a
     prior trained before the check existed."""
-    record = (stats or {}).get(TENSION_SAMPLING_KEY)
-    if not isinstance(record, Mapping) or "way" not in record:
+    record = _tension_record(stats)
+    if "way" not in record:
         return None
     way = "one guided take" if record["way"] == "one_take" else "2 steered candidates"
     one, steered = record.get("one_take_rho"), record.get("steered_rho")

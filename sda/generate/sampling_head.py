@@ -2,7 +2,7 @@
 
 A stereo prior over 1,024 codes ends in a 192 x 16,384 map, 12.6 MB of float32 weights streamed
 from memory for every drawn column; in bfloat16 on a CPU with native bfloat16 instructions that
-map took a third to a half of the time (experiments/RESULTS.md, "large codebooks"). Small heads
+map took a quarter to a half of the time (experiments/RESULTS.md, "large codebooks"). Small heads
 stay float32: there the conversion costs more than it saves. The choice depends only on the
 prior and the machine, so a seed still gives one take on a given machine.
 """

@@ -27,7 +27,13 @@ def control_distance(
     return float(np.mean(gaps)) if gaps else 0.0
 
 
+def stats_record(models: Any) -> dict[str, Any] | None:
+    """The descriptor-stats record a bundle's meta carries (the controls' ranges, the material's
+    level, what the codec keeps, how tension is sampled), or None."""
+    return (getattr(models, "meta", None) or {}).get("descriptor_stats")
+
+
 def bundle_stats(models: Any) -> DescriptorStats | None:
     """The training set's descriptor ranges a bundle carries (what 0..1 means per control), if any."""
-    stats = (getattr(models, "meta", None) or {}).get("descriptor_stats")
+    stats = stats_record(models)
     return DescriptorStats.from_dict(stats) if stats else None

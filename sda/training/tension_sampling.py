@@ -63,7 +63,7 @@ def _adherence(models: Any, candidates: int, seconds: float, seeds: int) -> tupl
 
 
 def measure_tension_sampling(
-    codec: Any, prior: Any, stats: Mapping[str, Any], *, seconds: float = 4.0, seeds: int = 4
+    codec: Any, prior: Any, stats: Mapping[str, Any], *, seconds: float, seeds: int
 ) -> dict[str, Any]:
     """{"way": "one_take" | "steered", "one_take_rho", "steered_rho", "seconds", "seeds"} for the
     trained `prior` (stats: its descriptor-stats record, the controls' ranges), from `seeds`

@@ -239,8 +239,7 @@ def _measure_tension_sampling(
     from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
     from sda.training.tension_sampling import measure_tension_sampling
 
-    check = cfg.get("tension_check") or {}
-    seeds = int(check.get("seeds", 4))
+    seeds = int(cfg.tension_check.seeds)
     if seeds <= 0 or trainer.interrupted or not trainer.is_global_zero:  # off; stopped; a worker
         return
     stats = module.hparams["descriptor_stats"]
@@ -249,7 +248,7 @@ def _measure_tension_sampling(
         stats[TENSION_SAMPLING_KEY] = earlier
         return
     stats[TENSION_SAMPLING_KEY] = measure_tension_sampling(
-        codec, module.prior, stats, seconds=float(check.get("seconds", 4.0)), seeds=seeds
+        codec, module.prior, stats, seconds=float(cfg.tension_check.seconds), seeds=seeds
     )
 
 
