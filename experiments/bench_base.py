@@ -51,7 +51,7 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
     scores = Scores(scratch / "scores.json")
     rows = []
     for minutes in budgets:
-        done = scores.get(data.name, start, minutes)
+        done = scores.get(data.name, start, float(minutes))
         if done is not None:  # a --work folder from an earlier, interrupted call
             print(f"scored before: {done}", flush=True)
             rows.append(done)
@@ -92,15 +92,17 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
 
 
 class Scores:
-    """The rows scored so far in a work folder, so a call cut short goes on where it stopped."""
+    """The rows scored so far in a work folder, so a call cut short goes on where it stopped.
+    A row is found again by the values of `keys` (bench_base: set, start and budget)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keys: tuple[str, ...] = ("files", "start", "minutes")) -> None:
         self.path = path
+        self.keys = keys
         self.rows = json.loads(path.read_text()) if path.exists() else []
 
-    def get(self, files: str, start: str, minutes: float) -> dict | None:
-        key = (files, start, float(minutes))
-        return next((r for r in self.rows if (r["files"], r["start"], r["minutes"]) == key), None)
+    def get(self, *values) -> dict | None:
+        wanted = tuple(values)
+        return next((r for r in self.rows if tuple(r[k] for k in self.keys) == wanted), None)
 
     def add(self, row: dict) -> None:
         self.rows.append(row)

@@ -1,21 +1,29 @@
-"""Train (or go on training) the base codec on the corpus, then export it as package data.
+"""Train (or go on training) the base codec on the corpus; judge and export it as package data.
 
     python scripts/base_corpus.py                          # once: builds ~/.cache/sda-corpus/audio
     python scripts/train_base_codec.py --hours 1           # trains; re-run to continue (resumes)
     python scripts/train_base_codec.py --hours 3 --recipe cuda   # on a GPU: more steps per hour
-    python scripts/train_base_codec.py --export-only       # write sda/assets/base_codec.safetensors
     python scripts/train_base_codec.py --hours 1.5 --from-shipped   # go on from the shipped weights
+    python experiments/bench_base_gate.py outputs/codec/base*/checkpoints/step*.ckpt --export
+    python scripts/train_base_codec.py --export-only       # ship the run's best.ckpt, unjudged
 
 `--from-shipped` is for a machine without the run's checkpoints: a new run (outputs/codec/
 base-continued) starts from the shipped encoder and decoder, trains both (fresh optimizer and
-codebooks, a learning rate where the first run's decay had reached), and the export counts the
-shipped steps and the new ones together.
+codebooks, a learning rate where the first run's decay had reached; `--override
+training.freeze_encoder=true` trains the decoder alone), and the export counts the shipped steps
+and the new ones together.
+
+Training does not ship anything. The run keeps a checkpoint every 1,000 steps, and
+`experiments/bench_base_gate.py` judges them by what users get: it fine-tunes each candidate on
+sets the corpus kept out, against the shipped base, and with `--export` ships a candidate only
+when it is better on average and worse on no set (a longer run once specialised in the corpus
+and lost on drums: experiments/RESULTS.md, "the base codec trained on").
 
 `--hours` is the run's total budget, counted across resumes (trainer.max_time), so a session with
 spare time re-runs the same command with a larger number. The run lives in outputs/codec/base.
-Export takes the checkpoint with the lowest held-out mel, keeps the encoder and decoder (the
-codebooks are seeded again on each user's audio), stores them as fp16 safetensors with the
-config, step count and corpus manifest hash, and rewrites the numbers in sda/assets/BASE_CODEC.md.
+An export keeps the encoder and decoder (the codebooks are seeded again on each user's audio) as
+fp16 safetensors with the config, step count and corpus manifest hash; then update the numbers in
+sda/assets/BASE_CODEC.md.
 """
 
 from __future__ import annotations
@@ -59,6 +67,9 @@ def overrides(args: argparse.Namespace) -> list[str]:
         f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00",
         "trainer.max_steps=10000000",
         "training.lr_half_life_steps=6000",  # a long run: a slower decay than the laptop's
+        # a checkpoint every 1,000 steps, all kept (not only the newest): the gate chooses
+        "callbacks.model_checkpoint.save_top_k=-1",
+        "callbacks.model_checkpoint.every_n_train_steps=1000",
         *args.override,
     ]
 
@@ -67,21 +78,25 @@ def export(run_dir: Path) -> Path:
     """best.ckpt (else last.ckpt) -> fp16 encoder + decoder safetensors in sda/assets/."""
     folder = run_dir / "checkpoints"
     path = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
+    target = export_checkpoint(path, base_codec_path())
+    print(f"{target}: {target.stat().st_size / 1e6:.1f} MB ({path.name})")
+    return target
+
+
+def export_checkpoint(path: Path, target: Path) -> Path:
+    """One checkpoint of the run -> a base codec file at `target` (what shipping it writes)."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
     weights = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
     codec.load_state_dict(weights, strict=False)  # EMA bookkeeping may be absent: unused here
     corpus = hashlib.sha256(MANIFEST.read_bytes()).hexdigest()[:16] if MANIFEST.is_file() else ""
-    steps = str(steps_in_all(ckpt))
-    target = save_base_codec(
+    return save_base_codec(
         codec,
-        base_codec_path(),
-        steps=steps,
+        target,
+        steps=str(steps_in_all(ckpt)),
         checkpoint=path.name,
         corpus_manifest_sha256=corpus,
     )
-    print(f"{target}: {target.stat().st_size / 1e6:.1f} MB, {steps} steps ({path.name})")
-    return target
 
 
 def steps_in_all(ckpt: dict) -> int:
@@ -127,6 +142,11 @@ def main() -> None:
     run_dir = args.output_dir / "codec" / run_name(args)
     if not args.export_only:
         run_dir = train(compose_config(overrides(args)))
+        print(
+            f"trained {run_dir}; judge its checkpoints before shipping one: python "
+            f"experiments/bench_base_gate.py {run_dir}/checkpoints/step*.ckpt [--export]"
+        )
+        return
     export(run_dir)
     print(json.dumps(describe(run_dir), indent=2))
 

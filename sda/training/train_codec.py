@@ -155,7 +155,7 @@ def _starting_point(cfg: DictConfig, resume: Resume) -> _StartingPoint:
     if not source:
         return _StartingPoint()
     if source == "base":
-        base, lineage = _load_base()
+        base, lineage = _load_base(cfg.get("base_codec"))
         return _StartingPoint(base=base, lineage=lineage)
     grow, lineage = _load_init_from(source)
     return _StartingPoint(grow=grow, lineage=lineage)
@@ -175,19 +175,22 @@ def _init_source(value: Any) -> str | None:
     return None if text.lower() in ("", "none", "null", "scratch") else text
 
 
-def _load_base() -> tuple[Codec | None, dict[str, Any] | None]:
-    """The shipped base codec and its lineage record, or (None, None) with a warning when the
-    install lacks it or it is damaged: training then starts from scratch, as init_from=none."""
+def _load_base(file: Any = None) -> tuple[Codec | None, dict[str, Any] | None]:
+    """The base codec (the shipped one, or `file`) and its lineage record. The shipped one
+    missing or damaged: (None, None) with a warning, and training starts from scratch, as
+    init_from=none; a `file` asked for by name must load (BaseCodecError says why not)."""
+    named = str(file).strip() if file is not None else ""
     try:
-        base, metadata = load_base_codec()
+        base, metadata = load_base_codec(Path(named).expanduser() if named else None)
     except BaseCodecError as error:
+        if named:
+            raise
         log.warning("%s; training from scratch instead", error)
         return None, None
-    return base, {
-        "source": "base",
-        "fingerprint": base.fingerprint(),
-        "steps": metadata.get("steps"),
-    }
+    lineage = {"source": "base", "fingerprint": base.fingerprint(), "steps": metadata.get("steps")}
+    if named:
+        lineage["file"] = str(Path(named).expanduser().resolve())
+    return base, lineage
 
 
 def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:

@@ -140,6 +140,9 @@ def test_going_on_from_the_shipped_base_trains_both_halves_and_counts_every_step
     assert (cfg.name, cfg.init_from) == ("base-continued", "base")
     assert cfg.training.freeze_encoder is False
     assert cfg.trainer.max_time == "00:01:30:00"
+    # every 1,000 steps kept: the gate (experiments/bench_base_gate.py) chooses among them
+    kept = cfg.callbacks.model_checkpoint
+    assert (kept.save_top_k, kept.every_n_train_steps) == (-1, 1000)
     fresh = compose_config(script.overrides(Namespace(**{**vars(args), "from_shipped": False})))
     assert (fresh.name, fresh.init_from) == ("base", "none")
     shipped = {"source": "base", "steps": "5069"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +83,32 @@ def test_a_missing_base_warns_and_trains_from_scratch(tmp_path, monkeypatch, cap
     assert "not installed" in caplog.text and "from scratch" in caplog.text
     assert "init_from" not in checkpoint(run)["hyper_parameters"]
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 1
+
+
+def test_a_named_base_file_is_the_start_and_its_lineage(tmp_path):
+    from sda.models.base_codec import load_base_codec, save_base_codec
+
+    shipped, _ = load_base_codec()
+    other = copy.deepcopy(shipped)
+    with torch.no_grad():
+        for weight in other.decoder.parameters():
+            weight.mul_(0.5)  # another base: same settings, other weights
+    file = save_base_codec(other, tmp_path / "candidate.safetensors", steps="123")
+    other = load_base_codec(file)[0]  # as stored: fp16
+    data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
+    run = train(laptop_config(tmp_path, data, f"base_codec={file}", "trainer.max_steps=1"))
+    lineage = checkpoint(run)["hyper_parameters"]["init_from"]
+    assert lineage == {
+        "source": "base",
+        "fingerprint": other.fingerprint(),
+        "steps": "123",
+        "file": str(file.resolve()),
+    }
+    assert other.fingerprint() != shipped.fingerprint()
+
+
+def test_a_named_base_file_that_does_not_load_is_refused(tmp_path):
+    data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
+    absent = tmp_path / "absent.safetensors"
+    with pytest.raises(BaseCodecError, match="absent.safetensors is not installed"):
+        train(laptop_config(tmp_path, data, f"base_codec={absent}", "trainer.max_steps=1"))
