@@ -2,7 +2,7 @@
 out, scored on their held-out files, side by side with the shipped base.
 
     python experiments/bench_base_gate.py CANDIDATE... [--sets DIR ...] [--steps 1500]
-        [--work DIR] [--export] [--no-record]
+        [--seeds 2] [--work DIR] [--export] [--no-record]
 
 A CANDIDATE is a checkpoint of `scripts/train_base_codec.py`'s run (exported to an fp16 file
 first, exactly as shipping it would) or a base codec `.safetensors`; the shipped base is always
@@ -10,7 +10,9 @@ scored as "shipped". Each set (default: the dev sets the corpus leaves out, drum
 unseen) trains `sda-train`'s default recipe from that base (`init_from=base base_codec=FILE`),
 `--steps` steps rather than minutes so every candidate gets the same training whatever the
 machine's load, then scores the best checkpoint's held-out clips (bench_codec's scoring:
-held-out mel over all levels, attack peak error).
+held-out mel over all levels, attack peak error), averaged over `--seeds` runs (other crops and
+codebooks): one run of 1,000 steps on the unseen set moved by up to 0.05 between candidates
+that differ by nothing else measurable (experiments/RESULTS.md, "the base gate").
 
 Why: the corpus's own held-out mel rewards a base that specialises in the corpus. A run trained
 on from 5,069 to 14,469 steps scored better there and on corpus-like material, and worse on drum
@@ -32,6 +34,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/tra
 import argparse
 import datetime
 import importlib.util
+import logging
 import shutil
 import sys
 import tempfile
@@ -83,7 +86,7 @@ def _checkpoint_label(path: Path) -> str:
     return f"{path.parent.parent.name}-{path.stem}"
 
 
-def fine_tune(file: Path, data: Path, label: str, steps: int, work: Path) -> dict:
+def fine_tune(file: Path, data: Path, label: str, steps: int, seed: int, work: Path) -> dict:
     """The default recipe from the base in `file` for `steps` steps; its held-out scores."""
     cfg = compose_config(
         [
@@ -93,7 +96,8 @@ def fine_tune(file: Path, data: Path, label: str, steps: int, work: Path) -> dic
             "trainer.max_time=null",
             f"trainer.max_steps={steps}",
             f"paths.output_dir={work / 'outputs'}",
-            f"name={data.name}-{label}",
+            f"name={data.name}-{label}" + (f"-seed{seed}" if seed else ""),
+            f"seed={seed}",
             "threads=2",
             "trainer.enable_progress_bar=false",
         ]
@@ -106,6 +110,7 @@ def fine_tune(file: Path, data: Path, label: str, steps: int, work: Path) -> dic
         "candidate": label,
         "set": data.name,
         "steps": steps,
+        "seed": seed,
         "best_step": int(ckpt["global_step"]),
         "mel": quality["mel_by_levels"][max(quality["mel_by_levels"])],
         "unquantized": quality["mel_unquantized"],
@@ -116,7 +121,7 @@ def fine_tune(file: Path, data: Path, label: str, steps: int, work: Path) -> dic
 def verdict(rows: list[dict], tolerance: float) -> dict[str, dict]:
     """Per candidate: mean held-out mel over the sets, worst set against the shipped base, and
     whether it passes (better on average, no set worse by more than `tolerance`)."""
-    by = {(r["candidate"], r["set"]): r["mel"] for r in rows}
+    by = seed_means(rows, "mel")
     sets = sorted({r["set"] for r in rows})
     shipped = {s: by[(SHIPPED, s)] for s in sets if (SHIPPED, s) in by}
     results = {}
@@ -133,6 +138,14 @@ def verdict(rows: list[dict], tolerance: float) -> dict[str, dict]:
     return results
 
 
+def seed_means(rows: list[dict], key: str) -> dict[tuple[str, str], float]:
+    """(candidate, set) -> the mean of `key` over its seeds (None where a run had none)."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["candidate"], r["set"]), []).append(r[key])
+    return {k: (None if None in v else sum(v) / len(v)) for k, v in groups.items()}
+
+
 def winner(results: dict[str, dict]) -> str | None:
     """The passing candidate with the lowest mean held-out mel, or None: keep the shipped."""
     passing = [c for c, r in results.items() if r["passes"]]
@@ -141,7 +154,8 @@ def winner(results: dict[str, dict]) -> str | None:
 
 def table(rows: list[dict], results: dict[str, dict]) -> str:
     sets = sorted({r["set"] for r in rows})
-    by = {(r["candidate"], r["set"]): r for r in rows}
+    mel, attack = seed_means(rows, "mel"), seed_means(rows, "attack")
+    best = {(r["candidate"], r["set"]): r["best_step"] for r in rows}
     lines = [
         "| candidate | "
         + " | ".join(f"{s}: mel / attack dB (best step)" for s in sets)
@@ -151,9 +165,9 @@ def table(rows: list[dict], results: dict[str, dict]) -> str:
     for candidate, result in results.items():
         cells = []
         for s in sets:
-            r = by.get((candidate, s))
-            attack = "-" if r is None or r["attack"] is None else f"{r['attack']:.1f}"
-            cells.append("-" if r is None else f"{r['mel']:.3f} / {attack} ({r['best_step']})")
+            key = (candidate, s)
+            dbs = "-" if attack.get(key) is None else f"{attack[key]:.1f}"
+            cells.append("-" if key not in mel else f"{mel[key]:.3f} / {dbs} ({best[key]})")
         lines.append(
             f"| {candidate} | " + " | ".join(cells) + f" | {result['mean']:.3f} "
             f"| {result['worst_vs_shipped']:+.3f} | {'yes' if result['passes'] else 'no'} |"
@@ -166,25 +180,28 @@ def main() -> None:
     parser.add_argument("candidates", type=Path, nargs="*", help=".ckpt or .safetensors files")
     parser.add_argument("--sets", type=Path, nargs="+", default=[DEV_SETS / s for s in KEPT_OUT])
     parser.add_argument("--steps", type=int, default=1500, help="fine-tune steps per set")
+    parser.add_argument("--seeds", type=int, default=2, help="runs per candidate and set")
     parser.add_argument("--tolerance", type=float, default=0.03, help="worst set's allowance")
     parser.add_argument("--work", type=Path, default=None, help="keep runs and scores here")
     parser.add_argument("--export", action="store_true", help="ship the winner, if any")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     work = args.work or Path(tempfile.mkdtemp(prefix="sda-base-gate-"))
     work.mkdir(parents=True, exist_ok=True)
     files = candidate_files(args.candidates, work)
-    scores = Scores(work / "scores.json", keys=("candidate", "set", "steps"))
+    scores = Scores(work / "scores.json", keys=("candidate", "set", "steps", "seed"))
     rows = []
-    for label, file in files.items():
-        for data in args.sets:
-            row = scores.get(label, data.name, args.steps)
-            if row is None:
-                row = fine_tune(file, data, label, args.steps, work)
-                scores.add(row)
-            print(row, flush=True)
-            rows.append(row)
+    for seed in range(args.seeds):  # every candidate once before any twice: a call cut short
+        for label, file in files.items():  # still compares them all
+            for data in args.sets:
+                row = scores.get(label, data.name, args.steps, seed)
+                if row is None:
+                    row = fine_tune(file, data, label, args.steps, seed, work)
+                    scores.add(row)
+                print(row, flush=True)
+                rows.append(row)
     results = verdict(rows, args.tolerance)
     text = table(rows, results)
     chosen = winner(results)

@@ -58,6 +58,21 @@ def test_a_candidate_missing_a_set_cannot_pass(gate):
     assert not gate.verdict(scored, tolerance=0.03)["partial"]["passes"]
 
 
+def test_each_candidate_is_judged_by_its_mean_over_seeds(gate):
+    # one seed each: the candidate looks 0.06 better on the unseen set; a second seed says noise
+    scored = rows(
+        {"shipped": {"drums": 1.34, "unseen": 1.85}, "candidate": {"drums": 1.34, "unseen": 1.79}}
+    )
+    scored += rows(
+        {"shipped": {"drums": 1.34, "unseen": 1.79}, "candidate": {"drums": 1.34, "unseen": 1.89}}
+    )
+    results = gate.verdict(scored, tolerance=0.03)
+    assert results["candidate"]["mean"] == pytest.approx((1.34 + 1.84) / 2)
+    assert results["candidate"]["worst_vs_shipped"] == pytest.approx(0.02)
+    assert not results["candidate"]["passes"]  # not better on average
+    assert "| candidate | 1.340 / 2.0 (1000) | 1.840 / 2.0 (1000) |" in gate.table(scored, results)
+
+
 def test_a_checkpoint_is_written_out_as_the_base_file_shipping_would_write(gate, tmp_path):
     base, _ = load_base_codec()
     from dataclasses import asdict
