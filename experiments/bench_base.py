@@ -33,6 +33,7 @@ from bench_codec import clip_quality, evaluate, load_codec, unseen_clips
 from hydra.utils import instantiate
 from results_file import record
 
+from sda.models.codec import Codec
 from sda.training.train_codec import compose_config, datamodule_config, train
 
 
@@ -57,20 +58,15 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
             rows.append(done)
             continue
         seconds = int(minutes * 60)
-        cfg = compose_config(
+        codec, ckpt, quality = train_and_score(
             [
                 f"data.dir={data}",
                 f"init_from={start}",
                 f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
                 f"paths.output_dir={scratch / 'outputs'}",
                 f"name={data.name}-{start}",
-                "threads=2",
-                "trainer.enable_progress_bar=false",
             ]
         )
-        run_dir = train(cfg)
-        codec, ckpt = load_codec(run_dir, "best")
-        quality = evaluate(codec, instantiate(datamodule_config(cfg)))
         unseen = clip_quality(codec, unseen_clips(args.unseen, 48000)) if args.unseen else None
         rows.append(
             {
@@ -89,6 +85,14 @@ def run_budgets(data: Path, start: str, budgets: list[float], args, scratch: Pat
         scores.add(rows[-1])
         print(rows[-1], flush=True)
     return rows
+
+
+def train_and_score(overrides: list[str]) -> tuple[Codec, dict, dict]:
+    """A run of `sda-train`'s default recipe with `overrides` (2 threads): its best
+    checkpoint's codec, that checkpoint, and bench_codec's scores of the run's held-out clips."""
+    cfg = compose_config([*overrides, "threads=2", "trainer.enable_progress_bar=false"])
+    codec, ckpt = load_codec(train(cfg), "best")
+    return codec, ckpt, evaluate(codec, instantiate(datamodule_config(cfg)))
 
 
 class Scores:
