@@ -120,7 +120,8 @@ def mid_clip(audio, start: int, end: int) -> torch.Tensor:
     """(samples,) of a cached recording: a stereo one (2, samples) as its mid, which is what a
     stereo model's mid grid codes (its mid IS the mono codec's path); a mono one as it is."""
     part = np.asarray(audio[..., start:end], dtype=np.float32)
-    return torch.from_numpy(part.mean(axis=0) if part.ndim == 2 else part)
+    # a copy: the cache hands out read-only arrays, which torch.from_numpy warns about
+    return torch.tensor(part.mean(axis=0) if part.ndim == 2 else part)
 
 
 @torch.inference_mode()
