@@ -57,11 +57,6 @@ def load_codec(run_dir: Path, checkpoint: str = "best") -> tuple[Codec, dict]:
     path = run_dir / "checkpoints" / f"{checkpoint}.ckpt"
     if not path.is_file():
         path = run_dir / "checkpoints" / "last.ckpt"
-    return checkpoint_codec(path)
-
-
-def checkpoint_codec(path: Path) -> tuple[Codec, dict]:
-    """The codec a training checkpoint holds (evaluation mode) and the checkpoint itself."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
     state = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}

@@ -39,6 +39,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sda.library.checkpoints import read_checkpoint  # noqa: E402
 from sda.models.base_codec import base_codec_path, load_base_codec, save_base_codec  # noqa: E402
 from sda.models.codec import Codec, CodecConfig  # noqa: E402
 from sda.training.train_codec import compose_config, train  # noqa: E402
@@ -75,26 +76,24 @@ def overrides(args: argparse.Namespace) -> list[str]:
 
 
 def export(run_dir: Path) -> Path:
-    """best.ckpt (else last.ckpt) -> fp16 encoder + decoder safetensors in sda/assets/."""
-    folder = run_dir / "checkpoints"
-    path = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
-    target = export_checkpoint(path, base_codec_path())
-    print(f"{target}: {target.stat().st_size / 1e6:.1f} MB ({path.name})")
+    """The run's best weights (else its last) -> fp16 encoder + decoder safetensors in sda/assets/."""
+    target = export_checkpoint(run_dir, base_codec_path())
+    print(f"{target}: {target.stat().st_size / 1e6:.1f} MB")
     return target
 
 
-def export_checkpoint(path: Path, target: Path) -> Path:
-    """One checkpoint of the run -> a base codec file at `target` (what shipping it writes)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    codec = Codec(CodecConfig.from_dict(ckpt["hyper_parameters"]["codec"]))
-    weights = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
-    codec.load_state_dict(weights, strict=False)  # EMA bookkeeping may be absent: unused here
+def export_checkpoint(source: Path, target: Path) -> Path:
+    """A run folder's best weights, or one .ckpt file of it -> a base codec file at `target`
+    (what shipping it writes). Read as `sda export` reads runs: a damaged file is named."""
+    run = read_checkpoint(source)
+    codec = Codec(CodecConfig.from_dict(run.hparams["codec"]))
+    codec.load_state_dict(run.state, strict=False)  # EMA bookkeeping may be absent: unused here
     corpus = hashlib.sha256(MANIFEST.read_bytes()).hexdigest()[:16] if MANIFEST.is_file() else ""
     return save_base_codec(
         codec,
         target,
-        steps=str(steps_in_all(ckpt)),
-        checkpoint=path.name,
+        steps=str(steps_in_all({"hyper_parameters": run.hparams, **run.training})),
+        checkpoint=run.checkpoint.name,
         corpus_manifest_sha256=corpus,
     )
 

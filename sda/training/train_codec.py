@@ -179,9 +179,10 @@ def _load_base(file: Any = None) -> tuple[Codec | None, dict[str, Any] | None]:
     """The base codec (the shipped one, or `file`) and its lineage record. The shipped one
     missing or damaged: (None, None) with a warning, and training starts from scratch, as
     init_from=none; a `file` asked for by name must load (BaseCodecError says why not)."""
-    named = str(file).strip() if file is not None else ""
+    text = str(file).strip() if file is not None else ""
+    named = Path(text).expanduser().resolve() if text else None
     try:
-        base, metadata = load_base_codec(Path(named).expanduser() if named else None)
+        base, metadata = load_base_codec(named)
     except BaseCodecError as error:
         if named:
             raise
@@ -189,7 +190,7 @@ def _load_base(file: Any = None) -> tuple[Codec | None, dict[str, Any] | None]:
         return None, None
     lineage = {"source": "base", "fingerprint": base.fingerprint(), "steps": metadata.get("steps")}
     if named:
-        lineage["file"] = str(Path(named).expanduser().resolve())
+        lineage["file"] = str(named)
     return base, lineage
 
 
