@@ -262,7 +262,7 @@ def unseen_note(folder: Path | None, unseen: dict | None) -> str:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--minutes", type=float, default=20.0)
@@ -280,25 +280,34 @@ def main() -> None:
         "--run", type=Path, default=None, help="score this trained run instead of training one"
     )
     parser.add_argument("--no-record", action="store_true", help="print only, do not append")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+def run_config(args: argparse.Namespace):
+    """The run's Hydra config: the recipe, the set, the time budget and any overrides."""
     seconds = int(round(args.minutes * 60))
     max_time = f"00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="sda-bench-"))
-    overrides = [
-        f"experiment={args.experiment}",
-        f"data.dir={args.data}",
-        f"trainer.max_time={max_time}",
-        f"paths.output_dir={output_dir}",
-        f"threads={args.threads}",
-        "name=bench",
-        "resume=false",
-        "trainer.enable_progress_bar=false",
-        *args.override,
-    ]
-    cfg = compose_config(overrides)
+    return compose_config(
+        [
+            f"experiment={args.experiment}",
+            f"data.dir={args.data}",
+            f"trainer.max_time={max_time}",
+            f"paths.output_dir={output_dir}",
+            f"threads={args.threads}",
+            "name=bench",
+            "resume=false",
+            "trainer.enable_progress_bar=false",
+            *args.override,
+        ]
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    cfg = run_config(args)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     if args.run is None:
@@ -318,8 +327,6 @@ def main() -> None:
     unseen = None
     if args.unseen is not None:
         unseen = clip_quality(codec, unseen_clips(args.unseen, codec.config.sample_rate))
-    kept = controls_kept(codec, args.data)
-    load_after = os.getloadavg()[0]
     report = datamodule.scan()
     result = {
         "run_dir": str(run_dir),
@@ -332,37 +339,44 @@ def main() -> None:
         ),
         "encode_decode_x_realtime": round(realtime, 1),
         "peak_rss_gb": round(rss, 2),
-        "load_average": [round(load_before, 1), round(load_after, 1)],
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "codebook_size": codec.config.codebook_size,
         "levels": codec.config.num_levels,
         **quality,
         "unseen": unseen,
-        "controls_kept": kept,
+        "controls_kept": controls_kept(codec, args.data),
     }
     print(json.dumps(result, indent=2))
     (run_dir / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    if args.no_record:
-        return
-    mel = "/".join(f"{v:.2f}" for v in quality["mel_by_levels"].values())
+    if not args.no_record:
+        append_row(results_row(args, result))
+        print(f"appended to {RESULTS}", file=sys.stderr)
+
+
+def results_row(args: argparse.Namespace, result: dict) -> str:
+    """The run's row of the Codec table in RESULTS.md."""
+    mel = "/".join(f"{v:.2f}" for v in result["mel_by_levels"].values())
     model = next(
         (o.split("=", 1)[1] for o in args.override if o.startswith("model=")), args.experiment
     )
-    row = (
+    load_before, load_after = result["load_average"]
+    references = result["mel_references"]
+    return (
         f"| {datetime.date.today()} | {args.data.name}: {result['files']} files, {result['seconds']} s "
         f"| {model} | {result['codebook_size']} x {result['levels']} | {args.minutes:g} min "
-        f"| {steps} | {mel} | {quality['mr_stft']:.2f} | {' '.join(f'{u:.0f}' for u in quality['used_percent'])} "
-        f"| {result['train_audio_seconds_per_second']} | {realtime:.0f} | {rss:.2f} "
+        f"| {result['steps']} | {mel} | {result['mr_stft']:.2f} "
+        f"| {' '.join(f'{u:.0f}' for u in result['used_percent'])} "
+        f"| {result['train_audio_seconds_per_second']} | {result['encode_decode_x_realtime']:.0f} "
+        f"| {result['peak_rss_gb']:.2f} "
         f"| {platform.machine()}, 2 threads, load {load_before:.1f}->{load_after:.1f}; "
-        f"held-out {quality['held_out_clips']} clips {quality['held_out_seconds']} s "
-        f"(random-phase {quality['mel_references']['random_phase']:.2f}, "
-        f"12 kHz low-pass {quality['mel_references']['low_pass_12k']:.2f}; unquantized "
-        f"{quality['mel_unquantized']:.2f}); {attack_note(quality)}"
-        f"{unseen_note(args.unseen, unseen)}; controls kept (rho, the material vs decoded): "
-        f"{', '.join(f'{name} {rho:.2f}' for name, rho in kept.items())}"
+        f"held-out {result['held_out_clips']} clips {result['held_out_seconds']} s "
+        f"(random-phase {references['random_phase']:.2f}, "
+        f"12 kHz low-pass {references['low_pass_12k']:.2f}; unquantized "
+        f"{result['mel_unquantized']:.2f}); {attack_note(result)}"
+        f"{unseen_note(args.unseen, result['unseen'])}; controls kept (rho, the material vs decoded): "
+        f"{', '.join(f'{name} {rho:.2f}' for name, rho in result['controls_kept'].items())}"
         f"{'; ' + args.note if args.note else ''} |"
     )
-    append_row(row)
-    print(f"appended to {RESULTS}", file=sys.stderr)
 
 
 if __name__ == "__main__":

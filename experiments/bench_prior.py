@@ -239,7 +239,7 @@ def dataset_frames(files: list[Path], rate: int, seconds: float, budget: float) 
     return np.concatenate(frames)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codec", help="codec run, bundle or library name")
     parser.add_argument("--codec-minutes", type=int, default=10)
@@ -260,14 +260,17 @@ def main() -> None:
     )
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--speed-only", action="store_true", help="measure generation speed only")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     work = Path(args.work)
     codec = codec_run(args, work)
     prior = prior_run(args, codec, work)
     torch.set_num_threads(2)
     weights = prior / "checkpoints" / f"{args.checkpoint}.ckpt"
     bundle = resolve_bundle(weights)
-    rate, frame_rate = bundle.codec.config.sample_rate, bundle.codec.config.frame_rate
     steps = torch.load(weights, weights_only=True)["global_step"]
     print(f"prior: {prior} ({steps} steps), codec {bundle.id}", flush=True)
 
@@ -279,7 +282,7 @@ def main() -> None:
     )
     if args.speed_only:
         return
-    window = bundle.prior.config.context_frames / frame_rate
+    window = bundle.prior.config.context_frames / bundle.codec.config.frame_rate
     clip_seconds = min(4.0, window)
     control, control_rendered = controllability(
         bundle, clip_seconds, args.guidance, temperature=args.temperature
@@ -293,9 +296,25 @@ def main() -> None:
     generate(bundle, seconds=20.0, seed=0, guidance=args.guidance,
              controls={"brightness": 0.8}, candidates=args.candidates)  # fmt: skip
     chosen_speed = 20.0 / (time.perf_counter() - start)
+    material = material_checks(bundle, prior)
+    tables = (
+        ("conditioning only", control),
+        ("one take, rendered", control_rendered),
+        (f"{args.candidates} steered, rendered", chosen),
+    )
+    text = report(args, codec, bundle, steps, realtime, chosen_speed, tables, material)
+    print(text)
+    if not args.no_append:
+        record("Prior", text)
 
+
+def material_checks(bundle, prior: Path) -> dict:
+    """Free takes against the training material: the longest copy of its codes (all levels,
+    and the coarse level alone, in frames), Frechet distances of log-mel statistics to it and
+    to two other real sets, and the takes' level against the training files'."""
     from sda.training.prior_data import PriorDataModule
 
+    rate = bundle.codec.config.sample_rate
     data = PriorDataModule(
         codec=bundle.codec, dir=Path(_folder(prior)), context_frames=bundle.prior.config.context_frames,
         pad=bundle.prior.config.pad_token, stats=DescriptorStats.from_dict(bundle.descriptor_stats),
@@ -322,8 +341,17 @@ def main() -> None:
             distances[label] = frechet(
                 generated, dataset_frames(audio_files(folder), rate, 10.0, 240.0)
             )
+    frame_rate = bundle.codec.config.frame_rate
     print("novelty: longest copy", copy_frames / frame_rate, "s; FD", distances, flush=True)
+    return {"copy": copy_frames, "coarse": coarse, "distances": distances, "level": level}
 
+
+def report(args, codec: Path, bundle, steps, realtime, chosen_speed, tables, material) -> str:
+    """The RESULTS.md entry: the run's description, the table of measures and how to read it."""
+    frame_rate = bundle.codec.config.frame_rate
+    copy, coarse = material["copy"] / frame_rate, material["coarse"] / frame_rate
+    level = material["level"]
+    clip_seconds = min(4.0, bundle.prior.config.context_frames / frame_rate)
     lines = [
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
         f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
@@ -339,17 +367,11 @@ def main() -> None:
         f"| generation speed, prior + decoding | {realtime[1]:.1f} | >= 10 |",
         f"| generation speed, guided (controls, guidance 3) + decoding | {realtime[2]:.1f} | |",
     ]
-    if chosen:
+    if tables[2][1]:
         lines.append(
-            f"| generation speed, guided, best of {args.candidates} candidates (decoding included) "
+            f"| generation speed, guided, {args.candidates} steered candidates (decoding included) "
             f"| {chosen_speed:.1f} | |"
         )
-    chosen_label = f"best of {args.candidates}, rendered"
-    tables = (
-        ("conditioning only", control),
-        ("one take, rendered", control_rendered),
-        (chosen_label, chosen),
-    )
     for label, table in tables:
         for name, (rho, means) in table.items():
             target = ">= 0.9" if name in ("brightness", "loudness", "density") else "report"
@@ -357,36 +379,29 @@ def main() -> None:
                 f"| controllability {name}, {label}: Spearman rho (means per setting "
                 f"{', '.join(f'{m:.2f}' for m in means)}) | {rho:+.2f} | {target} |"
             )
-    lines.append(
-        f"| novelty: longest verbatim copy of training codes (8 x 10 s) | {copy_frames / frame_rate:.2f} s | < 2 s |"
-    )
-    lines.append(
-        f"| novelty, level 0 only: longest copied run of coarse codes | {coarse / frame_rate:.2f} s | |"
-    )
-    for label, value in distances.items():
+    lines += [
+        f"| novelty: longest verbatim copy of training codes (8 x 10 s) | {copy:.2f} s | < 2 s |",
+        f"| novelty, level 0 only: longest copied run of coarse codes | {coarse:.2f} s | |",
+    ]
+    for label, value in material["distances"].items():
         lines.append(
             f"| Frechet distance of log-mel stats, generated vs {label} | {value:.1f} | own smallest |"
         )
-    lines.append(
+    lines += [
         f"| level: free takes' median peak, rendered (decoded) vs the training files' median peak "
         f"(8 x 10 s) | {level['rendered']:.1f} ({level['decoded']:.1f}) vs "
-        f"{level['training']:.1f} dBFS | within 3 dB |"
-    )
-    lines.append("")
-    lines.append(
+        f"{level['training']:.1f} dBFS | within 3 dB |",
+        "",
         f"Controllability: each control alone at {', '.join(map(str, SETTINGS))} x seeds {SEEDS}, "
         f"{clip_seconds:.1f} s clips, guidance {args.guidance}, temperature {args.temperature}; the descriptor is measured on the decoded "
-        "audio and normalised with the training set's stats. 'best of N': `generate(candidates=N)` "
-        "samples N takes in one batch and keeps the one whose measured descriptors are closest to "
-        "the controls; 'rendered': measured on what `sda generate` and the app write "
+        "audio and normalised with the training set's stats. 'N steered': `generate(candidates=N)` "
+        "draws N candidates in one batch and, every second, continues all from the one whose new "
+        "audio measures closest to the controls (`sda.generate.particles`); 'rendered': measured on what `sda generate` and the app write "
         "(`sda.generate.render`: the loudness control also sets the output level with a gain). "
         "Conditioning only: the plain decoded codes of one take; 'one take, rendered': that same "
-        "take as written (candidates = 1)."
-    )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_append:
-        record("Prior", text)
+        "take as written (candidates = 1).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _folder(prior: Path) -> str:
