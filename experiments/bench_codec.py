@@ -41,6 +41,9 @@ from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
 from sda.training.train_codec import compose_config, datamodule_config, train
 
+# the spectral measures' longest window: a shorter clip (a click, a blip) is scored padded with
+# the silence that follows a sound, not refused
+MIN_CLIP_SAMPLES = 4096
 HEADER = (
     "| date | data | model | K x levels | budget | steps | held-out mel (levels 1/2/4/all) "
     "| MR-STFT | codes used % per level | train audio-s/s | enc+dec x RT | peak RSS GB | notes |\n"
@@ -65,14 +68,19 @@ def load_codec(run_dir: Path, checkpoint: str = "best") -> tuple[Codec, dict]:
 
 
 @torch.inference_mode()
-def clip_quality(codec: Codec, clips: list[torch.Tensor]) -> dict:
-    """Mel distance per prefix of levels, unquantized mel, MR-STFT and attack errors on clips."""
+def clip_quality(
+    codec: Codec, clips: list[torch.Tensor], from_start: list[bool] | None = None
+) -> dict:
+    """Mel distance per prefix of levels, unquantized mel, MR-STFT and attack errors on clips.
+    `from_start`: per clip, whether it begins at its file's start (default: all do); a clip cut
+    from the middle of a sound has no attack at its first sample."""
     spectral = SpectralLoss(sample_rate=codec.config.sample_rate)
     rate = codec.config.sample_rate
     levels = sorted({1, 2, 4, codec.config.num_levels} & set(range(1, codec.config.num_levels + 1)))
     mel = {k: [] for k in levels}
     stft_values, unquantized, peak_errors, smears = [], [], [], []
-    for clip in clips:
+    clips = [torch.nn.functional.pad(c, (0, max(0, MIN_CLIP_SAMPLES - c.shape[-1]))) for c in clips]
+    for index, clip in enumerate(clips):
         # what the decoder makes of the encoder's latents before quantization: the quantizer's cost
         # is the gap between this and the all-levels figure
         direct = codec.decode_latents(codec.encode_latents(clip[None]))[0, : clip.shape[-1]]
@@ -83,7 +91,10 @@ def clip_quality(codec: Codec, clips: list[torch.Tensor]) -> dict:
             mel[k].append(mel_distance(clip, recon, rate))
             if k == codec.config.num_levels:
                 stft_values.append(float(spectral(recon[None], clip[None]).stft))
-                attacks = compare_attacks(clip.numpy(), recon.numpy(), rate)
+                quiet_before = True if from_start is None else from_start[index]
+                attacks = compare_attacks(
+                    clip.numpy(), recon.numpy(), rate, quiet_before=quiet_before
+                )
                 peak_errors += attacks.peak_error_db
                 smears += list(np.subtract(attacks.rise_ms_copy, attacks.rise_ms_original))
     return {
@@ -124,7 +135,7 @@ def evaluate(codec: Codec, datamodule) -> dict:
     datamodule.setup("validate")
     audio = datamodule.audio
     clips = [mid_clip(audio[r.file], r.start, r.end) for r in datamodule.val_regions]
-    quality = clip_quality(codec, clips)
+    quality = clip_quality(codec, clips, [r.start == 0 for r in datamodule.val_regions])
     # usage: encode every training region (what the prior will see)
     counts = torch.zeros(codec.config.num_levels, codec.config.codebook_size)
     for region in datamodule.train_regions:

@@ -50,15 +50,25 @@ def find_attacks(
     *,
     min_level_db: float = -40.0,
     min_rise_db: float = 12.0,
-    lookback_ms: int = 20,
+    rise_ms: int = 5,
+    hold_ms: int = 20,
     min_gap_ms: int = 100,
+    quiet_before: bool = True,
 ) -> list[int]:
-    """Envelope blocks where a hit starts: the level jumps `min_rise_db` above where it was
-    `lookback_ms` before and reaches `min_level_db`; attacks closer than `min_gap_ms` merge."""
+    """Envelope blocks where a hit starts: the level reaches `min_level_db` and stands
+    `min_rise_db` above the loudest block of the `hold_ms` that ended `rise_ms` before (so an
+    attack may take a few ms to rise); attacks closer than `min_gap_ms` merge.
+
+    The loudest block, not the quietest: a 1 ms peak envelope dips at every zero crossing of a
+    low tone, and measured against its dips a drone or a kick's tail "attacked" every 100 ms
+    (experiments/RESULTS.md, "the attack measure"). `quiet_before`: the sound is silent before
+    its first block (a file's start); otherwise (a clip cut from the middle of a sound) no block
+    counts until a whole look-back lies inside it."""
     attacks: list[int] = []
-    for index in range(len(envelope_db)):
-        before = envelope_db[max(0, index - lookback_ms) : index]
-        previous = float(before.min()) if before.size else _FLOOR_DB
+    reach = rise_ms + hold_ms
+    for index in range(0 if quiet_before else reach, len(envelope_db)):
+        before = envelope_db[max(0, index - reach) : max(0, index - rise_ms)]
+        previous = float(before.max()) if before.size else _FLOOR_DB
         if envelope_db[index] < min_level_db or envelope_db[index] - previous < min_rise_db:
             continue
         if attacks and index - attacks[-1] < min_gap_ms:
@@ -75,18 +85,24 @@ def _rise_ms(envelope_db: np.ndarray, start: int, peak_at: int, drop_db: float =
 
 
 def compare_attacks(
-    original: np.ndarray, copy: np.ndarray, sample_rate: int, *, window_ms: int = 30
+    original: np.ndarray,
+    copy: np.ndarray,
+    sample_rate: int,
+    *,
+    window_ms: int = 30,
+    quiet_before: bool = True,
 ) -> AttackComparison:
     """Peak level and rise time of every attack of `original`, and of `copy` at the same place.
 
     Each attack's window runs from 10 ms before the detected start (a smeared copy starts early)
-    to `window_ms` after it.
+    to `window_ms` after it. `quiet_before`: as in `find_attacks` (False for a clip cut from the
+    middle of a recording).
     """
     env_original = peak_envelope_db(original, sample_rate)
     env_copy = peak_envelope_db(copy, sample_rate)
     length = min(len(env_original), len(env_copy))
     errors, rise_original, rise_copy = [], [], []
-    for attack in find_attacks(env_original[:length]):
+    for attack in find_attacks(env_original[:length], quiet_before=quiet_before):
         start, end = max(0, attack - 10), min(length, attack + window_ms)
         peak_original = start + int(np.argmax(env_original[start:end]))
         peak_copy = start + int(np.argmax(env_copy[start:end]))
