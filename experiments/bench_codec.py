@@ -35,15 +35,16 @@ from omegaconf import OmegaConf
 from results_file import RESULTS
 
 from sda.audio.attacks import compare_attacks
-from sda.audio.dsp import mel_distance
+from sda.audio.dsp import MEL_DISTANCE_WINDOWS, mel_distance
 from sda.dataset.scan import load_usable_audio, scan_folder
 from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
 from sda.training.train_codec import compose_config, datamodule_config, train
 
-# the spectral measures' longest window: a shorter clip (a click, a blip) is scored padded with
-# the silence that follows a sound, not refused
-MIN_CLIP_SAMPLES = 4096
+# the spectral measures' frames pad by half their longest window (reflect padding needs more
+# samples than that): a shorter clip (a click, a blip) is scored padded with the silence that
+# follows a sound, not refused
+MIN_CLIP_SAMPLES = 2 * max(MEL_DISTANCE_WINDOWS)
 HEADER = (
     "| date | data | model | K x levels | budget | steps | held-out mel (levels 1/2/4/all) "
     "| MR-STFT | codes used % per level | train audio-s/s | enc+dec x RT | peak RSS GB | notes |\n"

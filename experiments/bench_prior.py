@@ -367,7 +367,8 @@ def report(args, codec: Path, bundle, steps, realtime, chosen_speed, tables, mat
         f"| generation speed, prior + decoding | {realtime[1]:.1f} | >= 10 |",
         f"| generation speed, guided (controls, guidance 3) + decoding | {realtime[2]:.1f} | |",
     ]
-    if tables[2][1]:
+    _, steered = tables[-1]  # empty when only one take was measured
+    if steered:
         lines.append(
             f"| generation speed, guided, {args.candidates} steered candidates (decoding included) "
             f"| {chosen_speed:.1f} | |"
