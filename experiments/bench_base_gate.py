@@ -40,13 +40,19 @@ import logging
 import shutil
 import sys
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 from bench_base import Scores, train_and_score
 from results_file import record
 
-from sda.models.base_codec import base_codec_path
+from sda.models.base_codec import (
+    QUANTIZER_SETTINGS,
+    STEREO_SETTINGS,
+    base_codec_path,
+    load_base_codec,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = Path.home() / ".cache" / "sda-dev-sets"
@@ -85,10 +91,22 @@ def _checkpoint_label(path: Path) -> str:
     return f"{path.parent.parent.name}-{path.stem}"
 
 
+def architecture_overrides(file: Path) -> list[str]:
+    """`model.KEY=VALUE` for every architecture setting of the base in `file`, so the recipe's
+    codec fits a candidate whose network differs from the shipped one (a shorter synthesis
+    window, fine-time envelopes); the codebooks and the stereo layout stay the recipe's."""
+    config = load_base_codec(file)[0].config
+    own = set(QUANTIZER_SETTINGS) | set(STEREO_SETTINGS) | {"num_levels"}
+    return [
+        f"model.{f.name}={getattr(config, f.name)}" for f in fields(config) if f.name not in own
+    ]
+
+
 def fine_tune(file: Path, data: Path, label: str, steps: int, seed: int, work: Path) -> dict:
     """The default recipe from the base in `file` for `steps` steps; its held-out scores."""
     _, ckpt, quality = train_and_score(
         [
+            *architecture_overrides(file),
             f"data.dir={data}",
             "init_from=base",
             f"base_codec={file}",

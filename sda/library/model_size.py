@@ -34,6 +34,7 @@ CODEC_FIELDS: dict[str, tuple[float, float]] = {
     "kernel_size": (1, 1023),
     "kmeans_iters": (0, 100_000),
     "head_upsample": (1, 4),
+    "fine_time_bands": (0, 64),
 }
 PRIOR_FIELDS: dict[str, tuple[float, float]] = {
     "num_levels": (1, 64),
@@ -51,7 +52,7 @@ CODEC_DEFAULTS = {
     "n_fft": 2048, "hop_length": 512, "downsample": 2, "latent_dim": 128, "num_levels": 8,
     "codebook_size": 256, "encoder_dim": 256, "encoder_blocks": 3, "encoder_latent_blocks": 2,
     "decoder_dim": 256, "decoder_blocks": 4, "decoder_latent_blocks": 2, "mlp_ratio": 3.0,
-    "kernel_size": 7, "head_upsample": 1,
+    "kernel_size": 7, "head_upsample": 1, "fine_time_bands": 0,
 }  # fmt: skip
 PRIOR_DEFAULTS = {
     "num_levels": 8, "codebook_size": 256, "dim": 256, "layers": 6, "context_frames": 256,
@@ -108,7 +109,7 @@ def codec_parameters(c: dict[str, Any]) -> int:
     enc, dec, lat = c["encoder_dim"], c["decoder_dim"], c["latent_dim"]
     ratio, kernel, down, up = c["mlp_ratio"], c["kernel_size"], c["downsample"], c["head_upsample"]
     encoder = (
-        (c["n_fft"] // 2 + 1) * enc
+        (c["n_fft"] // 2 + 1 + 8 * c["fine_time_bands"]) * enc  # 8: fine_time.SUB_FRAMES
         + _convnext(enc, c["encoder_blocks"] + c["encoder_latent_blocks"], ratio, kernel)
         + (2 * down * enc * enc if down > 1 else 0)
         + enc * lat

@@ -91,11 +91,13 @@ def save_base_codec(codec: Codec, path: str | Path, **metadata: str) -> Path:
 
 
 def check_fits(base: CodecConfig, wanted: CodecConfig) -> None:
-    """Refuse to start `wanted` from `base` unless everything but the codebooks matches."""
+    """Refuse to start `wanted` from `base` unless everything but the codebooks matches; a base
+    without fine-time envelopes may start a codec that adds them (`start_from_base` widens)."""
+    adds_fine_time = base.fine_time_bands == 0
     different = sorted(
         key
         for key, value in asdict(replace(wanted, **_quantizer_of(base))).items()
-        if asdict(base)[key] != value
+        if asdict(base)[key] != value and not (key == "fine_time_bands" and adds_fine_time)
     )
     if different:
         raise BaseCodecError(
@@ -112,8 +114,17 @@ def _quantizer_of(config: CodecConfig) -> dict:
 
 
 def start_from_base(codec: Codec, base: Codec) -> None:
-    """Copy the base's encoder and decoder into `codec`; its codebooks stay to be seeded."""
+    """Copy the base's encoder and decoder into `codec`; its codebooks stay to be seeded.
+
+    When `codec` adds fine-time envelopes the base lacks, their input weights start at zero: the
+    codec starts out computing exactly what the base does and learns to use them."""
     check_fits(base.config, codec.config)
+    encoder = dict(base.encoder.state_dict())
+    wanted = codec.encoder.embed.weight
+    if wanted.shape != encoder["embed.weight"].shape:
+        widened = torch.zeros_like(wanted)
+        widened[:, : encoder["embed.weight"].shape[1]] = encoder["embed.weight"]
+        encoder["embed.weight"] = widened
     with torch.no_grad():
-        codec.encoder.load_state_dict(base.encoder.state_dict())
+        codec.encoder.load_state_dict(encoder)
         codec.decoder.load_state_dict(base.decoder.state_dict())

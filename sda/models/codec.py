@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from sda.errors import SdaError
 from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
+from sda.models.fine_time import SUB_FRAMES, WINDOW_HOPS
 from sda.models.quantizer import Quantizer
 from sda.models.spectral import EDGE_PADDINGS
 
@@ -28,6 +29,7 @@ _RETIRED_SETTINGS = frozenset({"commitment_weight"})
 _LEGACY_DEFAULTS = {
     "edge_padding": "reflect",
     "head_upsample": 1,
+    "fine_time_bands": 0,
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
@@ -65,6 +67,8 @@ class CodecConfig:
     rotation_trick: bool = False
     edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
+    # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
+    fine_time_bands: int = 0
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
     # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
     channels: int = 1
@@ -77,7 +81,7 @@ class CodecConfig:
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
         for name in positive:
-            if name.endswith("_blocks") or name == "side_levels":
+            if name.endswith("_blocks") or name in ("side_levels", "fine_time_bands"):
                 if getattr(self, name) < 0:
                     raise CodecError(
                         f"codec setting {name} must be >= 0, got {getattr(self, name)}"
@@ -106,6 +110,7 @@ class CodecConfig:
                 f"head_upsample must be 1, 2 or 4 and divide n_fft ({self.n_fft}) and hop_length "
                 f"({self.hop_length}) into a window and hop that differ by an even number, got {u}"
             )
+        self._check_fine_time()
         if self.edge_padding not in EDGE_PADDINGS:
             raise CodecError(
                 f"edge_padding must be one of {EDGE_PADDINGS}, got {self.edge_padding!r}"
@@ -115,6 +120,17 @@ class CodecConfig:
         self._check_stereo()
         if self.channels == 1:  # a mono model has no side to direct: one fingerprint for mono
             self.side_direction = False
+
+    def _check_fine_time(self) -> None:
+        bins = (self.hop_length // SUB_FRAMES) * WINDOW_HOPS // 2 + 1
+        if self.fine_time_bands and (
+            self.hop_length % SUB_FRAMES or not 1 <= self.fine_time_bands <= min(64, bins - 1)
+        ):
+            raise CodecError(
+                f"fine_time_bands must be 0 (off) or 1..{min(64, bins - 1)} with a hop_length "
+                f"that is a multiple of {SUB_FRAMES}, got {self.fine_time_bands} bands at a "
+                f"hop of {self.hop_length}"
+            )
 
     def _check_stereo(self) -> None:
         if self.channels not in (1, 2):
@@ -183,6 +199,7 @@ class Codec(nn.Module):
             blocks=config.encoder_blocks,
             latent_blocks=config.encoder_latent_blocks,
             edge_padding=config.edge_padding,
+            fine_time_bands=config.fine_time_bands,
             **shared,
         )
         self.quantizer = Quantizer(

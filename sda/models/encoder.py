@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
+from sda.models.fine_time import SUB_FRAMES, FineTimeEnvelopes
 from sda.models.spectral import LogMagnitudeSTFT
 
 
@@ -27,6 +29,7 @@ class Encoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         edge_padding: str = "zeros",
+        fine_time_bands: int = 0,
     ) -> None:
         super().__init__()
         self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length, edge_padding=edge_padding)
@@ -37,7 +40,15 @@ class Encoder(nn.Module):
         # level differences early in training: a 40 dB input range came out as ~13 dB.)
         # The final norm stays: bounded latents keep the EMA codebooks close to the latents
         # (without it the commitment loss was 100-1000x larger in the same test).
-        self.embed = nn.Conv1d(n_fft // 2 + 1, dim, kernel_size=1)
+        # Optional fine-time band envelopes beside the magnitudes: where in a hop an attack sits
+        # (sda.models.fine_time); 0 bands: none, as the codecs before them.
+        self.fine_time = (
+            FineTimeEnvelopes(hop_length=hop_length, bands=fine_time_bands)
+            if fine_time_bands
+            else None
+        )
+        features = n_fft // 2 + 1 + SUB_FRAMES * fine_time_bands
+        self.embed = nn.Conv1d(features, dim, kernel_size=1)
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
         )
@@ -57,6 +68,8 @@ class Encoder(nn.Module):
 
     def forward(self, audio: Tensor) -> Tensor:
         x = self.stft(audio)  # (batch, bins, stft_frames)
+        if self.fine_time is not None:
+            x = torch.cat([x, self.fine_time(audio)], dim=1)
         x = self.embed(x)
         x = self.blocks(x)
         x = self.downsample(x)[..., : x.shape[-1] // self.frames_per_latent]

@@ -153,6 +153,7 @@ CODEC: dict[str, Rule] = {
     "model.side_gain": Number(1.0, 16.0),
     "model.side_levels": Whole(0, 32, note="0: every level"),
     "model.side_direction": Choice((True, False)),
+    "model.fine_time_bands": Whole(0, 64, note="0: none"),
     "training.side_share": Number(0.0, 1.0, above=True),
     "quantizer.num_levels": Whole(1, 32),
     "quantizer.ema_decay": Number(0.0, 0.9999, above=True),

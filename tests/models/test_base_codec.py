@@ -82,6 +82,19 @@ def test_start_from_base_copies_encoder_and_decoder_only():
         start_from_base(tiny(decoder_blocks=2), base)
 
 
+def test_a_base_without_fine_time_starts_a_codec_that_adds_them_unchanged():
+    base = tiny()
+    torch.manual_seed(1)
+    wider = Codec(CodecConfig(**{**TINY_CODEC, "fine_time_bands": 4}))
+    start_from_base(wider, base)
+    audio = torch.randn(2, 8192) * 0.1
+    # the new inputs start silent: the widened encoder computes what the base's does
+    assert torch.allclose(wider.encode_latents(audio), base.encode_latents(audio), atol=1e-5)
+    # the other way round (a base reading envelopes, a codec that does not) is refused
+    with pytest.raises(BaseCodecError, match="fine_time_bands: 4 vs 0"):
+        start_from_base(base, wider)
+
+
 def test_the_shipped_base_loads_and_fits_the_laptop_recipe():
     from hydra.utils import instantiate
 
