@@ -209,6 +209,11 @@ def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
     return int(requested)
 
 
+# model settings whose default changed since runs began: the direction row (2026-12-04), and the
+# fine-time envelopes and short synthesis window the base codec gained (2026-12-06)
+RESUMED_AS_SAVED = ("side_direction", "fine_time_bands", "head_upsample")
+
+
 def _codec_config(
     cfg: DictConfig, run_dir: Path, report, resume: Resume, start: _StartingPoint
 ) -> CodecConfig:
@@ -221,8 +226,11 @@ def _codec_config(
     codebook_size = _choose_codebook_size(cfg, report, frame_rate, saved, start.grow)
     with open_dict(cfg):
         cfg.quantizer.codebook_size = codebook_size
-        if saved:  # a stereo run from before the direction row resumes as it began
-            cfg.model.side_direction = bool(saved.get("side_direction", False))
+        if saved:  # a run from before a default changed resumes as it began
+            for key in RESUMED_AS_SAVED:
+                if cfg.model.get(key) != saved[key]:
+                    log.info("model.%s=%s: as the run began", key, saved[key])
+                cfg.model[key] = saved[key]
         if start.grow is not None:
             # growing a model keeps its architecture, codebook size and what its codes mean:
             # no dead-code re-seeding, no k-means refresh (the codebooks only drift by EMA)

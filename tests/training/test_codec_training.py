@@ -147,6 +147,18 @@ def test_resume_continues_the_step_count(tmp_path: Path) -> None:
     assert steps == list(range(7))
 
 
+def test_a_run_begun_before_a_default_changed_resumes_as_it_began(tmp_path: Path) -> None:
+    # runs begun before the base gained fine-time envelopes and a short synthesis window
+    data = make_sounds(tmp_path / "sounds", count=2)
+    old = ("model.fine_time_bands=0", "model.head_upsample=1", "trainer.max_steps=2")
+    first = train(smoke_config(tmp_path, data, *old))
+    again = train(smoke_config(tmp_path, data, "model.fine_time_bands=4", "trainer.max_steps=3"))
+    resumed = checkpoint(again)
+    assert again == first and resumed["global_step"] == 3
+    assert resumed["hyper_parameters"]["codec"]["fine_time_bands"] == 0
+    assert resumed["hyper_parameters"]["codec"]["head_upsample"] == 1
+
+
 def test_a_run_without_a_logger_trains(tmp_path: Path) -> None:
     data = make_sounds(tmp_path / "sounds", count=2)
     run = train(smoke_config(tmp_path, data, "trainer.max_steps=2", "logger=none"))
