@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from sda.errors import SdaError
 from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
-from sda.models.fine_time import SUB_FRAMES, WINDOW_HOPS
+from sda.models.fine_time import SUB_FRAMES, band_limit
 from sda.models.quantizer import Quantizer
 from sda.models.spectral import EDGE_PADDINGS
 
@@ -122,14 +122,12 @@ class CodecConfig:
             self.side_direction = False
 
     def _check_fine_time(self) -> None:
-        bins = (self.hop_length // SUB_FRAMES) * WINDOW_HOPS // 2 + 1
-        if self.fine_time_bands and (
-            self.hop_length % SUB_FRAMES or not 1 <= self.fine_time_bands <= min(64, bins - 1)
-        ):
+        limit = band_limit(self.hop_length)
+        if self.fine_time_bands and not 1 <= self.fine_time_bands <= limit:
             raise CodecError(
-                f"fine_time_bands must be 0 (off) or 1..{min(64, bins - 1)} with a hop_length "
-                f"that is a multiple of {SUB_FRAMES}, got {self.fine_time_bands} bands at a "
-                f"hop of {self.hop_length}"
+                f"fine_time_bands must be 0 (off) or 1..{limit} with a hop_length of "
+                f"{self.hop_length} (a multiple of {SUB_FRAMES} has sub-frames), "
+                f"got {self.fine_time_bands}"
             )
 
     def _check_stereo(self) -> None:

@@ -17,6 +17,16 @@ from torch import Tensor, nn
 
 SUB_FRAMES = 8  # sub-frames per STFT hop
 WINDOW_HOPS = 4  # the short analysis window, in sub-frame hops (75 % overlap)
+MAX_BANDS = 64
+
+
+def band_limit(hop_length: int) -> int:
+    """The most bands a hop of `hop_length` samples can be read in (0: not a multiple of
+    SUB_FRAMES, so it has no sub-frames)."""
+    if hop_length % SUB_FRAMES:
+        return 0
+    bins = WINDOW_HOPS * (hop_length // SUB_FRAMES) // 2 + 1
+    return min(MAX_BANDS, bins - 1)
 
 
 def band_matrix(bins: int, bands: int) -> Tensor:
@@ -42,8 +52,8 @@ class FineTimeEnvelopes(nn.Module):
 
     def __init__(self, *, hop_length: int, bands: int, floor: float = 1e-10) -> None:
         super().__init__()
-        if hop_length % SUB_FRAMES:
-            raise ValueError(f"hop_length ({hop_length}) must be a multiple of {SUB_FRAMES}")
+        if not 1 <= bands <= band_limit(hop_length):
+            raise ValueError(f"{bands} bands do not fit a hop of {hop_length} samples")
         self.hop_length = hop_length
         self.sub_hop = hop_length // SUB_FRAMES
         self.window_size = WINDOW_HOPS * self.sub_hop

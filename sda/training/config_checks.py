@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sda.models.fine_time import MAX_BANDS
 from sda.training.errors import TrainingError
 from sda.training.prior_variants import GAIN_RANGE_DB, SPEED_RANGE
 
@@ -153,7 +154,7 @@ CODEC: dict[str, Rule] = {
     "model.side_gain": Number(1.0, 16.0),
     "model.side_levels": Whole(0, 32, note="0: every level"),
     "model.side_direction": Choice((True, False)),
-    "model.fine_time_bands": Whole(0, 64, note="0: none"),
+    "model.fine_time_bands": Whole(0, MAX_BANDS, note="0: none"),
     "training.side_share": Number(0.0, 1.0, above=True),
     "quantizer.num_levels": Whole(1, 32),
     "quantizer.ema_decay": Number(0.0, 0.9999, above=True),
