@@ -68,6 +68,7 @@ def overrides(args: argparse.Namespace) -> list[str]:
         f"trainer.max_time=00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00",
         "trainer.max_steps=10000000",
         "training.lr_half_life_steps=6000",  # a long run: a slower decay than the laptop's
+        "training.weight_average_decay=0",  # the shipped base was trained and kept without one
         # a checkpoint every 1,000 steps, all kept (not only the newest): the gate chooses
         "callbacks.model_checkpoint.save_top_k=-1",
         "callbacks.model_checkpoint.every_n_train_steps=1000",

@@ -47,6 +47,7 @@ from sda.training.discriminators import (
     generator_loss,
 )
 from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
+from sda.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ class CodecTrainingConfig:
     adversarial_weight: float = 1.0
     feature_matching_weight: float = 2.0
     discriminator_channels: int = 32
+    # validate, keep and export a running average of the weights (sda.training.weight_average)
+    # with this decay per step; 0: the live weights, as trained
+    weight_average_decay: float = 0.0
     seed: int = 0
 
 
@@ -128,6 +132,8 @@ class CodecModule(L.LightningModule):
         )
         self._dead_codes_ready = False
         self._sync_codebook = sync_codebook
+        decay = self.settings.weight_average_decay
+        self.weight_average = WeightAverage(self.codec, decay, "codec.") if decay else None
 
     # --- optimisers ----------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -259,6 +265,8 @@ class CodecModule(L.LightningModule):
         adversarial = self.adversarial_active()
         if self.global_step == s.codebook_refresh_step and not adversarial and not s.freeze_encoder:
             self.refresh_codebooks()
+            if self.weight_average is not None:  # the codes mean something new from here
+                self.weight_average.reset()
         rng = self._step_random()
         dropout = rng.random() < s.quantizer_dropout
         optimizers = self.optimizers()
@@ -390,6 +398,27 @@ class CodecModule(L.LightningModule):
             "train/feature_matching": fm,
         }
         return loss, logs
+
+    # --- the weight average (training.weight_average_decay): judged, kept and exported --------
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.weight_average is not None:
+            self.weight_average.update()
+
+    def on_validation_epoch_start(self) -> None:
+        if self.weight_average is not None:
+            self.weight_average.swap_in()
+
+    def on_validation_epoch_end(self) -> None:
+        if self.weight_average is not None:
+            self.weight_average.swap_out()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.weight_average is not None:
+            self.weight_average.store(checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.weight_average is not None:
+            self.weight_average.restore(checkpoint)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         audio, stereo = self._codec_batch(batch)

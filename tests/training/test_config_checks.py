@@ -82,6 +82,7 @@ CODEC_BAD = [
     ("model.side_gain", 0.5, "from 1 to 16"),
     ("model.side_levels", -1, "0: every level"),
     ("training.image_weight", -1.0, "from 0 to 1000"),
+    ("training.weight_average_decay", 1.0, "from 0 to 0.99999"),
 ]
 
 
