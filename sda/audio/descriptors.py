@@ -90,6 +90,36 @@ def _pick_onsets(flux: np.ndarray, level_db: np.ndarray) -> np.ndarray:
     return local_max & (flux > local_median + 4.0) & (flux > 6.0) & (level_db > -60.0)
 
 
+def _block_dissonance(
+    audio: np.ndarray, start: int, count: int, long_window: np.ndarray, long_freqs: np.ndarray
+) -> np.ndarray:
+    """(count,) dissonance of analysis frames start..start + count, from TENSION_FFT frames."""
+    long_frames = _frames(audio, TENSION_FFT, start, count)
+    return _dissonance(np.abs(scipy.fft.rfft(long_frames * long_window, axis=1)), long_freqs)
+
+
+def measure_tension(audio: np.ndarray, sample_rate: int) -> float:
+    """The raw tension of one clip, as `measure` gives it, without the other five descriptors:
+    steering by tension measures every candidate's chunk, and the rest of the analysis (onsets'
+    medians, flatness' logarithms) is most of its cost."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=0)
+    total = max(1, -(-len(audio) // HOP))
+    window = np.hanning(N_FFT).astype(np.float32)
+    long_window = np.blackman(TENSION_FFT).astype(np.float32)
+    long_freqs = np.fft.rfftfreq(TENSION_FFT, 1.0 / sample_rate)
+    power, dissonance = [], []
+    for start in range(0, total, BLOCK_FRAMES):
+        count = min(BLOCK_FRAMES, total - start)
+        spectrum = scipy.fft.rfft(_frames(audio, N_FFT, start, count) * window, axis=1)
+        power.append((np.abs(spectrum) ** 2 / (window**2).sum()).sum(axis=1))
+        dissonance.append(_block_dissonance(audio, start, count, long_window, long_freqs))
+    weights = np.concatenate(power)
+    weights = weights / max(float(weights.sum()), TINY)
+    return float((weights * np.concatenate(dissonance)).sum())
+
+
 def analyse(audio: np.ndarray, sample_rate: int) -> DescriptorFrames:
     """Per-frame raw quantities of a mono (samples,) or (channels, samples) float recording."""
     audio = np.asarray(audio, dtype=np.float32)
@@ -120,9 +150,7 @@ def analyse(audio: np.ndarray, sample_rate: int) -> DescriptorFrames:
         parts["b"].append(10.0 * np.log10(power @ bands + 1e-10))
         centre = frames[:, N_FFT // 2 - HOP // 2 : N_FFT // 2 + HOP // 2]
         parts["ms"].append((centre.astype(np.float64) ** 2).mean(axis=1))
-        long_frames = _frames(audio, TENSION_FFT, start, count)
-        magnitude = np.abs(scipy.fft.rfft(long_frames * long_window, axis=1))
-        parts["d"].append(_dissonance(magnitude, long_freqs))
+        parts["d"].append(_block_dissonance(audio, start, count, long_window, long_freqs))
     joined = {key: np.concatenate(value) for key, value in parts.items()}
     band_db = np.maximum(joined["b"], -80.0)  # a floor, so silence-to-silence flicker is no onset
     flux = np.maximum(np.diff(band_db, axis=0, prepend=band_db[:1]), 0.0).mean(axis=1)

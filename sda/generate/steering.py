@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
+from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure, measure_tension
 
 
 def control_distance(
@@ -21,7 +21,11 @@ def control_distance(
 ) -> float:
     """Mean |measured - wanted| over the controls in `wanted` (0..1 values), on the training
     set's 0..1 scale."""
-    raw = measure(np.asarray(audio, dtype=np.float32), sample_rate)
+    audio = np.asarray(audio, dtype=np.float32)
+    if set(wanted) == {"tension"}:  # steering's usual case: one descriptor, not all six
+        raw = dict.fromkeys(CONTROL_NAMES, 0.0) | {"tension": measure_tension(audio, sample_rate)}
+    else:
+        raw = measure(audio, sample_rate)
     scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
     gaps = [abs(float(scaled[CONTROL_NAMES.index(name)]) - v) for name, v in wanted.items()]
     return float(np.mean(gaps)) if gaps else 0.0

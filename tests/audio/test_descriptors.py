@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, aggregate, analyse, measure
+from sda.audio.descriptors import (
+    CONTROL_NAMES,
+    DescriptorStats,
+    aggregate,
+    analyse,
+    measure,
+    measure_tension,
+)
 
 RATE = 48_000
 SECONDS = 1.5
@@ -53,6 +60,21 @@ def test_dissonant_intervals_have_more_tension():
     cluster = measure(_chord(440.0, 466.2, 493.9, 523.3), RATE)
     assert minor_second["tension"] > 5 * max(fifth["tension"], octave["tension"], 1e-3)
     assert cluster["tension"] > minor_second["tension"]
+
+
+@pytest.mark.parametrize("seconds", [0.01, 1.0, SECONDS])
+def test_tension_alone_measures_what_the_whole_analysis_does(noise, seconds):
+    # the steering's shortcut: the same value, including a clip longer than one analysis block
+    clips = [_chord(440.0, 466.2), noise, _hits(6.0), np.tile(_chord(330.0, 349.2), 6)]
+    for clip in clips:
+        clip = clip[: int(RATE * seconds)] if seconds < SECONDS else clip
+        assert measure_tension(clip, RATE) == pytest.approx(
+            measure(clip, RATE)["tension"], rel=1e-9
+        )
+    stereo = np.stack([noise, _chord(440.0, 466.2)])
+    assert measure_tension(stereo, RATE) == pytest.approx(
+        measure(stereo, RATE)["tension"], rel=1e-9
+    )
 
 
 def test_more_hits_per_second_means_more_density():
