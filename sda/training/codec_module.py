@@ -273,6 +273,8 @@ class CodecModule(L.LightningModule):
         generator_opt = optimizers[0] if isinstance(optimizers, list) else optimizers
 
         frozen = adversarial or s.freeze_encoder
+        if adversarial and self.weight_average is not None:  # the encoder freezes as averaged
+            self.weight_average.hold(self.codec.encoder)
         recon, commit, levels_used = self._reconstruct(audio, frozen, dropout, rng)
         loss, logs = self._reconstruction_loss(recon, audio, commit)
         if stereo is not None:

@@ -44,6 +44,18 @@ class WeightAverage:
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         torch._foreach_lerp_(self.average, live, 1.0 - decay)
 
+    @torch.no_grad()
+    def hold(self, part: nn.Module) -> None:
+        """From now on `part` (a submodule) stops training: its live weights become its average,
+        so what trains on its output (the decoder, on a frozen encoder's codes) sees what the
+        checkpoints will hold. Its average then stays equal to them."""
+        if self.average is None:
+            return
+        held = {id(p) for p in part.parameters()}
+        for parameter, average in zip(self.module.parameters(), self.average, strict=True):
+            if id(parameter) in held:
+                parameter.copy_(average)
+
     def reset(self) -> None:
         """Start again from the live weights (after a change that gives the codes new meaning)."""
         self.average, self.updates = None, 0

@@ -70,6 +70,20 @@ def test_a_checkpoint_holds_the_average_and_resumes_from_the_live_weights() -> N
     assert torch.equal(resumed.average[0], average.average[0])
 
 
+def test_a_held_part_takes_its_average_and_keeps_it() -> None:
+    net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    average = WeightAverage(net, decay=0.5)
+    average.update()
+    set_weights(net, 1.0)
+    average.update()  # the average now lies between the start and 1
+    first_average = average.average[0].clone()
+    average.hold(net[0])  # the first layer stops training as averaged
+    assert torch.equal(net[0].weight, first_average)
+    assert torch.equal(net[1].weight, torch.ones(2, 2))  # the other trains on as it was
+    average.update()
+    assert torch.equal(average.average[0], first_average)
+
+
 def test_a_checkpoint_without_an_average_starts_one_afresh() -> None:
     layer = nn.Linear(3, 2)
     average = WeightAverage(layer, decay=0.5)
