@@ -111,8 +111,12 @@ def _spectral_loss(reference, estimate):
     return loss
 
 
-def train_tiny_codec(audio: list[np.ndarray], *, steps: int = 30, seed: int = 0):
-    """A tiny `Codec` trained `steps` Adam steps on random crops of `audio` (list of (samples,))."""
+def train_tiny_codec(
+    audio: list[np.ndarray], *, steps: int = 30, seed: int = 0, start_level: float | None = None
+):
+    """A tiny `Codec` trained `steps` Adam steps on random crops of `audio` (list of (samples,)).
+    `start_level`: the head's first log-magnitude per bin (None: the codec's quiet default, which
+    30 steps leave at about -50 dBFS)."""
     import torch
 
     from sda.models.codec import Codec, CodecConfig
@@ -120,6 +124,9 @@ def train_tiny_codec(audio: list[np.ndarray], *, steps: int = 30, seed: int = 0)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     codec = Codec(CodecConfig(**TINY_CODEC)).train()
+    if start_level is not None:
+        with torch.no_grad():
+            codec.decoder.head.proj.bias[: codec.decoder.head.bins].fill_(start_level)
     optimizer = torch.optim.Adam(codec.parameters(), lr=2e-3)
     segment = 4 * 1024
 

@@ -1,13 +1,16 @@
 """Candidates steered while drawn (`sda.generate.particles`): a choice every chunk, by the controls
 the render cannot set, each chunk measured against the curve's value over it."""
 
+import factories
 import numpy as np
 import pytest
+import torch
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.dna.decode import decode_codes
 from sda.generate import generate, particles
 from sda.generate.particles import ParticleSteering, steered_names
+from sda.library import load_bundle, save_bundle
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -56,8 +59,26 @@ def test_choices_are_made_every_chunk_and_the_take_is_deterministic(
     )
 
 
-def test_steering_brings_takes_closer_to_the_controls(tiny_prior_bundle, short_chunks):
+@pytest.fixture(scope="module")
+def audible_bundle(tmp_path_factory, tiny_training_audio):
+    """A tiny codec + prior whose takes are audible: the shared tiny codec's are about -50 dBFS,
+    so their brightness sits at the edge of the test range and, on some CPUs, below it, where
+    every candidate measures 0 and steering has nothing to choose by."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        codec = factories.train_tiny_codec(tiny_training_audio, start_level=0.0)
+        prior = factories.train_tiny_prior(codec, tiny_training_audio)
+    finally:
+        torch.set_num_threads(threads)
+    folder = tmp_path_factory.mktemp("audible") / "audible"
+    meta = {"descriptor_stats": factories.DESCRIPTOR_STATS}
+    return load_bundle(save_bundle(folder, codec=codec, prior=prior, meta=meta))
+
+
+def test_steering_brings_takes_closer_to_the_controls(audible_bundle, short_chunks):
     """Over a few seeds, steered takes measure closer to a brightness asked for than one take."""
+    tiny_prior_bundle = audible_bundle
     gaps = {1: [], 4: []}
     for target in (0.1, 0.9):
         for seed in range(3):
