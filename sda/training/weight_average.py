@@ -29,6 +29,7 @@ class WeightAverage:
         self.average: list[Tensor] | None = None  # made at the first update, from the live weights
         self.updates = 0
         self._live_saved: list[Tensor] | None = None  # the live weights while the average is in
+        self._held: set[int] = set()  # ids of parameters `hold` has frozen as averaged
 
     def _live(self) -> list[Tensor]:
         return [p.detach() for p in self.module.parameters()]
@@ -49,16 +50,17 @@ class WeightAverage:
         """From now on `part` (a submodule) stops training: its live weights become its average,
         so what trains on its output (the decoder, on a frozen encoder's codes) sees what the
         checkpoints will hold. Its average then stays equal to them."""
-        if self.average is None:
-            return
         held = {id(p) for p in part.parameters()}
+        if self.average is None or held <= self._held:  # once: it is called every frozen step
+            return
         for parameter, average in zip(self.module.parameters(), self.average, strict=True):
             if id(parameter) in held:
                 parameter.copy_(average)
+        self._held |= held
 
     def reset(self) -> None:
         """Start again from the live weights (after a change that gives the codes new meaning)."""
-        self.average, self.updates = None, 0
+        self.average, self.updates, self._held = None, 0, set()
 
     def swap_in(self) -> None:
         """Put the average in the module's parameters (until `swap_out`); no-op before any update."""
