@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
 from sda.audio.descriptors import BRIGHT_ABOVE_HZ, CONTROL_NAMES, N_FFT, WARM_BELOW_HZ
 from sda.generate.curves import ControlValue, curve_mean, keyframes
@@ -57,7 +58,7 @@ def _long_term_power(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if mono.size < N_FFT:
         mono = np.pad(mono, (0, N_FFT - mono.size))
     frames = np.lib.stride_tricks.sliding_window_view(mono, N_FFT)[::hop]
-    spectrum = np.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1)
+    spectrum = scipy.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1)
     return (np.abs(spectrum) ** 2).sum(axis=0), np.fft.rfftfreq(N_FFT)
 
 
@@ -148,9 +149,12 @@ def apply_eq(
     if tilt == 0.0 and shelf == 0.0:
         return audio
     length = audio.shape[-1]
-    pad = 0 if circular else PAD_SAMPLES
-    padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, pad)])
-    freqs = np.fft.rfftfreq(padded.shape[-1], 1.0 / rate)
+    # Linear filtering pads the take with zeros up to a length the FFT factors well: a 20 s take
+    # plus the pad was 2^9 x 1907 samples, which took numpy 0.3 s and scipy at a fast length
+    # 0.02 s (float32 in, float32 out). A loop is filtered at its own length: circular.
+    size = length if circular else scipy.fft.next_fast_len(length + PAD_SAMPLES, real=True)
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
     gain = (10.0 ** (eq_db(freqs, tilt, shelf) / 20.0)).astype(np.float32)
-    shaped = np.fft.irfft(np.fft.rfft(padded, axis=-1) * gain, n=padded.shape[-1], axis=-1)
+    spectrum = scipy.fft.rfft(audio.astype(np.float32), n=size, axis=-1)
+    shaped = scipy.fft.irfft(spectrum * gain, n=size, axis=-1)
     return shaped[..., :length].astype(np.float32)

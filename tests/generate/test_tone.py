@@ -66,3 +66,15 @@ def test_a_generated_take_with_a_brightness_setting_is_brighter(tiny_prior_bundl
     dark = generate(tiny_prior_bundle, seconds=1.0, seed=0, controls={"brightness": 0.1})
     bright = generate(tiny_prior_bundle, seconds=1.0, seed=0, controls={"brightness": 0.9})
     assert measure(bright.audio, RATE)["brightness"] > measure(dark.audio, RATE)["brightness"]
+
+
+def test_the_eq_filters_a_take_as_one_pass_and_a_loop_as_one_turn():
+    # a click at the very end: filtered linearly it must not ring into the start (the pad);
+    # filtered as a loop (circular) it must, as the next turn would play it
+    sound = np.zeros(RATE // 2 + 1907, dtype=np.float32)  # a length that factors badly
+    sound[-1] = 1.0
+    linear = tone.apply_eq(sound, RATE, 3.0, 6.0)
+    circular = tone.apply_eq(sound, RATE, 3.0, 6.0, circular=True)
+    assert linear.shape == circular.shape == sound.shape and linear.dtype == np.float32
+    assert np.abs(linear[:100]).max() < 1e-4 * np.abs(linear).max()
+    assert np.abs(circular[:100]).max() > 1e-2 * np.abs(circular).max()
