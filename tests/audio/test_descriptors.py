@@ -124,3 +124,14 @@ def test_stats_normalise_to_unit_range_and_round_trip():
     np.testing.assert_allclose(stats.denormalize(stats.normalize(inside)), inside)
     constant = DescriptorStats.fit(np.ones((10, len(CONTROL_NAMES))))
     assert np.isfinite(constant.normalize(np.ones(len(CONTROL_NAMES)))).all()
+
+
+def test_tension_on_every_fourth_frame_estimates_the_full_measure(noise):
+    # steering's estimate (sda.generate.steering.TENSION_STRIDE): close to the full value and
+    # in the same order from calm to tense
+    clips = [_chord(440.0, 880.0), _chord(440.0, 660.0), _hits(6.0), noise, _chord(440.0, 466.2)]
+    full = [measure_tension(clip, RATE) for clip in clips]
+    strided = [measure_tension(clip, RATE, stride=4) for clip in clips]
+    assert np.argsort(full).tolist() == np.argsort(strided).tolist()
+    for want, got in zip(full, strided, strict=True):
+        assert got == pytest.approx(want, rel=0.1, abs=1e-4)
