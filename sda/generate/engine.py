@@ -28,6 +28,7 @@ from sda.generate.particles import ParticleSteering
 from sda.generate.render import render_take
 from sda.generate.rests import known_grid
 from sda.generate.sampling import SamplingSettings, sample_window
+from sda.generate.sampling_defaults import ONE_TAKE
 from sda.generate.settings import (
     GenerationError,
     GenerationSettings,
@@ -194,7 +195,9 @@ def generate_codes(
     (`[0.1, 0.9]` rises; see `sda.generate.curves`); unset ones are free; `guidance` scales how hard
     they pull (0 ignores them). With `candidates` > 1 and some controls set, that many grids are
     drawn side by side and steered: every second of new frames each one's latest chunk is decoded
-    and measured, and all continue from the closest (`sda.generate.particles`). With `prompt`
+    and measured, and all continue from the closest (`sda.generate.particles`). Tension (which
+    the render cannot set) is also fed back: what each second measured corrects the setting the
+    prior is given next, one take or several. With `prompt`
     the new codes continue it; `include_prompt` keeps prompt + continuation.
     `on_progress(done_frames, total_frames)` reports progress. A stereo model samples mid and
     side together; a stereo prompt continues both grids, a mono one counts as centred;
@@ -214,7 +217,7 @@ def generate_codes(
     targets = settings.controls  # as asked: the render sets the level from these
     # as the prior and the steering read them (a loudness level placed among the training windows)
     conditioning = conditioning_controls(targets, bundle_stats(models))
-    stats = _descriptor_stats(models) if settings.candidates > 1 and targets else None
+    stats = _steering_stats(models, settings.candidates, targets)
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
     rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
@@ -224,7 +227,7 @@ def generate_codes(
         replace(settings, controls=conditioning), rests, on_progress, steering,
     )  # fmt: skip
     chosen = 0
-    if steering is not None:  # the last choice: the candidates' final chunk
+    if steering is not None and batch > 1:  # the last choice: the candidates' final chunk
         chosen = steering.closest(grids, max(0, frames - steering.chunk), frames)
     new = grids[chosen].numpy()  # (rows, frames): levels, or mid + side levels
     if include_prompt and prompt is not None:
@@ -234,9 +237,11 @@ def generate_codes(
         "temperature": settings.temperature, "top_k": top_k, "top_p": settings.top_p,
         "guidance": settings.guidance, "controls": targets, "prompt": prompt is not None,
     }  # fmt: skip
-    if steering is not None:
+    if steering is not None and batch > 1:
         step["candidates"] = {"count": batch, "chosen": chosen,
                               "distances": [round(d, 4) for d in steering.distances]}  # fmt: skip
+    if steering is not None and steering.offsets:  # what the feedback ended up asking for more
+        step["feedback"] = {name: round(v, 4) for name, v in steering.offsets.items()}
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
     return new_codes(models, fingerprint, new, {"operations": operations})
 
@@ -282,6 +287,19 @@ def sampling_settings(settings: GenerationSettings) -> SamplingSettings:
         temperature=settings.temperature, top_k=settings.top_k or None, top_p=settings.top_p,
         guidance=settings.guidance,
     )  # fmt: skip
+
+
+def _steering_stats(
+    models: Any, candidates: int, targets: Mapping[str, ControlValue]
+) -> DescriptorStats | None:
+    """The descriptor ranges a take is steered by, or None for a plain take: several candidates
+    need them (a clear refusal without); one take uses them for feedback on the controls the
+    render cannot set (tension), when the model carries them."""
+    if candidates > 1 and targets:
+        return _descriptor_stats(models)
+    if any(name not in ONE_TAKE for name in targets):
+        return bundle_stats(models)
+    return None
 
 
 def _descriptor_stats(models: Any) -> DescriptorStats:

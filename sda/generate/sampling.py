@@ -151,10 +151,13 @@ def guided_condition(
 @dataclass(frozen=True)
 class Selection:
     """Steering while sampling: every `every` columns, `choose(delayed grid so far)` gives the
-    row (batch,) each row continues from, or None to leave them as they are."""
+    row (batch,) each row continues from, or None to leave them as they are. `condition`, if
+    given, maps the controls asked for to those the prior is given: at the window's start and
+    after every choice (feedback)."""
 
     every: int
     choose: Callable[[Tensor], Tensor | None]
+    condition: Callable[[Tensor], Tensor] | None = None
 
 
 def resample_rows(out: Tensor, cache: list | None, rows: Tensor | None, repeat: int) -> None:
@@ -209,7 +212,12 @@ def sample_window(
         return undo_delay(forced)
     first = int(free[0])
 
-    condition, scale = guided_condition(prior, controls, control_mask, settings, batch, columns)
+    def conditioning(asked: Tensor | None):  # the rows' conditioning, through any feedback
+        if asked is not None and select is not None and select.condition is not None:
+            asked = select.condition(asked)
+        return guided_condition(prior, asked, control_mask, settings, batch, columns)
+
+    condition, scale = conditioning(controls)
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -246,6 +254,8 @@ def sample_window(
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if select is not None and (column - first + 1) % select.every == 0:
                     resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
+                    if select.condition is not None and controls is not None:
+                        modulation = prior.modulate(conditioning(controls)[0])
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:

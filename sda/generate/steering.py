@@ -22,20 +22,24 @@ from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure, measu
 TENSION_STRIDE = 4
 
 
-def control_distance(
-    audio: np.ndarray, sample_rate: int, wanted: Mapping[str, float], stats: DescriptorStats
-) -> float:
-    """Mean |measured - wanted| over the controls in `wanted` (0..1 values), on the training
-    set's 0..1 scale."""
+def measured_controls(
+    audio: np.ndarray, sample_rate: int, names: list[str], stats: DescriptorStats
+) -> dict[str, float]:
+    """The controls `names` as `audio` measures them, on the training set's 0..1 scale."""
     audio = np.asarray(audio, dtype=np.float32)
-    if set(wanted) == {"tension"}:  # steering's usual case: one descriptor, not all six
+    if set(names) == {"tension"}:  # steering's usual case: one descriptor, not all six
         raw = dict.fromkeys(CONTROL_NAMES, 0.0) | {
             "tension": measure_tension(audio, sample_rate, stride=TENSION_STRIDE)
         }
     else:
         raw = measure(audio, sample_rate)
     scaled = stats.normalize(np.array([raw[name] for name in CONTROL_NAMES]))
-    gaps = [abs(float(scaled[CONTROL_NAMES.index(name)]) - v) for name, v in wanted.items()]
+    return {name: float(scaled[CONTROL_NAMES.index(name)]) for name in names}
+
+
+def control_distance(measured: Mapping[str, float], wanted: Mapping[str, float]) -> float:
+    """Mean |measured - wanted| over the controls in `wanted` (0..1 values)."""
+    gaps = [abs(measured[name] - value) for name, value in wanted.items()]
     return float(np.mean(gaps)) if gaps else 0.0
 
 

@@ -66,7 +66,7 @@ def test_guidance_zero_equals_unconditional(bundle):
 
 def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     from sda.audio.descriptors import DescriptorStats
-    from sda.generate.steering import control_distance
+    from sda.generate.steering import control_distance, measured_controls
     from sda.generate.tone import set_tone
 
     settings = dict(seconds=0.4, seed=7, temperature=2.0, guidance=1.0)
@@ -83,7 +83,8 @@ def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     audio = decode_codes(bundle.codec, chosen)
     np.testing.assert_array_equal(take.audio, set_tone(bundle, audio, target))
-    measured = control_distance(audio, bundle.codec.config.sample_rate, target, stats)
+    rate = bundle.codec.config.sample_rate
+    measured = control_distance(measured_controls(audio, rate, list(target), stats), target)
     assert measured == pytest.approx(min(record["distances"]), abs=1e-4)
     # one candidate is plain generation; controls left unset leave nothing to choose by
     single = generate(bundle, controls=target, candidates=1, **settings).codes

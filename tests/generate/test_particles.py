@@ -100,3 +100,42 @@ def test_a_chunk_is_measured_against_the_curve_over_its_own_frames(tiny_prior_bu
     assert steering.wanted(-5, 0)["brightness"] == 0.0  # a prompt's frames: the curve's start
     tension = ParticleSteering(tiny_prior_bundle.codec, stats, {"tension": 0.8, **controls}, 101)
     assert tension.wanted(0, 10) == {"tension": pytest.approx(0.8)}
+
+
+def test_feedback_accumulates_the_gap_within_the_settings_range(tiny_prior_bundle, monkeypatch):
+    """Integral feedback on tension: each chunk adds gain x (asked - measured) to what the prior
+    is asked, bounded so the setting it is given stays within 0..1."""
+    stats = DescriptorStats.from_dict(tiny_prior_bundle.descriptor_stats)
+    steering = ParticleSteering(tiny_prior_bundle.codec, stats, {"tension": 0.6}, frames=101)
+    plain = ParticleSteering(tiny_prior_bundle.codec, stats, {"brightness": 0.6}, frames=101)
+    assert (
+        steering.offsets == {"tension": 0.0} and plain.offsets == {}
+    )  # the render sets brightness
+    readings = iter([0.5, 0.3, 0.9, 0.1])
+    monkeypatch.setattr(
+        particles,
+        "measured_controls",
+        lambda audio, rate, names, stats: {"tension": next(readings)},
+    )
+    grid = torch.randint(0, 4, (1, tiny_prior_bundle.codec.config.num_levels, 40))
+    asked = torch.zeros(1, 6)
+    asked[0, CONTROL_NAMES.index("tension")] = 0.6
+    given = []
+    for _ in range(4):
+        steering.closest(grid, 20, 40)
+        given.append(float(steering.conditioned(asked)[0, CONTROL_NAMES.index("tension")]))
+    gain = particles.FEEDBACK_GAIN
+    first = 0.6 + gain * 0.1
+    assert given[0] == pytest.approx(first)
+    assert given[1] == pytest.approx(min(1.0, first + gain * 0.3))
+    assert given[2] == pytest.approx(min(1.0, first + gain * 0.3) - gain * 0.3)
+    assert 0.0 <= given[3] <= 1.0 and given[3] > given[2]
+
+
+def test_one_take_asked_for_tension_is_fed_back(tiny_prior_bundle, short_chunks):
+    take = generate(tiny_prior_bundle, seed=2, controls={"tension": 0.9}, **SETTINGS)
+    step = take.codes.provenance["operations"][-1]
+    assert "candidates" not in step and set(step["feedback"]) == {"tension"}
+    assert -0.9 <= step["feedback"]["tension"] <= 0.1
+    free = generate(tiny_prior_bundle, seed=2, controls={"brightness": 0.9}, **SETTINGS)
+    assert "feedback" not in free.codes.provenance["operations"][-1]

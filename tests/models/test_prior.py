@@ -167,6 +167,32 @@ def test_rows_chosen_while_sampling_carry_their_cache(prior, guidance):
     assert not (delayed == delayed[:1]).all()
 
 
+@pytest.mark.parametrize("guidance", [1.0, 3.0])
+def test_feedback_changes_the_conditioning_from_the_next_column_on(prior, guidance):
+    """`Selection.condition` (feedback) is applied at the window's start and after every
+    choice: the columns drawn before the first change are as without it, the later ones not."""
+    controls = torch.full((1, 6), 0.2)
+    calls: list[int] = []
+
+    def condition(asked):  # as asked until the first choice, then a very different setting
+        calls.append(len(calls))
+        return asked if len(calls) == 1 else 1.0 - asked
+
+    def draw(select):
+        return sample_window(
+            prior, frames=16, controls=controls,
+            settings=SamplingSettings(temperature=1.5, guidance=guidance),
+            generator=torch.Generator().manual_seed(5), select=select,
+        )  # fmt: skip
+
+    plain = draw(Selection(every=6, choose=lambda delayed: None))
+    fed = draw(Selection(every=6, choose=lambda delayed: None, condition=condition))
+    assert len(calls) == 1 + (16 + LEVELS - 1) // 6  # the start, then every choice
+    plain, fed = apply_delay(plain, CODES), apply_delay(fed, CODES)
+    assert torch.equal(plain[:, :, :6], fed[:, :, :6])
+    assert not torch.equal(plain[:, :, 6:], fed[:, :, 6:])
+
+
 def test_chosen_rows_take_their_cache_in_both_halves_of_a_guided_batch():
     """A guided batch caches the conditional rows, then the unconditional ones: both move."""
     out = torch.arange(3)[:, None, None].expand(3, LEVELS, 6).clone()  # row r holds r
