@@ -5,8 +5,8 @@ Without --codec it trains a cpu-small codec on --data (default: the real sonic-p
 /work/shared/scripts/get-dev-audio.sh) for --codec-minutes (reused when the run exists). A prior is trained on the codec's own folder with `sda-train-prior` for
 --prior-minutes (reused when the run exists). Then:
   - speed: seconds of audio per second of wall time on 2 CPU threads (prior alone, and + decoding);
-  - controllability: per control, 5 settings x 4 seeds, the descriptor measured on the decoded
-    audio, Spearman rho between setting and measurement;
+  - controllability: per control, 5 settings x 4 seeds of --clip-seconds (10: the CLI's take),
+    the descriptor measured on the decoded audio, Spearman rho between setting and measurement;
   - novelty: the longest run of frames copied verbatim (all levels) from the training codes;
   - own material: Frechet distance of log-mel statistics, generated vs the training audio and vs
     two other real datasets (lmms samples, warzone2100 music);
@@ -253,6 +253,11 @@ def parse_args() -> argparse.Namespace:
         "--checkpoint", choices=("last", "best"), default="last",
         help="the prior's weights: the last, or the lowest validation cross-entropy",
     )  # fmt: skip
+    parser.add_argument(
+        "--clip-seconds", type=float, default=10.0,
+        help="length of each controllability take (10: `sda generate`'s default; rows before "
+        "2026-12-06 used 4 s, one prior window)",
+    )  # fmt: skip
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument(
@@ -282,8 +287,7 @@ def main() -> None:
     )
     if args.speed_only:
         return
-    window = bundle.prior.config.context_frames / bundle.codec.config.frame_rate
-    clip_seconds = min(4.0, window)
+    clip_seconds = args.clip_seconds
     control, control_rendered = controllability(
         bundle, clip_seconds, args.guidance, temperature=args.temperature
     )
@@ -351,7 +355,7 @@ def report(args, codec: Path, bundle, steps, realtime, chosen_speed, tables, mat
     frame_rate = bundle.codec.config.frame_rate
     copy, coarse = material["copy"] / frame_rate, material["coarse"] / frame_rate
     level = material["level"]
-    clip_seconds = min(4.0, bundle.prior.config.context_frames / frame_rate)
+    clip_seconds = args.clip_seconds
     lines = [
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
         f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "

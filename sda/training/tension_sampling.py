@@ -1,12 +1,12 @@
 """How a prior is best asked for tension, measured once when its training ends.
 
 Tension lives in the notes the prior chooses; the render cannot set it. Two ways reach it: one
-take guided towards the setting (guidance 3), or two guided candidates steered while drawn
-(`sda.generate.particles`), which costs about twice the time. Which is enough depends on the
-prior, not on its codec: on the dev sets one guided take followed tension about as well as two
-steered candidates on drums (rho 0.82 against 0.87) and pitched notes (0.77 / 0.79), and far worse
-on percussion (0.35 / 0.77) and textures (0.32 / 0.80), whose codecs kept tension 0.74 and 0.53
-(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on short takes at five
+take guided towards the setting (guidance 3) whose setting is corrected every second by what was
+measured (feedback, `sda.generate.particles`), or two such candidates steered while drawn, which
+costs about 1.4x the time. Which is enough depends on the prior: before feedback, one guided take
+followed tension about as well as two steered candidates on drums (rho 0.82 against 0.87) and
+pitched notes (0.77 / 0.79), and far worse on percussion (0.35 / 0.77) and textures (0.32 / 0.80)
+(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at five
 settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and
 the app read the verdict (`sda.generate.sampling_defaults`).
 """
@@ -82,7 +82,7 @@ def measure_tension_sampling(
     (one, one_cost), (steered, steered_cost) = found["one_take"], found["steered"]
     way = choose_way(one, steered)
     log.info(
-        "tension: one guided take follows it at rho %.2f (%.1fx real time), two steered "
+        "tension: one guided take (with feedback) follows it at rho %.2f (%.1fx real time), two steered "
         "candidates at %.2f (%.1fx); `sda generate` will use %s", one, 1 / one_cost, steered,
         1 / steered_cost, "one take" if way == "one_take" else "two steered candidates",
     )  # fmt: skip
