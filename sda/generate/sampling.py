@@ -175,6 +175,21 @@ def resample_rows(out: Tensor, cache: list | None, rows: Tensor | None, repeat: 
             layer.values[:] = layer.values[every_row]
 
 
+def draw_column(
+    logits: Tensor,  # (rows, levels, codebook): the conditional rows, then any unconditional ones
+    scale: float,
+    settings: SamplingSettings,
+    generator: torch.Generator | None,
+) -> Tensor:  # -> (batch, levels)
+    """One column's codes from its logits, guided by `scale` when the batch was doubled."""
+    levels, codebook = logits.shape[1:]
+    if scale not in (0.0, 1.0):
+        conditional, unconditional = logits.chunk(2)
+        logits = unconditional + scale * (conditional - unconditional)
+    tokens = sample_from_logits(logits.reshape(-1, codebook), settings, generator)
+    return tokens.view(-1, levels)
+
+
 @torch.inference_mode()
 def sample_window(
     prior: Prior,
@@ -212,12 +227,11 @@ def sample_window(
         return undo_delay(forced)
     first = int(free[0])
 
-    def conditioning(asked: Tensor | None):  # the rows' conditioning, through any feedback
-        if asked is not None and select is not None and select.condition is not None:
-            asked = select.condition(asked)
-        return guided_condition(prior, asked, control_mask, settings, batch, columns)
-
-    condition, scale = conditioning(controls)
+    feedback = None if select is None or controls is None else select.condition
+    condition, scale = guided_condition(
+        prior, controls if feedback is None else feedback(controls), control_mask, settings,
+        batch, columns,
+    )  # fmt: skip
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -245,17 +259,16 @@ def sample_window(
                     logits = prior.forward_columns(
                         inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset, head=head
                     )[:, :, -1]  # (rows, levels, codebook)
-                    if repeat == 2:
-                        conditional, unconditional = logits.chunk(2)
-                        logits = unconditional + scale * (conditional - unconditional)
-                    tokens = sample_from_logits(
-                        logits.reshape(-1, config.codebook_size), settings, generator
-                    ).view(batch, config.num_levels)
+                    tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if select is not None and (column - first + 1) % select.every == 0:
                     resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
-                    if select.condition is not None and controls is not None:
-                        modulation = prior.modulate(conditioning(controls)[0])
+                    if feedback is not None:  # the setting corrected by what was measured
+                        modulation = prior.modulate(
+                            guided_condition(
+                                prior, feedback(controls), control_mask, settings, batch, columns
+                            )[0]
+                        )
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:
