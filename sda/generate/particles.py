@@ -15,7 +15,8 @@ controls the render cannot set (tension). The gap between the setting and what w
 accumulates into an offset on the setting the prior is conditioned on (integral control, bounded
 to 0..1), so a take that plays calmer than asked is asked for more tension until it gets there.
 One take (a batch of one: nothing to choose, only measured) follows tension this way about as
-well as two steered candidates, at two thirds of their cost (RESULTS.md, "feedback").
+well as two steered candidates without it, in three quarters of their time (RESULTS.md,
+"tension fed back").
 
 Which controls the chunks are measured by: those the render cannot set (`sampling_defaults`:
 tension, which lives in the notes), when any is asked for; otherwise every control asked for.
@@ -40,8 +41,8 @@ from sda.models.delay_pattern import undo_delay
 CHUNK_SECONDS = 1.0  # new audio between choices: long enough to measure, short enough to steer
 CONTEXT_FRAMES = 8  # frames decoded before a chunk, so its start is not the decoder's edge
 # Offset added per chunk per unit of gap (0..1 scale). Measured on the drums prior, 8 s takes,
-# 8 seeds: 0.5 / 1 / 2 -> rho 0.81 / 0.91 / 0.89 against 0.75 without; chunks of 0.5 s were
-# worse (0.79-0.81: the descriptor on half a second is noisier).
+# 8 seeds: 0.5 / 1 / 2 -> rho 0.81 / 0.91-0.92 / 0.88-0.89 against 0.75 without; chunks of
+# 0.5 s were worse (0.79-0.81: the descriptor on half a second is noisier).
 FEEDBACK_GAIN = 1.0
 
 
