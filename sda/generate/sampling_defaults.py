@@ -20,7 +20,7 @@ gets one guided take: about 1.4x as fast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 ONE_TAKE = frozenset({"brightness", "warmth", "roughness", "loudness", "density"})
@@ -67,7 +67,9 @@ def sampling_defaults(
     return NOTES_GUIDANCE, NOTES_CANDIDATES
 
 
-def describe_sampling(guidance: float, candidates: int) -> str:
-    """'guidance 3, 2 candidates steered every second' / 'guidance 1, one take', for the console."""
+def describe_sampling(guidance: float, candidates: int, fed_back: Iterable[str] = ()) -> str:
+    """'guidance 3, 2 candidates steered every second, tension fed back' / 'guidance 1, one take',
+    for the console; `fed_back`: the controls corrected by feedback (`sda.generate.particles`)."""
     takes = "one take" if candidates == 1 else f"{candidates} candidates steered every second"
-    return f"guidance {guidance:g}, {takes}"
+    feedback = ", ".join(fed_back)
+    return f"guidance {guidance:g}, {takes}" + (f", {feedback} fed back" if feedback else "")

@@ -25,12 +25,12 @@ def test_controls_are_shown_in_the_models_units(capsys, tiny_library_root, tmp_p
         (("--brightness", "0.8", "--loudness", "0.3"), "sampling: guidance 1, one take"),
         (
             ("--brightness", "0.8", "--tension", "0.7"),
-            "sampling: guidance 3, 2 candidates steered every second",
+            "sampling: guidance 3, 2 candidates steered every second, tension fed back",
         ),
         (("--density", "0.2", "--loudness", "0.3"), "sampling: guidance 1, one take"),
         (
             ("--tension", "0.2", "--candidates", "3"),
-            "sampling: guidance 3, 3 candidates steered every second",
+            "sampling: guidance 3, 3 candidates steered every second, tension fed back",
         ),
         (("--roughness", "0.2", "--density", "0.6"), "sampling: guidance 1, one take"),
         (("--warmth", "0.4", "--guidance", "2"), "sampling: guidance 2, one take"),
@@ -91,8 +91,11 @@ def test_a_prior_that_follows_tension_in_one_take_gets_one(capsys, tmp_path, tin
     measured = {TENSION_SAMPLING_KEY: {"way": "one_take", "one_take_rho": 0.85}}
     root = _library_with(tmp_path, tiny_prior_bundle, "follows", measured)
     for extra, said in (
-        ((), "sampling: guidance 3, one take"),
-        (("--candidates", "2"), "sampling: guidance 3, 2 candidates steered every second"),
+        ((), "sampling: guidance 3, one take, tension fed back"),
+        (
+            ("--candidates", "2"),
+            "sampling: guidance 3, 2 candidates steered every second, tension fed back",
+        ),
     ):
         code, out, err = run_cli(
             capsys, "generate", "follows", "--library", root, "-o", tmp_path / "takes",
