@@ -18,6 +18,7 @@ from sda.audio.descriptors import DescriptorStats, measure
 from sda.dna.codes import Codes
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, keyframes, sample_curve
+from sda.generate.limiter import limit_peaks
 from sda.generate.loudness_range import loudness_db, loudness_range_db
 from sda.generate.rests import release_into_rests, resting_frames
 from sda.generate.roughness import set_roughness
@@ -104,7 +105,9 @@ def set_level(
     With a loudness control the take's mean level is set to the curve's mean and then shaped by
     the curve (the control's 0..1 range is a range of dB, so the curve is a gain envelope in dB).
     Without one, the take's peak is brought to the training files' median peak. A take that gets
-    a gain never peaks above PEAK_CEILING. Both channels of a stereo take get the same gain.
+    a gain never peaks above PEAK_CEILING: with a loudness control its peaks over the ceiling
+    are limited first (at most `limiter.MAX_REDUCTION_DB`), then the whole take is turned down
+    by what is left. Both channels of a stereo take get the same gain.
     """
     audio = np.asarray(audio, dtype=np.float32)
     target = (controls or {}).get("loudness")
@@ -120,6 +123,8 @@ def set_level(
             return audio
         envelope_db = material_gain_db(audio, peak_dbfs)
     out = audio * (10.0 ** (np.asarray(envelope_db) / 20.0)).astype(np.float32)
+    if target is not None:  # a level asked for: the peaks over the ceiling are limited first
+        out = limit_peaks(out, int(models.codec.config.sample_rate), PEAK_CEILING)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > PEAK_CEILING:
         out *= np.float32(PEAK_CEILING / peak)
