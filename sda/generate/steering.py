@@ -18,7 +18,7 @@ from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure, measu
 # Steering reads the dissonance on one analysis frame in 4 (`measure_tension`'s stride): on 172
 # one-second chunks of four real sets it gives the full measure's order (rho 0.998; 99 % of
 # pairs, 93 % of pairs within 30 % of each other, in the same order) at under half the cost
-# (experiments/RESULTS.md, "a steered take's choices and render, cheaper").
+# (experiments/RESULTS.md, Prior, "tension fed back while a take is drawn").
 TENSION_STRIDE = 4
 
 
