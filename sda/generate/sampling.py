@@ -148,6 +148,22 @@ def guided_condition(
     return condition, scale
 
 
+def fed_back_condition(
+    prior: Prior,
+    controls: Tensor | None,
+    control_mask: Tensor | None,
+    settings: SamplingSettings,
+    batch: int,
+    columns: int,
+    feedback: Callable[[Tensor], Tensor] | None,
+) -> tuple[Tensor, float]:
+    """`guided_condition` of the controls as `feedback` (`Selection.condition`) corrects them
+    now, or as asked without feedback."""
+    if feedback is not None and controls is not None:
+        controls = feedback(controls)
+    return guided_condition(prior, controls, control_mask, settings, batch, columns)
+
+
 @dataclass(frozen=True)
 class Selection:
     """Steering while sampling: every `every` columns, `choose(delayed grid so far)` gives the
@@ -228,10 +244,8 @@ def sample_window(
     first = int(free[0])
 
     feedback = None if select is None or controls is None else select.condition
-    condition, scale = guided_condition(
-        prior, controls if feedback is None else feedback(controls), control_mask, settings,
-        batch, columns,
-    )  # fmt: skip
+    asked = (prior, controls, control_mask, settings, batch, columns, feedback)
+    condition, scale = fed_back_condition(*asked)
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -264,11 +278,7 @@ def sample_window(
                 if select is not None and (column - first + 1) % select.every == 0:
                     resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
                     if feedback is not None:  # the setting corrected by what was measured
-                        modulation = prior.modulate(
-                            guided_condition(
-                                prior, feedback(controls), control_mask, settings, batch, columns
-                            )[0]
-                        )
+                        modulation = prior.modulate(fed_back_condition(*asked)[0])
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:
