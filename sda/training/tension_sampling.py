@@ -3,12 +3,13 @@
 Tension lives in the notes the prior chooses; the render cannot set it. Two ways reach it: one
 take guided towards the setting (guidance 3) whose setting is corrected every second by what was
 measured (feedback, `sda.generate.particles`), or two such candidates steered while drawn, which
-costs about 1.4x the time. Which is enough depends on the prior: before feedback, one guided take
-followed tension about as well as two steered candidates on drums (rho 0.82 against 0.87) and
-pitched notes (0.77 / 0.79), and far worse on percussion (0.35 / 0.77) and textures (0.32 / 0.80)
-(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at five
-settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and
-the app read the verdict (`sda.generate.sampling_defaults`).
+costs about 1.4x the time (drums: 12.7x against 9.2-9.5x real time). Which is enough depends on
+the prior: with feedback one take followed as well as the steered pair on drums (8 s takes: rho
+0.91 against 0.92 for the pair without feedback), not on percussion (0.18 / 0.75) or textures
+(-0.27 / 0.71), whose conditioning barely moves tension (experiments/RESULTS.md, "Prior"). So
+the end of training tries both ways on takes at five settings, same seeds, and keeps one take
+only where it follows about as well. `sda generate` and the app read the verdict
+(`sda.generate.sampling_defaults`).
 """
 
 from __future__ import annotations
