@@ -248,8 +248,8 @@ def _controls(names: tuple[str, ...]) -> tuple:
         value=cb.GenerationSettings.candidates,
         step=1,
         label="Candidates",
-        info="with controls ticked: draw this many, steered to the closest every second (1 = off); "
-        "ticking sets it",
+        info="with controls ticked: draw this many, steered to the closest every second (1 = one "
+        "take; tension is corrected every second either way); ticking sets it",
         elem_id="gen-candidates",
     )
     return guidance, candidates, moving, moving_to, checks, values, units
