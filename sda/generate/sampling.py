@@ -130,10 +130,14 @@ def guided_condition(
     settings: SamplingSettings,
     batch: int,
     columns: int,
+    feedback: Callable[[Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, float]:
     """(the conditioning of each row, the guidance scale): with guidance other than 0 or 1 the
-    conditional and the unconditional model run as one doubled batch, conditional rows first."""
+    conditional and the unconditional model run as one doubled batch, conditional rows first.
+    `feedback` (`Selection.condition`) corrects the controls asked for first."""
     device = prior.position_embedding.weight.device
+    if feedback is not None and controls is not None:
+        controls = feedback(controls)
     given = controls is not None and (control_mask is None or bool(control_mask.any()))
     scale = settings.guidance if given else 1.0
     if scale == 0.0:
@@ -146,22 +150,6 @@ def guided_condition(
         unconditional = prior.condition(None, None, batch, device)
         condition = torch.cat([condition, unconditional.expand_as(condition)])
     return condition, scale
-
-
-def fed_back_condition(
-    prior: Prior,
-    controls: Tensor | None,
-    control_mask: Tensor | None,
-    settings: SamplingSettings,
-    batch: int,
-    columns: int,
-    feedback: Callable[[Tensor], Tensor] | None,
-) -> tuple[Tensor, float]:
-    """`guided_condition` of the controls as `feedback` (`Selection.condition`) corrects them
-    now, or as asked without feedback."""
-    if feedback is not None and controls is not None:
-        controls = feedback(controls)
-    return guided_condition(prior, controls, control_mask, settings, batch, columns)
 
 
 @dataclass(frozen=True)
@@ -245,7 +233,7 @@ def sample_window(
 
     feedback = None if select is None or controls is None else select.condition
     asked = (prior, controls, control_mask, settings, batch, columns, feedback)
-    condition, scale = fed_back_condition(*asked)
+    condition, scale = guided_condition(*asked)
     rows = condition.shape[0]
     repeat = rows // batch
 
@@ -278,7 +266,7 @@ def sample_window(
                 if select is not None and (column - first + 1) % select.every == 0:
                     resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
                     if feedback is not None:  # the setting corrected by what was measured
-                        modulation = prior.modulate(fed_back_condition(*asked)[0])
+                        modulation = prior.modulate(guided_condition(*asked)[0])
                 if on_step is not None:
                     on_step(column - first + 1, columns - first)
     finally:
