@@ -382,7 +382,7 @@ def _say_controls(model, controls, guidance: float, candidates: int) -> None:
     they are sampled, on stderr."""
     from sda.audio.control_fidelity import weak_controls, weak_note
     from sda.generate.control_units import describe_controls
-    from sda.generate.sampling_defaults import ONE_TAKE, describe_sampling
+    from sda.generate.sampling_defaults import describe_sampling, notes_controls
     from sda.generate.steering import bundle_stats, stats_record
 
     stats = bundle_stats(model)
@@ -394,7 +394,7 @@ def _say_controls(model, controls, guidance: float, candidates: int) -> None:
             typer.echo(f"note: {weak_note(name, weak[name])}", err=True)
     if controls:
         # the controls the render cannot set are corrected while drawn when the model has ranges
-        fed = [name for name in controls if name not in ONE_TAKE] if stats is not None else []
+        fed = notes_controls(controls) if stats is not None else []
         typer.echo(f"sampling: {describe_sampling(guidance, candidates, fed)}", err=True)
 
 

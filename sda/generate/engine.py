@@ -28,7 +28,7 @@ from sda.generate.particles import ParticleSteering
 from sda.generate.render import render_take
 from sda.generate.rests import known_grid
 from sda.generate.sampling import SamplingSettings, sample_window
-from sda.generate.sampling_defaults import ONE_TAKE
+from sda.generate.sampling_defaults import notes_controls
 from sda.generate.settings import (
     GenerationError,
     GenerationSettings,
@@ -297,7 +297,7 @@ def _steering_stats(
     render cannot set (tension), when the model carries them."""
     if candidates > 1 and targets:
         return _descriptor_stats(models)
-    if any(name not in ONE_TAKE for name in targets):
+    if notes_controls(targets):
         return bundle_stats(models)
     return None
 

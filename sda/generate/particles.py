@@ -34,7 +34,7 @@ import torch
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.generate.curves import ControlValue, keyframes, sample_curve
 from sda.generate.sampling import Selection
-from sda.generate.sampling_defaults import ONE_TAKE
+from sda.generate.sampling_defaults import notes_controls
 from sda.generate.steering import control_distance, measured_controls
 from sda.models.delay_pattern import undo_delay
 
@@ -48,7 +48,7 @@ FEEDBACK_GAIN = 1.0
 
 def steered_names(targets: Mapping[str, ControlValue]) -> list[str]:
     """The controls chunks are measured by: the notes' controls if any is asked for, else all."""
-    notes = [name for name in targets if name not in ONE_TAKE]
+    notes = notes_controls(targets)
     return notes or list(targets)
 
 
@@ -71,7 +71,7 @@ class ParticleSteering:
             name: sample_curve(keyframes(name, self.targets[name]), self.frames)
             for name in steered_names(self.targets)
         }
-        self.offsets = {name: 0.0 for name in self.curves if name not in ONE_TAKE}
+        self.offsets = dict.fromkeys(notes_controls(self.curves), 0.0)
 
     def selection(self, take_offset: int) -> Selection:
         """The hook for one window whose first frame is the take's frame `take_offset` (a

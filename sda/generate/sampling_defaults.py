@@ -29,6 +29,12 @@ NOTES_CANDIDATES = 2  # steered while drawn
 TENSION_SAMPLING_KEY = "tension_sampling"  # in a prior's descriptor stats: how tension is asked
 
 
+def notes_controls(controls: Iterable[str]) -> list[str]:
+    """The controls among `controls` that live in the notes, which the render cannot set
+    (tension): what steering measures first and what feedback corrects."""
+    return [name for name in controls if name not in ONE_TAKE]
+
+
 def _tension_record(stats: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """What a prior's tension check recorded ({} for a prior trained before it existed)."""
     record = (stats or {}).get(TENSION_SAMPLING_KEY)
