@@ -155,6 +155,6 @@ def apply_eq(
     size = length if circular else scipy.fft.next_fast_len(length + PAD_SAMPLES, real=True)
     freqs = np.fft.rfftfreq(size, 1.0 / rate)
     gain = (10.0 ** (eq_db(freqs, tilt, shelf) / 20.0)).astype(np.float32)
-    spectrum = scipy.fft.rfft(audio.astype(np.float32), n=size, axis=-1)
+    spectrum = scipy.fft.rfft(np.asarray(audio, dtype=np.float32), n=size, axis=-1)
     shaped = scipy.fft.irfft(spectrum * gain, n=size, axis=-1)
     return shaped[..., :length].astype(np.float32)
