@@ -40,6 +40,7 @@ from sda.models.stereo_codec import (
     to_mid_side,
 )
 from sda.models.stereo_direction import from_codes, has_direction
+from sda.training.budget_schedule import budget_lr_lambda
 from sda.training.discriminators import (
     Discriminators,
     discriminator_loss,
@@ -61,7 +62,11 @@ class CodecTrainingConfig:
     betas: tuple[float, float] = (0.8, 0.99)
     weight_decay: float = 0.01
     warmup_steps: int = 100  # linear learning-rate warm-up
-    lr_half_life_steps: int | None = None  # exponential decay after warm-up; None: constant
+    # "half_life": after warm-up, halve every `lr_half_life_steps` (None: a constant rate);
+    # "budget": a cosine to `min_lr_ratio` at the end of the run's time or step budget
+    # (`sda.training.budget_schedule`)
+    lr_schedule: str = "half_life"
+    lr_half_life_steps: int | None = None
     min_lr_ratio: float = 0.1
     grad_clip: float = 10.0
     mel_weight: float = 15.0
@@ -145,13 +150,20 @@ class CodecModule(L.LightningModule):
             weight_decay=s.weight_decay,
         )
 
-        def schedule(step: int) -> float:
+        def half_life(step: int) -> float:
             warm = min(1.0, (step + 1) / max(s.warmup_steps, 1))
             if not s.lr_half_life_steps:
                 return warm
             decay = 0.5 ** (max(0, step - s.warmup_steps) / s.lr_half_life_steps)
             return warm * max(s.min_lr_ratio, decay)
 
+        schedule = (
+            budget_lr_lambda(
+                lambda: self.trainer, warmup_steps=s.warmup_steps, min_ratio=s.min_lr_ratio
+            )
+            if s.lr_schedule == "budget"
+            else half_life
+        )
         scheduler = torch.optim.lr_scheduler.LambdaLR(generator, schedule)
         optimizers = [generator]
         if self.discriminators is not None:

@@ -164,6 +164,7 @@ CODEC: dict[str, Rule] = {
     "quantizer.dropout_probability": UNIT,
     "quantizer.dead_code_fraction": UNIT,
     "quantizer.warmup_vectors_per_code": Whole(1, 10_000),
+    "training.lr_schedule": Choice(("half_life", "budget")),
     "training.lr_half_life_steps": Whole(1, also=(None,), note="a constant rate"),
     "training.grad_clip": Number(0.0, 1e6, above=True),
     "training.max_warmup_batches": Whole(1, 100_000),
