@@ -38,7 +38,7 @@ from sda.audio.dsp import mel_spectrogram
 from sda.audio.io import AUDIO_EXTENSIONS, AudioFileError, load_audio
 from sda.generate import generate, render
 from sda.generate.render import material_peak_dbfs
-from sda.generate.stereo_takes import decode_take, downmix
+from sda.generate.stereo_takes import decode_take, downmix, prior_rows
 from sda.library import resolve_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -326,8 +326,9 @@ def material_checks(bundle, prior: Path) -> dict:
     data.setup()
     training_codes = [f.codes[0] for f in data.files]
     clips = [generate(bundle, seconds=10.0, seed=100 + i).codes for i in range(8)]
-    copy_frames = max(longest_copy(c.indices, training_codes) for c in clips)
-    coarse = max(longest_copy(c.indices[:1], [t[:1] for t in training_codes]) for c in clips)
+    grids = [prior_rows(bundle, c) for c in clips]  # a stereo take: mid and side, as trained
+    copy_frames = max(longest_copy(g, training_codes) for g in grids)
+    coarse = max(longest_copy(g[:1], [t[:1] for t in training_codes]) for g in grids)
     decoded = [decode_take(bundle, c) for c in clips]  # free takes: no controls
     mixes = [downmix(audio) for audio in decoded]  # a stereo take: its mid
     generated = np.concatenate([log_mel_frames(audio, rate) for audio in mixes])
