@@ -145,6 +145,10 @@ def continue_codes(
             generator=generator,
             select=None if steering is None else steering.selection(done - given),
         )[:, :, given:]
+        if steering is not None and steering.root is not None:  # the rows became one row's
+            lineage = torch.full((grid.shape[0],), steering.root, dtype=torch.long)
+            made = [part[lineage] for part in made]
+            history = None if history is None else history[lineage]
         made.append(grid)
         history = grid if history is None else torch.cat([history[:, :, -window:], grid], dim=2)
         done += new

@@ -63,6 +63,9 @@ class ParticleSteering:
     frames: int  # the take's new frames
     distances: list[float] = field(default_factory=list)  # of the latest choice, per row
     offsets: dict[str, float] = field(default_factory=dict)  # feedback, per notes control
+    # the row (as it entered the current window) every row descends from after the window's
+    # first choice; None before it. The rows' history before the window must follow it.
+    root: int | None = None
 
     def __post_init__(self) -> None:
         config = self.codec.config
@@ -76,6 +79,7 @@ class ParticleSteering:
     def selection(self, take_offset: int) -> Selection:
         """The hook for one window whose first frame is the take's frame `take_offset` (a
         prompt's frames count negative)."""
+        self.root = None
         return Selection(
             self.chunk,
             lambda delayed: self._choose(delayed, take_offset),
@@ -103,7 +107,11 @@ class ParticleSteering:
             return None
         grid = undo_delay(delayed[:, :, : complete + levels - 1])
         best = self.closest(grid, start, complete, take_offset)
-        return None if grid.shape[0] == 1 else torch.full((grid.shape[0],), best, dtype=torch.long)
+        if grid.shape[0] == 1:
+            return None
+        if self.root is None:  # later choices pick among rows that all descend from this one
+            self.root = best
+        return torch.full((grid.shape[0],), best, dtype=torch.long)
 
     def closest(self, grid: torch.Tensor, start: int, end: int, take_offset: int = 0) -> int:
         """The row of `grid` (rows, grid levels, frames) whose frames start..end measure closest

@@ -8,7 +8,7 @@ import torch
 
 from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats, measure
 from sda.dna.decode import decode_codes
-from sda.generate import generate, particles
+from sda.generate import engine, generate, particles
 from sda.generate.particles import ParticleSteering, steered_names
 from sda.library import load_bundle, save_bundle
 
@@ -57,6 +57,39 @@ def test_choices_are_made_every_chunk_and_the_take_is_deterministic(
     assert record["count"] == 3 and record["distances"][record["chosen"]] == min(
         record["distances"]
     )
+
+
+def test_a_steered_take_is_one_row_s_draw_across_windows(
+    tiny_prior_bundle, short_chunks, monkeypatch
+):
+    """Rows chosen in a window carry the history before it: every window's drawn rows (its
+    prompt and new frames) must appear whole in the take, with no row's tail spliced onto
+    another's continuation (the engine once kept the history as drawn, not as chosen)."""
+    windows: list[tuple[int, torch.Tensor]] = []
+    real = engine.sample_window
+
+    def recorded(prior, **options):
+        out = real(prior, **options)
+        prompt = options.get("prompt")
+        windows.append((0 if prompt is None else prompt.shape[2], out))
+        return out
+
+    def varying(self, grid, start, end, take_offset=0):  # the tiny model's distances all tie
+        return int(grid[:, :, start:end].sum(dim=(1, 2)).argmax())
+
+    monkeypatch.setattr(engine, "sample_window", recorded)
+    monkeypatch.setattr(ParticleSteering, "closest", varying)
+    for seed in range(3):
+        windows.clear()
+        options = dict(SETTINGS, seconds=1.0)
+        take = generate(tiny_prior_bundle, seed=seed, controls={"brightness": 0.9},
+                        candidates=3, **options)  # fmt: skip
+        assert len(windows) >= 3
+        grid, done = np.asarray(take.codes.indices), 0
+        for given, out in windows:
+            span = grid[:, done - given : done - given + out.shape[2]]
+            assert any(np.array_equal(span, row[:, : span.shape[1]].numpy()) for row in out)
+            done += out.shape[2] - given
 
 
 @pytest.fixture(scope="module")
