@@ -209,10 +209,13 @@ def sample_window(
     use_cache: bool = True,
     on_step: Callable[[int, int], None] | None = None,
     select: Selection | None = None,
+    finish: bool = True,
 ) -> Tensor:  # -> (batch, levels, frames) long; the first prompt_frames equal the prompt
     """One window of codes. With `select` the rows are particles: every `select.every` drawn
     columns it sees the grid so far and may return which row each row becomes (the cache's rows
-    follow), so a take can be steered as it is drawn; every row must share the same controls."""
+    follow), so a take can be steered as it is drawn; every row must share the same controls.
+    `finish=False` stops at the column that draws the last frame's first level: the upper
+    levels of the last frames stay -1 (free), for a next window to draw with its own columns."""
     config = prior.config
     device = prior.position_embedding.weight.device
     if prompt is not None:
@@ -225,7 +228,7 @@ def sample_window(
     if frames > config.context_frames:
         raise ValueError(f"{frames} frames exceed the prior's window of {config.context_frames}")
     forced = forced_cells(prompt, batch, frames, prior, device, known)
-    columns = forced.shape[2]
+    columns = forced.shape[2] if finish else frames
     free = (forced < 0).any(dim=(0, 1)).nonzero()
     if len(free) == 0:
         return undo_delay(forced)

@@ -41,6 +41,27 @@ def test_requested_length_and_valid_indices(bundle):
     assert take.provenance["operations"][-1]["op"] == "generate"
 
 
+def test_a_long_take_draws_as_many_columns_as_one_window_would(bundle, monkeypatch):
+    """Windows hand the upper levels of their last frames to the next window, which draws them
+    in columns it runs anyway: a take of several windows draws frames + levels - 1 columns, as
+    one long window would, not levels - 1 more per window."""
+    prior = bundle.prior
+    calls: list[int] = []
+    real = prior.forward_columns
+
+    def counted(tokens, condition, **options):
+        calls.append(tokens.shape[2])
+        return real(tokens, condition, **options)
+
+    monkeypatch.setattr(prior, "forward_columns", counted)
+    frames, levels = 3 * prior.config.context_frames, prior.config.num_levels
+    codes = generate_codes(bundle, seconds=frames / bundle.codec.config.frame_rate, seed=2)
+    windows = sum(1 for count in calls if count > 1)  # each window's first call: the prefill
+    assert windows >= 3  # the first window has no prefill: it starts at the start column
+    assert len(calls) == frames + levels - 1
+    assert codes.frames == frames and int(np.asarray(codes.indices).min()) >= 0
+
+
 def test_fixed_seed_gives_identical_output(bundle):
     settings = dict(seconds=0.3, temperature=0.8, top_k=8, top_p=0.9, controls={"warmth": 0.3})
     first = generate(bundle, seed=5, guidance=2.0, **settings).codes
