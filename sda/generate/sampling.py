@@ -68,9 +68,9 @@ def sample_from_logits(
     logits: Tensor, settings: SamplingSettings, generator: torch.Generator | None
 ) -> Tensor:
     """(rows, classes) -> (rows,) sampled class indices."""
-    logits = filter_logits(
-        logits / settings.temperature, top_k=settings.top_k, top_p=settings.top_p
-    )
+    if settings.temperature != 1.0:
+        logits = logits / settings.temperature
+    logits = filter_logits(logits, top_k=settings.top_k, top_p=settings.top_p)
     return draw_classes(logits, generator)
 
 
@@ -189,7 +189,7 @@ def draw_column(
     levels, codebook = logits.shape[1:]
     if scale not in (0.0, 1.0):
         conditional, unconditional = logits.chunk(2)
-        logits = unconditional + scale * (conditional - unconditional)
+        logits = torch.lerp(unconditional, conditional, scale)  # u + scale * (c - u), one op
     tokens = sample_from_logits(logits.reshape(-1, codebook), settings, generator)
     return tokens.view(-1, levels)
 

@@ -170,7 +170,9 @@ class Block(nn.Module):
         # times per 20 s take, and the calls' overhead was ~4 % of a steered take (measured).
         # `mlp` stays a Sequential for its parameters' names in checkpoints.
         shift1, gain1, shift2, gain2 = modulation
-        x = x + self.attention(torch.addcmul(shift1, F.layer_norm(x, self.width), gain1), cache)
+        x = x + self.attention.forward(
+            torch.addcmul(shift1, F.layer_norm(x, self.width), gain1), cache
+        )
         first, _, second, dropout = self.mlp
         hidden = F.gelu(
             F.linear(
@@ -320,13 +322,16 @@ class Prior(nn.Module):
             )
         modulation = condition if isinstance(condition, Modulation) else self.modulate(condition)
         flat = tokens + self.level_offsets[:, None]
-        x = self.token_embedding(flat).sum(dim=1)  # (batch, steps, dim)
+        # functional calls, as in Block.forward: ~12 fewer module calls per sampled column
+        x = F.embedding(flat, self.token_embedding.weight).sum(dim=1)  # (batch, steps, dim)
         positions = torch.arange(offset, offset + steps, device=tokens.device)
-        x = x + self.position_embedding(positions) + modulation.condition
+        x = x + F.embedding(positions, self.position_embedding.weight) + modulation.condition
         for index, block in enumerate(self.blocks):
-            x = block(x, modulation.blocks[index], None if cache is None else cache[index])
+            x = block.forward(x, modulation.blocks[index], None if cache is None else cache[index])
         shift, gain = modulation.final
-        x = torch.addcmul(shift, self.norm(x), gain)
+        x = torch.addcmul(
+            shift, F.layer_norm(x, self.norm.normalized_shape, eps=self.norm.eps), gain
+        )
         logits = (head or self.head)(x).view(batch, steps, levels, self.config.codebook_size)
         return logits.permute(0, 2, 1, 3)
 
