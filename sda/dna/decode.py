@@ -9,7 +9,6 @@ same codes, so their audio is correlated and a linear fade keeps the level).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 
 from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes, model_parts
+from sda.dna.side_by_side import side_by_side
 
 if TYPE_CHECKING:
     from sda.library import Bundle
@@ -36,27 +36,12 @@ def _window_starts(frames: int, window: int, hop: int) -> list[int]:
 def _decode_windows(
     codec: Codec, windows: list[torch.Tensor], levels: int | None
 ) -> Iterator[np.ndarray]:
-    """Each window's audio (samples,) in order. On a CPU, as many windows at once as torch has
-    threads, each on one thread: a window's convolutions are too small for torch's threads to
-    help (one window decodes as fast on 1 thread as on 2), while two windows side by side take
-    ~55 % of the time of one after the other (a 20 s take, 2 cores; experiments/RESULTS.md)."""
+    """Each window's audio (samples,) in order, side by side on a CPU (`side_by_side`)."""
 
     def one(window: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():  # thread-local: a worker thread does not inherit it
-            return codec.decode(window, levels=levels)[0].float().cpu().numpy()
+        return codec.decode(window, levels=levels)[0].float().cpu().numpy()
 
-    threads = torch.get_num_threads()
-    if windows[0].device.type != "cpu" or threads == 1 or len(windows) == 1:
-        yield from map(one, windows)
-        return
-    batch = 4 * threads  # windows decoded ahead of the overlap-add: memory stays flat
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max_workers=min(threads, len(windows))) as pool:
-            for first in range(0, len(windows), batch):
-                yield from pool.map(one, windows[first : first + batch])
-    finally:
-        torch.set_num_threads(threads)
+    return side_by_side(one, windows, on_cpu=windows[0].device.type == "cpu")
 
 
 def _ramp(length: int) -> np.ndarray:
