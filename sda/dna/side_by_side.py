@@ -2,10 +2,10 @@
 
 A codec window's convolutions are too small for torch's own threads to help: on 2 cores the
 256-frame windows of a 20 s grid decode one after another in 97 ms on 2 threads and 98 ms on 1,
-while two such grids decoded side by side, one thread each, take 109 ms in all (experiments/RESULTS.md, Prior, "windows decoded side by
-side"). So a long grid's windows decode in a thread pool of torch's thread count, with torch on one
-thread meanwhile. (A stereo grid's mid and side decoded this way gained 5 ms of 61 on a 4.6 s
-loop: not done.)
+while two such grids decoded side by side, one thread each, take 109 ms in all
+(experiments/RESULTS.md, Prior, "windows decoded side by side"). So a long grid's windows decode
+in a thread pool of torch's thread count, with torch on one thread meanwhile. (A stereo grid's
+mid and side decoded this way gained 5 ms of 61 on a 4.6 s loop: not done.)
 """
 
 from __future__ import annotations
