@@ -16,7 +16,8 @@ accumulates into an offset on the setting the prior is conditioned on (integral 
 to 0..1), so a take that plays calmer than asked is asked for more tension until it gets there.
 One take (a batch of one: nothing to choose, only measured) follows tension this way about as
 well as two steered candidates without it, in about 70 % of their time (drums, 20 s takes:
-15.1-15.6x against 10.7-11.3x real time; RESULTS.md, "tension fed back" and "long takes draw fewer columns").
+15.1-15.6x against 10.7-11.3x real time; RESULTS.md, "tension fed back" and "long takes draw
+fewer columns").
 
 Which controls the chunks are measured by: those the render cannot set (`sampling_defaults`:
 tension, which lives in the notes), when any is asked for; otherwise every control asked for.

@@ -31,11 +31,15 @@ class BudgetSchedule:
         self.warmup_steps = int(warmup_steps)
         self.min_ratio = float(min_ratio)
         self.total: int | None = None  # steps the budget holds, as last estimated
+        self._estimated = False
         self._mark: tuple[int, float] | None = None  # (step, seconds) the pace is taken from
 
     def __call__(self, step: int) -> float:
-        if step > 0 and (self.total is None or step % ESTIMATE_EVERY == 0):
-            self.total = self._estimate(step)
+        # at the first step (it marks where the pace is taken from; a resumed run's first step
+        # estimates from the whole run), then every ESTIMATE_EVERY steps: one broadcast each
+        # under DDP, also when there is no budget to estimate
+        if step > 0 and (not self._estimated or step % ESTIMATE_EVERY == 0):
+            self.total, self._estimated = self._estimate(step), True
         warm = min(1.0, (step + 1) / max(self.warmup_steps, 1))
         if self.total is None or self.total <= self.warmup_steps:
             return warm

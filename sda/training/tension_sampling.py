@@ -3,12 +3,12 @@
 Tension lives in the notes the prior chooses; the render cannot set it. Two ways reach it: one
 take guided towards the setting (guidance 3) whose setting is corrected every second by what was
 measured (feedback, `sda.generate.particles`), or two such candidates steered while drawn, which
-costs about 1.4x the time (drums, 20 s takes: 15.1-15.6x against 10.7-11.3x real time). Which is enough depends on
-the prior: with feedback one take followed as well as the steered pair on drums (8 s takes: rho
-0.91 against 0.92 for the pair without feedback), not on percussion (0.18 / 0.75) or textures
-(-0.27 / 0.71), whose conditioning barely moves tension (experiments/RESULTS.md, "Prior"). So
-the end of training tries both ways on takes at five settings, same seeds, and keeps one take
-only where it follows about as well. `sda generate` and the app read the verdict
+costs about 1.4x the time (drums, 20 s takes: 15.1-15.6x against 10.7-11.3x real time). Which
+is enough depends on the prior: with feedback one take followed as well as the steered pair on
+drums (8 s takes: rho 0.91 against 0.92 for the pair without feedback), not on percussion (0.18
+/ 0.75) or textures (-0.27 / 0.71), whose conditioning barely moves tension
+(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at five
+settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and the app read the verdict
 (`sda.generate.sampling_defaults`).
 """
 
