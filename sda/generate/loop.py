@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sda.audio.loop_points import LoopPoints
-from sda.audio.seam import SeamReport, measure_seam
+from sda.audio.seam import SeamReport, measure_seam, uniform_gain
 from sda.dna.codes import Codes
 from sda.generate.curves import ControlValue, curve_mean, keyframes
 from sda.generate.engine import check_models, generate_codes
@@ -146,7 +146,8 @@ def make_loop(
     toned = set_tone(models, rough, controls, circular=True)
     audio = set_level(models, toned, _steady_loudness(controls)).astype(np.float32)
     rate = int(codec.config.sample_rate)
-    seam = cut.seam if np.array_equal(audio, cut.audio) else measure_seam(audio, rate)
+    gain = uniform_gain(audio, cut.audio)  # level alone: the seam measure scales with it
+    seam = measure_seam(audio, rate) if gain is None else cut.seam.scaled(gain)
     step = {"op": "loop", "samples": int(audio.shape[-1]), "seed": int(seed)}
     if cut.pitch_cents:
         step["pitch_cents"] = round(cut.pitch_cents, 2)

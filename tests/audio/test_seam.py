@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sda.audio.seam import flux_at, flux_between, flux_every, measure_seam
+from sda.audio.seam import flux_at, flux_between, flux_every, measure_seam, uniform_gain
 
 RATE = 48_000
 
@@ -70,3 +70,21 @@ def test_flux_on_an_even_grid_shares_spectra_and_agrees_exactly(window, hop):
     assert flux_between(before, after)[0] == flux_at(audio, np.array([one]), window)[0]
     with pytest.raises(ValueError, match="both sides"):
         flux_every(audio, positions - window, window)
+
+
+def test_a_loop_turned_up_or_down_keeps_its_seam_measure_scaled():
+    noise = _periodic_noise().astype(np.float32)
+    louder = (noise * np.float32(1.7)).astype(np.float32)
+    gain = uniform_gain(louder, noise)
+    assert gain == pytest.approx(1.7, rel=1e-6)
+    scaled, measured = measure_seam(noise, RATE).scaled(gain), measure_seam(louder, RATE)
+    for field in ("seam_flux", "flux_p95", "seam_step", "step_p99"):
+        assert getattr(scaled, field) == pytest.approx(getattr(measured, field), rel=1e-4)
+
+
+def test_audio_that_is_more_than_a_gain_of_another_has_no_uniform_gain():
+    noise = _periodic_noise().astype(np.float32)
+    shaped = noise * np.linspace(0.5, 1.0, len(noise), dtype=np.float32)  # a fade
+    assert uniform_gain(shaped, noise) is None
+    assert uniform_gain(noise[:-1], noise) is None
+    assert uniform_gain(np.zeros(4), np.zeros(4)) == 1.0
