@@ -262,7 +262,12 @@ def sample_window(
                     fed = column + 1
                     steps = modulation.steps(offset, inputs.shape[2])
                     logits = prior.forward_columns(
-                        inputs.repeat(repeat, 1, 1), steps, cache=cache, offset=offset, head=head
+                        inputs.repeat(repeat, 1, 1),
+                        steps,
+                        cache=cache,
+                        offset=offset,
+                        head=head,
+                        last_only=True,  # a prefill's other columns need only their cache
                     )[:, :, -1]  # (rows, levels, codebook)
                     tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)

@@ -231,6 +231,21 @@ def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
     assert constant.steps(3, 4) is constant
 
 
+def test_a_prefill_s_last_step_scores_as_in_the_whole_forward(prior):
+    """`last_only` (what sampling asks of a prefill) gives the last step's logits of the full
+    forward, also where the controls change per column."""
+    with torch.no_grad():  # a fresh prior ignores its controls (zero modulation): wake them
+        for block in prior.blocks:
+            block.modulation.weight.normal_(std=0.2)
+        prior.final_modulation.weight.normal_(std=0.2)
+    tokens = torch.randint(0, CODES, (2, LEVELS, 12))
+    condition = prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
+    whole = prior.forward_columns(tokens, condition)
+    last = prior.forward_columns(tokens, condition, last_only=True)
+    assert last.shape == (2, LEVELS, 1, CODES)
+    torch.testing.assert_close(last, whole[:, :, -1:])
+
+
 def test_filter_logits_keeps_the_best_class():
     logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
     assert torch.isinf(filter_logits(logits, top_k=2, top_p=None)[0, 2:]).all()
