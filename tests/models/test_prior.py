@@ -207,15 +207,21 @@ def test_chosen_rows_take_their_cache_in_both_halves_of_a_guided_batch():
         assert layer.length == 7
 
 
-def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
-    """The sampler computes the controls' shifts and scales once per window and slices them per
-    column; that must equal computing them from each column's own conditioning."""
-    with torch.no_grad():  # a fresh prior ignores its controls (zero modulation): wake them
+def per_column_inputs(prior: Prior) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tokens, conditioning) of 12 columns whose controls change per column, for a prior whose
+    controls are woken (a fresh prior ignores them: its modulation starts at zero)."""
+    with torch.no_grad():
         for block in prior.blocks:
             block.modulation.weight.normal_(std=0.2)
         prior.final_modulation.weight.normal_(std=0.2)
     tokens = torch.randint(0, CODES, (2, LEVELS, 12))
-    condition = prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
+    return tokens, prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
+
+
+def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
+    """The sampler computes the controls' shifts and scales once per window and slices them per
+    column; that must equal computing them from each column's own conditioning."""
+    tokens, condition = per_column_inputs(prior)
     modulation = prior.modulate(condition)
     whole = prior.forward_columns(tokens, condition)
     cache = prior.new_cache(2, like=condition)
@@ -234,12 +240,7 @@ def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
 def test_a_prefill_s_last_step_scores_as_in_the_whole_forward(prior):
     """`last_only` (what sampling asks of a prefill) gives the last step's logits of the full
     forward, also where the controls change per column."""
-    with torch.no_grad():  # a fresh prior ignores its controls (zero modulation): wake them
-        for block in prior.blocks:
-            block.modulation.weight.normal_(std=0.2)
-        prior.final_modulation.weight.normal_(std=0.2)
-    tokens = torch.randint(0, CODES, (2, LEVELS, 12))
-    condition = prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
+    tokens, condition = per_column_inputs(prior)
     whole = prior.forward_columns(tokens, condition)
     last = prior.forward_columns(tokens, condition, last_only=True)
     assert last.shape == (2, LEVELS, 1, CODES)
