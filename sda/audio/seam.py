@@ -79,9 +79,9 @@ def flux_at(audio: np.ndarray, positions: np.ndarray, window: int) -> np.ndarray
 
     Every position needs `window` samples on both sides."""
     positions = np.asarray(positions, dtype=np.int64)
-    views = _windows(audio, window)
-    if positions.size and (positions.min() < window or positions.max() > len(views) - 1):
-        raise ValueError(f"flux positions need {window} samples of audio on both sides")
+    if not positions.size:
+        return np.empty(0)
+    views = _windows(audio, window, int(positions.min()), int(positions.max()))
     flux = np.empty(len(positions))
     for first in range(0, len(positions), _CHUNK):  # in chunks: memory stays flat on long loops
         chunk = positions[first : first + _CHUNK]
@@ -97,9 +97,7 @@ def flux_every(audio: np.ndarray, positions: np.ndarray, window: int) -> np.ndar
     hop = int(positions[1] - positions[0]) if len(positions) > 1 else 0
     if hop <= 0 or window % hop or np.any(np.diff(positions) != hop):
         return flux_at(audio, positions, window)
-    views = _windows(audio, window)
-    if positions[0] < window or positions[-1] > len(views) - 1:
-        raise ValueError(f"flux positions need {window} samples of audio on both sides")
+    views = _windows(audio, window, int(positions[0]), int(positions[-1]))
     starts = np.arange(positions[0] - window, positions[-1] + 1, hop)  # every window read
     spectra = np.empty((len(starts), window // 2 + 1), dtype=np.float32)
     for first in range(0, len(starts), _CHUNK):  # in chunks: memory stays flat on long loops
@@ -114,10 +112,14 @@ def flux_between(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return _rms_difference(_magnitudes(before), _magnitudes(after))
 
 
-def _windows(audio: np.ndarray, window: int) -> np.ndarray:
+def _windows(audio: np.ndarray, window: int, first: int, last: int) -> np.ndarray:
     """Every `window`-sample stretch of mono `audio` (float32), row t starting at sample t: a
-    view, read only where a position asks for it."""
-    return sliding_window_view(np.asarray(audio, dtype=np.float32), window)
+    view, read only where a position asks for it; positions first..last must have `window`
+    samples on both sides."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if first < window or last > len(audio) - window:
+        raise ValueError(f"flux positions need {window} samples of audio on both sides")
+    return sliding_window_view(audio, window)
 
 
 def _magnitudes(frames: np.ndarray) -> np.ndarray:
