@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -247,7 +248,9 @@ def sample_window(
         start = out.new_full((batch, config.num_levels, 1), config.start_token)
         cache = prior.new_cache(rows, like=condition) if use_cache else None
         modulation = prior.modulate(condition)  # once per window, sliced per step
-        head = sampling_head(prior)
+        forward = partial(  # a prefill's columns but the last need only their cache
+            prior.forward_columns, cache=cache, head=sampling_head(prior), last_only=True
+        )
         fed = 0  # input positions the cache holds: the start column, then out's columns
         with one_cpu_thread(device):
             for column in range(first, columns):
@@ -261,14 +264,7 @@ def sample_window(
                         inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
                     fed = column + 1
                     steps = modulation.steps(offset, inputs.shape[2])
-                    logits = prior.forward_columns(
-                        inputs.repeat(repeat, 1, 1),
-                        steps,
-                        cache=cache,
-                        offset=offset,
-                        head=head,
-                        last_only=True,  # a prefill's other columns need only their cache
-                    )[:, :, -1]  # (rows, levels, codebook)
+                    logits = forward(inputs.repeat(repeat, 1, 1), steps, offset=offset)[:, :, -1]
                     tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if select is not None and (column - first + 1) % select.every == 0:
