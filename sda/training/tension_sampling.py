@@ -8,8 +8,8 @@ is enough depends on the prior: with feedback one take followed as well as the s
 drums (8 s takes: rho 0.91 against 0.92 for the pair without feedback), not on percussion (0.18
 / 0.75) or textures (-0.27 / 0.71), whose conditioning barely moves tension
 (experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at five
-settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and the app read the verdict
-(`sda.generate.sampling_defaults`).
+settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and
+the app read the verdict (`sda.generate.sampling_defaults`).
 """
 
 from __future__ import annotations
