@@ -40,6 +40,7 @@ from sda.models.stereo_codec import (
     to_mid_side,
 )
 from sda.models.stereo_direction import from_codes, has_direction
+from sda.training.adamw import adamw
 from sda.training.budget_schedule import budget_lr_lambda
 from sda.training.discriminators import (
     Discriminators,
@@ -72,6 +73,9 @@ class CodecTrainingConfig:
     mel_weight: float = 15.0
     stft_weight: float = 2.0
     envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
+    # the spectral loss reads every n-th of its frames per step, from a random first one: an
+    # unbiased estimate of the full loss at 1/n of its cost (validation reads them all)
+    spectral_frame_stride: int = 1
     commitment_weight: float = 0.25
     # stereo models only: the spectral loss on the rebuilt L and R (times mel/stft weights; off:
     # M and S have their own) and the image loss (L/R correlation + side/mid ratio / 10 dB by band)
@@ -123,7 +127,10 @@ class CodecModule(L.LightningModule):
         self.save_hyperparameters(hparams)
         self.settings = training or CodecTrainingConfig()
         self.codec = Codec(codec_config, sync_codebook=sync_codebook)
-        self.spectral_loss = SpectralLoss(sample_rate=codec_config.sample_rate)
+        self.spectral_loss = SpectralLoss(
+            sample_rate=codec_config.sample_rate,
+            frame_stride=self.settings.spectral_frame_stride,
+        )
         self.envelope_loss = EnvelopeLoss()
         self.stereo = codec_config.channels == 2
         # stereo models only (a mono run builds nothing more than it did)
@@ -143,7 +150,7 @@ class CodecModule(L.LightningModule):
     # --- optimisers ----------------------------------------------------------------------------
     def configure_optimizers(self):
         s = self.settings
-        generator = torch.optim.AdamW(
+        generator = adamw(
             self.codec.parameters(),
             lr=s.learning_rate,
             betas=tuple(s.betas),
@@ -168,9 +175,7 @@ class CodecModule(L.LightningModule):
         optimizers = [generator]
         if self.discriminators is not None:
             optimizers.append(
-                torch.optim.AdamW(
-                    self.discriminators.parameters(), lr=s.discriminator_lr, betas=tuple(s.betas)
-                )
+                adamw(self.discriminators.parameters(), lr=s.discriminator_lr, betas=tuple(s.betas))
             )
         return optimizers, [{"scheduler": scheduler, "interval": "step"}]
 

@@ -20,6 +20,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from sda.audio.descriptors import CONTROL_NAMES
 from sda.models.prior import Prior, PriorConfig
 from sda.models.stereo_grid import split_grid
+from sda.training.adamw import adamw
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class PriorModule(L.LightningModule):
         config = self.training_config
         decay = [p for p in self.prior.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.prior.parameters() if p.dim() < 2]
-        optimizer = torch.optim.AdamW(
+        optimizer = adamw(
             [
                 {"params": decay, "weight_decay": config.weight_decay},
                 {"params": no_decay, "weight_decay": 0.0},

@@ -59,6 +59,43 @@ def test_mel_loss_is_the_benchmark_metric(spectral: SpectralLoss) -> None:
     torch.testing.assert_close(spectral(estimate, reference).mel, expected)
 
 
+def test_a_training_comb_reads_every_other_frame_from_a_random_first() -> None:
+    strided = SpectralLoss(sample_rate=RATE, frame_stride=2)
+    audio = hit()
+    for window in (32, 512, 2048):
+        every = strided._magnitude(audio, window)
+        for first in (0, 1):
+            torch.testing.assert_close(
+                strided._magnitude(audio, window, first, 2), every[:, first::2]
+            )
+    torch.manual_seed(0)
+    firsts = {strided._frames_kept() for _ in range(40)}
+    assert firsts == {(0, 2), (1, 2)}
+    strided.eval()  # judging reads every frame
+    assert strided._frames_kept() == (0, 1)
+
+
+def test_a_strided_mel_loss_estimates_the_metric_without_bias() -> None:
+    reference = torch.cat([hit(seed=4), hit(seed=5)])
+    estimate = reference + 0.02 * torch.randn(
+        reference.shape, generator=torch.Generator().manual_seed(6)
+    )
+    expected = float(mel_distance_tensor(reference, estimate, RATE))
+    strided = SpectralLoss(sample_rate=RATE, frame_stride=4)
+    torch.manual_seed(1)
+    draws = [float(strided(estimate, reference).mel) for _ in range(64)]
+    assert len(set(draws)) > 1  # each call reads another comb
+    # the mean of the combs is the metric, up to the frames left over at the end of each comb
+    assert sum(draws) / len(draws) == pytest.approx(expected, rel=0.02)
+    strided.eval()
+    assert float(strided(estimate, reference).mel) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_frame_stride_is_checked() -> None:
+    with pytest.raises(ValueError, match="frame_stride"):
+        SpectralLoss(sample_rate=RATE, frame_stride=3)
+
+
 def test_stft_loss_is_scale_sensitive(spectral: SpectralLoss) -> None:
     """Half the level costs a convergence of 0.5 plus |log 0.5| per bin wherever there is sound."""
     reference = 0.5 * torch.randn(1, 9_600, generator=torch.Generator().manual_seed(4))
