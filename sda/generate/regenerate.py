@@ -48,7 +48,7 @@ def join_scores(
     was_training = prior.training
     prior.eval()
     try:
-        logits = prior(sequence, controls, control_mask)[:, :, -after.shape[1] :]
+        logits = prior(sequence, controls, control_mask, last_frames=after.shape[1])
     finally:
         prior.train(was_training)
     log_probs = logits.float().log_softmax(dim=-1)  # (count, levels, after, codebook)

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from sda.generate.sampling_head import sampling_head
+from sda.generate.shared_prefill import feed_columns
 from sda.models.delay_pattern import apply_delay, delay_mask, undo_delay
 from sda.models.prior import Prior
 
@@ -249,7 +250,7 @@ def sample_window(
         cache = prior.new_cache(rows, like=condition) if use_cache else None
         modulation = prior.modulate(condition)  # once per window, sliced per step
         forward = partial(  # a prefill's columns but the last need only their cache
-            prior.forward_columns, cache=cache, head=sampling_head(prior), last_only=True
+            prior.forward_columns, cache=cache, head=sampling_head(prior), last=1
         )
         fed = 0  # input positions the cache holds: the start column, then out's columns
         with one_cpu_thread(device):
@@ -264,7 +265,8 @@ def sample_window(
                         inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
                     fed = column + 1
                     steps = modulation.steps(offset, inputs.shape[2])
-                    logits = forward(inputs.repeat(repeat, 1, 1), steps, offset=offset)[:, :, -1]
+                    fed_at = {"offset": offset, "repeat": repeat, "cache": cache}
+                    logits = feed_columns(prior, forward, inputs, steps, **fed_at)[:, :, -1]
                     tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if select is not None and (column - first + 1) % select.every == 0:

@@ -205,6 +205,15 @@ class Modulation:
         (condition,) = cut((self.condition,))
         return Modulation(condition, tuple(cut(b) for b in self.blocks), cut(self.final))
 
+    def rows(self, index: Tensor) -> Modulation:
+        """The modulation of the rows `index` picks."""
+
+        def pick(parts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+            return tuple(part[index] for part in parts)
+
+        (condition,) = pick((self.condition,))
+        return Modulation(condition, tuple(pick(b) for b in self.blocks), pick(self.final))
+
 
 class ControlEmbedding(nn.Module):
     """(..., controls) values in 0..1 + presence mask -> (..., dim) conditioning vectors."""
@@ -314,7 +323,7 @@ class Prior(nn.Module):
         cache: list[LayerCache] | None = None,
         offset: int = 0,  # position of the first column (the number already in `cache`)
         head: Callable[[Tensor], Tensor] | None = None,  # the output map; None: `self.head`
-        last_only: bool = False,  # logits of the last step only (a prefill: the rest is cached)
+        last: int | None = None,  # logits of the last `last` steps only (a prefill: last=1)
     ) -> Tensor:  # -> (batch, levels, steps, codebook_size): logits of the NEXT column at each step
         batch, levels, steps = tokens.shape
         if offset + steps > self.config.max_positions:
@@ -330,9 +339,9 @@ class Prior(nn.Module):
         for index, block in enumerate(self.blocks):
             x = block.forward(x, modulation.blocks[index], None if cache is None else cache[index])
         shift, gain = modulation.final
-        if last_only:  # the output map is a fifth of a prefill's arithmetic, wasted on the rest
-            x, steps = x[:, -1:], 1
-            shift, gain = shift[:, -1:], gain[:, -1:]
+        if last is not None:  # the output map is a fifth of a prefill's arithmetic
+            steps = min(last, steps)
+            x, shift, gain = x[:, -steps:], shift[:, -steps:], gain[:, -steps:]
         x = torch.addcmul(
             shift, F.layer_norm(x, self.norm.normalized_shape, eps=self.norm.eps), gain
         )
@@ -344,9 +353,11 @@ class Prior(nn.Module):
         codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
         controls: Tensor | None = None,  # (batch, num_controls) or (batch, frames, num_controls)
         control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
+        last_columns: int | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """Logits (batch, levels, columns, codebook_size) for every cell of the delayed grid, and
-        that grid (batch, levels, columns): what each cell's logits predict (`pad` at the edges)."""
+        """Logits (batch, levels, columns, codebook_size) for every cell of the delayed grid (or
+        its `last_columns` columns), and that grid (batch, levels, columns): what each cell's
+        logits predict (`pad` at the edges)."""
         batch, levels, frames = codes.shape
         if levels != self.config.num_levels:
             raise ValueError(f"the prior expects {self.config.num_levels} levels, got {levels}")
@@ -360,15 +371,23 @@ class Prior(nn.Module):
                 tail = control_mask[:, -1:].expand(-1, levels - 1, -1)
                 control_mask = torch.cat([control_mask, tail], dim=1)
         condition = self.condition(controls, control_mask, batch, codes.device)
-        return self.forward_columns(inputs, condition), delayed
+        return self.forward_columns(inputs, condition, last=last_columns), delayed
 
     def forward(
         self,
         codes: Tensor,  # (batch, levels, frames); `pad_token` marks frames past a sound's end
         controls: Tensor | None = None,  # (batch, num_controls) or (batch, frames, num_controls)
         control_mask: Tensor | None = None,  # (batch, num_controls) bool, True = given
+        *,
+        last_frames: int | None = None,  # logits of the last frames only
     ) -> Tensor:  # -> (batch, levels, frames, codebook_size): logits for each cell of `codes`
-        return undo_delay(self.delayed_logits(codes, controls, control_mask)[0])
+        if last_frames is None:
+            return undo_delay(self.delayed_logits(codes, controls, control_mask)[0])
+        # frame t's level l is the delayed grid's column t + l: the last frames' cells lie in
+        # its last last_frames + levels - 1 columns, level l from column l on
+        frames, levels = min(last_frames, codes.shape[2]), codes.shape[1]
+        logits = self.delayed_logits(codes, controls, control_mask, frames + levels - 1)[0]
+        return torch.stack([logits[:, level, level : level + frames] for level in range(levels)], 1)
 
     def loss(
         self,

@@ -238,13 +238,26 @@ def test_a_window_modulated_once_scores_as_one_modulated_per_step(prior):
 
 
 def test_a_prefill_s_last_step_scores_as_in_the_whole_forward(prior):
-    """`last_only` (what sampling asks of a prefill) gives the last step's logits of the full
+    """`last=1` (what sampling asks of a prefill) gives the last step's logits of the full
     forward, also where the controls change per column."""
     tokens, condition = per_column_inputs(prior)
     whole = prior.forward_columns(tokens, condition)
-    last = prior.forward_columns(tokens, condition, last_only=True)
+    last = prior.forward_columns(tokens, condition, last=1)
     assert last.shape == (2, LEVELS, 1, CODES)
     torch.testing.assert_close(last, whole[:, :, -1:])
+    torch.testing.assert_close(prior.forward_columns(tokens, condition, last=3), whole[:, :, -3:])
+
+
+def test_the_last_frames_score_as_in_the_whole_forward(prior):
+    """`forward(..., last_frames=n)` (what a loop's join is scored with) maps only the columns
+    that hold the last n frames' cells and gives their logits as the full forward does."""
+    codes = torch.randint(0, CODES, (3, LEVELS, 12), generator=torch.Generator().manual_seed(2))
+    controls = torch.rand(3, prior.config.num_controls)
+    whole = prior(codes, controls)
+    for frames in (1, 5, 12):
+        torch.testing.assert_close(
+            prior(codes, controls, last_frames=frames), whole[:, :, -frames:]
+        )
 
 
 def test_filter_logits_keeps_the_best_class():

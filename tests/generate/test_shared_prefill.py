@@ -1,0 +1,101 @@
+"""A prefill of rows that are all alike runs once and leaves what a full prefill leaves."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import torch
+
+from sda.generate.sampling import SamplingSettings, guided_condition, sample_window
+from sda.generate.shared_prefill import feed_columns
+from sda.models.prior import Prior, PriorConfig
+
+LEVELS, CODES = 3, 16
+
+
+@pytest.fixture
+def prior() -> Prior:
+    torch.manual_seed(0)
+    config = PriorConfig(
+        num_levels=LEVELS, codebook_size=CODES, dim=32, layers=2, heads=4, context_frames=20
+    )
+    prior = Prior(config).eval()
+    with torch.no_grad():  # wake the controls: a fresh prior's modulation is zero
+        for block in prior.blocks:
+            block.modulation.weight.normal_(std=0.2)
+        prior.final_modulation.weight.normal_(std=0.2)
+    return prior
+
+
+def _fed(prior: Prior, inputs: torch.Tensor, condition: torch.Tensor, repeat: int, shared: bool):
+    """(logits, cache, rows each call of the prior ran)."""
+    cache = prior.new_cache(condition.shape[0], like=condition)
+    rows_run = []
+
+    def counted(tokens, *args, **kwargs):
+        rows_run.append(tokens.shape[0])
+        return prior.forward_columns(tokens, *args, **kwargs)
+
+    forward = partial(counted, cache=cache, last=1)
+    modulation = prior.modulate(condition)
+    if shared:
+        logits = feed_columns(
+            prior, forward, inputs, modulation, offset=0, repeat=repeat, cache=cache
+        )
+    else:
+        logits = forward(inputs.repeat(repeat, 1, 1), modulation, offset=0)
+    return logits, cache, rows_run
+
+
+@pytest.mark.parametrize("guidance", [1.0, 2.0])
+def test_alike_rows_get_the_logits_and_cache_of_a_full_prefill(prior, guidance) -> None:
+    inputs = torch.randint(0, CODES, (1, LEVELS, 9)).expand(4, -1, -1)
+    controls = torch.rand(1, prior.config.num_controls).expand(4, -1)
+    settings = SamplingSettings(guidance=guidance)
+    condition, _ = guided_condition(prior, controls, None, settings, 4, 9)
+    repeat = condition.shape[0] // 4
+    shared, shared_cache, rows_run = _fed(prior, inputs, condition, repeat, shared=True)
+    full, full_cache, _ = _fed(prior, inputs, condition, repeat, shared=False)
+    assert rows_run == [repeat]  # one row per guidance part, not four
+    torch.testing.assert_close(shared, full)
+    for one, other in zip(shared_cache, full_cache, strict=True):
+        assert one.length == other.length == 9
+        torch.testing.assert_close(one.keys, other.keys)
+        torch.testing.assert_close(one.values, other.values)
+
+
+def test_rows_that_differ_are_fed_as_they_are(prior) -> None:
+    inputs = torch.randint(0, CODES, (1, LEVELS, 9)).repeat(3, 1, 1)
+    inputs[2, 1, 4] = (inputs[2, 1, 4] + 1) % CODES  # one cell of one row differs
+    condition = prior.condition(None, None, 3, torch.device("cpu"))
+    shared, _, rows_run = _fed(prior, inputs, condition, 1, shared=True)
+    full, _, _ = _fed(prior, inputs, condition, 1, shared=False)
+    assert rows_run == [3]
+    torch.testing.assert_close(shared, full)
+    assert not torch.allclose(shared[0], shared[2])
+    controls = torch.rand(3, prior.config.num_controls)  # alike prompts, other controls
+    alike = inputs[:1].expand(3, -1, -1)
+    condition = prior.condition(controls, None, 3, torch.device("cpu"))
+    shared, _, rows_run = _fed(prior, alike, condition, 1, shared=True)
+    assert rows_run == [3]
+    assert not torch.allclose(shared[0], shared[1])
+
+
+def test_candidates_continuing_one_prompt_draw_as_without_the_cache(prior) -> None:
+    """The sampler's own check: a window continuing one prompt in four rows draws the same
+    codes with the cache (whose prefill is shared) as without it."""
+    prompt = torch.randint(0, CODES, (1, LEVELS, 8)).expand(4, -1, -1)
+    draws = [
+        sample_window(
+            prior,
+            frames=14,
+            prompt=prompt,
+            use_cache=cached,
+            generator=torch.Generator().manual_seed(3),
+        )  # fmt: skip
+        for cached in (True, False)
+    ]
+    assert torch.equal(draws[0], draws[1])
+    assert torch.equal(draws[0][:, :, :8], prompt)
+    assert not torch.equal(draws[0][0], draws[0][1])  # the rows draw their own continuations
