@@ -224,9 +224,7 @@ def sample_window(
         batch = prompt.shape[0]
         prompt = prompt.to(device=device, dtype=torch.long)
         if prompt.shape[2] > frames:
-            raise ValueError(
-                f"a prompt of {prompt.shape[2]} frames does not fit in {frames} frames"
-            )
+            raise ValueError(f"a {prompt.shape[2]}-frame prompt does not fit in {frames} frames")
     if frames > config.context_frames:
         raise ValueError(f"{frames} frames exceed the prior's window of {config.context_frames}")
     forced = forced_cells(prompt, batch, frames, prior, device, known)
@@ -252,6 +250,7 @@ def sample_window(
         forward = partial(  # a prefill's columns but the last need only their cache
             prior.forward_columns, cache=cache, head=sampling_head(prior), last=1
         )
+        feed = partial(feed_columns, prior, forward, repeat=repeat, cache=cache)  # rows alike: once
         fed = 0  # input positions the cache holds: the start column, then out's columns
         with one_cpu_thread(device):
             for column in range(first, columns):
@@ -265,8 +264,7 @@ def sample_window(
                         inputs, offset = torch.cat([start, out[:, :, :column]], dim=2), 0
                     fed = column + 1
                     steps = modulation.steps(offset, inputs.shape[2])
-                    fed_at = {"offset": offset, "repeat": repeat, "cache": cache}
-                    logits = feed_columns(prior, forward, inputs, steps, **fed_at)[:, :, -1]
+                    logits = feed(inputs, steps, offset=offset)[:, :, -1]
                     tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
                 if select is not None and (column - first + 1) % select.every == 0:
