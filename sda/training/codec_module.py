@@ -49,7 +49,6 @@ from sda.training.discriminators import (
     generator_loss,
 )
 from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
-from sda.training.weight_anchor import WeightAnchor
 from sda.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -77,9 +76,6 @@ class CodecTrainingConfig:
     # the spectral loss reads every n-th of its frames per step, from a random first one: an
     # unbiased estimate of the full loss at 1/n of its cost (validation reads them all)
     spectral_frame_stride: int = 1
-    # pull a fine-tune's weights towards where they started, by this x the learning rate per
-    # step (sda.training.weight_anchor); 0: no pull. Runs from scratch have nothing to keep
-    anchor_strength: float = 0.0
     commitment_weight: float = 0.25
     # stereo models only: the spectral loss on the rebuilt L and R (times mel/stft weights; off:
     # M and S have their own) and the image loss (L/R correlation + side/mid ratio / 10 dB by band)
@@ -150,11 +146,6 @@ class CodecModule(L.LightningModule):
         self._sync_codebook = sync_codebook
         decay = self.settings.weight_average_decay
         self.weight_average = WeightAverage(self.codec, decay, "codec.") if decay else None
-        self.anchor = (
-            WeightAnchor(self.codec, self.settings.anchor_strength)
-            if self.settings.anchor_strength and init_from
-            else None
-        )
 
     # --- optimisers ----------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -190,8 +181,6 @@ class CodecModule(L.LightningModule):
 
     # --- k-means warm-up -----------------------------------------------------------------------
     def on_fit_start(self) -> None:
-        if self.anchor is not None:  # after a resumed checkpoint's load: it kept its own start
-            self.anchor.take()
         # Runs after a resumed checkpoint's weights are loaded and before the sanity validation:
         # codebooks are seeded from training crops here, never from validation audio.
         if not self.codec.quantizer.initialized:
@@ -319,8 +308,6 @@ class CodecModule(L.LightningModule):
         self.manual_backward(loss)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.codec.parameters(), s.grad_clip)
         generator_opt.step()
-        if self.anchor is not None:
-            self.anchor.pull(generator_opt.param_groups[0]["lr"])
         self.lr_schedulers().step()
         if adversarial:
             self.untoggle_optimizer(generator_opt)
@@ -445,14 +432,10 @@ class CodecModule(L.LightningModule):
             self.weight_average.swap_out()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.anchor is not None:
-            self.anchor.store(checkpoint)
         if self.weight_average is not None:
             self.weight_average.store(checkpoint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.anchor is not None:
-            self.anchor.restore(checkpoint)
         if self.weight_average is not None:
             self.weight_average.restore(checkpoint)
 
