@@ -21,7 +21,7 @@ def _rows_alike(inputs: Tensor, condition: Tensor, repeat: int) -> bool:
     batch = inputs.shape[0]
     if batch == 1 or not bool((inputs == inputs[:1]).all()):
         return False
-    parts = condition.view(repeat, batch, *condition.shape[1:])
+    parts = condition.reshape(repeat, batch, *condition.shape[1:])
     return bool((parts == parts[:, :1]).all())
 
 

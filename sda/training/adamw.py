@@ -13,8 +13,8 @@ _FUSED_DEVICES = frozenset({"cpu", "cuda", "mps"})
 
 def adamw(params: Iterable[Any], **settings: Any) -> torch.optim.AdamW:
     """`torch.optim.AdamW(params, **settings)`, fused when every weight is a floating-point
-    tensor on one device that has the kernel: on 2 CPU threads a codec fine-tune's update takes 3.9 ms against
-    12.4 (experiments/RESULTS.md, "a training step's spectra")."""
+    tensor on one device that has the kernel: on 2 CPU threads a codec fine-tune's update takes
+    3.9 ms against 12.4 (experiments/RESULTS.md, "a training step's spectra at half the cost")."""
     groups = list(params)
     weights = [p for item in groups for p in (item["params"] if isinstance(item, dict) else [item])]
     devices = {p.device.type for p in weights}
