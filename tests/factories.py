@@ -43,6 +43,17 @@ DESCRIPTOR_STATS = {  # in the units real training writes: brightness is log2 of
 }
 
 
+def wake_controls(prior) -> None:
+    """Random control modulation for a fresh prior, which ignores its controls (its modulation
+    starts at zero): tests of how controls reach the logits need them to matter."""
+    import torch
+
+    with torch.no_grad():
+        for block in prior.blocks:
+            block.modulation.weight.normal_(std=0.2)
+        prior.final_modulation.weight.normal_(std=0.2)
+
+
 def pluck_over_drone(seconds: float = 2.0) -> np.ndarray:
     """A pluck over a drone and some noise: a spectrum with lows, mids and highs, peaks over a
     noise floor (what the render's tone and roughness tests shape)."""

@@ -198,21 +198,16 @@ class Modulation:
         """The part for columns start .. start + length (all of it when it is constant)."""
         if self.condition.shape[1] == 1:
             return self
-
-        def cut(parts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-            return tuple(part[:, start : start + length] for part in parts)
-
-        (condition,) = cut((self.condition,))
-        return Modulation(condition, tuple(cut(b) for b in self.blocks), cut(self.final))
+        return self._each(lambda part: part[:, start : start + length])
 
     def rows(self, index: Tensor) -> Modulation:
         """The modulation of the rows `index` picks."""
+        return self._each(lambda part: part[index])
 
-        def pick(parts: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-            return tuple(part[index] for part in parts)
-
-        (condition,) = pick((self.condition,))
-        return Modulation(condition, tuple(pick(b) for b in self.blocks), pick(self.final))
+    def _each(self, take: Callable[[Tensor], Tensor]) -> Modulation:
+        """The same part (`take`) of the condition and of every modulation tensor."""
+        blocks = tuple(tuple(take(part) for part in block) for block in self.blocks)
+        return Modulation(take(self.condition), blocks, tuple(take(p) for p in self.final))
 
 
 class ControlEmbedding(nn.Module):

@@ -6,6 +6,7 @@ from functools import partial
 
 import pytest
 import torch
+from factories import wake_controls
 
 from sda.generate.sampling import SamplingSettings, guided_condition, sample_window
 from sda.generate.shared_prefill import feed_columns
@@ -21,10 +22,7 @@ def prior() -> Prior:
         num_levels=LEVELS, codebook_size=CODES, dim=32, layers=2, heads=4, context_frames=20
     )
     prior = Prior(config).eval()
-    with torch.no_grad():  # wake the controls: a fresh prior's modulation is zero
-        for block in prior.blocks:
-            block.modulation.weight.normal_(std=0.2)
-        prior.final_modulation.weight.normal_(std=0.2)
+    wake_controls(prior)
     return prior
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from factories import wake_controls
 
 from sda.generate.sampling import (
     SamplingSettings,
@@ -210,10 +211,7 @@ def test_chosen_rows_take_their_cache_in_both_halves_of_a_guided_batch():
 def per_column_inputs(prior: Prior) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens, conditioning) of 12 columns whose controls change per column, for a prior whose
     controls are woken (a fresh prior ignores them: its modulation starts at zero)."""
-    with torch.no_grad():
-        for block in prior.blocks:
-            block.modulation.weight.normal_(std=0.2)
-        prior.final_modulation.weight.normal_(std=0.2)
+    wake_controls(prior)
     tokens = torch.randint(0, CODES, (2, LEVELS, 12))
     return tokens, prior.condition(torch.rand(2, 12, 6), None, 2, torch.device("cpu"))
 
