@@ -69,6 +69,7 @@ def overrides(args: argparse.Namespace) -> list[str]:
         "trainer.max_steps=10000000",
         "training.lr_half_life_steps=6000",  # a long run: a slower decay than the laptop's
         "training.weight_average_decay=0",  # the shipped base was trained and kept without one
+        "data.file_balance=0",  # and on crops drawn by duration (a corpus, not one musician's set)
         # a checkpoint every 1,000 steps, all kept (not only the newest): the gate chooses
         "callbacks.model_checkpoint.save_top_k=-1",
         "callbacks.model_checkpoint.every_n_train_steps=1000",

@@ -148,6 +148,7 @@ CODEC: dict[str, Rule] = {
     "model.sample_rate": Whole(8000, 192_000),
     "data.sample_rate": Whole(8000, 192_000),
     "data.augment": Choice((True, False, None)),
+    "data.file_balance": Number(0.0, 1.0),
     "data.num_workers": Whole(0, 256, also=(None,), note="automatic"),
     "quantizer.codebook_size": Choice(("auto",), Whole(2, 65536)),
     "model.channels": Choice(("auto",), Whole(1, 2, note="1 mono, 2 stereo")),

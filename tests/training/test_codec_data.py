@@ -12,6 +12,7 @@ from sda.training.codec_data import (
     AudioDataModule,
     MappedAudio,
     Region,
+    crop_weights,
     default_num_workers,
     split_regions,
     validation_segments,
@@ -261,3 +262,41 @@ def test_a_file_removed_after_the_scan_is_left_out_and_training_goes_on(ramp_fol
     assert len(module.audio) == 2 and [e.path.name for e in module.lost] == ["1.wav", "3.wav"]
     assert all(entry.reason for entry in module.lost)
     assert next(iter(module.train_dataloader())).shape == (4, SEGMENT)
+
+
+def test_file_balance_keeps_a_long_track_from_drowning_short_sounds(tmp_path):
+    """One 8 s track beside four 0.2 s one-shots, 0.25 s crops: by duration the track takes
+    ~90 % of the crops; balanced it counts as 10 crops long (2.5 s) against one crop each."""
+    folder = tmp_path / "mixed"
+    lengths = [8 * SR] + [SR // 5] * 4
+    offset, starts = 0, []
+    for index, length in enumerate(lengths):
+        _ramp_file(folder / f"{index}.wav", length, offset)
+        starts.append(offset)
+        offset += length
+
+    def share_of_track(balance: float) -> float:
+        module = _module(folder, tmp_path, augment=False, val_fraction=0.0, file_balance=balance)
+        module.setup("fit")
+        crops = [module.train_set[seed] for seed in range(400)]
+        # a crop's largest value names its file: ramps count up across the files
+        first = np.array([float(crop.max()) / 2.0**-22 - 1 for crop in crops])
+        return float(np.mean(first < starts[1]))
+
+    assert share_of_track(0.0) > 0.85
+    assert 0.6 < share_of_track(1.0) < 0.8  # 10 / 14
+
+
+def test_crop_weights_leave_short_files_by_duration_and_split_a_files_share_by_length():
+    regions = [Region(0, 0, 600), Region(0, 800, 1000), Region(1, 0, 100), Region(2, 0, 5)]
+    by_length = np.array([600, 200, 100, 10]) / 910
+    assert crop_weights(regions, 10, 0.0) == pytest.approx(by_length)
+    nothing_long = crop_weights(regions, 100, 0.0)  # no file over 10 crops: balance changes nothing
+    assert crop_weights(regions, 100, 1.0) == pytest.approx(nothing_long)
+    balanced = crop_weights(regions, 10, 1.0)  # file 0 (800) counts as 100, as long as file 1
+    assert balanced[0] + balanced[1] == pytest.approx(balanced[2])
+    assert balanced[0] == pytest.approx(3 * balanced[1]) and balanced[2] == pytest.approx(
+        10 * balanced[3]
+    )
+    with pytest.raises(ValueError, match="file_balance"):
+        crop_weights(regions, 100, 1.5)
