@@ -228,7 +228,7 @@ def generate_codes(
     targets = settings.controls  # as asked: the render sets the level from these
     # as the prior and the steering read them (a loudness level placed among the training windows)
     conditioning = conditioning_controls(targets, bundle_stats(models))
-    stats = _steering_stats(models, settings.candidates, targets)
+    stats = steering_stats(models, settings.candidates, targets)
     batch = settings.candidates if stats is not None else 1
     frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
     rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
@@ -300,7 +300,7 @@ def sampling_settings(settings: GenerationSettings) -> SamplingSettings:
     )  # fmt: skip
 
 
-def _steering_stats(
+def steering_stats(
     models: Any, candidates: int, targets: Mapping[str, ControlValue]
 ) -> DescriptorStats | None:
     """The descriptor ranges a take is steered by, or None for a plain take: several candidates

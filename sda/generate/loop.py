@@ -1,18 +1,19 @@
 """Seamless loops: takes whose end flows into their start.
 
-1. The take's grid is rotated by half its length: the frames that now wrap around were neighbours
-   in the middle of the take, so they flow by nature, and the join of its end to its start sits
-   in the middle of the grid.
-2. The prior redraws the frames around that join given the codes on both sides
-   (`regenerate_region`), so the new material leads from the end back into the start.
-3. The grid's audio, decoded as if it repeated, is cut to the loop's exact length where it joins
+1. A new loop's take is drawn as two halves side by side (`sda.generate.loop_take`): its music
+   jumps where its end meets its start and where its halves meet, its "joins".
+2. The grid is rotated so that no join lies at its edge: the frames that now wrap around were
+   neighbours in the take, so they flow by nature.
+3. The prior redraws the frames around every join given the codes on both sides, all joins in one
+   batch (`sda.generate.circular_redraw`), so the new material leads from one part into the next.
+4. The grid's audio, decoded as if it repeated, is cut to the loop's exact length where it joins
    best (`sda.generate.loop_cut`).
 A stereo model's loop rotates and redraws its mid and side grids together and is (2, samples).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,12 @@ import numpy as np
 from sda.audio.loop_points import LoopPoints
 from sda.audio.seam import SeamReport, measure_seam, uniform_gain
 from sda.dna.codes import Codes
+from sda.generate.circular_redraw import circular_regions, redraw_circular
 from sda.generate.curves import ControlValue, curve_mean, keyframes
-from sda.generate.engine import check_models, generate_codes
+from sda.generate.engine import check_models
 from sda.generate.loop_cut import CROSSFADE_MS, loop_audio
 from sda.generate.loop_length import MIN_LOOP_FRAMES, LoopError, LoopLength
-from sda.generate.regenerate import regenerate_region
+from sda.generate.loop_take import loop_take
 from sda.generate.render import set_level
 from sda.generate.rests import resting_frames
 from sda.generate.roughness import set_roughness
@@ -76,10 +78,12 @@ def seamless_grid(
     seam_frames: int | None = None,
     candidates: int = 4,
     controls: Mapping[str, ControlValue] | None = None,
+    joins: Sequence[int] = (0,),
     **sampling: Any,
 ) -> Codes:
-    """`codes` rotated by half so its end meets its start mid-grid, and the frames around that
-    join redrawn by the prior given both sides (`sampling`: temperature, top_k, top_p, guidance).
+    """`codes` rotated so that every join (a frame where the music jumps; 0 is where the end
+    meets the start) lies inside the grid, and the frames around each join redrawn by the prior
+    given both sides, all joins in one batch (`sampling`: temperature, top_k, top_p, guidance).
     Played over and over, the result runs on without a jump."""
     _, prior, _ = check_models(models)
     frames = codes.frames
@@ -88,27 +92,21 @@ def seamless_grid(
             f"A loop needs at least {MIN_LOOP_FRAMES} code frames to join its end to its start; "
             f"this take has {frames}: generate a longer one."
         )
+    joins = sorted({0, *(int(j) % frames for j in joins)})
     seam = seam_frames or default_seam_frames(frames, prior.config.context_frames)
-    if not 1 <= seam <= frames // 2:
-        raise LoopError(f"The seam must be 1 to {frames // 2} frames long, got {seam}.")
-    shift = frames // 2
-    join = frames - shift  # where the take's last frame meets its first in the rotated grid
+    most = min(np.diff([*joins, frames + joins[0]])) // 2  # each seam keeps frames on its sides
+    if not 1 <= seam <= most:
+        raise LoopError(f"The seam must be 1 to {most} frames long, got {seam}.")
+    shift, starts = circular_regions(joins, frames, seam)
     side = codes.side_indices
     rotated = codes.with_indices(
         np.roll(np.asarray(codes.indices), -shift, axis=1),
         side_indices=None if side is None else np.roll(np.asarray(side), -shift, axis=1),
         operations=[*codes.provenance.get("operations", []), {"op": "rotate", "frames": shift}],
     )
-    start = join - seam // 2
-    return regenerate_region(
-        models,
-        rotated,
-        start,
-        start + seam,
-        seed=seed,
-        candidates=candidates,
-        controls=controls,
-        **sampling,
+    regions = [(start, start + seam) for start in starts]
+    return redraw_circular(
+        models, rotated, regions, seed=seed, candidates=candidates, controls=controls, **sampling
     )
 
 
@@ -122,9 +120,10 @@ def make_loop(
     candidates: int = 4,
     controls: Mapping[str, ControlValue] | None = None,
     crossfade_ms: float = CROSSFADE_MS,
+    joins: Sequence[int] = (0,),
     **sampling: Any,
 ) -> Loop:
-    """A seamless loop from a take's `codes`: join redrawn (`seamless_grid`, `candidates` tried
+    """A seamless loop from a take's `codes`: joins redrawn (`seamless_grid`, `candidates` tried
     for the best join), decoded as a repeating grid and cut to `samples` (default: the grid's
     length). Its level is set like a take's, by one gain (a loudness curve counts as its mean:
     a gain that changes over the loop would jump at the seam)."""
@@ -136,6 +135,7 @@ def make_loop(
         seam_frames=seam_frames,
         candidates=candidates,
         controls=controls,
+        joins=joins,
         **sampling,
     )
     spf = codec.config.samples_per_frame
@@ -179,29 +179,23 @@ def generate_loop(
     """A new take of `length` (see `loop_length`) from `models`, made into a seamless loop.
 
     `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate_codes`;
-    `seam_candidates` redraws of the join are scored and the best kept."""
-    codec, _, _ = check_models(models)
-    frame_rate = float(codec.config.frame_rate)
-    made = generate_codes(  # not rendered: the loop is decoded and rendered whole below
-        models,
-        seconds=length.frames / frame_rate,
-        seed=seed,
-        controls=controls,
-        candidates=candidates,
+    the take is drawn in two halves where it is not steered (`sda.generate.loop_take`), and
+    `seam_candidates` redraws of each join are scored and the best kept."""
+    _, prior, _ = check_models(models)
+    seam = default_seam_frames(length.frames, prior.config.context_frames)
+    codes, joins = loop_take(  # not rendered: the loop is decoded and rendered whole below
+        models, length.frames, seam=seam, seed=seed, controls=controls, candidates=candidates,
         **sampling,
-    )
-    side = made.side_indices
-    codes = made.with_indices(
-        np.asarray(made.indices)[:, : length.frames],
-        side_indices=None if side is None else np.asarray(side)[:, : length.frames],
-    )
+    )  # fmt: skip
     return make_loop(
         models,
         codes,
         samples=length.samples,
         seed=seed,
+        seam_frames=seam,
         candidates=seam_candidates,
         controls=controls,
         crossfade_ms=crossfade_ms,
+        joins=joins,
         **sampling,
     )

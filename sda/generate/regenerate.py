@@ -33,9 +33,9 @@ from sda.generate.tone import asked_setting
 @torch.inference_mode()
 def join_scores(
     prior,
-    before: torch.Tensor,  # (levels, frames) codes left of the region
+    before: torch.Tensor,  # (levels, frames) codes left of the region, or one per candidate
     candidates: torch.Tensor,  # (count, levels, region) proposals for the region
-    after: torch.Tensor,  # (levels, frames) codes right of the region, to be scored
+    after: torch.Tensor,  # (levels, frames) codes right of the region to score, or per candidate
     controls: torch.Tensor | None = None,
     control_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:  # -> (count,) log-likelihood of `after` following each candidate
@@ -48,7 +48,7 @@ def join_scores(
     was_training = prior.training
     prior.eval()
     try:
-        logits = prior(sequence, controls, control_mask, last_frames=after.shape[1])
+        logits = prior(sequence, controls, control_mask, last_frames=after.shape[-1])
     finally:
         prior.train(was_training)
     log_probs = logits.float().log_softmax(dim=-1)  # (count, levels, after, codebook)
@@ -95,7 +95,7 @@ def regenerate_region(
     history = history.expand(count, -1, -1) if history.shape[2] else None
     if values is not None:
         values, mask = values.to(device), mask.to(device)
-    rests = _region_rests(models, settings, end - start)
+    rests = region_rests(models, settings, end - start)
     proposals = continue_codes(
         prior, history, end - start, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
@@ -116,7 +116,7 @@ def regenerate_region(
     )
 
 
-def _region_rests(models: Any, settings: GenerationSettings, frames: int):
+def region_rests(models: Any, settings: GenerationSettings, frames: int):
     """The region's rests as a new take at its density would lay them out (a sparse loop's seam
     stays sparse), a curve counting as its mean; None without density."""
     density = asked_setting(settings.controls, "density")

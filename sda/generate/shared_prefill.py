@@ -1,8 +1,8 @@
-"""A window's prefill fed once when every row holds the same prompt and conditioning.
+"""A window's prefill fed once for each group of rows that hold the same prompt and conditioning.
 
-A loop's seam candidates (`sda.generate.regenerate`) are drawn as rows that continue one
-history: the prefill of that history is the same arithmetic for each row. It runs for one row
-per guidance part, and the cache and logits are copied to the others.
+A loop's seam candidates (`sda.generate.circular_redraw`) are drawn as rows that continue one
+history per join: the prefill of that history is the same arithmetic for each of its rows. It
+runs for one row per join and guidance part, and the cache and logits are copied to the others.
 """
 
 from __future__ import annotations
@@ -15,14 +15,24 @@ from torch import Tensor
 from sda.models.prior import LayerCache, Modulation, Prior
 
 
-def _rows_alike(inputs: Tensor, condition: Tensor, repeat: int) -> bool:
-    """Whether the `batch` rows of `inputs` are one row, and so is each of the `repeat` parts
-    of `condition` (rows, 1 or steps, dim)."""
+def _groups(inputs: Tensor, condition: Tensor, repeat: int) -> tuple[Tensor, Tensor] | None:
+    """(firsts, group): the first row of each group of alike rows (the same `inputs`, and the same
+    condition in each of the `repeat` parts of `condition` (rows, 1 or steps, dim)) and each
+    row's group; None when no two rows are alike."""
     batch = inputs.shape[0]
-    if batch == 1 or not bool((inputs == inputs[:1]).all()):
-        return False
-    parts = condition.reshape(repeat, batch, *condition.shape[1:])
-    return bool((parts == parts[:, :1]).all())
+    if batch == 1:
+        return None
+    parts = condition.reshape(repeat, batch, -1).transpose(0, 1).reshape(batch, -1)
+    keys = torch.cat([inputs.reshape(batch, -1).double(), parts.double()], dim=1)  # exact
+    _, group = torch.unique(keys, dim=0, return_inverse=True)
+    count = int(group.max()) + 1
+    if count == batch:
+        return None
+    rows = torch.arange(batch, device=inputs.device)
+    firsts = torch.full((count,), batch, device=inputs.device).scatter_reduce(
+        0, group, rows, reduce="amin"
+    )
+    return firsts, group
 
 
 def feed_columns(
@@ -36,16 +46,19 @@ def feed_columns(
     cache: list[LayerCache] | None,
 ) -> Tensor:  # -> what `forward` gives for the rows
     """`forward(inputs repeated for each part, modulation, offset=offset)`; a prefill (offset 0,
-    with a cache) of rows that are all alike runs for one row per part."""
-    if offset or cache is None or not _rows_alike(inputs, modulation.condition, repeat):
+    with a cache) runs once for each group of alike rows per part."""
+    groups = None if offset or cache is None else _groups(inputs, modulation.condition, repeat)
+    if groups is None:
         return forward(inputs.repeat(repeat, 1, 1), modulation, offset=offset)
-    batch = inputs.shape[0]
-    firsts = torch.arange(repeat, device=inputs.device) * batch
-    small = prior.new_cache(repeat, like=cache[0].keys)
-    logits = forward(inputs[:1].repeat(repeat, 1, 1), modulation.rows(firsts), cache=small)
-    part = torch.arange(repeat * batch, device=inputs.device) // batch
+    firsts, group = groups
+    batch, count = inputs.shape[0], len(firsts)
+    parts = torch.arange(repeat, device=inputs.device)
+    run = (parts[:, None] * batch + firsts).reshape(-1)  # the rows fed, part by part
+    small = prior.new_cache(repeat * count, like=cache[0].keys)
+    logits = forward(inputs[firsts].repeat(repeat, 1, 1), modulation.rows(run), cache=small)
+    source = (parts[:, None] * count + group).reshape(-1)  # each row's fed row
     for layer, fed in zip(cache, small, strict=True):
-        layer.keys[:, :, : fed.length] = fed.keys[part, :, : fed.length]
-        layer.values[:, :, : fed.length] = fed.values[part, :, : fed.length]
+        layer.keys[:, :, : fed.length] = fed.keys[source, :, : fed.length]
+        layer.values[:, :, : fed.length] = fed.values[source, :, : fed.length]
         layer.length = fed.length
-    return logits[part]
+    return logits[source]

@@ -1,4 +1,4 @@
-"""A prefill of rows that are all alike runs once and leaves what a full prefill leaves."""
+"""A prefill runs once per group of alike rows and leaves what a full prefill leaves."""
 
 from __future__ import annotations
 
@@ -63,14 +63,31 @@ def test_alike_rows_get_the_logits_and_cache_of_a_full_prefill(prior, guidance) 
         torch.testing.assert_close(one.values, other.values)
 
 
-def test_rows_that_differ_are_fed_as_they_are(prior) -> None:
+def test_groups_of_alike_rows_run_once_each(prior) -> None:
+    """Two prompts, three rows each (a loop's two joins and their candidates), guided: four rows
+    run, and every row gets what a full prefill gives it."""
+    inputs = torch.randint(0, CODES, (2, LEVELS, 9)).repeat_interleave(3, dim=0)
+    controls = torch.rand(1, prior.config.num_controls).expand(6, -1)
+    condition, _ = guided_condition(prior, controls, None, SamplingSettings(guidance=2.0), 6, 9)
+    shared, shared_cache, rows_run = _fed(prior, inputs, condition, 2, shared=True)
+    full, full_cache, _ = _fed(prior, inputs, condition, 2, shared=False)
+    assert rows_run == [4]
+    torch.testing.assert_close(shared, full)
+    for one, other in zip(shared_cache, full_cache, strict=True):
+        torch.testing.assert_close(one.keys, other.keys)
+        torch.testing.assert_close(one.values, other.values)
+
+
+def test_rows_that_differ_are_fed_in_their_own_groups(prior) -> None:
     inputs = torch.randint(0, CODES, (1, LEVELS, 9)).repeat(3, 1, 1)
     inputs[2, 1, 4] = (inputs[2, 1, 4] + 1) % CODES  # one cell of one row differs
     condition = prior.condition(None, None, 3, torch.device("cpu"))
-    shared, _, rows_run = _fed(prior, inputs, condition, 1, shared=True)
-    full, _, _ = _fed(prior, inputs, condition, 1, shared=False)
-    assert rows_run == [3]
+    shared, shared_cache, rows_run = _fed(prior, inputs, condition, 1, shared=True)
+    full, full_cache, _ = _fed(prior, inputs, condition, 1, shared=False)
+    assert rows_run == [2]  # rows 0 and 1 are one group, row 2 another
     torch.testing.assert_close(shared, full)
+    for one, other in zip(shared_cache, full_cache, strict=True):
+        torch.testing.assert_close(one.keys, other.keys)
     assert not torch.allclose(shared[0], shared[2])
     controls = torch.rand(3, prior.config.num_controls)  # alike prompts, other controls
     alike = inputs[:1].expand(3, -1, -1)

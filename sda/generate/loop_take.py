@@ -1,0 +1,96 @@
+"""The take a loop is made of, drawn as two halves side by side.
+
+A loop's seam is redrawn anyway: its end and its start are unrelated music until the prior joins
+them. So the take may as well be two halves drawn at once, as two rows of one batch (the prior's
+columns cost about the same for one row as for two on a CPU), with a second join where the first
+half meets the second; `seamless_grid` redraws both joins in one batch. The take then needs about
+half the sequential columns. A take steered while drawn (candidates compared with the controls,
+tension fed back) is drawn whole: its rows are rivals for one take, not parts of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from sda.dna.codes import Codes
+from sda.generate.curves import ControlValue
+from sda.generate.engine import (
+    check_models,
+    continue_codes,
+    control_tensors,
+    generate_codes,
+    sampling_settings,
+    steering_stats,
+)
+from sda.generate.loudness_range import conditioning_controls
+from sda.generate.rests import known_grid
+from sda.generate.settings import GenerationSettings
+from sda.generate.steering import bundle_stats
+from sda.generate.stereo_takes import new_codes
+
+
+def halves_fit(frames: int, seam: int) -> bool:
+    """Whether a loop of `frames` may be drawn in halves: each half at least two seams long, so
+    every redrawn join keeps a seam of untouched frames on each side."""
+    return frames >= 4 * seam
+
+
+def loop_take(
+    models: Any,
+    frames: int,
+    *,
+    seam: int,
+    seed: int = 0,
+    controls: Mapping[str, ControlValue] | None = None,
+    candidates: int = 1,
+    **sampling: Any,
+) -> tuple[Codes, tuple[int, ...]]:
+    """(codes, joins): a take of `frames` for a loop, and the frames where its music jumps (0,
+    where its end meets its start; and the middle, when drawn in halves). `sampling`:
+    temperature, top_k, top_p, guidance, as `generate_codes` takes them."""
+    codec, prior, fingerprint = check_models(models)
+    settings = GenerationSettings(
+        seconds=frames / float(codec.config.frame_rate), seed=seed, candidates=candidates,
+        controls=controls or {}, **sampling,
+    )  # fmt: skip
+    if steering_stats(models, candidates, settings.controls) is not None or not halves_fit(
+        frames, seam
+    ):
+        whole = generate_codes(
+            models, seconds=settings.seconds, seed=seed, controls=controls,
+            candidates=candidates, **sampling,
+        )  # fmt: skip
+        side = whole.side_indices
+        codes = whole.with_indices(
+            whole.indices[:, :frames], side_indices=None if side is None else side[:, :frames]
+        )
+        return codes, (0,)
+    half = (frames + 1) // 2  # the first half; the second is one frame shorter when odd
+    grid = _draw_halves(models, prior, settings, frames, half)
+    step = {"op": "generate", "halves": [0, half], **settings.to_dict()}
+    return new_codes(models, fingerprint, grid, {"operations": [step]}), (0, half)
+
+
+def _draw_halves(models, prior, settings: GenerationSettings, frames: int, half: int):
+    """(rows, frames): the take's two halves drawn as two rows of `half` frames, each with its
+    part of any control curve and of the rests, then laid end to end."""
+    conditioning = conditioning_controls(settings.controls, bundle_stats(models))
+    values, mask = control_tensors(conditioning, 1, frames)
+    device = prior.position_embedding.weight.device
+    parts = torch.stack([torch.arange(half), torch.arange(half, 2 * half).clamp(max=frames - 1)])
+    if values is not None:
+        values = values[0, parts] if values.dim() == 3 else values.expand(2, -1)
+        values, mask = values.to(device), mask.expand(2, -1).to(device)
+    rests = known_grid(models, settings.controls, bundle_stats(models), frames, settings.seed)
+    known = None
+    if rests is not None:
+        known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).to(device)  # (2, rows, half)
+    drawn = continue_codes(
+        prior, None, half, settings=sampling_settings(settings),
+        generator=torch.Generator(device=device).manual_seed(settings.seed),
+        controls=values, control_mask=mask, batch=2, known=known,
+    ).cpu()  # fmt: skip  # (2, rows, half)
+    return torch.cat([drawn[0], drawn[1, :, : frames - half]], dim=1).numpy()

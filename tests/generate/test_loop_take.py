@@ -1,0 +1,29 @@
+"""A loop's take: two halves drawn side by side, or whole where it is steered."""
+
+import numpy as np
+import pytest
+
+from sda.generate.loop_take import halves_fit, loop_take
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_a_free_take_is_drawn_in_two_halves_and_says_where_they_meet(tiny_prior_bundle):
+    codes, joins = loop_take(tiny_prior_bundle, 33, seam=4, seed=2, temperature=1.5)
+    assert codes.indices.shape[1] == 33 and joins == (0, 17)
+    step = codes.provenance["operations"][-1]
+    assert step["op"] == "generate" and step["halves"] == [0, 17] and step["seed"] == 2
+    again, _ = loop_take(tiny_prior_bundle, 33, seam=4, seed=2, temperature=1.5)
+    np.testing.assert_array_equal(codes.indices, again.indices)
+    # two rows of one draw: the second half does not continue the first, nor repeat it
+    assert not np.array_equal(codes.indices[:, :16], codes.indices[:, 17:])
+
+
+def test_short_or_steered_takes_are_drawn_whole(tiny_stereo_bundle):
+    assert halves_fit(32, 8) and not halves_fit(31, 8)
+    codes, joins = loop_take(tiny_stereo_bundle, 20, seam=6, seed=1)
+    assert joins == (0,) and codes.frames == 20
+    steered, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"tension": 0.9})
+    assert joins == (0,) and steered.side_indices.shape[1] == 40
+    halves, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"brightness": 0.5})
+    assert joins == (0, 20) and halves.side_indices.shape[1] == 40
