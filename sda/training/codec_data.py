@@ -271,7 +271,8 @@ class AudioDataModule(L.LightningDataModule):
     "one pass over the data" to mean much). `augment=None` turns augmentation on for sets under
     30 minutes. `num_workers=None` picks `default_num_workers`. `cache_dir=None` uses the user
     cache for decoded audio. `channels` is 1, 2 or "auto" (stereo when most of the usable seconds
-    are stereo); after `scan()`, `self.channels` holds the resolved 1 or 2.
+    are stereo); after `scan()`, `self.channels` holds the resolved 1 or 2. `file_balance`: how
+    the crops are shared out among files (`crop_weights`).
     """
 
     def __init__(
