@@ -32,10 +32,11 @@ from sda.generate.steering import bundle_stats
 from sda.generate.stereo_takes import new_codes
 
 
-def halves_fit(frames: int, seam: int) -> bool:
-    """Whether a loop of `frames` may be drawn in halves: each half at least two seams long, so
-    every redrawn join keeps a seam of untouched frames on each side."""
-    return frames >= 4 * seam
+def halves_fit(frames: int, seam: int, window: int) -> bool:
+    """Whether a loop of `frames` may be drawn in halves: every redrawn join must keep at least a
+    seam's length, and an eighth of the prior's `window` (~0.5 s), of untouched frames on each
+    side to continue from and lead into. Shorter loops are drawn whole, as before halves."""
+    return frames // 2 - seam >= max(seam, window // 8)
 
 
 def loop_take(
@@ -56,9 +57,8 @@ def loop_take(
         seconds=frames / float(codec.config.frame_rate), seed=seed, candidates=candidates,
         controls=controls or {}, **sampling,
     )  # fmt: skip
-    if steering_stats(models, candidates, settings.controls) is not None or not halves_fit(
-        frames, seam
-    ):
+    steered = steering_stats(models, candidates, settings.controls) is not None
+    if steered or not halves_fit(frames, seam, prior.config.context_frames):
         whole = generate_codes(
             models, seconds=settings.seconds, seed=seed, controls=controls,
             candidates=candidates, **sampling,

@@ -20,7 +20,8 @@ def test_a_free_take_is_drawn_in_two_halves_and_says_where_they_meet(tiny_prior_
 
 
 def test_short_or_steered_takes_are_drawn_whole(tiny_stereo_bundle):
-    assert halves_fit(32, 8) and not halves_fit(31, 8)
+    assert halves_fit(32, 8, 64) and not halves_fit(31, 8, 64)
+    assert not halves_fit(40, 4, 192)  # each join would keep 16 frames, under a 24-frame eighth
     codes, joins = loop_take(tiny_stereo_bundle, 20, seam=6, seed=1)
     assert joins == (0,) and codes.frames == 20
     steered, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"tension": 0.9})
