@@ -100,29 +100,26 @@ def redraw_circular(
     after_frames = min(JOIN_FRAMES, window // 4, kept)
     count = settings.candidates
     starts = [start for start, _ in regions]
+    # (regions * count, levels, frames): each region's candidates are consecutive rows
     history = circular_slices(grid, [s - history_frames for s in starts], history_frames)
-    after = circular_slices(grid, [s + span for s in starts], after_frames)
-    rows = len(regions) * count
+    history = history.repeat_interleave(count, dim=0)
+    rows = history.shape[0]
     values, mask = control_tensors(conditioning_controls(settings.controls, bundle_stats(models)))
+    if values is not None:
+        values, mask = values.to(device), mask.to(device)
     rests = region_rests(models, settings, span)
     proposals = continue_codes(
-        prior, history.repeat_interleave(count, dim=0), span,
-        settings=sampling_settings(settings),
+        prior, history, span, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
-        controls=None if values is None else values.to(device).expand(rows, -1),
-        control_mask=None if mask is None else mask.to(device).expand(rows, -1), batch=rows,
+        controls=None if values is None else values.expand(rows, -1),
+        control_mask=None if mask is None else mask.expand(rows, -1), batch=rows,
         known=None if rests is None else torch.from_numpy(rests)[None].to(device),
     )  # fmt: skip  # (rows, levels, span)
     best = torch.zeros(len(regions), dtype=torch.long)
     if count > 1:
-        scores = join_scores(
-            prior,
-            history.repeat_interleave(count, dim=0),
-            proposals,
-            after.repeat_interleave(count, dim=0),
-            None if values is None else values.to(device),
-            None if mask is None else mask.to(device),
-        )
+        after = circular_slices(grid, [s + span for s in starts], after_frames)
+        after = after.repeat_interleave(count, dim=0)
+        scores = join_scores(prior, history, proposals, after, values, mask)
         best = scores.view(len(regions), count).argmax(dim=1).cpu()
     new = grid.clone()
     steps = []

@@ -2,7 +2,7 @@
 
 A loop's seam is redrawn anyway: its end and its start are unrelated music until the prior joins
 them. So the take may as well be two halves drawn at once, as two rows of one batch (on a CPU a
-column of two rows costs ~1.3 times a column of one, not twice), with a second join where the
+column of two rows costs ~1.1 times a column of one, not twice), with a second join where the
 first half meets the second; `seamless_grid` redraws both joins in one batch. The take then needs
 about half the sequential columns. A take steered while drawn (candidates compared with the
 controls, tension fed back) is drawn whole: its rows are rivals for one take, not parts of it.

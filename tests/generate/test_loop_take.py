@@ -28,3 +28,21 @@ def test_short_or_steered_takes_are_drawn_whole(tiny_stereo_bundle):
     assert joins == (0,) and steered.side_indices.shape[1] == 40
     halves, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"brightness": 0.5})
     assert joins == (0, 20) and halves.side_indices.shape[1] == 40
+
+
+def test_each_half_keeps_its_own_part_of_the_rests(tiny_prior_bundle):
+    """A sparse loop's rests are laid out over the whole take; each half must rest where its
+    frames do, not where the first half's do."""
+    from sda.generate.rests import known_grid
+    from sda.generate.steering import bundle_stats
+
+    bundle, controls = tiny_prior_bundle, {"density": 0.0}
+    frames = round(1.5 * bundle.codec.config.frame_rate) // 2 * 2
+    codes, joins = loop_take(bundle, frames, seam=4, seed=3, controls=controls)
+    half = frames // 2
+    assert joins == (0, half)
+    forced = known_grid(bundle, controls, bundle_stats(bundle), frames, 3)
+    assert forced is not None
+    rests = forced >= 0
+    assert rests.any() and not np.array_equal(rests[:, :half], rests[:, half:])
+    np.testing.assert_array_equal(codes.indices[rests], forced[rests])
