@@ -265,29 +265,16 @@ def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str,
     }
 
 
-def _freeze_encoder(start: _StartingPoint, setting: bool | None) -> bool:
-    """freeze_encoder=null: the decoder alone fine-tunes when the weights came from the base
-    (measured better than training both at the same budget: experiments/RESULTS.md, "## Codec").
-    Follows the run's lineage, so a resumed run decides as it did at its start, and a run that
-    fell back to scratch (base missing) trains its encoder."""
-    if setting is not None:
-        return bool(setting)
-    from_base = (start.lineage or {}).get("source") == "base"
-    if from_base:
-        log.info(
-            "fine-tuning the decoder on the base codec's encoder "
-            "(training.freeze_encoder=false trains the encoder too)"
-        )
-    return from_base
-
-
 # --- build -----------------------------------------------------------------------------------------
 def _build_module(
     cfg: DictConfig, codec_config: CodecConfig, report, start: _StartingPoint
 ) -> CodecModule:
     """The LightningModule, its weights from the starting point (or fresh)."""
     training: CodecTrainingConfig = instantiate(cfg.training)
-    training.freeze_encoder = _freeze_encoder(start, training.freeze_encoder)
+    if start.base is not None and not training.freeze_encoder:
+        log.info(
+            "fine-tuning the encoder and decoder (training.freeze_encoder=true: the decoder alone)"
+        )
     module = CodecModule(
         codec_config,
         training=training,
