@@ -5,6 +5,7 @@ import pytest
 from factories import DESCRIPTOR_STATS
 
 from sda.audio.descriptors import DescriptorStats
+from sda.dna.codec_bridge import encode_audio
 from sda.generate import generate
 from sda.generate.rests import (
     MIN_RATE,
@@ -152,3 +153,16 @@ def test_a_regenerated_region_rests_as_a_new_take_would(tiny_prior_bundle):
 
     # a curve counts as its mean over a region, for the rests as for the conditioning
     assert np.array_equal(region([0.0, 0.2]), region(0.1))
+
+
+def test_the_codes_of_silence_are_encoded_once_per_codec(tiny_prior_bundle, monkeypatch):
+    import sda.generate.rests as rests
+
+    bundle = tiny_prior_bundle
+    spf = bundle.codec.config.samples_per_frame
+    grid = prior_rows(bundle, encode_audio(bundle, np.zeros(4 * spf, dtype=np.float32)))
+    first = silence_column(bundle)
+    assert np.array_equal(first, grid[:, 2])
+    monkeypatch.setattr(rests, "encode_audio", lambda *args: pytest.fail("encoded again"))
+    first[:] = -7  # the caller's copy: the codec's own column stays
+    assert np.array_equal(silence_column(bundle), grid[:, 2])
