@@ -1,7 +1,9 @@
 """Seamless loops and the stereo field, measured on a trained model (trains nothing).
 
 Run: `.venv/bin/python experiments/bench_loops.py MODEL [--count 20] [--seconds 4 | --bars 2
---bpm 120] [--record]`, MODEL a library name, bundle folder or prior training run. On 2 CPU threads:
+--bpm 120] [--control brightness=0.7 ...] [--record]`, MODEL a library name, bundle folder or prior
+training run; `--control` sets a control for every loop, sampled as `sda generate` samples it
+(`sda.generate.sampling_defaults`: tension asks for a steered or guided take). On 2 CPU threads:
   - seams: `generate_loop` makes --count loops (seeds 0..count-1); each passes when the spectral
     flux across its seam, played twice, is at most its own 95th percentile and the sample step
     there at most its 99th percentile step (`sda.audio.seam`). Also in stereo (width 0.5,
@@ -44,6 +46,8 @@ from sda.generate import generate
 from sda.generate.loop import default_seam_frames, generate_loop, seamless_grid
 from sda.generate.loop_cut import loop_audio
 from sda.generate.loop_length import LoopLength, loop_length
+from sda.generate.sampling_defaults import sampling_defaults
+from sda.generate.steering import stats_record
 from sda.library import open_model
 
 WIDTHS = tuple(round(0.1 * step, 1) for step in range(11))
@@ -62,13 +66,30 @@ def downmix(audio: np.ndarray) -> np.ndarray:
     return audio.mean(axis=0) if audio.ndim == 2 else audio
 
 
-def make_loops(bundle, length: LoopLength, count: int) -> dict:
+def asked_controls(pairs: list[str]) -> dict[str, float]:
+    """--control NAME=VALUE pairs as a controls mapping (values 0..1)."""
+    controls = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        controls[name.strip()] = float(value)
+    return controls
+
+
+def loop_sampling(bundle, controls: dict[str, float]) -> dict:
+    """The controls and the guidance and candidates `sda generate --loop` picks for them."""
+    if not controls:
+        return {}
+    guidance, candidates = sampling_defaults(controls, stats_record(bundle))
+    return {"controls": controls, "guidance": guidance, "candidates": candidates}
+
+
+def make_loops(bundle, length: LoopLength, count: int, sampling: dict) -> dict:
     """`count` loops: mono and stereo seam passes, and speed x real time."""
     rate = int(bundle.codec.config.sample_rate)
     loops, mono_pass, stereo_pass, wall = [], 0, 0, 0.0
     for seed in range(count):
         start = time.perf_counter()
-        loop = generate_loop(bundle, length, seed=seed)
+        loop = generate_loop(bundle, length, seed=seed, **sampling)
         stereo = rendered_field(loop.audio, rate, width=0.5, movement=0.5)
         wall += time.perf_counter() - start
         stereo_ok = measure_seam(stereo, rate).passed
@@ -149,7 +170,7 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
         f"{torch.__version__}, 2 threads (load average {os.getloadavg()[0]:.1f} at the end). "
         f"Codec {config.num_levels} levels x {config.codebook_size} codes at "
         f"{config.frame_rate:.2f} frames/s; loops of {length.describe()}, seeds 0-{count - 1}, "
-        "CLI defaults otherwise.",
+        f"controls {', '.join(args.control) or 'none'}, CLI defaults otherwise.",
         "",
         "| measure | value | target |",
         "| --- | ---: | --- |",
@@ -186,6 +207,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="loop length (default 4 s)")
     parser.add_argument("--bars", type=float, help="tempo-fitted length: bars at --bpm")
     parser.add_argument("--bpm", type=float)
+    parser.add_argument(
+        "--control", action="append", default=[], help="NAME=VALUE, a control for every loop"
+    )
     parser.add_argument("--record", action="store_true", help="record in experiments/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -199,8 +223,10 @@ def main() -> None:
         bars=args.bars,
         bpm=args.bpm,
     )
-    print(f"model {bundle.name}: loops of {length.describe()}", flush=True)
-    made = make_loops(bundle, length, args.count)
+    sampling = loop_sampling(bundle, asked_controls(args.control))
+    print(f"model {bundle.name}: loops of {length.describe()}; {sampling or 'no controls'}",
+          flush=True)  # fmt: skip
+    made = make_loops(bundle, length, args.count, sampling)
     print(f"seams: {made['mono']}/{args.count} mono, {made['stereo']}/{args.count} stereo; "
           f"speed {made['speed']:.1f}x real time", flush=True)  # fmt: skip
     joins = join_cuts(bundle, length, args.count)
