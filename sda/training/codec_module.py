@@ -92,8 +92,9 @@ class CodecTrainingConfig:
     # random encoder, whose latents drift fast early on and leave many codes stale
     codebook_refresh_step: int | None = 100
     # train the decoder alone; the encoder stays as it started and the codebooks as the k-means
-    # warm-up left them (each step costs ~20 % less; from the base, training both measured better)
-    freeze_encoder: bool = False
+    # warm-up left them (each step costs ~20 % less). None: decided by the set's size when
+    # starting from the base codec (sda.training.train_codec resolves it)
+    freeze_encoder: bool | None = False
     adversarial_start_step: int | None = None  # None: no adversarial phase
     discriminator_lr: float = 2e-4
     adversarial_weight: float = 1.0

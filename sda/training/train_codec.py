@@ -265,16 +265,43 @@ def _dataset_summary(report, frame_rate: float, codebook_size: int) -> dict[str,
     }
 
 
+# From the base, the encoder fine-tunes too when a set holds at least this much audio, and the
+# decoder alone learns under it: trained too, the encoder lost 0.05-0.07 held-out mel on 5 drum
+# one-shots (3 s) and gained 0.01-0.02 on sets of 32 s to 20 minutes. 10 s is a guess between the
+# two, near their geometric middle (experiments/RESULTS.md, "## Codec", 2026-12-07).
+ENCODER_FROM_SECONDS = 10.0
+
+
+def _freeze_encoder(start: _StartingPoint, setting: bool | None, seconds: float) -> bool:
+    """freeze_encoder=null: the decoder alone fine-tunes when the weights came from the base and
+    the set is under ENCODER_FROM_SECONDS; both halves otherwise. Follows the run's lineage, so
+    a resumed run decides as it did at its start (on the same folder)."""
+    if setting is not None:
+        return bool(setting)
+    if (start.lineage or {}).get("source") != "base":
+        return False
+    if seconds < ENCODER_FROM_SECONDS:
+        log.info(
+            "fine-tuning the decoder alone: %.1f s of audio, under the %g s from which the base's "
+            "encoder trains too (training.freeze_encoder=false trains both)",
+            seconds, ENCODER_FROM_SECONDS,
+        )  # fmt: skip
+        return True
+    log.info(
+        "fine-tuning the encoder and decoder (training.freeze_encoder=true: the decoder alone)"
+    )
+    return False
+
+
 # --- build -----------------------------------------------------------------------------------------
 def _build_module(
     cfg: DictConfig, codec_config: CodecConfig, report, start: _StartingPoint
 ) -> CodecModule:
     """The LightningModule, its weights from the starting point (or fresh)."""
     training: CodecTrainingConfig = instantiate(cfg.training)
-    if start.base is not None and not training.freeze_encoder:
-        log.info(
-            "fine-tuning the encoder and decoder (training.freeze_encoder=true: the decoder alone)"
-        )
+    training.freeze_encoder = _freeze_encoder(
+        start, training.freeze_encoder, float(report.usable_seconds)
+    )
     module = CodecModule(
         codec_config,
         training=training,

@@ -1,5 +1,5 @@
-"""What a fine-tune from the base codec trains: encoder and decoder by default, the decoder alone
-with training.freeze_encoder=true."""
+"""What a fine-tune from the base codec trains (training.freeze_encoder): by default the encoder
+and decoder on sets of 10 s of audio or more, the decoder alone on smaller ones."""
 
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ def moved(run: Path, reference: dict[str, torch.Tensor], part: str) -> bool:
     )
 
 
-def test_from_the_base_both_halves_learn_by_default(tmp_path, caplog):
+def test_from_the_base_both_halves_learn_on_a_set_of_ten_seconds_or_more(
+    tmp_path, caplog, monkeypatch
+):
+    import sda.training.train_codec as train_codec
+
+    monkeypatch.setattr(train_codec, "ENCODER_FROM_SECONDS", 2.0)  # the sounds: 2 s, a fast test
     caplog.set_level(logging.INFO, logger="sda")
     base = load_base_codec()[0].state_dict()
     data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
@@ -33,13 +38,30 @@ def test_from_the_base_both_halves_learn_by_default(tmp_path, caplog):
     assert moved(run, base, "decoder") and moved(run, base, "encoder")
 
 
-def test_freeze_encoder_true_keeps_the_base_encoder_also_after_a_resume(tmp_path):
+def test_on_a_smaller_set_the_decoder_alone_learns_also_after_a_resume(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="sda")
+    base = load_base_codec()[0].state_dict()
+    data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)  # 2 s, under 10 s
+    run = train(laptop_config(tmp_path, data, "trainer.max_steps=2", "name=small"))
+    assert "fine-tuning the decoder alone: 2.0 s of audio" in caplog.text
+    assert moved(run, base, "decoder") and not moved(run, base, "encoder")
+    resumed = train(laptop_config(tmp_path, data, "trainer.max_steps=3", "name=small"))
+    assert checkpoint(resumed)["global_step"] == 3
+    assert not moved(resumed, base, "encoder")
+    both = train(
+        laptop_config(tmp_path, data, "trainer.max_steps=2", "training.freeze_encoder=false")
+    )
+    assert moved(both, base, "encoder")
+
+
+def test_freeze_encoder_true_keeps_the_base_encoder_on_any_set(tmp_path, monkeypatch):
+    import sda.training.train_codec as train_codec
+
+    monkeypatch.setattr(train_codec, "ENCODER_FROM_SECONDS", 2.0)  # the rule would train both
     base = load_base_codec()[0].state_dict()
     data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
-    frozen = ("name=frozen", "training.freeze_encoder=true")
-    run = train(laptop_config(tmp_path, data, "trainer.max_steps=2", *frozen))
+    run = train(
+        laptop_config(tmp_path, data, "trainer.max_steps=2", "training.freeze_encoder=true")
+    )
     assert moved(run, base, "decoder") and not moved(run, base, "encoder")
-    resumed = train(laptop_config(tmp_path, data, "trainer.max_steps=3", *frozen))
-    assert checkpoint(resumed)["global_step"] == 3
-    assert checkpoint(resumed)["hyper_parameters"]["init_from"]["source"] == "base"
-    assert not moved(resumed, base, "encoder")
+    assert checkpoint(run)["hyper_parameters"]["init_from"]["source"] == "base"
