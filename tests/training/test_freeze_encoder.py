@@ -65,3 +65,17 @@ def test_freeze_encoder_true_keeps_the_base_encoder_on_any_set(tmp_path, monkeyp
     )
     assert moved(run, base, "decoder") and not moved(run, base, "encoder")
     assert checkpoint(run)["hyper_parameters"]["init_from"]["source"] == "base"
+
+
+def test_a_run_that_fell_back_to_scratch_trains_its_encoder_on_a_small_set(tmp_path, monkeypatch):
+    import sda.models.base_codec as base_codec
+
+    base = load_base_codec()[0].state_dict()
+    monkeypatch.setattr(base_codec, "base_codec_path", lambda: tmp_path / "absent.safetensors")
+    data = make_sounds(tmp_path / "sounds", count=2, seconds=1.0)
+    first = train(laptop_config(tmp_path, data, "trainer.max_steps=1", "name=scratch"))
+    start = {k: v.clone() for k, v in checkpoint(first)["state_dict"].items()}
+    run = train(laptop_config(tmp_path, data, "trainer.max_steps=3", "name=scratch"))
+    start = {k.removeprefix("codec."): v for k, v in start.items() if k.startswith("codec.")}
+    assert moved(run, start, "encoder")
+    assert set(base) <= set(start)
