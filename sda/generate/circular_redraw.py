@@ -122,11 +122,11 @@ def redraw_circular(
         scores = join_scores(prior, history, proposals, after, values, mask)
         best = scores.view(len(regions), count).argmax(dim=1).cpu()
     new = grid.clone()
+    recipe = {key: value for key, value in settings.to_dict().items() if key != "seconds"}
     steps = []
     for number, (start, end) in enumerate(regions):
         new[:, start:end] = proposals[number * count + int(best[number])]
-        steps.append({"op": "regenerate", "start": start, "end": end, **settings.to_dict()})
-        del steps[-1]["seconds"]
+        steps.append({"op": "regenerate", "start": start, "end": end, **recipe})
     operations = [*codes.provenance.get("operations", []), *steps]
     return grid_codes(models, codes, new.cpu().numpy(), operations=operations)
 

@@ -77,14 +77,14 @@ def loop_take(
 def _draw_halves(models, prior, settings: GenerationSettings, frames: int, half: int):
     """(rows, frames): the take's two halves drawn as two rows of `half` frames, each with its
     part of any control curve and of the rests, then laid end to end."""
-    conditioning = conditioning_controls(settings.controls, bundle_stats(models))
-    values, mask = control_tensors(conditioning, 1, frames)
+    stats = bundle_stats(models)
+    values, mask = control_tensors(conditioning_controls(settings.controls, stats), 1, frames)
     device = prior.position_embedding.weight.device
     parts = torch.stack([torch.arange(half), torch.arange(half, 2 * half).clamp(max=frames - 1)])
     if values is not None:
         values = values[0, parts] if values.dim() == 3 else values.expand(2, -1)
         values, mask = values.to(device), mask.expand(2, -1).to(device)
-    rests = known_grid(models, settings.controls, bundle_stats(models), frames, settings.seed)
+    rests = known_grid(models, settings.controls, stats, frames, settings.seed)
     known = None
     if rests is not None:
         known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).to(device)  # (2, rows, half)
