@@ -30,7 +30,6 @@ _LEGACY_DEFAULTS = {
     "edge_padding": "reflect",
     "head_upsample": 1,
     "fine_time_bands": 0,
-    "low_band_hz": 0.0,
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
@@ -70,9 +69,6 @@ class CodecConfig:
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0
-    # below this frequency a second head synthesises with the full n_fft window (0: one head;
-    # needs head_upsample > 1, sda.models.low_band)
-    low_band_hz: float = 0.0
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
     # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
     channels: int = 1
@@ -115,7 +111,6 @@ class CodecConfig:
                 f"({self.hop_length}) into a window and hop that differ by an even number, got {u}"
             )
         self._check_fine_time()
-        self._check_low_band()
         if self.edge_padding not in EDGE_PADDINGS:
             raise CodecError(
                 f"edge_padding must be one of {EDGE_PADDINGS}, got {self.edge_padding!r}"
@@ -133,18 +128,6 @@ class CodecConfig:
                 f"fine_time_bands must be 0 (off) or 1..{limit} with a hop_length of "
                 f"{self.hop_length} (a multiple of {SUB_FRAMES} has sub-frames), "
                 f"got {self.fine_time_bands}"
-            )
-
-    def _check_low_band(self) -> None:
-        if not self.low_band_hz:
-            return
-        nyquist_share = self.sample_rate / 8  # a crossover past this leaves the short head little
-        bin_width = self.sample_rate / self.n_fft
-        if self.head_upsample == 1 or not 4 * bin_width <= self.low_band_hz <= nyquist_share:
-            raise CodecError(
-                "low_band_hz must be 0 (one synthesis head) or, with head_upsample > 1, lie "
-                f"between {4 * bin_width:g} and {nyquist_share:g} Hz; got {self.low_band_hz} "
-                f"with head_upsample {self.head_upsample}"
             )
 
     def _check_stereo(self) -> None:
@@ -231,8 +214,6 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
-            low_band_hz=config.low_band_hz,
-            sample_rate=config.sample_rate,
             **shared,
         )
 

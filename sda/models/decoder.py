@@ -1,11 +1,10 @@
-"""Codec decoder: latent frames -> ConvNeXt -> upsample to STFT rate -> ConvNeXt -> iSTFT head(s)."""
+"""Codec decoder: latent frames -> ConvNeXt -> upsample to STFT rate -> ConvNeXt -> iSTFT head."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
-from sda.models.low_band import LowBandHead, high_band_weights
 from sda.models.spectral import ISTFTHead
 
 
@@ -29,8 +28,6 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
-        low_band_hz: float = 0.0,
-        sample_rate: int = 48000,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -61,26 +58,8 @@ class Decoder(nn.Module):
         self.log_gain = nn.Linear(dim, 1)
         nn.init.zeros_(self.log_gain.weight)
         nn.init.zeros_(self.log_gain.bias)
-        short_fft = n_fft // head_upsample
-        # below `low_band_hz` a second head synthesises with the full window (sda.models.low_band)
-        self.low_band = (
-            LowBandHead(
-                dim=dim,
-                n_fft=n_fft,
-                hop_length=hop_length,
-                sample_rate=sample_rate,
-                crossover_hz=low_band_hz,
-            )
-            if low_band_hz
-            else None
-        )
         self.head = ISTFTHead(
-            dim=dim,
-            n_fft=short_fft,
-            hop_length=hop_length // head_upsample,
-            band_weights=(
-                high_band_weights(short_fft, sample_rate, low_band_hz) if low_band_hz else None
-            ),
+            dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
         )
 
     def forward(self, latents: Tensor) -> Tensor:
@@ -88,9 +67,7 @@ class Decoder(nn.Module):
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
         x = self.blocks(x)
-        low = self.low_band(x) if self.low_band is not None else None
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        audio = self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)
-        return audio if low is None else audio + low
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

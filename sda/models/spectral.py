@@ -111,25 +111,12 @@ class ISTFTHead(nn.Module):
     """
 
     def __init__(
-        self,
-        *,
-        dim: int,
-        n_fft: int,
-        hop_length: int,
-        initial_log_magnitude: float = -4.0,
-        band_weights: Tensor | None = None,
+        self, *, dim: int, n_fft: int, hop_length: int, initial_log_magnitude: float = -4.0
     ) -> None:
-        """`band_weights` (bins,): each bin's magnitude is scaled by its weight, and only the first
-        `len(band_weights)` bins are predicted (the rest are silent): a head for one band."""
         super().__init__()
         self.n_fft = n_fft
         self.hop_length = hop_length
-        self.full_bins = n_fft // 2 + 1
-        self.bins = self.full_bins if band_weights is None else len(band_weights)
-        if band_weights is not None:
-            self.register_buffer("band_weights", band_weights.reshape(1, -1, 1), persistent=False)
-        else:
-            self.band_weights = None
+        self.bins = n_fft // 2 + 1
         self.proj = nn.Linear(dim, 2 * self.bins)
         # Start quiet (about -70 dBFS per bin) rather than as loud noise: the log-domain losses
         # punish noise in silent passages hardest, and sound is easier to grow than to silence.
@@ -145,15 +132,9 @@ class ISTFTHead(nn.Module):
         if log_gain is not None:
             log_mag = log_mag + log_gain
         mag = torch.exp(log_mag.clamp(max=self.max_log_magnitude))
-        if self.band_weights is not None:
-            mag = mag * self.band_weights
-        real, imag = mag * torch.cos(phase), mag * torch.sin(phase)
-        if self.bins < self.full_bins:
-            silent = (0, 0, 0, self.full_bins - self.bins)
-            real, imag = F.pad(real, silent), F.pad(imag, silent)
         return istft_same(
-            real,
-            imag,
+            mag * torch.cos(phase),
+            mag * torch.sin(phase),
             n_fft=self.n_fft,
             hop_length=self.hop_length,
             window=self.window,
