@@ -7,8 +7,9 @@ takes; here the choice compounds. The candidates are drawn side by side in one b
 levels), measured with the descriptors the controls are defined by, and every row continues from
 the one closest to the controls' values over that chunk (`sda.generate.sampling.Selection`): a
 take drifting away from the tension asked for is pulled back within a second. Two steered
-candidates follow tension about as well as the best of four whole takes did, at 1.5x the speed
-(experiments/RESULTS.md, "## Prior", 2026-12-05).
+candidates followed tension about as well as the best of four whole takes did, at 1.5x the speed
+(experiments/RESULTS.md, "## Prior", 2026-12-05); `sda generate` now steers three, unguided
+(`sda.generate.sampling_defaults`).
 
 Feedback: the chunk just measured also corrects what the prior is asked from then on, for the
 controls the render cannot set (tension). The gap between the setting and what was drawn

@@ -5,17 +5,19 @@ Brightness, warmth, roughness and loudness are set at render time (`sda.generate
 `sda.generate.roughness`, the take's level), whatever notes the prior chose, and density by the
 rests it is given (`sda.generate.rests`): one plainly conditioned take lands on them (rho
 0.91-0.98 on drums, 0.90-0.98 on textures) at 4x the speed of keeping the best of 4 guided ones.
-Tension lives in the notes themselves: there, two guided candidates steered while they are drawn
-(`sda.generate.particles`: every second both continue from the one closer to the setting) move
-it about as far as keeping the best of 4 whole guided takes did, at 1.5x its speed (8 s takes, 8
-seeds: drums rho 0.86 / textures 0.83, against 0.92 / 0.85 for the best of 4 and 0.22 / -0.14
-for one take). Tilting every draw towards the codes of tense sound followed the setting in one
-take but turned high settings into broadband noise, and was not kept (experiments/RESULTS.md).
-Every take asked for tension is also fed back: each second's measure corrects the setting the
-prior is given next, which brought one guided take on the drums from rho 0.75 to 0.91 (the
-steered pair 0.92 -> 0.95). Where one guided take follows tension about as well as the steered
-pair, measured on the prior when its training ended (`sda.training.tension_sampling`), tension
-gets one guided take: about 1.4x as fast.
+Tension lives in the notes themselves: there, three unguided candidates steered while they are
+drawn (`sda.generate.particles`: every second all continue from the one closest to the setting)
+follow it. Unguided, because guidance pushes every candidate the way the prior's conditioning
+points, which on some priors is the wrong way: on a textures prior whose one guided take
+anti-correlates with tension, 2 guided steered candidates followed at rho 0.32 and 3 unguided
+ones at 0.79, at the same speed (3 rows a column instead of 2 x 2); on percussion both 0.88-0.89
+(10 s takes, 8 seeds; experiments/RESULTS.md, "## Prior", 2026-12-07). Tilting every draw towards
+the codes of tense sound followed the setting in one take but turned high settings into
+broadband noise, and was not kept. Every take asked for tension is also fed back: each second's
+measure corrects the setting the prior is given next, which brought one guided take on the drums
+from rho 0.75 to 0.91. Where one guided take follows tension about as well as the steered
+candidates, measured on the prior when its training ended (`sda.training.tension_sampling`),
+tension gets one guided take: faster still.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 ONE_TAKE = frozenset({"brightness", "warmth", "roughness", "loudness", "density"})
-NOTES_GUIDANCE = 3.0  # when a control the render cannot set is asked for
-NOTES_CANDIDATES = 2  # steered while drawn
+NOTES_GUIDANCE = 3.0  # one take asked for a control the render cannot set: guided towards it
+STEERED_GUIDANCE = 1.0  # steered candidates: the choices steer, guidance would bias them all
+NOTES_CANDIDATES = 3  # steered while drawn
+LEGACY_STEERED_CANDIDATES = 2  # what a tension check compared before it recorded the count
 TENSION_SAMPLING_KEY = "tension_sampling"  # in a prior's descriptor stats: how tension is asked
 
 
@@ -48,16 +52,18 @@ def tension_way(stats: Mapping[str, Any] | None) -> str:
 
 
 def describe_tension_way(stats: Mapping[str, Any] | None) -> str | None:
-    """ "one guided take (one take rho 0.82, 2 steered 0.87)" for `sda library show`; None for a
-    prior trained before the check existed."""
+    """ "one guided take (one take rho 0.82, 3 steered 0.87)" for `sda library show`; None for a
+    prior trained before the check existed. The steered figure is for as many candidates as the
+    check compared (2 before 2026-12-07); `sda generate` now steers NOTES_CANDIDATES."""
     record = _tension_record(stats)
     if "way" not in record:
         return None
-    way = "one guided take" if record["way"] == "one_take" else "2 steered candidates"
+    way = "one guided take" if record["way"] == "one_take" else "steered candidates"
     one, steered = record.get("one_take_rho"), record.get("steered_rho")
     if not isinstance(one, int | float) or not isinstance(steered, int | float):
         return way
-    return f"{way} (one take rho {one:.2f}, 2 steered {steered:.2f})"
+    compared = record.get("steered_candidates", LEGACY_STEERED_CANDIDATES)
+    return f"{way} (one take rho {one:.2f}, {compared} steered {steered:.2f})"
 
 
 def sampling_defaults(
@@ -70,11 +76,11 @@ def sampling_defaults(
         return 1.0, 1
     if asked - ONE_TAKE == {"tension"} and tension_way(stats) == "one_take":
         return NOTES_GUIDANCE, 1
-    return NOTES_GUIDANCE, NOTES_CANDIDATES
+    return STEERED_GUIDANCE, NOTES_CANDIDATES
 
 
 def describe_sampling(guidance: float, candidates: int, fed_back: Iterable[str] = ()) -> str:
-    """'guidance 3, 2 candidates steered every second, tension fed back' / 'guidance 1, one take',
+    """'guidance 1, 3 candidates steered every second, tension fed back' / 'guidance 1, one take',
     for the console; `fed_back`: the controls corrected by feedback (`sda.generate.particles`)."""
     takes = "one take" if candidates == 1 else f"{candidates} candidates steered every second"
     feedback = ", ".join(fed_back)

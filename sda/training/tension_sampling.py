@@ -2,14 +2,13 @@
 
 Tension lives in the notes the prior chooses; the render cannot set it. Two ways reach it: one
 take guided towards the setting (guidance 3) whose setting is corrected every second by what was
-measured (feedback, `sda.generate.particles`), or two such candidates steered while drawn, which
-costs about 1.4x the time (drums, 20 s takes: 15.1-15.6x against 10.7-11.3x real time). Which
-is enough depends on the prior: with feedback one take followed as well as the steered pair on
-drums (8 s takes: rho 0.91 against 0.92 for the pair without feedback), not on percussion (0.18
-/ 0.75) or textures (-0.27 / 0.71), whose conditioning barely moves tension
-(experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at five
-settings, same seeds, and keeps one take only where it follows about as well. `sda generate` and
-the app read the verdict (`sda.generate.sampling_defaults`).
+measured (feedback, `sda.generate.particles`), or three unguided candidates steered while drawn
+(and fed back), which costs about 1.4x the time. Which is enough depends on the prior: with
+feedback one take followed as well as steering on drums (8 s takes: rho 0.91 against 0.92), not
+on percussion (0.18 / 0.75) or textures (-0.27 / 0.71), whose conditioning barely moves tension
+or moves it the wrong way (experiments/RESULTS.md, "Prior"). So the end of training tries both
+ways on takes at five settings, same seeds, and keeps one take only where it follows about as
+well. `sda generate` and the app read the verdict (`sda.generate.sampling_defaults`).
 """
 
 from __future__ import annotations
@@ -24,13 +23,14 @@ import numpy as np
 
 from sda.audio.control_fidelity import rank_correlation
 from sda.audio.descriptors import measure
-from sda.generate.sampling_defaults import NOTES_GUIDANCE
+from sda.generate.sampling_defaults import NOTES_CANDIDATES, NOTES_GUIDANCE, STEERED_GUIDANCE
 from sda.generate.stereo_takes import downmix
 
 log = logging.getLogger(__name__)
 
 SETTINGS = (0.1, 0.3, 0.5, 0.7, 0.9)
-WAYS = {"one_take": 1, "steered": 2}  # candidates
+# (guidance, candidates) of each way, as `sampling_defaults` draws them
+WAYS = {"one_take": (NOTES_GUIDANCE, 1), "steered": (STEERED_GUIDANCE, NOTES_CANDIDATES)}
 ONE_TAKE_FLOOR = 0.7  # below this one take is not following, whatever steering does
 TOLERANCE = 0.05  # one take may follow this much less than steering and still be kept
 
@@ -43,7 +43,9 @@ def choose_way(one_take_rho: float | None, steered_rho: float | None) -> str:
     return "one_take" if one >= ONE_TAKE_FLOOR and one >= steered - TOLERANCE else "steered"
 
 
-def _adherence(models: Any, candidates: int, seconds: float, seeds: int) -> tuple[float, float]:
+def _adherence(
+    models: Any, guidance: float, candidates: int, seconds: float, seeds: int
+) -> tuple[float, float]:
     """(rank correlation of tension setting vs the takes' measured raw tension, seconds of
     compute per second of take) for one way of sampling."""
     from sda.generate import generate
@@ -55,7 +57,7 @@ def _adherence(models: Any, candidates: int, seconds: float, seeds: int) -> tupl
         for seed in range(seeds):
             take = generate(
                 models, seconds=seconds, seed=seed, controls={"tension": setting},
-                guidance=NOTES_GUIDANCE, candidates=candidates,
+                guidance=guidance, candidates=candidates,
             )  # fmt: skip
             settings.append(setting)
             measured.append(measure(downmix(take.audio), rate)["tension"])
@@ -76,20 +78,21 @@ def measure_tension_sampling(
     prior.eval()
     try:
         found = {
-            way: _adherence(models, candidates, seconds, seeds) for way, candidates in WAYS.items()
+            way: _adherence(models, *sampling, seconds, seeds) for way, sampling in WAYS.items()
         }
     finally:
         prior.train(was_training)
     (one, one_cost), (steered, steered_cost) = found["one_take"], found["steered"]
     way = choose_way(one, steered)
     log.info(
-        "tension: one guided take (with feedback) follows it at rho %.2f (%.1fx real time), two steered "
-        "candidates at %.2f (%.1fx); `sda generate` will use %s", one, 1 / one_cost, steered,
-        1 / steered_cost, "one take" if way == "one_take" else "two steered candidates",
+        "tension: one guided take (with feedback) follows it at rho %.2f (%.1fx real time), %d "
+        "steered candidates at %.2f (%.1fx); `sda generate` will use %s", one, 1 / one_cost,
+        NOTES_CANDIDATES, steered, 1 / steered_cost,
+        "one take" if way == "one_take" else "the steered candidates",
     )  # fmt: skip
     return {
         "way": way, "one_take_rho": _figure(one), "steered_rho": _figure(steered),
-        "seconds": seconds, "seeds": seeds,
+        "steered_candidates": NOTES_CANDIDATES, "seconds": seconds, "seeds": seeds,
     }  # fmt: skip
 
 

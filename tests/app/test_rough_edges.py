@@ -347,8 +347,8 @@ def test_ticking_tension_picks_one_take_for_a_prior_that_measured_it_follows(ctx
     from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
 
     asked = {"tension": 0.5, "brightness": 0.5}
-    assert gen.sampling_for(ctx, "tiny-prior", asked) == (3.0, 2)
-    assert gen.sampling_for(ctx, "no-such-model", asked) == (3.0, 2)
+    assert gen.sampling_for(ctx, "tiny-prior", asked) == (1.0, 3)  # unguided, steered
+    assert gen.sampling_for(ctx, "no-such-model", asked) == (1.0, 3)
     assert gen.sampling_for(ctx, None, {"brightness": 0.5}) == (1.0, 1)
     bundle = ctx.models.get("tiny-prior")  # this context's own copy: the change stays here
     stats = dict(bundle.meta.get("descriptor_stats") or {})

@@ -25,12 +25,12 @@ def test_controls_are_shown_in_the_models_units(capsys, tiny_library_root, tmp_p
         (("--brightness", "0.8", "--loudness", "0.3"), "sampling: guidance 1, one take"),
         (
             ("--brightness", "0.8", "--tension", "0.7"),
-            "sampling: guidance 3, 2 candidates steered every second, tension fed back",
+            "sampling: guidance 1, 3 candidates steered every second, tension fed back",
         ),
         (("--density", "0.2", "--loudness", "0.3"), "sampling: guidance 1, one take"),
         (
-            ("--tension", "0.2", "--candidates", "3"),
-            "sampling: guidance 3, 3 candidates steered every second, tension fed back",
+            ("--tension", "0.2", "--candidates", "2"),
+            "sampling: guidance 1, 2 candidates steered every second, tension fed back",
         ),
         (("--roughness", "0.2", "--density", "0.6"), "sampling: guidance 1, one take"),
         (("--warmth", "0.4", "--guidance", "2"), "sampling: guidance 2, one take"),
@@ -40,7 +40,7 @@ def test_unset_sampling_follows_the_controls_asked(
     capsys, tiny_library_root, tmp_path, controls, said
 ):
     """Controls the render or the rests set need one plain take; the ones only the notes carry get
-    two guided candidates steered while drawn; what the user gives wins."""
+    three unguided candidates steered while drawn; what the user gives wins."""
     code, out, err = run_cli(
         capsys, "generate", "tiny-prior", "--library", tiny_library_root, "-o", tmp_path,
         "--seconds", "0.3", *controls,

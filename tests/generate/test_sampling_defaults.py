@@ -7,6 +7,7 @@ import pytest
 from sda.generate.sampling_defaults import (
     NOTES_CANDIDATES,
     NOTES_GUIDANCE,
+    STEERED_GUIDANCE,
     describe_tension_way,
     sampling_defaults,
     tension_way,
@@ -25,7 +26,7 @@ def test_controls_the_render_sets_take_one_plain_take_whatever_the_model():
 
 @pytest.mark.parametrize("stats", [None, {}, STEERED_PRIOR, {"tension_sampling": "junk"}])
 def test_tension_is_steered_unless_the_prior_measured_one_take_enough(stats):
-    expected = (NOTES_GUIDANCE, NOTES_CANDIDATES)
+    expected = (STEERED_GUIDANCE, NOTES_CANDIDATES)
     assert sampling_defaults({"tension": 0.8}, stats) == expected
     assert tension_way(stats) == "steered"
 
@@ -50,6 +51,9 @@ def test_one_take_is_chosen_only_where_it_follows_about_as_well_as_steering():
 
 def test_the_verdict_is_described_for_library_show():
     measured = {"tension_sampling": {"way": "one_take", "one_take_rho": 0.82, "steered_rho": 0.87}}
+    # a check from before 2026-12-07 compared 2 steered candidates, and did not say so
     assert describe_tension_way(measured) == ("one guided take (one take rho 0.82, 2 steered 0.87)")
-    assert describe_tension_way(STEERED_PRIOR) == "2 steered candidates"
+    measured["tension_sampling"]["steered_candidates"] = 3
+    assert describe_tension_way(measured) == ("one guided take (one take rho 0.82, 3 steered 0.87)")
+    assert describe_tension_way(STEERED_PRIOR) == "steered candidates"
     assert describe_tension_way({}) is None and describe_tension_way(None) is None
