@@ -118,8 +118,9 @@ GuidanceOption = Annotated[
     float | None,
     typer.Option(
         "--guidance",
-        help="How hard the controls pull: 0 ignores them. Unset: 3 when tension is set, else 1 "
-        "(brightness, warmth, roughness and loudness are set at render time, density by rests).",
+        help="How hard the controls pull: 0 ignores them. Unset: 1 (brightness, warmth, "
+        "roughness and loudness are set at render time, density by rests, tension by steering "
+        "candidates); 3 for tension when the model measured in training that one take follows it.",
     ),
 ]
 CandidatesOption = Annotated[
@@ -127,7 +128,7 @@ CandidatesOption = Annotated[
     typer.Option(
         "--candidates",
         help="With controls set: draw this many side by side; every second all continue from "
-        "the one measuring closest (1: off). Unset: 2 when tension is set, else 1; 1 when the "
+        "the one measuring closest (1: off). Unset: 3 when tension is set, else 1; 1 when the "
         "model measured in training that one take follows tension.",
     ),
 ]
