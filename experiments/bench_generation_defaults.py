@@ -85,16 +85,23 @@ def table(rows: dict[tuple[float, int], dict], names: tuple[str, ...]) -> str:
 
 def verdict(bundle) -> str:
     """What the prior measured of tension when its training ended (`tension_check`), if it did."""
-    from sda.generate.sampling_defaults import TENSION_SAMPLING_KEY
+    from sda.generate.sampling_defaults import (
+        LEGACY_STEERED_CANDIDATES,
+        NOTES_CANDIDATES,
+        STEERED_GUIDANCE,
+        TENSION_SAMPLING_KEY,
+    )
 
+    steered = f"{NOTES_CANDIDATES} steered candidates at guidance {STEERED_GUIDANCE:g}"
     record = (bundle.meta.get("descriptor_stats") or {}).get(TENSION_SAMPLING_KEY)
     if not isinstance(record, dict):
-        return "\n\nThe prior predates `tension_check`: tension gets 2 steered candidates."
+        return f"\n\nThe prior predates `tension_check`: tension gets {steered}."
+    compared = record.get("steered_candidates", LEGACY_STEERED_CANDIDATES)
     return (
         f"\n\nThe prior's own `tension_check` (5 settings x {record['seeds']} seeds of "
-        f"{record['seconds']:g} s, at the end of its training): one guided take rho {record['one_take_rho']:+.2f}, 2 steered "
-        f"{record['steered_rho']:+.2f}; `sda generate` uses "
-        f"{'one take' if record['way'] == 'one_take' else '2 steered candidates'} for tension."
+        f"{record['seconds']:g} s, at the end of its training): one guided take rho "
+        f"{record['one_take_rho']:+.2f}, {compared} steered {record['steered_rho']:+.2f}; "
+        f"`sda generate` uses {'one take' if record['way'] == 'one_take' else steered} for tension."
     )
 
 
