@@ -84,24 +84,20 @@ def table(rows: dict[tuple[float, int], dict], names: tuple[str, ...]) -> str:
 
 
 def verdict(bundle) -> str:
-    """What the prior measured of tension when its training ended (`tension_check`), if it did."""
+    """What the prior measured of tension when its training ended (`tension_check`), if it did,
+    and how `sda generate` draws tension from it (`sampling_defaults` itself, never restated)."""
     from sda.generate.sampling_defaults import (
-        LEGACY_STEERED_CANDIDATES,
-        NOTES_CANDIDATES,
-        STEERED_GUIDANCE,
-        TENSION_SAMPLING_KEY,
+        describe_sampling,
+        describe_tension_way,
+        sampling_defaults,
     )
 
-    steered = f"{NOTES_CANDIDATES} steered candidates at guidance {STEERED_GUIDANCE:g}"
-    record = (bundle.meta.get("descriptor_stats") or {}).get(TENSION_SAMPLING_KEY)
-    if not isinstance(record, dict):
-        return f"\n\nThe prior predates `tension_check`: tension gets {steered}."
-    compared = record.get("steered_candidates", LEGACY_STEERED_CANDIDATES)
+    stats = bundle.meta.get("descriptor_stats")
+    measured = describe_tension_way(stats) or "not measured (the prior predates `tension_check`)"
+    guidance, candidates = sampling_defaults({"tension": 0.5}, stats)
     return (
-        f"\n\nThe prior's own `tension_check` (5 settings x {record['seeds']} seeds of "
-        f"{record['seconds']:g} s, at the end of its training): one guided take rho "
-        f"{record['one_take_rho']:+.2f}, {compared} steered {record['steered_rho']:+.2f}; "
-        f"`sda generate` uses {'one take' if record['way'] == 'one_take' else steered} for tension."
+        f"\n\nTension, by the prior's own check at the end of its training: {measured}; "
+        f"`sda generate` draws it with {describe_sampling(guidance, candidates)}."
     )
 
 

@@ -92,9 +92,10 @@ class CodecTrainingConfig:
     # random encoder, whose latents drift fast early on and leave many codes stale
     codebook_refresh_step: int | None = 100
     # train the decoder alone; the encoder stays as it started and the codebooks as the k-means
-    # warm-up left them (each step costs ~20 % less). None: decided by the set's size when
-    # starting from the base codec (sda.training.train_codec resolves it)
-    freeze_encoder: bool | None = False
+    # warm-up left them (each step costs ~20 % less). None (the yaml's default too): decided by
+    # the set's size when starting from the base codec (sda.training.train_codec resolves it);
+    # unresolved, the module trains both, as with False
+    freeze_encoder: bool | None = None
     adversarial_start_step: int | None = None  # None: no adversarial phase
     discriminator_lr: float = 2e-4
     adversarial_weight: float = 1.0
