@@ -35,7 +35,6 @@ CODEC_FIELDS: dict[str, tuple[float, float]] = {
     "kmeans_iters": (0, 100_000),
     "head_upsample": (1, 4),
     "fine_time_bands": (0, 64),
-    "fine_gain": (0, 32),
 }
 PRIOR_FIELDS: dict[str, tuple[float, float]] = {
     "num_levels": (1, 64),
@@ -54,7 +53,6 @@ CODEC_DEFAULTS = {
     "codebook_size": 256, "encoder_dim": 256, "encoder_blocks": 3, "encoder_latent_blocks": 2,
     "decoder_dim": 256, "decoder_blocks": 4, "decoder_latent_blocks": 2, "mlp_ratio": 3.0,
     "kernel_size": 7, "head_upsample": 1, "fine_time_bands": 0,
-    "fine_gain": 0,
 }  # fmt: skip
 PRIOR_DEFAULTS = {
     "num_levels": 8, "codebook_size": 256, "dim": 256, "layers": 6, "context_frames": 256,
@@ -123,7 +121,6 @@ def codec_parameters(c: dict[str, Any]) -> int:
         + (down * dec * dec if down > 1 else 0)
         + (up * dec * dec if up > 1 else 0)
         + dec * (c["n_fft"] // max(up, 1) + 2)
-        + (dec + 1) * c["fine_gain"]
     )
     return int(encoder + codebooks + decoder)
 

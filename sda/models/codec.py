@@ -18,7 +18,6 @@ from torch import Tensor, nn
 from sda.errors import SdaError
 from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
-from sda.models.fine_gain import MAX_GAIN_STEPS
 from sda.models.fine_time import SUB_FRAMES, band_limit
 from sda.models.quantizer import Quantizer
 from sda.models.spectral import EDGE_PADDINGS
@@ -31,7 +30,6 @@ _LEGACY_DEFAULTS = {
     "edge_padding": "reflect",
     "head_upsample": 1,
     "fine_time_bands": 0,
-    "fine_gain": 0,
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
@@ -71,9 +69,6 @@ class CodecConfig:
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0
-    # the decoder lays a gain envelope over its output at this many points per synthesis hop
-    # (sda.models.fine_gain; 0: not)
-    fine_gain: int = 0
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
     # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
     channels: int = 1
@@ -86,7 +81,7 @@ class CodecConfig:
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
         for name in positive:
-            if name.endswith("_blocks") or name in ("side_levels", "fine_time_bands", "fine_gain"):
+            if name.endswith("_blocks") or name in ("side_levels", "fine_time_bands"):
                 if getattr(self, name) < 0:
                     raise CodecError(
                         f"codec setting {name} must be >= 0, got {getattr(self, name)}"
@@ -127,12 +122,6 @@ class CodecConfig:
             self.side_direction = False
 
     def _check_fine_time(self) -> None:
-        synthesis_hop = self.hop_length // self.head_upsample
-        if self.fine_gain and (self.fine_gain > MAX_GAIN_STEPS or synthesis_hop % self.fine_gain):
-            raise CodecError(
-                f"fine_gain must be 0 (off) or 1..{MAX_GAIN_STEPS} dividing the synthesis hop "
-                f"({synthesis_hop} samples: hop_length / head_upsample), got {self.fine_gain}"
-            )
         limit = band_limit(self.hop_length)
         if self.fine_time_bands and not 1 <= self.fine_time_bands <= limit:
             raise CodecError(
@@ -225,7 +214,6 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
-            fine_gain=config.fine_gain,
             **shared,
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
-from sda.models.fine_gain import FineGain
 from sda.models.spectral import ISTFTHead
 
 
@@ -29,7 +28,6 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
-        fine_gain: int = 0,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -63,12 +61,6 @@ class Decoder(nn.Module):
         self.head = ISTFTHead(
             dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
         )
-        # a gain envelope finer than the synthesis window, for hits (sda.models.fine_gain)
-        self.fine_gain = (
-            FineGain(dim=dim, hop_length=hop_length // head_upsample, steps=fine_gain)
-            if fine_gain
-            else None
-        )
 
     def forward(self, latents: Tensor) -> Tensor:
         x = self.embed(latents)  # (batch, dim, frames)
@@ -78,6 +70,4 @@ class Decoder(nn.Module):
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        normed = self.out_norm(stream)
-        audio = self.head(normed.transpose(1, 2), log_gain=gain)  # (batch, samples)
-        return audio if self.fine_gain is None else self.fine_gain(normed, audio)
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

@@ -15,7 +15,6 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sda.models.fine_gain import MAX_GAIN_STEPS
 from sda.models.fine_time import MAX_BANDS
 from sda.training.errors import TrainingError
 from sda.training.prior_variants import GAIN_RANGE_DB, SPEED_RANGE
@@ -157,7 +156,6 @@ CODEC: dict[str, Rule] = {
     "model.side_levels": Whole(0, 32, note="0: every level"),
     "model.side_direction": Choice((True, False)),
     "model.fine_time_bands": Whole(0, MAX_BANDS, note="0: none"),
-    "model.fine_gain": Whole(0, MAX_GAIN_STEPS, note="0: none"),
     "training.side_share": Number(0.0, 1.0, above=True),
     "training.weight_average_decay": Number(0.0, 0.99999),
     "quantizer.num_levels": Whole(1, 32),

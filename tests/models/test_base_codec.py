@@ -95,17 +95,6 @@ def test_a_base_without_fine_time_starts_a_codec_that_adds_them_unchanged():
         start_from_base(base, wider)
 
 
-def test_a_base_without_a_fine_gain_starts_a_codec_that_adds_it_unchanged():
-    base = tiny()
-    torch.manual_seed(1)
-    shaped = Codec(CodecConfig(**{**TINY_CODEC, "fine_gain": 4})).eval()
-    start_from_base(shaped, base)
-    latents = base.encode_latents(torch.randn(2, 8192) * 0.1)
-    assert torch.equal(shaped.decode_latents(latents), base.decode_latents(latents))
-    with pytest.raises(BaseCodecError, match="fine_gain: 4 vs 0"):
-        start_from_base(base, shaped)
-
-
 def test_the_shipped_base_loads_and_fits_the_laptop_recipe():
     from hydra.utils import instantiate
 
