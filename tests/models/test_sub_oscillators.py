@@ -23,9 +23,7 @@ def test_new_oscillators_add_nothing_and_each_plays_its_semitone() -> None:
     stream, audio = torch.randn(1, 200, 3), torch.zeros(1, 200 * 128)
     assert torch.equal(bank(stream, audio), audio)
     with torch.no_grad():
-        bank.level.bias[7] = (
-            0.5 / LEVEL_SCALE
-        )  # seven semitones above 24 Hz: 35.96 Hz, an 808 kick's body
+        bank.level.bias[7] = 0.5 / LEVEL_SCALE  # seven semitones above 24 Hz: 35.96 Hz, an 808 kick's body
     tone = bank(stream, audio)[0]
     assert abs(_loudest_hz(tone) - LOWEST_HZ * 2 ** (7 / 12)) < 1.0
     assert math.isclose(float(tone.abs().max()), 0.5, rel_tol=1e-3)
