@@ -30,7 +30,6 @@ _LEGACY_DEFAULTS = {
     "edge_padding": "reflect",
     "head_upsample": 1,
     "fine_time_bands": 0,
-    "sub_oscillators": 0,
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
@@ -70,9 +69,6 @@ class CodecConfig:
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0
-    # the decoder adds this many sines a semitone apart from 24 Hz, setting only their levels, for
-    # low tones the synthesis head cannot hold (sda.models.sub_oscillators; 0: none)
-    sub_oscillators: int = 0
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
     # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
     channels: int = 1
@@ -85,11 +81,7 @@ class CodecConfig:
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
         for name in positive:
-            if name.endswith("_blocks") or name in (
-                "side_levels",
-                "fine_time_bands",
-                "sub_oscillators",
-            ):
+            if name.endswith("_blocks") or name in ("side_levels", "fine_time_bands"):
                 if getattr(self, name) < 0:
                     raise CodecError(
                         f"codec setting {name} must be >= 0, got {getattr(self, name)}"
@@ -222,8 +214,6 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
-            sub_oscillators=config.sub_oscillators,
-            sample_rate=config.sample_rate,
             **shared,
         )
 

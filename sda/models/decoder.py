@@ -6,7 +6,6 @@ from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
 from sda.models.spectral import ISTFTHead
-from sda.models.sub_oscillators import SubOscillators
 
 
 class Decoder(nn.Module):
@@ -29,8 +28,6 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
-        sub_oscillators: int = 0,
-        sample_rate: int = 48000,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -64,17 +61,6 @@ class Decoder(nn.Module):
         self.head = ISTFTHead(
             dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
         )
-        # sines under the head's first bin, for kick bodies (sda.models.sub_oscillators)
-        self.sub_oscillators = (
-            SubOscillators(
-                dim=dim,
-                hop_length=hop_length // head_upsample,
-                sample_rate=sample_rate,
-                count=sub_oscillators,
-            )
-            if sub_oscillators
-            else None
-        )
 
     def forward(self, latents: Tensor) -> Tensor:
         x = self.embed(latents)  # (batch, dim, frames)
@@ -84,6 +70,4 @@ class Decoder(nn.Module):
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        normed = self.out_norm(stream)
-        audio = self.head(normed.transpose(1, 2), log_gain=gain)  # (batch, samples)
-        return audio if self.sub_oscillators is None else self.sub_oscillators(normed, audio)
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

@@ -95,17 +95,6 @@ def test_a_base_without_fine_time_starts_a_codec_that_adds_them_unchanged():
         start_from_base(base, wider)
 
 
-def test_a_base_without_sub_oscillators_starts_a_codec_that_adds_them_unchanged():
-    base = tiny()
-    torch.manual_seed(1)
-    deeper = Codec(CodecConfig(**{**TINY_CODEC, "sub_oscillators": 12})).eval()
-    start_from_base(deeper, base)
-    latents = base.encode_latents(torch.randn(2, 8192) * 0.1)
-    assert torch.equal(deeper.decode_latents(latents), base.decode_latents(latents))
-    with pytest.raises(BaseCodecError, match="sub_oscillators: 12 vs 0"):
-        start_from_base(base, deeper)
-
-
 def test_the_shipped_base_loads_and_fits_the_laptop_recipe():
     from hydra.utils import instantiate
 
