@@ -36,6 +36,7 @@ from results_file import RESULTS
 
 from sda.audio.attacks import compare_attacks
 from sda.audio.dsp import MEL_DISTANCE_WINDOWS, mel_distance
+from sda.audio.low_tones import compare_low_tones
 from sda.dataset.scan import load_usable_audio, scan_folder
 from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
@@ -79,7 +80,7 @@ def clip_quality(
     rate = codec.config.sample_rate
     levels = sorted({1, 2, 4, codec.config.num_levels} & set(range(1, codec.config.num_levels + 1)))
     mel = {k: [] for k in levels}
-    stft_values, unquantized, peak_errors, smears = [], [], [], []
+    stft_values, unquantized, peak_errors, smears, copies = [], [], [], [], []
     clips = [torch.nn.functional.pad(c, (0, max(0, MIN_CLIP_SAMPLES - c.shape[-1]))) for c in clips]
     for index, clip in enumerate(clips):
         # what the decoder makes of the encoder's latents before quantization: the quantizer's cost
@@ -92,6 +93,7 @@ def clip_quality(
             mel[k].append(mel_distance(clip, recon, rate))
             if k == codec.config.num_levels:
                 stft_values.append(float(spectral(recon[None], clip[None]).stft))
+                copies.append(recon.numpy())
                 quiet_before = True if from_start is None else from_start[index]
                 attacks = compare_attacks(
                     clip.numpy(), recon.numpy(), rate, quiet_before=quiet_before
@@ -111,6 +113,19 @@ def clip_quality(
         "attack_peak_error_db": float(np.mean(np.abs(peak_errors))) if peak_errors else None,
         "attack_peak_bias_db": float(np.mean(peak_errors)) if peak_errors else None,
         "attack_rise_smear_ms": float(np.mean(smears)) if smears else None,
+        **low_tone_scores(clips, copies, rate),
+    }
+
+
+def low_tone_scores(clips: list[torch.Tensor], copies: list[np.ndarray], rate: int) -> dict:
+    """On the clips whose opening is mostly bass: the copy's low pitch error (median |semitones|)
+    and low band level error (mean dB); a kick body played at the head's first bin shows here."""
+    low = compare_low_tones([c.numpy() for c in clips], copies, rate)
+    found = bool(low.pitch_error_semitones)
+    return {
+        "low_tones": len(low.pitch_error_semitones),
+        "low_pitch_error_semitones": low.median_abs_pitch_error if found else None,
+        "low_level_error_db": float(np.mean(low.level_error_db)) if found else None,
     }
 
 
@@ -248,10 +263,20 @@ def save_pictures(codec: Codec, datamodule, folder: Path, label: str, count: int
 
 def attack_note(quality: dict) -> str:
     if not quality["attacks"]:
-        return "no attacks found"
+        return "no attacks found" + low_tone_note(quality)
     return (
         f"{quality['attacks']} attacks: |peak error| {quality['attack_peak_error_db']:.1f} dB "
         f"(mean {quality['attack_peak_bias_db']:+.1f}), rise {quality['attack_rise_smear_ms']:+.1f} ms"
+        + low_tone_note(quality)
+    )
+
+
+def low_tone_note(quality: dict) -> str:
+    if not quality.get("low_tones"):
+        return ""
+    return (
+        f"; {quality['low_tones']} low tones: pitch {quality['low_pitch_error_semitones']:.1f} "
+        f"semitones off (median), level {quality['low_level_error_db']:+.1f} dB"
     )
 
 
