@@ -272,7 +272,7 @@ def attack_note(quality: dict) -> str:
 
 
 def low_tone_note(quality: dict) -> str:
-    if not quality.get("low_tones"):
+    if not quality["low_tones"]:
         return ""
     return (
         f"; {quality['low_tones']} low tones: pitch {quality['low_pitch_error_semitones']:.1f} "

@@ -37,12 +37,10 @@ from sda.library import open_model
 WAYS = ("loop", "take")
 
 
-def measured(bundle, audio: np.ndarray, name: str) -> float:
-    """The control's descriptor of written audio, on the material's 0..1 scale."""
-    rate = int(bundle.codec.config.sample_rate)
-    mono = downmix(audio) if audio.ndim == 2 else audio
-    raw = measure(mono, rate)
-    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
+def measured(audio: np.ndarray, rate: int, stats: DescriptorStats, name: str) -> float:
+    """The control's descriptor of written audio (a stereo take's mid), on the material's 0..1
+    scale. The full `measure`, as bench_prior's figures (steering measures tension strided)."""
+    raw = measure(downmix(audio), rate)
     scaled = stats.normalize(np.array([raw[n] for n in CONTROL_NAMES]))
     return float(scaled[CONTROL_NAMES.index(name)])
 
@@ -50,13 +48,15 @@ def measured(bundle, audio: np.ndarray, name: str) -> float:
 def follow(bundle, name: str, length, seeds: int) -> dict:
     """Per way: rho of setting vs measured and the mean measured per setting."""
     found = {way: [] for way in WAYS}
+    rate = int(bundle.codec.config.sample_rate)
+    stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     for value in SETTINGS:
         sampling = loop_sampling(bundle, {name: value})
         for seed in range(seeds):
             loop = generate_loop(bundle, length, seed=seed, **sampling)
             take = generate(bundle, seconds=length.seconds, seed=seed, **sampling)
-            found["loop"].append(measured(bundle, loop.audio, name))
-            found["take"].append(measured(bundle, take.audio, name))
+            found["loop"].append(measured(loop.audio, rate, stats, name))
+            found["take"].append(measured(take.audio, rate, stats, name))
     settings = np.repeat(SETTINGS, seeds)
     result = {}
     for way, values in found.items():

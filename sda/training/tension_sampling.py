@@ -5,11 +5,11 @@ take guided towards the setting (guidance 3) whose setting is corrected every se
 measured (feedback, `sda.generate.particles`), or three unguided candidates steered while drawn
 (and fed back), which costs more: three rows a column, each second of each measured. Which is
 enough depends on the prior: with feedback one take followed as well as steering on drums (8 s
-takes: rho 0.91 against 0.92), not on percussion (0.18 / 0.75) or textures (-0.27 / 0.71),
-whose conditioning barely moves tension or moves it the wrong way (experiments/RESULTS.md,
-"Prior"). So the end of training tries both ways on takes at five settings, same seeds, and
-keeps one take only where it follows about as well. `sda generate` and the app read the verdict
-(`sda.generate.sampling_defaults`).
+takes: rho 0.91 against 0.92 for the two guided candidates steered then), not on percussion
+(0.18 / 0.75) or textures (-0.27 / 0.71), whose conditioning barely moves tension or moves it the
+wrong way (experiments/RESULTS.md, "Prior"). So the end of training tries both ways on takes at
+five settings, same seeds, and keeps one take only where it follows about as well. `sda generate`
+and the app read the verdict (`sda.generate.sampling_defaults`).
 """
 
 from __future__ import annotations
