@@ -40,3 +40,9 @@ def test_a_copy_an_octave_and_more_high_and_quieter_is_named() -> None:
     assert compared.level_error_db[0] < -6.0  # 0.3 against 0.8, and the body spread thinner
     # the median of 16.6 and 0 semitones: half an octave-and-more, not either one
     assert compared.median_abs_pitch_error == pytest.approx(6 * np.log2(94 / 36), abs=0.2)
+
+
+def test_a_dc_offset_is_not_taken_for_a_tone() -> None:
+    offset = kick(55.0) + 0.2  # a recording that sits off zero: its DC leaks into the lowest bins
+    tone = low_tone(offset, RATE)
+    assert tone is not None and tone.hz == pytest.approx(55.0, abs=1.0)
