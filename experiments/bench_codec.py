@@ -37,6 +37,7 @@ from results_file import RESULTS
 from sda.audio.attacks import compare_attacks
 from sda.audio.dsp import MEL_DISTANCE_WINDOWS, mel_distance
 from sda.audio.low_tones import compare_low_tones
+from sda.audio.tone_fidelity import tones_kept
 from sda.dataset.scan import load_usable_audio, scan_folder
 from sda.models.codec import Codec, CodecConfig
 from sda.training.losses import SpectralLoss
@@ -114,7 +115,16 @@ def clip_quality(
         "attack_peak_bias_db": float(np.mean(peak_errors)) if peak_errors else None,
         "attack_rise_smear_ms": float(np.mean(smears)) if smears else None,
         **low_tone_scores(clips, copies, rate),
+        **tone_scores(clips, copies, rate),
     }
+
+
+def tone_scores(clips: list[torch.Tensor], copies: list[np.ndarray], rate: int) -> dict:
+    """On the clips with a held tone: the median share of the copy's energy at the original's
+    partials, against the original's (1: at their pitch; a decoder playing a comb of its frame
+    rate scores near 0)."""
+    kept = tones_kept([c.numpy() for c in clips], copies, rate)
+    return {"tones": len(kept), "tone_kept": float(np.median(kept)) if kept else None}
 
 
 def low_tone_scores(clips: list[torch.Tensor], copies: list[np.ndarray], rate: int) -> dict:
@@ -272,12 +282,17 @@ def attack_note(quality: dict) -> str:
 
 
 def low_tone_note(quality: dict) -> str:
-    if not quality["low_tones"]:
-        return ""
-    return (
-        f"; {quality['low_tones']} low tones: pitch {quality['low_pitch_error_semitones']:.1f} "
-        f"semitones off (median), level {quality['low_level_error_db']:+.1f} dB"
-    )
+    note = ""
+    if quality["low_tones"]:
+        note = (
+            f"; {quality['low_tones']} low tones: pitch {quality['low_pitch_error_semitones']:.1f} "
+            f"semitones off (median), level {quality['low_level_error_db']:+.1f} dB"
+        )
+    if quality.get("tones"):
+        note += (
+            f"; {quality['tones']} held tones: {quality['tone_kept']:.2f} kept at their partials"
+        )
+    return note
 
 
 def controls_kept(codec: Codec, folder: Path) -> dict[str, float]:
