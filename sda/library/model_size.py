@@ -52,7 +52,7 @@ CODEC_DEFAULTS = {
     "n_fft": 2048, "hop_length": 512, "downsample": 2, "latent_dim": 128, "num_levels": 8,
     "codebook_size": 256, "encoder_dim": 256, "encoder_blocks": 3, "encoder_latent_blocks": 2,
     "decoder_dim": 256, "decoder_blocks": 4, "decoder_latent_blocks": 2, "mlp_ratio": 3.0,
-    "kernel_size": 7, "head_upsample": 1, "fine_time_bands": 0, "low_oscillator": False,
+    "kernel_size": 7, "head_upsample": 1, "fine_time_bands": 0,
 }  # fmt: skip
 PRIOR_DEFAULTS = {
     "num_levels": 8, "codebook_size": 256, "dim": 256, "layers": 6, "context_frames": 256,
@@ -109,8 +109,7 @@ def codec_parameters(c: dict[str, Any]) -> int:
     enc, dec, lat = c["encoder_dim"], c["decoder_dim"], c["latent_dim"]
     ratio, kernel, down, up = c["mlp_ratio"], c["kernel_size"], c["downsample"], c["head_upsample"]
     encoder = (
-        # 8: fine_time.SUB_FRAMES; 3: low_tone_analysis.LOW_TONE_FEATURES
-        (c["n_fft"] // 2 + 1 + 8 * c["fine_time_bands"] + 3 * int(c["low_oscillator"])) * enc
+        (c["n_fft"] // 2 + 1 + 8 * c["fine_time_bands"]) * enc  # 8: fine_time.SUB_FRAMES
         + _convnext(enc, c["encoder_blocks"] + c["encoder_latent_blocks"], ratio, kernel)
         + (2 * down * enc * enc if down > 1 else 0)
         + enc * lat
@@ -122,7 +121,6 @@ def codec_parameters(c: dict[str, Any]) -> int:
         + (down * dec * dec if down > 1 else 0)
         + (up * dec * dec if up > 1 else 0)
         + dec * (c["n_fft"] // max(up, 1) + 2)
-        + (dec + 1) * 2 * int(c["low_oscillator"])
     )
     return int(encoder + codebooks + decoder)
 

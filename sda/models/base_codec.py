@@ -24,8 +24,6 @@ FORMAT = "sda-base-codec-1"
 # settings that belong to the codebooks: a fine-tune picks its own (k-means on the user's audio)
 QUANTIZER_SETTINGS = ("codebook_size", "ema_decay", "kmeans_iters", "rotation_trick")
 STEREO_SETTINGS = ("channels", "side_gain", "side_levels", "side_direction")
-# settings a codec may add to a base that has them off: their new weights start neutral
-ADDABLE_SETTINGS = ("fine_time_bands", "low_oscillator")
 
 
 class BaseCodecError(SdaError):
@@ -94,13 +92,12 @@ def save_base_codec(codec: Codec, path: str | Path, **metadata: str) -> Path:
 
 def check_fits(base: CodecConfig, wanted: CodecConfig) -> None:
     """Refuse to start `wanted` from `base` unless everything but the codebooks matches; a base
-    without fine-time envelopes or a low oscillator may start a codec that adds them
-    (`start_from_base` widens)."""
-    addable = {key for key in ADDABLE_SETTINGS if not getattr(base, key)}
+    without fine-time envelopes may start a codec that adds them (`start_from_base` widens)."""
+    adds_fine_time = base.fine_time_bands == 0
     different = sorted(
         key
         for key, value in asdict(replace(wanted, **_quantizer_of(base))).items()
-        if asdict(base)[key] != value and key not in addable
+        if asdict(base)[key] != value and not (key == "fine_time_bands" and adds_fine_time)
     )
     if different:
         raise BaseCodecError(
@@ -119,9 +116,8 @@ def _quantizer_of(config: CodecConfig) -> dict:
 def start_from_base(codec: Codec, base: Codec) -> None:
     """Copy the base's encoder and decoder into `codec`; its codebooks stay to be seeded.
 
-    When `codec` adds fine-time envelopes the base lacks, their input weights start at zero, and
-    a low oscillator starts silent: the codec starts out computing what the base does (to within
-    -78 dBFS) and learns to use them."""
+    When `codec` adds fine-time envelopes the base lacks, their input weights start at zero: the
+    codec starts out computing exactly what the base does and learns to use them."""
     check_fits(base.config, codec.config)
     encoder = dict(base.encoder.state_dict())
     wanted = codec.encoder.embed.weight
@@ -131,6 +127,4 @@ def start_from_base(codec: Codec, base: Codec) -> None:
         encoder["embed.weight"] = widened
     with torch.no_grad():
         codec.encoder.load_state_dict(encoder)
-        decoder = dict(codec.decoder.state_dict())  # a low oscillator the base lacks: as built
-        decoder.update(base.decoder.state_dict())
-        codec.decoder.load_state_dict(decoder)
+        codec.decoder.load_state_dict(base.decoder.state_dict())

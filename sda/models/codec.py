@@ -19,7 +19,6 @@ from sda.errors import SdaError
 from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
 from sda.models.fine_time import SUB_FRAMES, band_limit
-from sda.models.low_oscillator import LowTone
 from sda.models.quantizer import Quantizer
 from sda.models.spectral import EDGE_PADDINGS
 
@@ -31,7 +30,6 @@ _LEGACY_DEFAULTS = {
     "edge_padding": "reflect",
     "head_upsample": 1,
     "fine_time_bands": 0,
-    "low_oscillator": False,
     "channels": 1,
     "side_gain": 2.0,
     "side_levels": 0,
@@ -71,9 +69,6 @@ class CodecConfig:
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0
-    # the encoder also reads the low tone's pitch and level and the decoder plays it with a sine
-    # it keeps the phase of, for low tones its iSTFT head plays too high (sda.models.low_oscillator)
-    low_oscillator: bool = False
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
     # lifted by side_gain before coding and keeps side_levels levels (0: all of them)
     channels: int = 1
@@ -95,10 +90,6 @@ class CodecConfig:
                 raise CodecError(
                     f"codec setting {name} must be positive, got {getattr(self, name)}"
                 )
-        if not isinstance(self.low_oscillator, bool):
-            raise CodecError(
-                f"codec setting low_oscillator must be true or false, got {self.low_oscillator!r}"
-            )
         if self.n_fft < self.hop_length or (self.n_fft - self.hop_length) % 2:
             raise CodecError(
                 f"n_fft ({self.n_fft}) must be >= hop_length ({self.hop_length}) "
@@ -185,7 +176,6 @@ class CodecOutput:
     quantized: Tensor  # (batch, latent_dim, frames) what the decoder received
     commit_loss: Tensor  # scalar (zero outside training)
     levels: int  # how many levels were decoded (num_levels unless limited)
-    low_tone: LowTone | None = None  # what the low oscillator played (None without one)
 
 
 class Codec(nn.Module):
@@ -208,8 +198,6 @@ class Codec(nn.Module):
             latent_blocks=config.encoder_latent_blocks,
             edge_padding=config.edge_padding,
             fine_time_bands=config.fine_time_bands,
-            low_tone=config.low_oscillator,
-            sample_rate=config.sample_rate,
             **shared,
         )
         self.quantizer = Quantizer(
@@ -226,8 +214,6 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
-            low_oscillator=config.low_oscillator,
-            sample_rate=config.sample_rate,
             **shared,
         )
 
@@ -269,17 +255,6 @@ class Codec(nn.Module):
         levels = self._check_levels(levels, codes.shape[1])
         return self.decode_latents(self.codes_to_latents(codes, levels))
 
-    def decode_parts(
-        self, codes: Tensor, levels: int | None = None
-    ) -> tuple[Tensor, LowTone | None]:
-        """`decode`'s audio before the low oscillator is added, and the oscillator's track (None
-        without one): `sda.dna.decode` joins windows' tracks and renders it once."""
-        levels = self._check_levels(levels, codes.shape[1])
-        latents = self.codes_to_latents(codes, levels)
-        if latents.shape[-1] == 0:
-            return latents.new_zeros(latents.shape[0], 0), None
-        return self.decoder.forward_parts(latents)
-
     def codes_to_latents(self, codes: Tensor, levels: int | None = None) -> Tensor:
         """(batch, L, frames) -> (batch, latent_dim, frames): the sum of the chosen code vectors."""
         if codes.dim() != 3 or codes.shape[1] > self.config.num_levels:
@@ -319,18 +294,13 @@ class Codec(nn.Module):
             kept = self._check_levels(levels, self.config.num_levels)
             quantized = self.quantizer.codes_to_latents(codes, kept)
             commit = latents.new_zeros(())
-        if quantized.shape[-1]:
-            audio, low_tone = self.decoder.forward_with_low_tone(quantized)
-        else:
-            audio, low_tone = quantized.new_zeros(quantized.shape[0], 0), None
         return CodecOutput(
-            audio=audio,
+            audio=self.decode_latents(quantized),
             codes=codes,
             latents=latents,
             quantized=quantized,
             commit_loss=commit,
             levels=kept,
-            low_tone=low_tone,
         )
 
     # --- identity ------------------------------------------------------------------------------

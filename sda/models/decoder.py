@@ -5,7 +5,6 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
-from sda.models.low_oscillator import LowOscillator, LowTone
 from sda.models.spectral import ISTFTHead
 
 
@@ -29,8 +28,6 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
-        low_oscillator: bool = False,
-        sample_rate: int = 48000,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -64,27 +61,8 @@ class Decoder(nn.Module):
         self.head = ISTFTHead(
             dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
         )
-        # low tones the head cannot hold (sda.models.low_oscillator)
-        self.low_oscillator = (
-            LowOscillator(dim=dim, hop_length=hop_length // head_upsample, sample_rate=sample_rate)
-            if low_oscillator
-            else None
-        )
 
     def forward(self, latents: Tensor) -> Tensor:
-        return self.forward_with_low_tone(latents)[0]
-
-    def forward_with_low_tone(self, latents: Tensor) -> tuple[Tensor, LowTone | None]:
-        """The audio, and what the low oscillator played (None without one)."""
-        audio, tone = self.forward_parts(latents)
-        if tone is None:
-            return audio, None
-        return audio + self.low_oscillator.render(tone), tone
-
-    def forward_parts(self, latents: Tensor) -> tuple[Tensor, LowTone | None]:
-        """The iSTFT head's audio and the low oscillator's track, not yet rendered: a long
-        decode in windows joins the tracks and renders the oscillator once, so its phase runs on
-        across the joins."""
         x = self.embed(latents)  # (batch, dim, frames)
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
@@ -92,10 +70,4 @@ class Decoder(nn.Module):
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        normed = self.out_norm(stream)
-        if self.low_oscillator is None:
-            return self.head(normed.transpose(1, 2), log_gain=gain), None  # (batch, samples)
-        tone = self.low_oscillator.track(normed)
-        bin_hz = self.low_oscillator.sample_rate / self.head.n_fft
-        duck = self.low_oscillator.head_duck(tone, bin_hz)
-        return self.head(normed.transpose(1, 2), log_gain=gain, low_gain=duck), tone
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

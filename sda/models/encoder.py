@@ -7,7 +7,6 @@ from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
 from sda.models.fine_time import SUB_FRAMES, FineTimeEnvelopes
-from sda.models.low_tone_analysis import LOW_TONE_FEATURES, low_tone_features
 from sda.models.spectral import LogMagnitudeSTFT
 
 
@@ -31,8 +30,6 @@ class Encoder(nn.Module):
         kernel_size: int,
         edge_padding: str = "zeros",
         fine_time_bands: int = 0,
-        low_tone: bool = False,
-        sample_rate: int = 48000,
     ) -> None:
         super().__init__()
         self.stft = LogMagnitudeSTFT(n_fft=n_fft, hop_length=hop_length, edge_padding=edge_padding)
@@ -50,12 +47,7 @@ class Encoder(nn.Module):
             if fine_time_bands
             else None
         )
-        # and, for a codec with a low oscillator, the low tone's pitch and level
-        # (sda.models.low_tone_analysis), which the decoder's oscillator plays back
-        self.low_tone = low_tone
-        self.sample_rate = sample_rate
-        self.hop_length = hop_length
-        features = n_fft // 2 + 1 + SUB_FRAMES * fine_time_bands + LOW_TONE_FEATURES * low_tone
+        features = n_fft // 2 + 1 + SUB_FRAMES * fine_time_bands
         self.embed = nn.Conv1d(features, dim, kernel_size=1)
         self.blocks = ConvNeXtStack(
             dim=dim, blocks=blocks, mlp_ratio=mlp_ratio, kernel_size=kernel_size
@@ -78,8 +70,6 @@ class Encoder(nn.Module):
         x = self.stft(audio)  # (batch, bins, stft_frames)
         if self.fine_time is not None:
             x = torch.cat([x, self.fine_time(audio)], dim=1)
-        if self.low_tone:
-            x = torch.cat([x, low_tone_features(audio, self.sample_rate, self.hop_length)], dim=1)
         x = self.embed(x)
         x = self.blocks(x)
         x = self.downsample(x)[..., : x.shape[-1] // self.frames_per_latent]

@@ -125,18 +125,12 @@ class ISTFTHead(nn.Module):
         self.max_log_magnitude = math.log(n_fft)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
-    def forward(
-        self, x: Tensor, *, log_gain: Tensor | None = None, low_gain: Tensor | None = None
-    ) -> Tensor:
-        """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin,
-        `low_gain` (batch, k, frames) to the lowest k."""
+    def forward(self, x: Tensor, *, log_gain: Tensor | None = None) -> Tensor:
+        """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin."""
         h = self.proj(x.transpose(1, 2)).transpose(1, 2)  # (batch, 2 * bins, frames)
         log_mag, phase = h.split(self.bins, dim=1)
         if log_gain is not None:
             log_mag = log_mag + log_gain
-        if low_gain is not None:
-            lowest = low_gain.shape[1]
-            log_mag = torch.cat([log_mag[:, :lowest] + low_gain, log_mag[:, lowest:]], dim=1)
         mag = torch.exp(log_mag.clamp(max=self.max_log_magnitude))
         return istft_same(
             mag * torch.cos(phase),

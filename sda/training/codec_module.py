@@ -30,11 +30,9 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from sda.models.codec import Codec, CodecConfig
-from sda.models.low_oscillator import LowTone
 from sda.models.stereo_codec import (
     decoded_left_right,
     direction_row,
@@ -51,7 +49,6 @@ from sda.training.discriminators import (
     generator_loss,
 )
 from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
-from sda.training.low_tone_loss import LowToneLoss
 from sda.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -76,9 +73,6 @@ class CodecTrainingConfig:
     mel_weight: float = 15.0
     stft_weight: float = 2.0
     envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
-    # codecs with a low oscillator: how much teaching it the original's low tone counts
-    # (sda.training.low_tone_loss)
-    low_tone_weight: float = 2.0
     # the spectral loss reads every n-th of its frames per step, from a random first one: an
     # unbiased estimate of the full loss at 1/n of its cost (validation reads them all)
     spectral_frame_stride: int = 1
@@ -139,7 +133,6 @@ class CodecModule(L.LightningModule):
             frame_stride=self.settings.spectral_frame_stride,
         )
         self.envelope_loss = EnvelopeLoss()
-        self.low_tone_loss = LowToneLoss(sample_rate=codec_config.sample_rate)
         self.stereo = codec_config.channels == 2
         # stereo models only (a mono run builds nothing more than it did)
         self.image_loss = (
@@ -300,8 +293,8 @@ class CodecModule(L.LightningModule):
         frozen = adversarial or s.freeze_encoder
         if adversarial and self.weight_average is not None:  # the encoder freezes as averaged
             self.weight_average.hold(self.codec.encoder)
-        recon, commit, levels_used, low_tone = self._reconstruct(audio, frozen, dropout, rng)
-        loss, logs = self._reconstruction_loss(recon, audio, commit, low_tone)
+        recon, commit, levels_used = self._reconstruct(audio, frozen, dropout, rng)
+        loss, logs = self._reconstruction_loss(recon, audio, commit)
         if stereo is not None:
             image_loss, image_logs = self._stereo_loss(recon, stereo)
             loss = loss + image_loss
@@ -336,33 +329,25 @@ class CodecModule(L.LightningModule):
 
     def _reconstruct(
         self, audio: Tensor, adversarial: bool, dropout: bool, rng: random.Random
-    ) -> tuple[Tensor, Tensor, int, LowTone | None]:
-        """(reconstruction (batch, samples), commitment loss, levels used, what the low
-        oscillator played). In the adversarial phase the encoder and quantizer are frozen, so the
-        codes keep their meaning."""
+    ) -> tuple[Tensor, Tensor, int]:
+        """(reconstruction (batch, samples), commitment loss, levels used). In the adversarial
+        phase the encoder and quantizer are frozen, so the codes keep their meaning."""
         length = audio.shape[-1]
         if not adversarial:
             out = self.codec(audio, quantizer_dropout=dropout)
-            return out.audio[:, :length], out.commit_loss, out.levels, out.low_tone
+            return out.audio[:, :length], out.commit_loss, out.levels
         self.codec.encoder.requires_grad_(False)
         self.codec.quantizer.eval()
         levels = rng.randint(1, self.codec.config.num_levels) if dropout else None
         with torch.no_grad():
             codes = self.codec.encode(audio)
-        latents = self.codec.codes_to_latents(codes, levels)
-        recon, low_tone = self.codec.decoder.forward_with_low_tone(latents)
-        return (
-            recon[:, :length],
-            audio.new_zeros(()),
-            levels or self.codec.config.num_levels,
-            low_tone,
-        )
+        recon = self.codec.decode(codes, levels=levels)[:, :length]
+        return recon, audio.new_zeros(()), levels or self.codec.config.num_levels
 
     def _reconstruction_loss(
-        self, recon: Tensor, audio: Tensor, commit: Tensor, low_tone: LowTone | None = None
+        self, recon: Tensor, audio: Tensor, commit: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Weighted spectral (+ envelope, + low tone) and commitment losses, and what to log of
-        them."""
+        """Weighted spectral (+ envelope) and commitment losses, and what to log of them."""
         s = self.settings
         spectral = self.spectral_loss(recon, audio)
         mel, stft = spectral.mel, spectral.stft
@@ -372,12 +357,6 @@ class CodecModule(L.LightningModule):
             envelope = self.envelope_loss(recon, audio)
             loss = loss + s.envelope_weight * envelope
             logs["train/envelope"] = envelope
-        if low_tone is not None and s.low_tone_weight:
-            c = self.codec.config
-            decoded = low_tone.level.shape[-1] * (c.hop_length // c.head_upsample)
-            taught = self.low_tone_loss(low_tone, F.pad(audio, (0, decoded - audio.shape[-1])))
-            loss = loss + s.low_tone_weight * taught
-            logs["train/low_tone"] = taught
         return loss, logs
 
     def _rebuilt(self, recon: Tensor, stereo: Tensor) -> Tensor:
