@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sda.audio.tone_fidelity import power_spectrum
+
 BELOW_HZ = 150.0  # a kick's body, a bass line's fundamental
 ABOVE_HZ = 20.0  # below this, a recording's DC offset and rumble, not a tone
 OPENING_SECONDS = 0.5  # a one-shot's body; any excerpt of a longer clip
 LOW_SHARE = 0.25  # a clip counts when this share of its opening's energy lies below BELOW_HZ
-_RESOLUTION_HZ = 0.5  # the spectrum is zero-padded to at least this fine a grid
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,7 @@ def low_tone(audio: np.ndarray, rate: int, *, any_share: bool = False) -> LowTon
     opening = np.asarray(audio, dtype=np.float64).reshape(-1)[: int(OPENING_SECONDS * rate)]
     if opening.size < 2:
         return None
-    opening = opening - opening.mean()
-    size = max(opening.size, int(np.ceil(rate / _RESOLUTION_HZ)))
-    power = np.abs(np.fft.rfft(opening * np.hanning(opening.size), n=size)) ** 2
-    freqs = np.fft.rfftfreq(size, 1 / rate)
+    power, freqs = power_spectrum(opening, rate)
     low = (freqs >= ABOVE_HZ) & (freqs < BELOW_HZ)
     band = float(power[low].sum())
     if not any_share and (band <= 0 or band < LOW_SHARE * float(power.sum())):

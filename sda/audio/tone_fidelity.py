@@ -17,7 +17,7 @@ BAND_HZ = (40.0, 5000.0)  # where a tone's fundamental and first partials live
 SKIP_SECONDS = 0.25  # past the attack, into the held part
 SECONDS = 1.0
 TONAL_SHARE = 0.3  # a clip counts when this share of its band's energy sits at its partials
-_RESOLUTION_HZ = 0.5
+_RESOLUTION_HZ = 0.5  # the spectrum is zero-padded to at least this fine a grid
 
 
 def power_spectrum(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
