@@ -101,6 +101,7 @@ def clip_quality(
                 )
                 peak_errors += attacks.peak_error_db
                 smears += list(np.subtract(attacks.rise_ms_copy, attacks.rise_ms_original))
+    originals = [c.numpy() for c in clips]
     return {
         "held_out_clips": len(clips),
         "held_out_seconds": round(sum(len(c) for c in clips) / rate, 1),
@@ -114,23 +115,23 @@ def clip_quality(
         "attack_peak_error_db": float(np.mean(np.abs(peak_errors))) if peak_errors else None,
         "attack_peak_bias_db": float(np.mean(peak_errors)) if peak_errors else None,
         "attack_rise_smear_ms": float(np.mean(smears)) if smears else None,
-        **low_tone_scores(clips, copies, rate),
-        **tone_scores(clips, copies, rate),
+        **low_tone_scores(originals, copies, rate),
+        **tone_scores(originals, copies, rate),
     }
 
 
-def tone_scores(clips: list[torch.Tensor], copies: list[np.ndarray], rate: int) -> dict:
+def tone_scores(originals: list[np.ndarray], copies: list[np.ndarray], rate: int) -> dict:
     """On the clips with a held tone: the median share of the copy's energy at the original's
     partials, against the original's (1: at their pitch; a decoder playing a comb of its frame
     rate scores near 0)."""
-    kept = tones_kept([c.numpy() for c in clips], copies, rate)
+    kept = tones_kept(originals, copies, rate)
     return {"tones": len(kept), "tone_kept": float(np.median(kept)) if kept else None}
 
 
-def low_tone_scores(clips: list[torch.Tensor], copies: list[np.ndarray], rate: int) -> dict:
+def low_tone_scores(originals: list[np.ndarray], copies: list[np.ndarray], rate: int) -> dict:
     """On the clips whose opening is mostly bass: the copy's low pitch error (median |semitones|)
     and low band level error (mean dB); a kick body played at the head's first bin shows here."""
-    low = compare_low_tones([c.numpy() for c in clips], copies, rate)
+    low = compare_low_tones(originals, copies, rate)
     found = bool(low.pitch_error_semitones)
     return {
         "low_tones": len(low.pitch_error_semitones),
@@ -273,15 +274,16 @@ def save_pictures(codec: Codec, datamodule, folder: Path, label: str, count: int
 
 def attack_note(quality: dict) -> str:
     if not quality["attacks"]:
-        return "no attacks found" + low_tone_note(quality)
+        return "no attacks found" + tone_notes(quality)
     return (
         f"{quality['attacks']} attacks: |peak error| {quality['attack_peak_error_db']:.1f} dB "
         f"(mean {quality['attack_peak_bias_db']:+.1f}), rise {quality['attack_rise_smear_ms']:+.1f} ms"
-        + low_tone_note(quality)
+        + tone_notes(quality)
     )
 
 
-def low_tone_note(quality: dict) -> str:
+def tone_notes(quality: dict) -> str:
+    """The low-tone and held-tone figures, as a results row's notes say them."""
     note = ""
     if quality["low_tones"]:
         note = (
