@@ -127,6 +127,7 @@ def fine_tune(file: Path, data: Path, label: str, steps: int, seed: int, work: P
         "mel": quality["mel_by_levels"][max(quality["mel_by_levels"])],
         "unquantized": quality["mel_unquantized"],
         "attack": quality["attack_peak_error_db"],
+        "tone_kept": quality["tone_kept"],  # held tones at their pitch (None: no held tones)
     }
 
 
@@ -167,10 +168,11 @@ def winner(results: dict[str, dict]) -> str | None:
 def table(rows: list[dict], results: dict[str, dict]) -> str:
     sets = sorted({r["set"] for r in rows})
     mel, attack = seed_means(rows, "mel"), seed_means(rows, "attack")
+    tone = seed_means([{"tone_kept": None, **r} for r in rows], "tone_kept")
     best = {(r["candidate"], r["set"]): r["best_step"] for r in rows}
     lines = [
         "| candidate | "
-        + " | ".join(f"{s}: mel / attack dB (best step)" for s in sets)
+        + " | ".join(f"{s}: mel / attack dB [/ tone kept] (best step)" for s in sets)
         + " | mean mel | worst set vs shipped | passes |",
         "| --- | " + " | ".join("---" for _ in sets) + " | ---: | ---: | --- |",
     ]
@@ -179,7 +181,8 @@ def table(rows: list[dict], results: dict[str, dict]) -> str:
         for s in sets:
             key = (candidate, s)
             dbs = "-" if attack.get(key) is None else f"{attack[key]:.1f}"
-            cells.append("-" if key not in mel else f"{mel[key]:.3f} / {dbs} ({best[key]})")
+            held = "" if tone.get(key) is None else f" / {tone[key]:.2f}"  # rows from before: none
+            cells.append("-" if key not in mel else f"{mel[key]:.3f} / {dbs}{held} ({best[key]})")
         lines.append(
             f"| {candidate} | " + " | ".join(cells) + f" | {result['mean']:.3f} "
             f"| {result['worst_vs_shipped']:+.3f} | {'yes' if result['passes'] else 'no'} |"

@@ -1,9 +1,10 @@
 """Whether a codec plays held tones at their pitch: steady sines, and the tone measure on sets.
 
-    python experiments/bench_tones.py [--run RUN_DIR] [--sets tonal textures unseen]
+    python experiments/bench_tones.py [--run RUN_DIR | --base FILE] [--sets tonal textures unseen]
 
-Without --run: the shipped base codec, its encoder's unquantized latents decoded (it has no
-codebooks); with one: that run's best checkpoint, encoded and decoded. For each steady sine, the
+Without --run: the shipped base codec (or the base codec file --base), its encoder's
+unquantized latents decoded (a base has no codebooks); with --run: that run's best checkpoint,
+encoded and decoded. For each steady sine, the
 copy's three loudest lines (1 s from 0.5 s in); for each dev set, `sda.audio.tone_fidelity` on
 the files' first 4 s (median over the clips with a held tone). Prints only: the numbers of
 2026-12-07 are in RESULTS.md (Codec, "comb").
@@ -43,10 +44,11 @@ def loudest_lines(audio: np.ndarray, rate: int, count: int = 3) -> list[float]:
     return lines
 
 
-def copier(run: Path | None):
-    """(function clip -> copy, sample rate) for the run's best codec or the shipped base."""
+def copier(run: Path | None, base: Path | None = None):
+    """(function clip -> copy, sample rate) for the run's best codec, else the base codec in
+    `base`, else the shipped base."""
     if run is None:
-        codec = load_base_codec(base_codec_path())[0].eval()
+        codec = load_base_codec(base or base_codec_path())[0].eval()
 
         def copy(clip: torch.Tensor) -> np.ndarray:
             return codec.decode_latents(codec.encode_latents(clip[None]))[0, : clip.numel()]
@@ -64,10 +66,11 @@ def copier(run: Path | None):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, default=None, help="a codec run dir (default: base)")
+    parser.add_argument("--base", type=Path, default=None, help="a base codec .safetensors")
     parser.add_argument("--sets", nargs="*", default=["tonal", "textures", "unseen"])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    copy, rate = copier(args.run)
+    copy, rate = copier(args.run, args.base)
     time = torch.arange(2 * rate) / rate
     for hz in SINES_HZ:
         decoded = copy(0.3 * torch.sin(2 * math.pi * hz * time))

@@ -96,3 +96,13 @@ def test_a_checkpoint_is_written_out_as_the_base_file_shipping_would_write(gate,
     written, metadata = load_base_codec(files["base-continued-step0004000"])
     assert metadata["steps"] == "9069" and metadata["checkpoint"] == "step0004000.ckpt"
     assert written.fingerprint() == base.fingerprint()  # fp16 in, fp16 out: the same weights
+
+
+def test_the_table_says_how_much_of_held_tones_is_kept_where_a_set_has_them(gate):
+    scored = rows(
+        {"shipped": {"tonal": 1.40, "drums": 1.34}, "phase": {"tonal": 1.38, "drums": 1.33}}
+    )
+    for row in scored:
+        row["tone_kept"] = {"tonal": 0.31, "drums": None}[row["set"]]
+    text = gate.table(scored, gate.verdict(scored, tolerance=0.03))
+    assert "| phase | 1.330 / 2.0 (1000) | 1.380 / 2.0 / 0.31 (1000) |" in text
