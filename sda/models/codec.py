@@ -34,7 +34,6 @@ _LEGACY_DEFAULTS = {
     "side_gain": 2.0,
     "side_levels": 0,
     "side_direction": False,
-    "phase_steps": False,
 }
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
@@ -78,9 +77,6 @@ class CodecConfig:
     # a stereo model's side grid ends with a direction row (sda.models.stereo_direction): where
     # the side sits; False on mono models and on stereo models from before it
     side_direction: bool = False
-    # the synthesis head's phase also turns by predicted steps summed over frames, so held
-    # tones keep their pitch (sda.models.phase_steps); False on codecs from before it
-    phase_steps: bool = False
 
     def __post_init__(self) -> None:
         positive = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -218,7 +214,6 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
-            phase_steps=config.phase_steps,
             **shared,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from sda.models.convnext import ConvNeXtStack
-from sda.models.spectral import HeadFrames, ISTFTHead
+from sda.models.spectral import ISTFTHead
 
 
 class Decoder(nn.Module):
@@ -28,7 +28,6 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
-        phase_steps: bool = False,
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -60,24 +59,10 @@ class Decoder(nn.Module):
         nn.init.zeros_(self.log_gain.weight)
         nn.init.zeros_(self.log_gain.bias)
         self.head = ISTFTHead(
-            dim=dim,
-            n_fft=n_fft // head_upsample,
-            hop_length=hop_length // head_upsample,
-            phase_steps=phase_steps,
+            dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
         )
 
     def forward(self, latents: Tensor) -> Tensor:
-        features, gain = self._head_input(latents)
-        return self.head(features, log_gain=gain)  # (batch, samples)
-
-    def head_frames(self, latents: Tensor) -> HeadFrames:
-        """The head's prediction per bin and frame for `latents`, before any phase steps are
-        summed (a long decode sums them across its windows: sda.dna.decode)."""
-        features, gain = self._head_input(latents)
-        return self.head.frames(features, log_gain=gain)
-
-    def _head_input(self, latents: Tensor) -> tuple[Tensor, Tensor]:
-        """(features (batch, dim, head frames), overall log-gain (batch, 1, head frames))."""
         x = self.embed(latents)  # (batch, dim, frames)
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
@@ -85,4 +70,4 @@ class Decoder(nn.Module):
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        return self.out_norm(stream).transpose(1, 2), gain
+        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)

@@ -12,13 +12,10 @@ codec is real-valued and stays on the accelerator.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from sda.models.phase_steps import PhaseSteps, turned_phase
 
 EDGE_PADDINGS = ("zeros", "reflect")  # what the analysis sees before time 0 and after the end
 
@@ -110,19 +107,11 @@ class ISTFTHead(nn.Module):
 
     (batch, dim, frames) -> (batch, frames * hop_length). As in Vocos, the phase is predicted as
     an unconstrained angle; the magnitude is `exp` of the prediction, capped so early training
-    cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4). With
-    `phase_steps`, each bin's phase also turns from frame to frame (sda.models.phase_steps); in
-    training mode the steps of the last forward are kept in `taught_steps` for their loss.
+    cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4).
     """
 
     def __init__(
-        self,
-        *,
-        dim: int,
-        n_fft: int,
-        hop_length: int,
-        initial_log_magnitude: float = -4.0,
-        phase_steps: bool = False,
+        self, *, dim: int, n_fft: int, hop_length: int, initial_log_magnitude: float = -4.0
     ) -> None:
         super().__init__()
         self.n_fft = n_fft
@@ -135,33 +124,14 @@ class ISTFTHead(nn.Module):
             self.proj.bias[: self.bins].fill_(initial_log_magnitude)
         self.max_log_magnitude = math.log(n_fft)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
-        self.phase_steps = PhaseSteps(dim=dim, bins=self.bins) if phase_steps else None
-        self.taught_steps: Tensor | None = None
 
     def forward(self, x: Tensor, *, log_gain: Tensor | None = None) -> Tensor:
         """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin."""
-        frames = self.frames(x, log_gain=log_gain)
-        self.taught_steps = frames.steps if self.training else None
-        phase = None
-        if frames.steps is not None:
-            phase = turned_phase(
-                frames.phase, frames.steps, frames.log_magnitude, hop_length=self.hop_length
-            )
-        return self.render(frames, phase)
-
-    def frames(self, x: Tensor, *, log_gain: Tensor | None = None) -> HeadFrames:
-        """What the head predicts for each frame, before its phase steps are summed."""
         h = self.proj(x.transpose(1, 2)).transpose(1, 2)  # (batch, 2 * bins, frames)
         log_mag, phase = h.split(self.bins, dim=1)
         if log_gain is not None:
             log_mag = log_mag + log_gain
-        steps = self.phase_steps(x) if self.phase_steps is not None else None
-        return HeadFrames(log_magnitude=log_mag, phase=phase, steps=steps)
-
-    def render(self, frames: HeadFrames, phase: Tensor | None = None) -> Tensor:
-        """(batch, frames * hop_length) audio of `frames`, with `phase` in place of theirs."""
-        phase = frames.phase if phase is None else phase
-        mag = torch.exp(frames.log_magnitude.clamp(max=self.max_log_magnitude))
+        mag = torch.exp(log_mag.clamp(max=self.max_log_magnitude))
         return istft_same(
             mag * torch.cos(phase),
             mag * torch.sin(phase),
@@ -169,12 +139,3 @@ class ISTFTHead(nn.Module):
             hop_length=self.hop_length,
             window=self.window,
         )
-
-
-@dataclass
-class HeadFrames:
-    """A synthesis head's prediction per bin and frame, each (batch, bins, frames)."""
-
-    log_magnitude: Tensor  # the overall log-gain included
-    phase: Tensor  # with phase steps: used at each bin's onsets, turned on from there
-    steps: Tensor | None  # phase steps, on heads that have them (sda.models.phase_steps)

@@ -49,7 +49,6 @@ from sda.training.discriminators import (
     generator_loss,
 )
 from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
-from sda.training.phase_step_loss import phase_step_loss
 from sda.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,6 @@ class CodecTrainingConfig:
     mel_weight: float = 15.0
     stft_weight: float = 2.0
     envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
-    # codecs with phase steps (model.phase_steps): the weight of their loss (phase_step_loss)
-    phase_step_weight: float = 5.0
     # the spectral loss reads every n-th of its frames per step, from a random first one: an
     # unbiased estimate of the full loss at 1/n of its cost (validation reads them all)
     spectral_frame_stride: int = 1
@@ -360,14 +357,6 @@ class CodecModule(L.LightningModule):
             envelope = self.envelope_loss(recon, audio)
             loss = loss + s.envelope_weight * envelope
             logs["train/envelope"] = envelope
-        head = self.codec.decoder.head
-        if head.taught_steps is not None:  # set by the decode just made (model.phase_steps)
-            taught = phase_step_loss(
-                head.taught_steps, audio, n_fft=head.n_fft, hop_length=head.hop_length
-            )
-            head.taught_steps = None
-            loss = loss + s.phase_step_weight * taught
-            logs["train/phase_step"] = taught
         return loss, logs
 
     def _rebuilt(self, recon: Tensor, stereo: Tensor) -> Tensor:
