@@ -4,10 +4,10 @@
 
 Without --run: the shipped base codec (or the base codec file --base), its encoder's
 unquantized latents decoded (a base has no codebooks); with --run: that run's best checkpoint,
-encoded and decoded. For each steady sine, the
-copy's three loudest lines (1 s from 0.5 s in); for each dev set, `sda.audio.tone_fidelity` on
-the files' first 4 s (median over the clips with a held tone). Prints only: the numbers of
-2026-12-07 are in RESULTS.md (Codec, "comb").
+encoded and decoded. For each steady sine, the copy's three loudest lines (1 s from 0.5 s in);
+for each dev set, `sda.audio.tone_fidelity` on the files' first 4 s (median over the clips with
+a held tone). Prints only: the numbers of 2026-12-07 are in RESULTS.md (Codec, "comb" and the
+two "phase steps" entries after it).
 """
 
 from __future__ import annotations
