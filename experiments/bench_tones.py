@@ -6,8 +6,10 @@ Without --run: the shipped base codec (or the base codec file --base), its encod
 unquantized latents decoded (a base has no codebooks); with --run: that run's best checkpoint,
 encoded and decoded. For each steady sine, the copy's three loudest lines (1 s from 0.5 s in);
 for each dev set, `sda.audio.tone_fidelity` on the files' first 4 s (median over the clips with
-a held tone). Prints only: the numbers of 2026-12-07 are in RESULTS.md (Codec, "comb" and the
-two "phase steps" entries after it).
+a held tone), and the same for the decoder's synthesis frames with the original's phases, and
+with the original's magnitudes and the decoder's phases (which half loses the pitch; from the
+unquantized latents). Prints only: the numbers of 2026-12-07 are in RESULTS.md (Codec, "comb"
+and the two "phase steps" entries after it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bench_codec import load_codec, tone_scores, unseen_clips
 
 from sda.audio.tone_fidelity import power_spectrum
 from sda.models.base_codec import base_codec_path, load_base_codec
+from sda.models.codec import Codec
 
 SINES_HZ = (36.0, 55.0, 110.0, 220.0, 440.0, 1000.0, 1760.0)
 SETS = Path.home() / ".cache/sda-dev-sets"
@@ -44,22 +47,45 @@ def loudest_lines(audio: np.ndarray, rate: int, count: int = 3) -> list[float]:
     return lines
 
 
-def copier(run: Path | None, base: Path | None = None):
-    """(function clip -> copy, sample rate) for the run's best codec, else the base codec in
-    `base`, else the shipped base."""
+def chosen_codec(run: Path | None, base: Path | None = None) -> tuple[Codec, bool]:
+    """(codec, whether its codes are used): the run's best codec, else the base codec in `base`,
+    else the shipped base (a base has no codebooks: its unquantized latents are decoded)."""
     if run is None:
-        codec = load_base_codec(base or base_codec_path())[0].eval()
+        return load_base_codec(base or base_codec_path())[0].eval(), False
+    return load_codec(run, "best")[0], True
 
-        def copy(clip: torch.Tensor) -> np.ndarray:
-            return codec.decode_latents(codec.encode_latents(clip[None]))[0, : clip.numel()]
 
-    else:
-        codec = load_codec(run, "best")[0]
+def copier(codec: Codec, quantized: bool):
+    """clip (samples,) -> the codec's copy as numpy."""
 
-        def copy(clip: torch.Tensor) -> np.ndarray:
-            return codec.decode(codec.encode(clip[None]))[0, : clip.numel()]
+    def copy(clip: torch.Tensor) -> np.ndarray:
+        if quantized:
+            decoded = codec.decode(codec.encode(clip[None]))
+        else:
+            decoded = codec.decode_latents(codec.encode_latents(clip[None]))
+        return decoded[0, : clip.numel()].numpy()
 
-    return (lambda clip: copy(clip).numpy()), codec.config.sample_rate
+    return copy
+
+
+def swapped_halves(codec: Codec, clip: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The decoder's synthesis frames with the original's phases, and the original's magnitudes
+    with the decoder's phases (the original analysed on the head's own frame grid): which half
+    of what the head predicts loses a held tone's pitch."""
+    head = codec.decoder.head
+    log_mag, phase = codec.decoder.head_frames(codec.encode_latents(clip[None]))
+    frames, pad = log_mag.shape[-1], (head.n_fft - head.hop_length) // 2
+    audio = torch.nn.functional.pad(
+        clip[None], (pad, frames * head.hop_length - clip.numel() + pad)
+    )
+    spec = torch.stft(
+        audio, head.n_fft, head.hop_length, window=head.window, center=False, return_complex=True
+    )[..., :frames]
+    original_mag, original_phase = torch.log(spec.abs().clamp(min=1e-7)), torch.angle(spec)
+    return tuple(
+        head.render(m, p)[0, : clip.numel()].numpy()
+        for m, p in ((log_mag, original_phase), (original_mag, phase))
+    )
 
 
 @torch.inference_mode()
@@ -70,7 +96,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=["tonal", "textures", "unseen"])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    copy, rate = copier(args.run, args.base)
+    codec, quantized = chosen_codec(args.run, args.base)
+    copy, rate = copier(codec, quantized), codec.config.sample_rate
     time = torch.arange(2 * rate) / rate
     for hz in SINES_HZ:
         decoded = copy(0.3 * torch.sin(2 * math.pi * hz * time))
@@ -78,8 +105,16 @@ def main() -> None:
         print(f"sine {hz:7.1f} Hz -> loudest lines {loudest_lines(held, rate)}")
     for name in args.sets:
         clips = unseen_clips(SETS / name, rate, 4.0)
-        scores = tone_scores([c.numpy() for c in clips], [copy(c) for c in clips], rate)
-        print(f"{name}: {scores['tones']} held tones, tone kept {scores['tone_kept']}")
+        originals = [c.numpy() for c in clips]
+        scores = tone_scores(originals, [copy(c) for c in clips], rate)
+        swapped = [swapped_halves(codec, c) for c in clips]  # unquantized, as a base is
+        magnitudes = tone_scores(originals, [s[0] for s in swapped], rate)["tone_kept"]
+        phases = tone_scores(originals, [s[1] for s in swapped], rate)["tone_kept"]
+        print(
+            f"{name}: {scores['tones']} held tones, tone kept {scores['tone_kept']}; the decoder's"
+            f" magnitudes with the original's phases {magnitudes}, the original's magnitudes with"
+            f" the decoder's phases {phases}"
+        )
 
 
 if __name__ == "__main__":

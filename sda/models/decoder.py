@@ -63,6 +63,17 @@ class Decoder(nn.Module):
         )
 
     def forward(self, latents: Tensor) -> Tensor:
+        features, gain = self._head_input(latents)
+        return self.head(features, log_gain=gain)  # (batch, samples)
+
+    def head_frames(self, latents: Tensor) -> tuple[Tensor, Tensor]:
+        """The head's (log-magnitude, phase) per bin and frame for `latents`, before synthesis:
+        `self.head.render` plays them (a diagnosis renders them apart)."""
+        features, gain = self._head_input(latents)
+        return self.head.frames(features, log_gain=gain)
+
+    def _head_input(self, latents: Tensor) -> tuple[Tensor, Tensor]:
+        """(features (batch, dim, head frames), overall log-gain (batch, 1, head frames))."""
         x = self.embed(latents)  # (batch, dim, frames)
         x = self.latent_blocks(x)
         x = self.upsample(x)  # (batch, dim, frames * downsample)
@@ -70,4 +81,4 @@ class Decoder(nn.Module):
         x = self.head_upsample(x)  # (batch, dim, frames * downsample * head_upsample)
         stream = x.transpose(1, 2)  # (batch, frames, dim)
         gain = self.log_gain(stream).transpose(1, 2)  # (batch, 1, frames)
-        return self.head(self.out_norm(stream).transpose(1, 2), log_gain=gain)  # (batch, samples)
+        return self.out_norm(stream).transpose(1, 2), gain

@@ -127,11 +127,20 @@ class ISTFTHead(nn.Module):
 
     def forward(self, x: Tensor, *, log_gain: Tensor | None = None) -> Tensor:
         """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin."""
+        return self.render(*self.frames(x, log_gain=log_gain))
+
+    def frames(self, x: Tensor, *, log_gain: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """What the head predicts per bin and frame: (log-magnitude with `log_gain` added,
+        phase), each (batch, bins, frames). `experiments/bench_tones.py` renders them apart."""
         h = self.proj(x.transpose(1, 2)).transpose(1, 2)  # (batch, 2 * bins, frames)
         log_mag, phase = h.split(self.bins, dim=1)
         if log_gain is not None:
             log_mag = log_mag + log_gain
-        mag = torch.exp(log_mag.clamp(max=self.max_log_magnitude))
+        return log_mag, phase
+
+    def render(self, log_magnitude: Tensor, phase: Tensor) -> Tensor:
+        """(batch, frames * hop_length) audio of per-bin log-magnitudes and phases."""
+        mag = torch.exp(log_magnitude.clamp(max=self.max_log_magnitude))
         return istft_same(
             mag * torch.cos(phase),
             mag * torch.sin(phase),

@@ -54,6 +54,17 @@ def test_decode_of_codes_equals_forward(codec: Codec) -> None:
         assert torch.allclose(codec.codes_to_latents(codes), out.quantized)
 
 
+def test_the_heads_frames_render_to_the_decoders_output(codec: Codec) -> None:
+    latents = codec.encode_latents(torch.randn(1, 3000) * 0.2)
+    with torch.no_grad():
+        log_mag, phase = codec.decoder.head_frames(latents)
+        assert log_mag.shape == phase.shape == (1, codec.decoder.head.bins, latents.shape[-1] * 2)
+        rendered = codec.decoder.head.render(log_mag, phase)
+        assert torch.allclose(rendered, codec.decode_latents(latents), atol=1e-6)
+        turned = codec.decoder.head.render(log_mag, phase + 1.0)  # the phase is what it plays
+        assert not torch.allclose(turned, rendered, atol=1e-3)
+
+
 def test_every_prefix_of_levels_decodes(codec: Codec) -> None:
     audio = torch.randn(1, 4000) * 0.2
     codes = codec.encode(audio)
