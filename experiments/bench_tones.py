@@ -68,10 +68,11 @@ def copier(codec: Codec, quantized: bool):
     return copy
 
 
-def swapped_halves(codec: Codec, clip: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """The decoder's synthesis frames with the original's phases, and the original's magnitudes
-    with the decoder's phases (the original analysed on the head's own frame grid): which half
-    of what the head predicts loses a held tone's pitch."""
+def swapped_halves(codec: Codec, clip: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From the unquantized latents, one pass of the decoder: its copy, its synthesis frames with
+    the original's phases, and the original's magnitudes with its phases (the original analysed
+    on the head's own frame grid): which half of what the head predicts loses a held tone's
+    pitch."""
     head = codec.decoder.head
     log_mag, phase = codec.decoder.head_frames(codec.encode_latents(clip[None]))
     frames, pad = log_mag.shape[-1], (head.n_fft - head.hop_length) // 2
@@ -84,7 +85,7 @@ def swapped_halves(codec: Codec, clip: torch.Tensor) -> tuple[np.ndarray, np.nda
     original_mag, original_phase = torch.log(spec.abs().clamp(min=1e-7)), torch.angle(spec)
     return tuple(
         head.render(m, p)[0, : clip.numel()].numpy()
-        for m, p in ((log_mag, original_phase), (original_mag, phase))
+        for m, p in ((log_mag, phase), (log_mag, original_phase), (original_mag, phase))
     )
 
 
@@ -106,10 +107,12 @@ def main() -> None:
     for name in args.sets:
         clips = unseen_clips(SETS / name, rate, 4.0)
         originals = [c.numpy() for c in clips]
-        scores = tone_scores(originals, [copy(c) for c in clips], rate)
-        swapped = [swapped_halves(codec, c) for c in clips]  # unquantized, as a base is
-        magnitudes = tone_scores(originals, [s[0] for s in swapped], rate)["tone_kept"]
-        phases = tone_scores(originals, [s[1] for s in swapped], rate)["tone_kept"]
+        renders = [swapped_halves(codec, c) for c in clips]  # unquantized, as a base is
+        # a base's copy is the first render; a run's goes through its codes
+        copies = [copy(c) for c in clips] if quantized else [r[0] for r in renders]
+        scores = tone_scores(originals, copies, rate)
+        magnitudes = tone_scores(originals, [r[1] for r in renders], rate)["tone_kept"]
+        phases = tone_scores(originals, [r[2] for r in renders], rate)["tone_kept"]
         print(
             f"{name}: {scores['tones']} held tones, tone kept {scores['tone_kept']}; the decoder's"
             f" magnitudes with the original's phases {magnitudes}, the original's magnitudes with"
