@@ -24,6 +24,7 @@ from sda.dna.errors import CodesError
 from sda.dna.take import Take
 from sda.generate.curves import ControlValue, curve_mean, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
+from sda.generate.particle_groups import ParticleGroups
 from sda.generate.particles import ParticleSteering
 from sda.generate.render import render_take
 from sda.generate.rests import known_grid
@@ -121,7 +122,7 @@ def continue_codes(
     overlap: int | None = None,
     known: torch.Tensor | None = None,  # (1, levels, frames) forced new codes, -1 where free
     on_progress: Callable[[int, int], None] | None = None,
-    steering: ParticleSteering | None = None,
+    steering: ParticleSteering | ParticleGroups | None = None,
 ) -> torch.Tensor:  # -> (batch, levels, frames) new codes only
     """`frames` new frames after `history`, window by window; `known` cells (rests) are forced;
     with `steering` the rows are candidates steered chunk by chunk (`sda.generate.particles`).
@@ -151,9 +152,9 @@ def continue_codes(
             select=None if steering is None else steering.selection(done - given),
             finish=overlap == 0 or done + new >= frames,
         )
-        if steering is not None and steering.root is not None:  # the rows became one row's
-            lineage = torch.full((grid.shape[0],), steering.root, dtype=torch.long)
-            drawn = None if drawn is None else drawn[lineage]
+        lineage = None if steering is None else steering.lineage(grid.shape[0])
+        if lineage is not None and drawn is not None:  # the rows became the chosen rows' draws
+            drawn = drawn[lineage]
         back = 0 if drawn is None else min(given, done)  # the prompt's new frames, whole now
         kept = () if drawn is None else (drawn[:, :, : done - back],)
         drawn = torch.cat([*kept, grid[:, :, given - back :]], dim=2)

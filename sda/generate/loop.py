@@ -179,7 +179,7 @@ def generate_loop(
     """A new take of `length` (see `loop_length`) from `models`, made into a seamless loop.
 
     `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate_codes`;
-    the take is drawn in two halves where it is not steered (`sda.generate.loop_take`), and
+    the take is drawn in two halves, steered ones too (`sda.generate.loop_take`), and
     `seam_candidates` redraws of each join are scored and the best kept."""
     _, prior, _ = check_models(models)
     seam = default_seam_frames(length.frames, prior.config.context_frames)

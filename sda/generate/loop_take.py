@@ -5,7 +5,8 @@ them. So the take may as well be two halves drawn at once, as two rows of one ba
 column of two rows costs ~1.1 times a column of one, not twice), with a second join where the
 first half meets the second; `seamless_grid` redraws both joins in one batch. The take then needs
 about half the sequential columns. A take steered while drawn (candidates compared with the
-controls, tension fed back) is drawn whole: its rows are rivals for one take, not parts of it.
+controls, tension fed back) is drawn in halves too: each half's candidates are a group of rows,
+steered by itself against its part of the controls (`sda.generate.particle_groups`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from sda.generate.engine import (
     steering_stats,
 )
 from sda.generate.loudness_range import conditioning_controls
+from sda.generate.particle_groups import ParticleGroups
+from sda.generate.particles import ParticleSteering
 from sda.generate.rests import known_grid
 from sda.generate.settings import GenerationSettings
 from sda.generate.steering import bundle_stats
@@ -57,8 +60,7 @@ def loop_take(
         seconds=frames / float(codec.config.frame_rate), seed=seed, candidates=candidates,
         controls=controls or {}, **sampling,
     )  # fmt: skip
-    steered = steering_stats(models, candidates, settings.controls) is not None
-    if steered or not halves_fit(frames, seam, prior.config.context_frames):
+    if not halves_fit(frames, seam, prior.config.context_frames):
         whole = generate_codes(
             models, seconds=settings.seconds, seed=seed, controls=controls,
             candidates=candidates, **sampling,
@@ -69,28 +71,56 @@ def loop_take(
         )
         return codes, (0,)
     half = (frames + 1) // 2  # the first half; the second is one frame shorter when odd
-    grid = _draw_halves(models, prior, settings, frames, half)
-    step = {"op": "generate", "halves": [0, half], **settings.to_dict()}
+    grid, step = _draw_halves(models, codec, prior, settings, frames, half)
+    step = {"op": "generate", "halves": [0, half], **settings.to_dict(), **step}
     return new_codes(models, fingerprint, grid, {"operations": [step]}), (0, half)
 
 
-def _draw_halves(models, prior, settings: GenerationSettings, frames: int, half: int):
-    """(rows, frames): the take's two halves drawn as two rows of `half` frames, each with its
-    part of any control curve and of the rests, then laid end to end."""
+def _draw_halves(models, codec, prior, settings: GenerationSettings, frames: int, half: int):
+    """(rows, frames), what the draw records: the take's two halves drawn side by side, `half`
+    frames each, each with its part of any control curve and of the rests, then laid end to end.
+    Steered, each half is a group of candidates (group after group in the batch) steered by
+    itself, and its closest row is kept."""
     stats = bundle_stats(models)
-    values, mask = control_tensors(conditioning_controls(settings.controls, stats), 1, frames)
+    conditioning = conditioning_controls(settings.controls, stats)
+    steered = steering_stats(models, settings.candidates, settings.controls)
+    rows = settings.candidates if steered is not None else 1  # a group's rows
+    steering = None
+    if steered is not None:
+        groups = [ParticleSteering(codec, steered, conditioning, frames) for _ in range(2)]
+        steering = ParticleGroups(groups, starts=(0, half), rows=rows)
+    values, mask = control_tensors(conditioning, 1, frames)
     device = prior.position_embedding.weight.device
     parts = torch.stack([torch.arange(half), torch.arange(half, 2 * half).clamp(max=frames - 1)])
     if values is not None:
         values = values[0, parts] if values.dim() == 3 else values.expand(2, -1)
-        values, mask = values.to(device), mask.expand(2, -1).to(device)
+        values = values.repeat_interleave(rows, dim=0).to(device)
+        mask = mask.expand(2 * rows, -1).to(device)
     rests = known_grid(models, settings.controls, stats, frames, settings.seed)
     known = None
-    if rests is not None:
-        known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).to(device)  # (2, rows, half)
+    if rests is not None:  # (2 * rows, grid rows, half)
+        known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).repeat_interleave(rows, dim=0)
+        known = known.to(device)
     drawn = continue_codes(
         prior, None, half, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
-        controls=values, control_mask=mask, batch=2, known=known,
-    ).cpu()  # fmt: skip  # (2, rows, half)
-    return torch.cat([drawn[0], drawn[1, :, : frames - half]], dim=1).numpy()
+        controls=values, control_mask=mask, batch=2 * rows, known=known, steering=steering,
+    ).cpu()  # fmt: skip  # (2 * rows, grid rows, half)
+    chosen, step = [0, 0], {}
+    if steering is not None:
+        chosen = steering.closest(drawn, ends=(half, frames - half))
+        step = _steering_record(steering, chosen, rows)
+    first, second = drawn[chosen[0]], drawn[rows + chosen[1], :, : frames - half]
+    return torch.cat([first, second], dim=1).numpy(), step
+
+
+def _steering_record(steering: ParticleGroups, chosen: list[int], rows: int) -> dict:
+    """What a steered draw of halves records beside its settings (their `candidates`, the rows
+    per half): each half's chosen row, and each half's feedback offsets."""
+    step: dict = {}
+    if rows > 1:
+        step["chosen"] = chosen
+    feedback = [group.offsets for group in steering.groups]
+    if any(feedback):
+        step["feedback"] = [{name: round(v, 4) for name, v in f.items()} for f in feedback]
+    return step

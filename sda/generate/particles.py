@@ -88,6 +88,11 @@ class ParticleSteering:
             self.conditioned if self.offsets else None,
         )
 
+    def lineage(self, rows: int) -> torch.Tensor | None:
+        """Which row each of `rows` descends from since the window began: all from the window's
+        first choice, or None before it (each its own)."""
+        return None if self.root is None else torch.full((rows,), self.root, dtype=torch.long)
+
     def wanted(self, start: int, end: int) -> dict[str, float]:
         """Each steered control's mean target over the take's frames start..end."""
         span = slice(max(0, start), max(1, end))

@@ -1,4 +1,4 @@
-"""A loop's take: two halves drawn side by side, or whole where it is steered."""
+"""A loop's take: two halves drawn side by side (steered or not), or whole where it is short."""
 
 import numpy as np
 import pytest
@@ -19,15 +19,31 @@ def test_a_free_take_is_drawn_in_two_halves_and_says_where_they_meet(tiny_prior_
     assert not np.array_equal(codes.indices[:, :16], codes.indices[:, 17:])
 
 
-def test_short_or_steered_takes_are_drawn_whole(tiny_stereo_bundle):
+def test_short_takes_are_drawn_whole(tiny_stereo_bundle):
     assert halves_fit(32, 8, 64) and not halves_fit(31, 8, 64)
     assert not halves_fit(40, 4, 192)  # each join would keep 16 frames, under a 24-frame eighth
     codes, joins = loop_take(tiny_stereo_bundle, 20, seam=6, seed=1)
     assert joins == (0,) and codes.frames == 20
-    steered, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"tension": 0.9})
-    assert joins == (0,) and steered.side_indices.shape[1] == 40
     halves, joins = loop_take(tiny_stereo_bundle, 40, seam=4, seed=1, controls={"brightness": 0.5})
     assert joins == (0, 20) and halves.side_indices.shape[1] == 40
+
+
+def test_steered_takes_are_drawn_in_halves_each_with_its_candidates(tiny_stereo_bundle):
+    """Tension steers each half's own candidates and feeds back per half; one take asked for
+    tension is fed back per half too."""
+    tension = {"tension": 0.9}
+    steered, joins = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension,
+                               candidates=3)  # fmt: skip
+    assert joins == (0, 21) and steered.frames == 41 and steered.side_indices.shape[1] == 41
+    step = steered.provenance["operations"][-1]
+    assert step["candidates"] == 3 and len(step["chosen"]) == 2
+    assert all(0 <= row < 3 for row in step["chosen"])
+    assert [set(half) for half in step["feedback"]] == [{"tension"}, {"tension"}]
+    again, _ = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension, candidates=3)
+    assert (again.indices == steered.indices).all()
+    one, joins = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension)
+    step = one.provenance["operations"][-1]
+    assert joins == (0, 21) and "chosen" not in step and len(step["feedback"]) == 2
 
 
 def test_each_half_keeps_its_own_part_of_the_rests(tiny_prior_bundle):
