@@ -107,8 +107,9 @@ def _draw_halves(models, codec, prior, settings: GenerationSettings, frames: int
         controls=values, control_mask=mask, batch=2 * rows, known=known, steering=steering,
     ).cpu()  # fmt: skip  # (2 * rows, grid rows, half)
     chosen, step = [0, 0], {}
-    if steering is not None:
+    if steering is not None and rows > 1:  # the last choice: each half's final chunk
         chosen = steering.closest(drawn, ends=(half, frames - half))
+    if steering is not None:
         step = _steering_record(steering, chosen, rows)
     first, second = drawn[chosen[0]], drawn[rows + chosen[1], :, : frames - half]
     return torch.cat([first, second], dim=1).numpy(), step

@@ -47,8 +47,10 @@ class ParticleGroups:
         return Selection(self.chunk, choose, self._conditioned if corrects else None)
 
     def lineage(self, rows: int) -> torch.Tensor | None:
-        """Which row each of the batch's `rows` descends from since the window began (None: each
-        its own), as `ParticleSteering.lineage`."""
+        """Which row each of the batch's rows (`rows`, all groups' together) descends from since
+        the window began (None: each its own), as `ParticleSteering.lineage`."""
+        if rows != self.rows * len(self.groups):
+            raise ValueError(f"{rows} rows are not {len(self.groups)} groups of {self.rows}")
         picks = [group.lineage(self.rows) for group in self.groups]
         if all(pick is None for pick in picks):
             return None

@@ -215,7 +215,8 @@ def sample_window(
 ) -> Tensor:  # -> (batch, levels, frames) long; the first prompt_frames equal the prompt
     """One window of codes. With `select` the rows are particles: every `select.every` drawn
     columns it sees the grid so far and may return which row each row becomes (the cache's rows
-    follow), so a take can be steered as it is drawn; every row must share the same controls.
+    follow), so a take can be steered as it is drawn; rows a choice may copy between must share
+    the same controls (`sda.generate.particle_groups` steers groups with controls of their own).
     `finish=False` stops at the column that draws the last frame's first level: the upper
     levels of the last frames stay -1 (free), for a next window to draw with its own columns."""
     config = prior.config
