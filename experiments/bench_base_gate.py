@@ -14,7 +14,8 @@ a base that starts fine-tunes faster need not end them better), then scores the 
 checkpoint's held-out clips (bench_codec's scoring: held-out mel over all levels, attack peak
 error, and on sets with held tones the share kept at their pitch), averaged over `--seeds` runs
 (other crops and codebooks): after 1,000 steps on the unseen set two seeds of one base differed
-by up to 0.14 (experiments/RESULTS.md, "the base gate"). On 2 CPU cores a 2,000-step run takes about 12 minutes on the drums, 20 on a stereo set.
+by up to 0.14 (experiments/RESULTS.md, "the base gate"). On 2 CPU cores a 2,000-step run takes
+about 12 minutes on the drums, 20 on a stereo set.
 
 Why: the corpus's own held-out mel rewards a base that specialises in the corpus. A run trained
 on from 5,069 to 14,469 steps scored better there and on corpus-like material, and worse on drum

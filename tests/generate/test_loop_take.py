@@ -28,9 +28,14 @@ def test_short_takes_are_drawn_whole(tiny_stereo_bundle):
     assert joins == (0, 20) and halves.side_indices.shape[1] == 40
 
 
-def test_steered_takes_are_drawn_in_halves_each_with_its_candidates(tiny_stereo_bundle):
+def test_steered_takes_are_drawn_in_halves_each_with_its_candidates(
+    tiny_stereo_bundle, monkeypatch
+):
     """Tension steers each half's own candidates and feeds back per half; one take asked for
-    tension is fed back per half too."""
+    tension is fed back per half too. Chunks of 0.02 s: each half is chosen in while drawn."""
+    from sda.generate import particles
+
+    monkeypatch.setattr(particles, "CHUNK_SECONDS", 0.02)
     tension = {"tension": 0.9}
     steered, joins = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension,
                                candidates=3)  # fmt: skip
