@@ -1,13 +1,14 @@
 """Do loops follow the controls as plain takes of the same length do? (trains nothing)
 
 Run: `.venv/bin/python experiments/bench_loop_controls.py MODEL [--controls tension brightness]
-[--seconds 4] [--seeds 8] [--record]`, MODEL a library name, bundle folder or prior training run.
-For each control, 5 settings x --seeds seeds: a loop (`generate_loop`) and a plain take of the
-same length (`generate`), both sampled as `sda generate` samples that control
-(`sda.generate.sampling_defaults`), and the control's descriptor measured on what is written (the
-mid of a stereo take), scaled to the material's range. Spearman rho of setting against measured,
-per way, and the mean per setting. A loop's seam is redrawn by the prior without the steering a
-plain take may get, and its cut may move its start: this says what that costs.
+[--seconds 4] [--seeds 8] [--guidance G --candidates N] [--record]`, MODEL a library name,
+bundle folder or prior training run. For each control, 5 settings x --seeds seeds: a loop
+(`generate_loop`) and a plain take of the same length (`generate`), both sampled as `sda
+generate` samples that control (`sda.generate.sampling_defaults`; --guidance / --candidates:
+so instead), and the control's descriptor measured on what is written (the mid of a stereo
+take), scaled to the material's range. Spearman rho of setting against measured, per way, and
+the mean per setting. A loop's seam is redrawn by the prior without the steering a plain take
+may get, and its cut may move its start: this says what that costs.
 With --record, records the table at the end of the "## Loops and width" section of
 experiments/RESULTS.md.
 """
@@ -21,7 +22,7 @@ from datetime import date
 
 import numpy as np
 import torch
-from bench_loops import loop_sampling
+from bench_loops import add_sampling_arguments, loop_sampling
 from bench_prior import SETTINGS
 from results_file import record
 from scipy.stats import spearmanr
@@ -45,13 +46,15 @@ def measured(audio: np.ndarray, rate: int, stats: DescriptorStats, name: str) ->
     return float(scaled[CONTROL_NAMES.index(name)])
 
 
-def follow(bundle, name: str, length, seeds: int) -> dict:
-    """Per way: rho of setting vs measured and the mean measured per setting."""
+def follow(bundle, name: str, length, seeds: int, overrides: dict | None = None) -> dict:
+    """Per way: rho of setting vs measured and the mean measured per setting; `overrides`:
+    guidance and candidates instead of the defaults (None values: the default)."""
+    overrides = overrides or {}
     found = {way: [] for way in WAYS}
     rate = int(bundle.codec.config.sample_rate)
     stats = DescriptorStats.from_dict(bundle.descriptor_stats)
     for value in SETTINGS:
-        sampling = loop_sampling(bundle, {name: value})
+        sampling = loop_sampling(bundle, {name: value}, **overrides)
         for seed in range(seeds):
             loop = generate_loop(bundle, length, seed=seed, **sampling)
             take = generate(bundle, seconds=length.seconds, seed=seed, **sampling)
@@ -64,7 +67,7 @@ def follow(bundle, name: str, length, seeds: int) -> dict:
         result[way] = (float(spearmanr(settings, values).statistic), means.tolist())
         print(f"  {name:10s} {way:4s} rho {result[way][0]:+.2f}  means "
               + " ".join(f"{m:.2f}" for m in means), flush=True)  # fmt: skip
-    sampling = loop_sampling(bundle, {name: 0.5})
+    sampling = loop_sampling(bundle, {name: 0.5}, **overrides)
     result["sampling"] = describe_sampling(sampling["guidance"], sampling["candidates"])
     return result
 
@@ -96,6 +99,7 @@ def main() -> None:
     parser.add_argument("--controls", nargs="+", default=["tension", "brightness"])
     parser.add_argument("--seconds", type=float, default=4.0, help="loop length")
     parser.add_argument("--seeds", type=int, default=8, help="seeds per setting")
+    add_sampling_arguments(parser)
     parser.add_argument("--record", action="store_true", help="record in experiments/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -106,7 +110,8 @@ def main() -> None:
         samples_per_frame=config.samples_per_frame,
         seconds=args.seconds,
     )
-    results = {name: follow(bundle, name, length, args.seeds) for name in args.controls}
+    overrides = {"guidance": args.guidance, "candidates": args.candidates}
+    results = {name: follow(bundle, name, length, args.seeds, overrides) for name in args.controls}
     if args.record:
         record_table(args, results, length)
 

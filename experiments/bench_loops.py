@@ -1,9 +1,10 @@
 """Seamless loops and the stereo field, measured on a trained model (trains nothing).
 
 Run: `.venv/bin/python experiments/bench_loops.py MODEL [--count 20] [--seconds 4 | --bars 2
---bpm 120] [--control brightness=0.7 ...] [--record]`, MODEL a library name, bundle folder or prior
-training run; `--control` sets a control for every loop, sampled as `sda generate` samples it
-(`sda.generate.sampling_defaults`: tension asks for a steered or guided take). On 2 CPU threads:
+--bpm 120] [--control brightness=0.7 ...] [--guidance G --candidates N] [--record]`, MODEL a
+library name, bundle folder or prior training run; `--control` sets a control for every loop,
+sampled as `sda generate` samples it (`sda.generate.sampling_defaults`: tension asks for a steered
+or guided take) unless --guidance / --candidates say otherwise. On 2 CPU threads:
   - seams: `generate_loop` makes --count loops (seeds 0..count-1); each passes when the spectral
     flux across its seam, played twice, is at most its own 95th percentile and the sample step
     there at most its 99th percentile step (`sda.audio.seam`). Also in stereo (width 0.5,
@@ -75,12 +76,26 @@ def asked_controls(pairs: list[str]) -> dict[str, float]:
     return controls
 
 
-def loop_sampling(bundle, controls: dict[str, float]) -> dict:
-    """The controls and the guidance and candidates `sda generate --loop` picks for them."""
+def loop_sampling(
+    bundle, controls: dict[str, float], guidance: float | None = None, candidates: int | None = None
+) -> dict:
+    """The controls and the guidance and candidates `sda generate --loop` picks for them;
+    `guidance` / `candidates` given: those instead (`sda generate --guidance/--candidates`)."""
     if not controls:
         return {}
-    guidance, candidates = sampling_defaults(controls, stats_record(bundle))
-    return {"controls": controls, "guidance": guidance, "candidates": candidates}
+    default_guidance, default_candidates = sampling_defaults(controls, stats_record(bundle))
+    return {
+        "controls": controls,
+        "guidance": default_guidance if guidance is None else guidance,
+        "candidates": default_candidates if candidates is None else candidates,
+    }
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """--guidance / --candidates: sample controlled loops so instead of `sda generate`'s
+    defaults, to weigh speed against how well they follow."""
+    parser.add_argument("--guidance", type=float, help="instead of the default for the controls")
+    parser.add_argument("--candidates", type=int, help="instead of the default for the controls")
 
 
 def make_loops(bundle, length: LoopLength, count: int, sampling: dict) -> dict:
@@ -210,6 +225,7 @@ def main() -> None:
     parser.add_argument(
         "--control", action="append", default=[], help="NAME=VALUE, a control for every loop"
     )
+    add_sampling_arguments(parser)
     parser.add_argument("--record", action="store_true", help="record in experiments/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -223,7 +239,7 @@ def main() -> None:
         bars=args.bars,
         bpm=args.bpm,
     )
-    sampling = loop_sampling(bundle, asked_controls(args.control))
+    sampling = loop_sampling(bundle, asked_controls(args.control), args.guidance, args.candidates)
     print(f"model {bundle.name}: loops of {length.describe()}; {sampling or 'no controls'}",
           flush=True)  # fmt: skip
     made = make_loops(bundle, length, args.count, sampling)
