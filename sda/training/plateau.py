@@ -6,8 +6,8 @@ A musician asks "is it finished?"; this callback answers on the console and in T
 Done means both: the best held-out value gained less than `min_relative_gain` over the last
 `patience` validations, and a straight line through the last 2 x `patience` validations does not
 promise that much over the next `patience`. The second keeps a bump of noise from reading as the
-end: five drum one-shots from scratch were told "done" at step 2,200 by the first rule alone, and
-their held-out mel then fell 13 % more (experiments/RESULTS.md, "## Codec", 2026-12-07 night).
+end: five drum one-shots from scratch were told "done" at step 2,000 by the first rule alone,
+and their held-out mel then fell 13 % more (experiments/RESULTS.md, "## Codec", 2026-12-07 night).
 """
 
 from __future__ import annotations
