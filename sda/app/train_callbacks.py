@@ -164,7 +164,10 @@ class TrainingJob:
 def training_steps(
     library: Any, folder: Path, name: str, *, minutes: float, runs_dir: Path
 ) -> list[tuple[str, Any]]:
-    """Codec, then prior, each for `minutes`, then export both into the library as `name`."""
+    """Codec, then prior, each for `minutes`, then export both into the library as `name`.
+
+    Each stage picks its recipe from the machine as `sda-train` and `sda-train-prior` do (the
+    laptop one on a CPU, the GPU one where CUDA is), and prints the choice into the log."""
     budget = f"00:00:{int(minutes):02d}:{int(round((minutes % 1) * 60)):02d}"
     common = [f"paths.output_dir={runs_dir}", f"name={name}", f"trainer.max_time={budget}"]
     codec_run = runs_dir / "codec" / name
@@ -183,7 +186,6 @@ def training_steps(
                 sys.executable,
                 "-m",
                 "sda.training.train_codec",
-                "experiment=cpu-small",
                 f"data.dir={folder}",
                 *common,
             ],

@@ -10,6 +10,7 @@ import factories
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from sda.app import dna_callbacks as dna
 from sda.app import dna_pictures as pictures
@@ -397,7 +398,7 @@ def test_inspect_folder_reports_every_file(tiny_audio_dir):
     assert len(rows) == 3 and "- note: " in summary and "again" in summary
 
 
-def test_training_commands_are_valid_configs(tiny_audio_dir, tmp_path):
+def test_training_commands_are_valid_configs(tiny_audio_dir, tmp_path, monkeypatch):
     from sda.app import train_callbacks as train
     from sda.training.train_codec import compose_config
 
@@ -406,6 +407,12 @@ def test_training_commands_are_valid_configs(tiny_audio_dir, tmp_path):
     codec_args, prior_args = steps[0][1], steps[1][1]
     codec = compose_config(codec_args[3:])
     assert codec.data.dir == str(tiny_audio_dir) and codec.trainer.max_time == "00:00:01:30"
+    assert codec.recipe == "cpu"  # this machine; the same command picks the GPU recipe on CUDA
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    on_cuda = compose_config(codec_args[3:])
+    assert on_cuda.recipe == "cuda" and on_cuda.trainer.max_time == "00:00:01:30"
+    assert compose_config(prior_args[3:], config_name="train_prior").recipe == "cuda"
+    monkeypatch.undo()
     prior = compose_config(prior_args[3:], config_name="train_prior")
     assert prior.codec == str(tmp_path / "codec" / "my-kit")
     assert train.run_name("  My kit! v2 ") == "My-kit-v2"
