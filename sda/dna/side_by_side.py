@@ -21,24 +21,32 @@ Result = TypeVar("Result")
 
 
 def side_by_side(
-    job: Callable[[Item], Result], items: list[Item], *, on_cpu: bool, ahead: int = 4
+    job: Callable[[Item], Result],
+    items: list[Item],
+    *,
+    on_cpu: bool,
+    ahead: int = 4,
+    workers: int | None = None,
 ) -> Iterator[Result]:
     """`job(item)` for each item, in order. On a CPU with torch on more than one thread, as many
     at once as torch has threads (at most `ahead` times that many results waiting), each job in
-    inference mode on one torch thread; elsewhere, or for one item, one after another."""
+    inference mode on one torch thread; elsewhere, or for one item, one after another.
+    `workers`: that many at once instead (for callers already on one torch thread, such as a
+    steering hook inside the sampling loop, whose machine has more cores)."""
 
     def run(item: Item) -> Result:
         with torch.inference_mode():  # thread-local: a worker thread does not inherit it
             return job(item)
 
     threads = torch.get_num_threads()
-    if not on_cpu or threads == 1 or len(items) < 2:
+    workers = threads if workers is None else workers
+    if not on_cpu or workers <= 1 or len(items) < 2:
         yield from map(run, items)
         return
     torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
-            for first in range(0, len(items), ahead * threads):
-                yield from pool.map(run, items[first : first + ahead * threads])
+        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+            for first in range(0, len(items), ahead * workers):
+                yield from pool.map(run, items[first : first + ahead * workers])
     finally:
         torch.set_num_threads(threads)

@@ -5,6 +5,9 @@ its own candidates. The batch holds them group after group (the first half's can
 second's), and each group is steered by its own `ParticleSteering` against its own stretch of the
 controls' curves: a choice copies rows only within their group, and the feedback on the notes'
 controls is kept per group, since the halves are different music until the loop joins them.
+On a CPU the groups' chunks are decoded and measured side by side, one torch thread each
+(`sda.dna.side_by_side`): two groups of 3 rows in 37 ms against 58 ms one after the other
+(experiments/RESULTS.md, Prior, 2026-12-07 night).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from sda.dna.side_by_side import side_by_side
 from sda.generate.particles import ParticleSteering
 from sda.generate.sampling import Selection
 
@@ -29,6 +33,10 @@ class ParticleGroups:
 
     def __post_init__(self) -> None:
         self.chunk = self.groups[0].chunk
+        # the cores to measure groups on: read here, since the sampling loop that calls the
+        # hook runs torch on one thread
+        self.workers = torch.get_num_threads()
+        self.on_cpu = next(self.groups[0].codec.parameters()).device.type == "cpu"
 
     def selection(self, take_offset: int) -> Selection:
         """The hook for one window whose first frame is each group's frame `take_offset`."""
@@ -38,7 +46,8 @@ class ParticleGroups:
         ]
 
         def choose(delayed: torch.Tensor) -> torch.Tensor | None:
-            picks = [hook.choose(self._rows(delayed, g)) for g, hook in enumerate(hooks)]
+            jobs = [(hook, self._rows(delayed, g)) for g, hook in enumerate(hooks)]
+            picks = self._each(lambda job: job[0].choose(job[1]), jobs)
             if all(pick is None for pick in picks):
                 return None
             return self._lineage(picks, delayed.device)
@@ -59,11 +68,19 @@ class ParticleGroups:
     def closest(self, grids: torch.Tensor, ends: Sequence[int]) -> list[int]:
         """Each group's final choice: its row closest to the controls over its last chunk, group g
         measured on its frames up to `ends[g]`."""
-        chosen = []
-        for g, (group, start, end) in enumerate(zip(self.groups, self.starts, ends, strict=True)):
-            rows = self._rows(grids, g)
-            chosen.append(group.closest(rows, max(0, end - self.chunk), end, take_offset=start))
-        return chosen
+        jobs = [
+            (group, self._rows(grids, g), start, end)
+            for g, (group, start, end) in enumerate(
+                zip(self.groups, self.starts, ends, strict=True)
+            )
+        ]
+        return self._each(
+            lambda job: job[0].closest(job[1], max(0, job[3] - self.chunk), job[3], job[2]), jobs
+        )
+
+    def _each(self, job, items: list) -> list:
+        """`job(item)` for each group's item, side by side on a CPU (each group's own state only)."""
+        return list(side_by_side(job, items, on_cpu=self.on_cpu, workers=self.workers))
 
     def _conditioned(self, controls: torch.Tensor) -> torch.Tensor:
         parts = [self._rows(controls, g) for g in range(len(self.groups))]

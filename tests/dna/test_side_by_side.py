@@ -32,3 +32,25 @@ def test_jobs_run_on_several_threads_and_come_back_in_order():
         assert {name for name, _, _ in seen} == {threading.current_thread().name}
     finally:
         torch.set_num_threads(threads)
+
+
+def test_workers_given_run_side_by_side_from_a_caller_on_one_thread():
+    """A steering hook runs inside the sampling loop, where torch is on one thread: told how
+    many workers the machine has, it still shares its jobs out, and leaves torch as it was."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    names: set[str] = set()
+
+    def job(item: int) -> int:
+        names.add(threading.current_thread().name)
+        time.sleep(0.01)
+        return -item
+
+    try:
+        assert list(side_by_side(job, [1, 2, 3, 4], on_cpu=True, workers=2)) == [-1, -2, -3, -4]
+        assert len(names) == 2 and torch.get_num_threads() == 1
+        names.clear()
+        assert list(side_by_side(job, [1, 2], on_cpu=True)) == [-1, -2]  # torch's count: 1
+        assert names == {threading.current_thread().name}
+    finally:
+        torch.set_num_threads(threads)

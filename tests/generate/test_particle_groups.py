@@ -62,3 +62,24 @@ def test_each_group_keeps_its_own_feedback(tiny_prior_bundle, monkeypatch):
     given = groups.selection(0).condition(asked)[:, CONTROL_NAMES.index("tension")]
     gain = particles.FEEDBACK_GAIN
     assert given.tolist() == pytest.approx([0.6 + gain * 0.4, 0.6 - gain * 0.3])
+
+
+def test_groups_measured_side_by_side_choose_as_one_after_another(tiny_prior_bundle):
+    """On two threads the groups' chunks are decoded and measured at once (the real codec and
+    descriptors): the same choices and the same feedback as in turn, torch's threads restored."""
+    levels = tiny_prior_bundle.codec.config.num_levels
+    codebook = tiny_prior_bundle.codec.config.codebook_size
+    grids = torch.randint(0, codebook, (6, levels, 90), generator=torch.Generator().manual_seed(3))
+    controls = {"tension": 0.8, "brightness": 0.3}
+    made = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        groups = groups_for(tiny_prior_bundle, controls, frames=180, starts=(0, 90))
+        assert groups.workers == threads
+        chosen = groups.closest(grids, ends=(90, 90))
+        made.append((chosen, [group.offsets for group in groups.groups],
+                     [group.distances for group in groups.groups]))  # fmt: skip
+        assert torch.get_num_threads() == threads
+    torch.set_num_threads(1)
+    assert made[0] == made[1]
+    assert any(offsets["tension"] != 0.0 for offsets in made[0][1])  # measured, not skipped
