@@ -21,12 +21,10 @@ from sda.audio.descriptors import CONTROL_NAMES, DescriptorStats
 from sda.dna.codes import Codes
 from sda.dna.codes_fit import check_codes
 from sda.dna.errors import CodesError
-from sda.dna.take import Take
 from sda.generate.curves import ControlValue, curve_mean, keyframes, sample_curve
 from sda.generate.loudness_range import conditioning_controls
 from sda.generate.particle_groups import ParticleGroups
 from sda.generate.particles import ParticleSteering
-from sda.generate.render import render_take
 from sda.generate.rests import known_grid
 from sda.generate.sampling import SamplingSettings, sample_window
 from sda.generate.sampling_defaults import notes_controls
@@ -178,13 +176,6 @@ def _window_known(
     return torch.cat([free, part], dim=2)
 
 
-def generate(models: Any, **options: Any) -> Take:
-    """A new take from `models`: `generate_codes(models, **options)` decoded once and rendered
-    with its controls (level, tone, roughness, density's rests: `sda.generate.render`)."""
-    codes = generate_codes(models, **options)
-    return render_take(models, codes, checked_controls(options.get("controls")))
-
-
 def generate_codes(
     models: Any,
     *,
@@ -213,7 +204,8 @@ def generate_codes(
     the new codes continue it; `include_prompt` keeps prompt + continuation.
     `on_progress(done_frames, total_frames)` reports progress. A stereo model samples mid and
     side together; a stereo prompt continues both grids, a mono one counts as centred;
-    candidates are measured on the mid.
+    candidates are measured on the mid. This draws the take whole; `sda.generate.generate_codes`
+    draws a long one steered by candidates in halves (`sda.generate.take_halves`).
     """
     settings = GenerationSettings(  # one set of limits, shared with the CLI and the app
         seconds=seconds,

@@ -11,7 +11,7 @@ steered by itself against its part of the controls (`sda.generate.particle_group
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -50,11 +50,13 @@ def loop_take(
     seed: int = 0,
     controls: Mapping[str, ControlValue] | None = None,
     candidates: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
     **sampling: Any,
 ) -> tuple[Codes, tuple[int, ...]]:
     """(codes, joins): a take of `frames` for a loop, and the frames where its music jumps (0,
     where its end meets its start; and the middle, when drawn in halves). `sampling`:
-    temperature, top_k, top_p, guidance, as `generate_codes` takes them."""
+    temperature, top_k, top_p, guidance, as `generate_codes` takes them; `on_progress(done,
+    frames)` as there."""
     codec, prior, fingerprint = check_models(models)
     settings = GenerationSettings(
         seconds=frames / float(codec.config.frame_rate), seed=seed, candidates=candidates,
@@ -63,7 +65,7 @@ def loop_take(
     if not halves_fit(frames, seam, prior.config.context_frames):
         whole = generate_codes(
             models, seconds=settings.seconds, seed=seed, controls=controls,
-            candidates=candidates, **sampling,
+            candidates=candidates, on_progress=on_progress, **sampling,
         )  # fmt: skip
         side = whole.side_indices
         codes = whole.with_indices(
@@ -71,12 +73,27 @@ def loop_take(
         )
         return codes, (0,)
     half = (frames + 1) // 2  # the first half; the second is one frame shorter when odd
-    grid, step = _draw_halves(models, codec, prior, settings, frames, half)
+    progress = None if on_progress is None else _as_take_frames(on_progress, frames)
+    grid, step = _draw_halves(models, codec, prior, settings, frames, half, progress)
     step = {"op": "generate", "halves": [0, half], **settings.to_dict(), **step}
     return new_codes(models, fingerprint, grid, {"operations": [step]}), (0, half)
 
 
-def _draw_halves(models, codec, prior, settings: GenerationSettings, frames: int, half: int):
+def _as_take_frames(
+    on_progress: Callable[[int, int], None], frames: int
+) -> Callable[[int, int], None]:
+    """Progress of the halves (drawn together: `done` of `half` frames each) reported as frames
+    of the whole take."""
+
+    def report(done: int, total: int) -> None:
+        on_progress(min(frames, round(done * frames / total)), frames)
+
+    return report
+
+
+def _draw_halves(
+    models, codec, prior, settings: GenerationSettings, frames: int, half: int, on_progress=None
+):
     """(rows, frames), what the draw records: the take's two halves drawn side by side, `half`
     frames each, each with its part of any control curve and of the rests, then laid end to end.
     Steered, each half is a group of candidates (group after group in the batch) steered by
@@ -105,6 +122,7 @@ def _draw_halves(models, codec, prior, settings: GenerationSettings, frames: int
         prior, None, half, settings=sampling_settings(settings),
         generator=torch.Generator(device=device).manual_seed(settings.seed),
         controls=values, control_mask=mask, batch=2 * rows, known=known, steering=steering,
+        on_progress=on_progress,
     ).cpu()  # fmt: skip  # (2 * rows, grid rows, half)
     chosen, step = [0, 0], {}
     if steering is not None and rows > 1:  # the last choice: each half's final chunk

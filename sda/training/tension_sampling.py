@@ -26,6 +26,7 @@ from sda.audio.control_fidelity import rank_correlation
 from sda.audio.descriptors import measure
 from sda.generate.sampling_defaults import NOTES_CANDIDATES, NOTES_GUIDANCE, STEERED_GUIDANCE
 from sda.generate.stereo_takes import downmix
+from sda.models.stereo_codec import is_stereo
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,10 @@ def measure_tension_sampling(
     """{"way": "one_take" | "steered", "one_take_rho", "steered_rho", "seconds", "seeds"} for the
     trained `prior` (stats: its descriptor-stats record, the controls' ranges), from `seeds`
     takes of `seconds` at each of SETTINGS, the same seeds both ways."""
-    models = SimpleNamespace(
-        codec=codec, prior=prior, name="the new prior", meta={"descriptor_stats": dict(stats)}
-    )
+    models = SimpleNamespace(  # as a bundle reads: its channels tell its codes' grids apart
+        codec=codec, prior=prior, name="the new prior", meta={"descriptor_stats": dict(stats)},
+        channels=2 if is_stereo(codec) else 1,
+    )  # fmt: skip
     was_training = prior.training
     prior.eval()
     try:

@@ -75,8 +75,9 @@ def test_generate_makes_takes_with_their_settings_and_reports_progress(ctx, sess
     np.testing.assert_array_equal(preview, takes[0].audio)
     assert all(t.codes is not None and t.codes.bundle_id for t in takes)
     assert takes[0].settings["controls"] == {"brightness": 0.8}
-    # 4 candidates with a ticked control: steered, the closest kept
-    assert takes[0].codes.provenance["operations"][-1]["candidates"]["count"] == 4
+    # 4 candidates with a ticked control: steered (in halves side by side), the closest kept
+    drawn = takes[0].codes.provenance["operations"][0]
+    assert drawn["candidates"] == 4 and len(drawn["chosen"]) == 2
     assert reports == sorted(reports) and reports[-1] == 1.0
     rows = gen.take_rows(session)
     assert [row[0] for row in rows] == [2, 1]  # newest first

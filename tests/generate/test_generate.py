@@ -90,7 +90,8 @@ def test_candidates_keep_the_take_closest_to_the_controls(bundle):
     from sda.generate.steering import control_distance, measured_controls
     from sda.generate.tone import set_tone
 
-    settings = dict(seconds=0.4, seed=7, temperature=2.0, guidance=1.0)
+    # drawn whole: the candidates' record of one grid (`test_take_halves` covers halves)
+    settings = dict(seconds=0.4, seed=7, temperature=2.0, guidance=1.0, halves=False)
     target = {"brightness": 0.1}
     take = generate(bundle, controls=target, candidates=4, **settings)
     chosen = take.codes

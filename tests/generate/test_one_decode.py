@@ -36,7 +36,9 @@ def test_candidates_are_measured_in_batches_and_the_kept_one_decoded_once(
     tiny_prior_bundle, decodes
 ):
     controls = {"brightness": 0.8, "loudness": 0.5}
-    take = generate(tiny_prior_bundle, seconds=0.3, seed=2, controls=controls, candidates=3)
+    take = generate(
+        tiny_prior_bundle, seconds=0.3, seed=2, controls=controls, candidates=3, halves=False
+    )
     # a take shorter than a steering chunk: one choice, the three candidates in one batch
     assert [shape[0] for shape in decodes] == [3, 1]
     assert decodes[-1][-1] == take.codes.frames  # the kept take, whole

@@ -14,7 +14,8 @@ from sda.library import load_bundle, save_bundle
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-SETTINGS = dict(seconds=0.5, temperature=2.0, guidance=1.0)  # several prior windows
+# several prior windows, drawn whole (`test_take_halves`: steered takes in halves)
+SETTINGS = dict(seconds=0.5, temperature=2.0, guidance=1.0, halves=False)
 
 
 @pytest.fixture

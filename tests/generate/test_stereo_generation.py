@@ -61,7 +61,12 @@ def test_candidates_are_measured_on_the_mid(tiny_stereo_bundle, monkeypatch):
         codec, "decode", lambda codes, **kw: shapes.append(codes.shape) or real(codes, **kw)
     )
     take = generate(
-        tiny_stereo_bundle, seconds=0.4, seed=0, candidates=3, controls={"brightness": 0.9}
+        tiny_stereo_bundle,
+        seconds=0.4,
+        seed=0,
+        candidates=3,
+        controls={"brightness": 0.9},
+        halves=False,
     )
     assert take.audio.shape[0] == 2
     assert shapes[0][:2] == (3, codec.config.num_levels)  # the candidates' mid grids alone
