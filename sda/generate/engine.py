@@ -1,4 +1,4 @@
-"""`generate`: new takes of any length from a bundle's prior, steered by the musical controls.
+"""`generate_codes`: new takes of any length from a bundle's prior, steered by the controls.
 
 Outputs longer than the prior's window are made window by window: each new window starts from the
 last half-window of codes already made (code-level continuation), so the music carries on instead of

@@ -3,13 +3,14 @@
 A take steered by candidates (measured and chosen every second) spends most of its time in the
 prior's sequential columns. Drawn as a loop's take is, two halves as groups of rows of one batch
 (`sda.generate.loop_take`), it needs half the columns, and the halves' chunks are measured side
-by side; the frames where the halves meet are then redrawn by the prior given both sides (`regenerate_region`: of a few candidates the one that leads best into
-the second half), so the music runs on across the middle as across a loop's seam. The prior's
-window is ~4 s, so a take drawn whole remembers no more than that of its first half either.
-Measured on a stereo textures prior (experiments/RESULTS.md, Prior, 2026-12-07 night): 20 s
-takes with brightness and tension 7.8-8.0x -> 10.0-10.4x real time; tension rho on 10 s takes +0.85 /
-+0.79 whole, +0.82 / +0.74 in halves (two sets of 8 seeds): each half's first second and the
-redrawn middle are not steered. One take fed back is left whole (not measured in halves).
+by side; the frames where the halves meet are then redrawn by the prior given both sides
+(`regenerate_region`: of a few candidates the one that leads best into the second half), so the
+music runs on across the middle as across a loop's seam. The prior's window is ~4 s, so a take
+drawn whole remembers no more than that of its first half either. Measured on a stereo textures
+prior (experiments/RESULTS.md, Prior, 2026-12-07 night): 20 s takes with brightness and tension
+7.8-8.0x -> 10.0-10.4x real time; tension rho on 10 s takes +0.85 / +0.79 whole, +0.82 / +0.74
+in halves (two sets of 8 seeds): each half's first second and the redrawn middle are not
+steered. One take fed back is left whole (not measured in halves).
 """
 
 from __future__ import annotations
