@@ -223,7 +223,7 @@ def generate_codes(
     conditioning = conditioning_controls(targets, bundle_stats(models))
     stats = steering_stats(models, settings.candidates, targets)
     batch = settings.candidates if stats is not None else 1
-    frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
+    frames = take_frames(codec, settings.seconds)
     rests = known_grid(models, targets, bundle_stats(models), frames, settings.seed)
     steering = None if stats is None else ParticleSteering(codec, stats, conditioning, frames)
     grids = _sample_grids(
@@ -248,6 +248,11 @@ def generate_codes(
         step["feedback"] = {name: round(v, 4) for name, v in steering.offsets.items()}
     operations = [*(prompt.provenance.get("operations", []) if prompt is not None else []), step]
     return new_codes(models, fingerprint, new, {"operations": operations})
+
+
+def take_frames(codec: Any, seconds: float) -> int:
+    """The code frames a take of `seconds` has (at least one)."""
+    return max(1, math.ceil(seconds * float(codec.config.frame_rate)))
 
 
 def _prompt_history(models: Any, prompt: Codes | None) -> torch.Tensor | None:

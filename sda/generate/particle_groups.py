@@ -74,9 +74,10 @@ class ParticleGroups:
                 zip(self.groups, self.starts, ends, strict=True)
             )
         ]
-        return self._each(
-            lambda job: job[0].closest(job[1], max(0, job[3] - self.chunk), job[3], job[2]), jobs
-        )
+        return self._each(lambda job: self._final_choice(*job), jobs)
+
+    def _final_choice(self, group: ParticleSteering, rows, start: int, end: int) -> int:
+        return group.closest(rows, max(0, end - self.chunk), end, take_offset=start)
 
     def _each(self, job, items: list) -> list:
         """`job(item)` for each group's item, side by side on a CPU (each group's own state only)."""

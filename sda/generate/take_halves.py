@@ -15,7 +15,6 @@ steered. One take fed back is left whole (not measured in halves).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,7 +52,7 @@ def generate_codes(models: Any, *, halves: bool = True, **options: Any) -> Codes
         **{key: options[key] for key in (*SAMPLING, "seed") if options.get(key) is not None},
     )  # fmt: skip
     codec, _, _ = engine.check_models(models)
-    frames = max(1, math.ceil(settings.seconds * float(codec.config.frame_rate)))
+    frames = engine.take_frames(codec, settings.seconds)
     steered = engine.steering_stats(models, settings.candidates, settings.controls) is not None
     if not steered or not halves_suit(models, frames):
         return engine.generate_codes(models, **options)
