@@ -127,7 +127,6 @@ def make_loop(
     for the best join), decoded as a repeating grid and cut to `samples` (default: the grid's
     length). Its level is set like a take's, by one gain (a loudness curve counts as its mean:
     a gain that changes over the loop would jump at the seam)."""
-    codec, _, _ = check_models(models)
     grid = seamless_grid(
         models,
         codes,
@@ -138,6 +137,24 @@ def make_loop(
         joins=joins,
         **sampling,
     )
+    return loop_from_grid(
+        models, grid, samples=samples, seed=seed, controls=controls, crossfade_ms=crossfade_ms
+    )
+
+
+def loop_from_grid(
+    models: Any,
+    grid: Codes,
+    *,
+    samples: int | None = None,
+    seed: int = 0,
+    controls: Mapping[str, ControlValue] | None = None,
+    crossfade_ms: float = CROSSFADE_MS,
+) -> Loop:
+    """A seamless loop from a `grid` that already repeats without a jump (joined by
+    `seamless_grid`, or drawn joined): decoded as a repeating grid, cut to `samples` (default:
+    the grid's length) and rendered with `controls` as `make_loop` renders."""
+    codec, _, _ = check_models(models)
     spf = codec.config.samples_per_frame
     target = grid.frames * spf if samples is None else int(samples)
     rests = resting_frames(models, grid) if "density" in (controls or {}) else None
@@ -179,14 +196,20 @@ def generate_loop(
     """A new take of `length` (see `loop_length`) from `models`, made into a seamless loop.
 
     `candidates` and `sampling` (temperature, top_k, top_p, guidance) go to `generate_codes`;
-    the take is drawn in two halves, steered ones too (`sda.generate.loop_take`), and
-    `seam_candidates` redraws of each join are scored and the best kept."""
+    the take is drawn in two halves, steered ones too (`sda.generate.loop_take`). Steered
+    halves come joined (each ran on into the other's start, the rows that join best kept);
+    otherwise `seam_candidates` redraws of each join are scored and the best kept."""
     _, prior, _ = check_models(models)
     seam = default_seam_frames(length.frames, prior.config.context_frames)
     codes, joins = loop_take(  # not rendered: the loop is decoded and rendered whole below
         models, length.frames, seam=seam, seed=seed, controls=controls, candidates=candidates,
         **sampling,
     )  # fmt: skip
+    if not joins:
+        return loop_from_grid(
+            models, codes, samples=length.samples, seed=seed, controls=controls,
+            crossfade_ms=crossfade_ms,
+        )  # fmt: skip
     return make_loop(
         models,
         codes,

@@ -6,18 +6,22 @@ column of two rows costs ~1.1 times a column of one, not twice), with a second j
 first half meets the second; `seamless_grid` redraws both joins in one batch. The take then needs
 about half the sequential columns. A take steered while drawn (candidates compared with the
 controls, tension fed back) is drawn in halves too: each half's candidates are a group of rows,
-steered by itself against its part of the controls (`sda.generate.particle_groups`).
+steered by itself against its part of the controls (`sda.generate.particle_groups`), and each
+half runs on into the other's start, so the rows kept are those that join best and nothing is
+redrawn (`sda.generate.drawn_joins`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from sda.dna.codes import Codes
 from sda.generate.curves import ControlValue
+from sda.generate.drawn_joins import Halves, join_pair
 from sda.generate.engine import (
     check_models,
     continue_codes,
@@ -50,13 +54,16 @@ def loop_take(
     seed: int = 0,
     controls: Mapping[str, ControlValue] | None = None,
     candidates: int = 1,
+    circular: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
     **sampling: Any,
 ) -> tuple[Codes, tuple[int, ...]]:
-    """(codes, joins): a take of `frames` for a loop, and the frames where its music jumps (0,
-    where its end meets its start; and the middle, when drawn in halves). `sampling`:
-    temperature, top_k, top_p, guidance, as `generate_codes` takes them; `on_progress(done,
-    frames)` as there."""
+    """(codes, joins): a take of `frames` for a loop, and the frames where its music jumps and
+    wants redrawing (0, where its end meets its start; and the middle, when drawn in halves).
+    Halves steered by candidates come joined already (`sda.generate.drawn_joins`: no joins to
+    redraw); `circular=False` (a plain take) joins only the middle. `sampling`: temperature,
+    top_k, top_p, guidance, as `generate_codes` takes them; `on_progress(done, frames)` as
+    there."""
     codec, prior, fingerprint = check_models(models)
     settings = GenerationSettings(
         seconds=frames / float(codec.config.frame_rate), seed=seed, candidates=candidates,
@@ -74,9 +81,11 @@ def loop_take(
         return codes, (0,)
     half = (frames + 1) // 2  # the first half; the second is one frame shorter when odd
     progress = None if on_progress is None else _as_take_frames(on_progress, frames)
-    grid, step = _draw_halves(models, codec, prior, settings, frames, half, progress)
+    shape = _Shape(frames, half, seam // 2, circular)
+    grid, step = _draw_halves(models, codec, prior, settings, shape, progress)
     step = {"op": "generate", "halves": [0, half], **settings.to_dict(), **step}
-    return new_codes(models, fingerprint, grid, {"operations": [step]}), (0, half)
+    joins = () if "joined" in step else (0, half)
+    return new_codes(models, fingerprint, grid, {"operations": [step]}), joins
 
 
 def _as_take_frames(
@@ -91,46 +100,92 @@ def _as_take_frames(
     return report
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """A take of `frames` drawn in halves, the first `half` frames long; steered halves run on
+    `extend` frames into the other's start (the second's into the first's when `circular`)."""
+
+    frames: int
+    half: int
+    extend: int
+    circular: bool
+
+    def positions(self, drawn: int) -> torch.Tensor:
+        """(2, drawn): the take's frame each half's drawn frame stands for (its controls and
+        rests); a plain take's second half repeats its last frame past the end."""
+        second = torch.arange(self.half, self.half + drawn)
+        second = second % self.frames if self.circular else second.clamp(max=self.frames - 1)
+        return torch.stack([torch.arange(drawn), second])
+
+
 def _draw_halves(
-    models, codec, prior, settings: GenerationSettings, frames: int, half: int, on_progress=None
+    models, codec, prior, settings: GenerationSettings, shape: _Shape, on_progress=None
 ):
-    """(rows, frames), what the draw records: the take's two halves drawn side by side, `half`
-    frames each, each with its part of any control curve and of the rests, then laid end to end.
-    Steered, each half is a group of candidates (group after group in the batch) steered by
-    itself, and its closest row is kept."""
+    """(rows, frames), what the draw records: the take's two halves drawn side by side, each with
+    its part of any control curve and of the rests, then laid end to end. Steered, each half is a
+    group of candidates (group after group in the batch) steered by itself; then each half runs
+    on into the other's start and the rows that join best are kept (`drawn_joins`)."""
     stats = bundle_stats(models)
     conditioning = conditioning_controls(settings.controls, stats)
     steered = steering_stats(models, settings.candidates, settings.controls)
     rows = settings.candidates if steered is not None else 1  # a group's rows
+    extend = shape.extend if rows > 1 else 0
     steering = None
     if steered is not None:
-        groups = [ParticleSteering(codec, steered, conditioning, frames) for _ in range(2)]
-        steering = ParticleGroups(groups, starts=(0, half), rows=rows)
-    values, mask = control_tensors(conditioning, 1, frames)
+        groups = [ParticleSteering(codec, steered, conditioning, shape.frames) for _ in range(2)]
+        steering = ParticleGroups(groups, starts=(0, shape.half), rows=rows)
     device = prior.position_embedding.weight.device
-    parts = torch.stack([torch.arange(half), torch.arange(half, 2 * half).clamp(max=frames - 1)])
+    values, mask, known = _halves_conditions(
+        models, settings, conditioning, shape, shape.positions(shape.half + extend), rows
+    )
+    drawn = continue_codes(
+        prior, None, shape.half + extend, settings=sampling_settings(settings),
+        generator=torch.Generator(device=device).manual_seed(settings.seed),
+        controls=values, control_mask=mask, batch=2 * rows, known=known, steering=steering,
+        on_progress=on_progress,
+    ).cpu()  # fmt: skip  # (2 * rows, grid rows, half + extend)
+    halves = Halves(drawn, rows, (shape.half, shape.frames - shape.half), extend)
+    chosen, step = (0, 0), {}
+    if extend:
+        chosen = _joined_rows(prior, halves, steering, conditioning, shape.circular)
+        step["joined"] = extend
+    elif steering is not None and rows > 1:  # the last choice: each half's final chunk
+        chosen = tuple(steering.closest(drawn, ends=halves.own))
+    if steering is not None:
+        step |= _steering_record(steering, list(chosen), rows)
+    return halves.grid(chosen, circular=shape.circular).numpy(), step
+
+
+def _halves_conditions(models, settings, conditioning, shape: _Shape, parts, rows: int):
+    """(values, mask, known) for the batch of both halves' rows: each half's part of the control
+    curves and of the rests (`parts`: the take's frame of each drawn frame, per half)."""
+    device = models.prior.position_embedding.weight.device
+    values, mask = control_tensors(conditioning, 1, shape.frames)
     if values is not None:
         values = values[0, parts] if values.dim() == 3 else values.expand(2, -1)
         values = values.repeat_interleave(rows, dim=0).to(device)
         mask = mask.expand(2 * rows, -1).to(device)
-    rests = known_grid(models, settings.controls, stats, frames, settings.seed)
+    rests = known_grid(models, settings.controls, bundle_stats(models), shape.frames, settings.seed)
     known = None
-    if rests is not None:  # (2 * rows, grid rows, half)
+    if rests is not None:  # (2 * rows, grid rows, drawn frames)
         known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).repeat_interleave(rows, dim=0)
         known = known.to(device)
-    drawn = continue_codes(
-        prior, None, half, settings=sampling_settings(settings),
-        generator=torch.Generator(device=device).manual_seed(settings.seed),
-        controls=values, control_mask=mask, batch=2 * rows, known=known, steering=steering,
-        on_progress=on_progress,
-    ).cpu()  # fmt: skip  # (2 * rows, grid rows, half)
-    chosen, step = [0, 0], {}
-    if steering is not None and rows > 1:  # the last choice: each half's final chunk
-        chosen = steering.closest(drawn, ends=(half, frames - half))
-    if steering is not None:
-        step = _steering_record(steering, chosen, rows)
-    first, second = drawn[chosen[0]], drawn[rows + chosen[1], :, : frames - half]
-    return torch.cat([first, second], dim=1).numpy(), step
+    return values, mask, known
+
+
+def _joined_rows(prior, halves: Halves, steering, conditioning, circular: bool) -> tuple[int, int]:
+    """The rows kept: for a loop the pair whose joins score best both ways; for a take, the
+    second half's row closest to the controls, and the first half's that leads best into it."""
+    device = prior.position_embedding.weight.device
+    values, mask = control_tensors(conditioning)  # the take's mean settings
+    if values is not None:
+        values, mask = values.to(device), mask.to(device)
+    second = None
+    if not circular:
+        second = steering.closest_in(1, halves.drawn, halves.own[1])
+    return join_pair(
+        prior, halves, circular=circular, controls=values, control_mask=mask, second=second
+    )
 
 
 def _steering_record(steering: ParticleGroups, chosen: list[int], rows: int) -> dict:

@@ -76,6 +76,11 @@ class ParticleGroups:
         ]
         return self._each(lambda job: self._final_choice(*job), jobs)
 
+    def closest_in(self, group: int, grids: torch.Tensor, end: int) -> int:
+        """Group `group`'s final choice alone (as `closest`'s)."""
+        rows = self._rows(grids, group)
+        return self._final_choice(self.groups[group], rows, self.starts[group], end)
+
     def _final_choice(self, group: ParticleSteering, rows, start: int, end: int) -> int:
         return group.closest(rows, max(0, end - self.chunk), end, take_offset=start)
 

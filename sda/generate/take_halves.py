@@ -1,16 +1,16 @@
-"""A steered take drawn as two halves side by side, its middle join redrawn.
+"""A steered take drawn as two halves side by side, the first running on into the second.
 
 A take steered by candidates (measured and chosen every second) spends most of its time in the
 prior's sequential columns. Drawn as a loop's take is, two halves as groups of rows of one batch
 (`sda.generate.loop_take`), it needs half the columns, and the halves' chunks are measured side
-by side; the frames where the halves meet are then redrawn by the prior given both sides
-(`regenerate_region`: of a few candidates the one that leads best into the second half), so the
+by side. The first half's rows run on a few frames into the second half's start, and the row
+after which the second half's music is likeliest is kept (`sda.generate.drawn_joins`), so the
 music runs on across the middle as across a loop's seam. The prior's window is ~4 s, so a take
 drawn whole remembers no more than that of its first half either. Measured on a stereo textures
-prior (experiments/RESULTS.md, Prior, 2026-12-07 night): 20 s takes with brightness and tension
-7.8-8.0x -> 10.0-10.4x real time; tension rho on 10 s takes +0.85 / +0.79 whole, +0.82 / +0.74
-in halves (two sets of 8 seeds): each half's first second and the redrawn middle are not
-steered. One take fed back is left whole (not measured in halves).
+prior (experiments/RESULTS.md, Prior, 2026-12-07 night, and 2026-12-08 for the drawn join): 20 s
+takes with brightness and tension 7.8-8.0x -> 10.0-10.4x real time; tension rho on 10 s takes
++0.85 / +0.79 whole, +0.82 / +0.74 in halves (two sets of 8 seeds): each half's first second and
+the join are not steered. One take fed back is left whole (not measured in halves).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sda.generate.regenerate import regenerate_region
 from sda.generate.render import render_take
 from sda.generate.settings import GenerationSettings, checked_controls
 
-JOIN_CANDIDATES = 4  # redraws of the middle join scored, as for a loop's joins
+JOIN_CANDIDATES = 4  # redraws of an unjoined middle scored, as for a loop's joins
 SAMPLING = ("temperature", "top_k", "top_p", "guidance")
 
 
@@ -83,13 +83,16 @@ def take_in_halves(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Codes:
     """The codes of a new steered take of `frames`: two halves drawn side by side, each steered
-    by itself, and the frames around their meeting redrawn given both sides."""
+    by itself, joined as drawn. Without candidates to choose the join from (`candidates=1`),
+    the frames around the halves' meeting are redrawn given both sides instead."""
     sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "guidance": guidance}
     seam = default_seam_frames(frames, models.prior.config.context_frames)
     codes, joins = loop_take(
         models, frames, seam=seam, seed=seed, controls=controls, candidates=candidates,
-        on_progress=on_progress, **sampling,
+        circular=False, on_progress=on_progress, **sampling,
     )  # fmt: skip
+    if not joins:  # the first half ran on into the second, its best-joining row kept
+        return codes
     start = joins[-1] - seam // 2
     return regenerate_region(
         models, codes, start, start + seam, seed=seed, candidates=JOIN_CANDIDATES,

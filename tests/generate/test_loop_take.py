@@ -39,9 +39,10 @@ def test_steered_takes_are_drawn_in_halves_each_with_its_candidates(
     tension = {"tension": 0.9}
     steered, joins = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension,
                                candidates=3)  # fmt: skip
-    assert joins == (0, 21) and steered.frames == 41 and steered.side_indices.shape[1] == 41
+    # joined as drawn: each half ran on 2 frames (half the seam) into the other's start
+    assert joins == () and steered.frames == 41 and steered.side_indices.shape[1] == 41
     step = steered.provenance["operations"][-1]
-    assert step["candidates"] == 3 and len(step["chosen"]) == 2
+    assert step["candidates"] == 3 and len(step["chosen"]) == 2 and step["joined"] == 2
     assert all(0 <= row < 3 for row in step["chosen"])
     assert [set(half) for half in step["feedback"]] == [{"tension"}, {"tension"}]
     again, _ = loop_take(tiny_stereo_bundle, 41, seam=4, seed=1, controls=tension, candidates=3)
@@ -67,3 +68,33 @@ def test_each_half_keeps_its_own_part_of_the_rests(tiny_prior_bundle):
     rests = forced >= 0
     assert rests.any() and not np.array_equal(rests[:, :half], rests[:, half:])
     np.testing.assert_array_equal(codes.indices[rests], forced[rests])
+
+
+def test_steered_halves_keep_the_rows_that_join_best_each_run_on_into_the_other(
+    tiny_stereo_bundle, monkeypatch
+):
+    """The loop's grid is the pair `join_pair` chose, laid out by `Halves.grid`: what was drawn,
+    not a redraw; a plain take's second half is chosen by the steering and only the middle
+    joined."""
+    from sda.generate import loop_take as module
+    from sda.generate.stereo_takes import prior_rows
+
+    seen, original = [], module.join_pair
+
+    def spy(prior, halves, **options):
+        seen.append((halves, options, original(prior, halves, **options)))
+        return seen[-1][2]
+
+    monkeypatch.setattr(module, "join_pair", spy)
+    tension = {"tension": 0.9}
+    for circular in (True, False):
+        codes, joins = loop_take(
+            tiny_stereo_bundle, 41, seam=4, seed=3, controls=tension, candidates=3,
+            circular=circular,
+        )  # fmt: skip
+        halves, options, pair = seen[-1]
+        assert joins == () and halves.own == (21, 20) and halves.extend == 2
+        assert options["circular"] is circular and (options["second"] is None) is circular
+        grid = halves.grid(pair, circular=circular).numpy()
+        np.testing.assert_array_equal(prior_rows(tiny_stereo_bundle, codes), grid)
+        assert codes.provenance["operations"][-1]["chosen"] == list(pair)
