@@ -12,6 +12,7 @@ the widener's side together, and both channels are cut (or stretched) at the sam
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -47,8 +48,14 @@ class LoopCut:
     """One period of a repeating grid's audio, cut to a loop's length."""
 
     audio: np.ndarray  # (samples,) float32, or (2, samples) from a stereo model
-    seam: SeamReport
+    sample_rate: int
     pitch_cents: float = 0.0  # 0 when cut; the pitch change when stretched to the length
+
+    @functools.cached_property
+    def seam(self) -> SeamReport:
+        """The cut's seam measure, taken when first asked for: a loop whose render then filters
+        it (tone, roughness) is measured again as rendered, and this one would be wasted."""
+        return measure_seam(self.audio, self.sample_rate)
 
 
 def _decode_period(model, codes: Codes, pad: int) -> np.ndarray:
@@ -205,14 +212,13 @@ def loop_audio(
     starts = np.array([point + int(nudge) for point in points for nudge in nudges])
     worst = np.max([y.margins(starts, samples, fade) for y in yardsticks], axis=0)
     best = int(starts[np.argmin(worst)])  # the first of equals
-    cut = _measured(_cut(period, best, samples, fade), rate)
+    cut = _as_cut(_cut(period, best, samples, fade), rate)
     if samples == period.shape[-1] or _memory_margin(cut, rate) <= CUT_MARGIN:
         return cut
     cents = 1200.0 * math.log2(period.shape[-1] / samples)
-    stretch = _measured(_stretch(period, best, samples), rate, cents)
+    stretch = _as_cut(_stretch(period, best, samples), rate, cents)
     return stretch if _memory_margin(stretch, rate) < _memory_margin(cut, rate) else cut
 
 
-def _measured(loop: np.ndarray, rate: int, pitch_cents: float = 0.0) -> LoopCut:
-    audio = loop.astype(np.float32)
-    return LoopCut(audio, measure_seam(audio, rate), pitch_cents)
+def _as_cut(loop: np.ndarray, rate: int, pitch_cents: float = 0.0) -> LoopCut:
+    return LoopCut(loop.astype(np.float32), rate, pitch_cents)
