@@ -159,11 +159,20 @@ class Selection:
     """Steering while sampling: every `every` columns, `choose(delayed grid so far)` gives the
     row (batch,) each row continues from, or None to leave them as they are. `condition`, if
     given, maps the controls asked for to those the prior is given: at the window's start and
-    after every choice (feedback)."""
+    after every choice (feedback). The columns are counted from the first one drawn, or, with
+    `phase`, chosen after every column c with (c + 1) % every == phase (a choice that must fall
+    where some frame is complete)."""
 
     every: int
     choose: Callable[[Tensor], Tensor | None]
     condition: Callable[[Tensor], Tensor] | None = None
+    phase: int | None = None
+
+    def due(self, column: int, first: int) -> bool:
+        """Whether to choose after `column` of a window whose first drawn column is `first`."""
+        if self.phase is None:
+            return (column - first + 1) % self.every == 0
+        return column >= first and (column + 1) % self.every == self.phase % self.every
 
 
 def resample_rows(out: Tensor, cache: list | None, rows: Tensor | None, repeat: int) -> None:
@@ -268,7 +277,7 @@ def sample_window(
                     logits = feed(inputs, steps, offset=offset)[:, :, -1]
                     tokens = draw_column(logits, scale, settings, generator)
                     out[:, :, column] = torch.where(known >= 0, known, tokens)
-                if select is not None and (column - first + 1) % select.every == 0:
+                if select is not None and select.due(column, first):
                     resample_rows(out, cache, select.choose(out[:, :, : column + 1]), repeat)
                     if feedback is not None:  # the setting corrected by what was measured
                         modulation = prior.modulate(guided_condition(*asked)[0])
