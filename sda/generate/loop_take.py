@@ -136,7 +136,7 @@ def _draw_halves(
         # joined as drawn: the last choice falls where the halves' own frames are complete, so
         # the rows differ only in what they run on into the other half (the join's candidates)
         last = shape.half + prior.config.num_levels - 2 if extend else None
-        steering = ParticleGroups(groups, starts=(0, shape.half), rows=rows, choose_after=last)
+        steering = ParticleGroups(groups, starts=(0, shape.half), rows=rows, choose_last=last)
     device = prior.position_embedding.weight.device
     values, mask, known = _halves_conditions(
         models, settings, conditioning, shape, shape.positions(shape.half + extend), rows

@@ -30,9 +30,9 @@ class ParticleGroups:
     groups: Sequence[ParticleSteering]
     starts: Sequence[int]
     rows: int
-    # a column after which to choose (choices every chunk before it), e.g. the one that
-    # completes the halves' own frames; None: every chunk from the first column drawn
-    choose_after: int | None = None
+    # the column after which to choose last (choices every chunk before it, none after), e.g.
+    # the one that completes the halves' own frames; None: every chunk from the first drawn
+    choose_last: int | None = None
 
     def __post_init__(self) -> None:
         self.chunk = self.groups[0].chunk
@@ -56,8 +56,8 @@ class ParticleGroups:
             return self._lineage(picks, delayed.device)
 
         corrects = any(hook.condition is not None for hook in hooks)
-        phase = None if self.choose_after is None else (self.choose_after + 1) % self.chunk
-        return Selection(self.chunk, choose, self._conditioned if corrects else None, phase)
+        condition = self._conditioned if corrects else None
+        return Selection(self.chunk, choose, condition, last=self.choose_last)
 
     def lineage(self, rows: int) -> torch.Tensor | None:
         """Which row each of the batch's rows (`rows`, all groups' together) descends from since

@@ -160,19 +160,19 @@ class Selection:
     row (batch,) each row continues from, or None to leave them as they are. `condition`, if
     given, maps the controls asked for to those the prior is given: at the window's start and
     after every choice (feedback). The columns are counted from the first one drawn, or, with
-    `phase`, chosen after every column c with (c + 1) % every == phase (a choice that must fall
-    where some frame is complete)."""
+    `last`, back from column `last`, after which the last choice falls (one that must fall where
+    some frame is complete; none after it)."""
 
     every: int
     choose: Callable[[Tensor], Tensor | None]
     condition: Callable[[Tensor], Tensor] | None = None
-    phase: int | None = None
+    last: int | None = None
 
     def due(self, column: int, first: int) -> bool:
         """Whether to choose after `column` of a window whose first drawn column is `first`."""
-        if self.phase is None:
+        if self.last is None:
             return (column - first + 1) % self.every == 0
-        return column >= first and (column + 1) % self.every == self.phase % self.every
+        return first <= column <= self.last and (self.last - column) % self.every == 0
 
 
 def resample_rows(out: Tensor, cache: list | None, rows: Tensor | None, repeat: int) -> None:

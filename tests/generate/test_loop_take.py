@@ -98,3 +98,31 @@ def test_steered_halves_keep_the_rows_that_join_best_each_run_on_into_the_other(
         grid = halves.grid(pair, circular=circular).numpy()
         np.testing.assert_array_equal(prior_rows(tiny_stereo_bundle, codes), grid)
         assert codes.provenance["operations"][-1]["chosen"] == list(pair)
+
+
+def test_the_last_choice_leaves_the_rows_differing_only_where_they_run_on(
+    tiny_stereo_bundle, monkeypatch
+):
+    """Steering chooses last where each half's own frames are complete, so all of a half's own
+    frames are steered and its candidates differ only in their extensions, which the join picks
+    from. Chunks of 0.05 s (19 frames at the tiny codec's 375 frames/s): drawn from the first
+    column, the last choice would fall 9 frames before the halves' ends."""
+    from sda.generate import loop_take as module
+    from sda.generate import particles
+
+    monkeypatch.setattr(particles, "CHUNK_SECONDS", 0.05)
+    seen, original = [], module.join_pair
+    monkeypatch.setattr(
+        module,
+        "join_pair",
+        lambda prior, halves, **o: seen.append(halves) or original(prior, halves, **o),
+    )
+    loop_take(  # hot, since the tiny prior would often draw the same three extensions
+        tiny_stereo_bundle, 41, seam=6, seed=4, controls={"tension": 0.9}, candidates=3,
+        temperature=2.0,
+    )  # fmt: skip
+    (halves,) = seen
+    for group, own in zip((0, 1), halves.own, strict=True):
+        rows = halves.group(group)
+        assert (rows[1:, :, :own] == rows[0, :, :own]).all()  # every own frame shared
+        assert (rows[1:, :, own:] != rows[0, :, own:]).any()  # the extensions still differ
