@@ -7,8 +7,8 @@ bundle folder or prior training run. For each control, 5 settings x --seeds seed
 generate` samples that control (`sda.generate.sampling_defaults`; --guidance / --candidates:
 so instead), and the control's descriptor measured on what is written (the mid of a stereo
 take), scaled to the material's range. Spearman rho of setting against measured, per way, and
-the mean per setting. A loop's seam is redrawn by the prior without the steering a plain take
-may get, and its cut may move its start: this says what that costs.
+the mean per setting. A loop's joins are chosen for how they lead on, not for the controls, and
+its cut may move its start: this says what that costs.
 With --record, records the table at the end of the "## Loops and width" section of
 experiments/RESULTS.md.
 """

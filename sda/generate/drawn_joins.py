@@ -1,13 +1,14 @@
 """Joins drawn with a take's halves: each half runs on past its end into the other's start, and of
 its candidates the row that leads best into the other half is kept.
 
-A steered half is a group of candidate rows that share their music up to the group's last choice
-and differ after it. Drawn `extend` frames past its end, each row's last frames are a candidate for
+A steered half is a group of candidate rows that share their music up to the group's last choice,
+which falls where the half's own frames are complete (`loop_take`), and differ after it. Drawn
+`extend` frames past its end, each row's last frames are a candidate for
 the join into the next half: the prior scores how likely the next half's frames after the
 extension are, following each row (`join_scores`), and the pair of rows (one per half) whose joins
 score best together is kept. The frames around the joins then need no redraw afterwards
 (`seamless_grid`, `regenerate_region`), whose prefill and columns took a steered 4 s loop about a
-quarter of its time (experiments/RESULTS.md, Prior, 2026-12-08).
+quarter of its time (experiments/RESULTS.md, Prior, 2026-12-07 late night).
 """
 
 from __future__ import annotations

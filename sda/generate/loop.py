@@ -6,6 +6,7 @@
    neighbours in the take, so they flow by nature.
 3. The prior redraws the frames around every join given the codes on both sides, all joins in one
    batch (`sda.generate.circular_redraw`), so the new material leads from one part into the next.
+   Steered halves skip 2 and 3: they come joined as drawn (`sda.generate.drawn_joins`).
 4. The grid's audio, decoded as if it repeated, is cut to the loop's exact length where it joins
    best (`sda.generate.loop_cut`).
 A stereo model's loop rotates and redraws its mid and side grids together and is (2, samples).

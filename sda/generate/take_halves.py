@@ -7,10 +7,10 @@ by side. The first half's rows run on a few frames into the second half's start,
 after which the second half's music is likeliest is kept (`sda.generate.drawn_joins`), so the
 music runs on across the middle as across a loop's seam. The prior's window is ~4 s, so a take
 drawn whole remembers no more than that of its first half either. Measured on a stereo textures
-prior (experiments/RESULTS.md, Prior, 2026-12-07 night, and 2026-12-08 for the drawn join): 20 s
-takes with brightness and tension 7.8-8.0x -> 10.0-10.4x real time; tension rho on 10 s takes
-+0.85 / +0.79 whole, +0.82 / +0.74 in halves (two sets of 8 seeds): each half's first second and
-the join are not steered. One take fed back is left whole (not measured in halves).
+prior (experiments/RESULTS.md, Prior, 2026-12-07 night and late night): 20 s takes with
+brightness and tension 1.3-1.4x the speed of a take drawn whole (11.9-12.3x against 8.9-9.3x
+real time); tension rho on 10 s takes +0.84 / +0.82 in halves, +0.85 / +0.79 whole (two sets of
+8 seeds). One take fed back is left whole (not measured in halves).
 """
 
 from __future__ import annotations
