@@ -74,9 +74,10 @@ def join_pair(
         joins.append(
             _Join(halves.group(1)[seconds], two + extend, halves.group(0)[firsts], extend, after)
         )
-    tails = torch.cat([join.tails(context) for join in joins])
-    follows = torch.cat([join.follows() for join in joins])
-    scores = join_scores(prior, tails[:, :, :0], tails, follows, controls, control_mask)
+    device = prior.position_embedding.weight.device  # the rows come back from sampling on the CPU
+    tails = torch.cat([join.tails(context) for join in joins]).to(device)
+    follows = torch.cat([join.follows() for join in joins]).to(device)
+    scores = join_scores(prior, tails[:, :, :0], tails, follows, controls, control_mask).cpu()
     total = joins[0].table(scores[: joins[0].count])  # (firsts, seconds)
     if circular:
         total = total + joins[1].table(scores[joins[0].count :]).T
