@@ -46,6 +46,25 @@ def test_a_tempo_fitted_loop_is_exact_to_the_sample(bundle):
     assert len(loop.audio) == length.samples and loop.seam.passed, loop.seam
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_steered_loop_comes_joined_as_drawn_and_loops(bundle, seed, monkeypatch):
+    """Tension steers each half's candidates; the halves run on into each other's start and
+    nothing is rotated or redrawn afterwards, yet the loop is exact to the sample (tempo-fitted)
+    and its seam passes."""
+    from sda.generate import particles
+
+    monkeypatch.setattr(particles, "CHUNK_SECONDS", 0.05)
+    length = _length(bundle, bars=1, bpm=160, beats_per_bar=3)
+    assert length.samples != length.frames * bundle.codec.config.samples_per_frame
+    loop = generate_loop(
+        bundle, length, seed=seed, controls={"tension": 0.8}, candidates=3, temperature=1.5
+    )
+    operations = [step["op"] for step in loop.codes.provenance["operations"]]
+    assert operations == ["generate", "loop"]
+    assert loop.codes.provenance["operations"][0]["joined"] >= 1
+    assert len(loop.audio) == length.samples and loop.seam.passed, loop.seam
+
+
 def test_only_the_join_is_redrawn(bundle):
     take = generate(bundle, seconds=0.3, seed=5, temperature=1.5)
     codes = take.codes
