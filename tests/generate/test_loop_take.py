@@ -126,3 +126,28 @@ def test_the_last_choice_leaves_the_rows_differing_only_where_they_run_on(
         rows = halves.group(group)
         assert (rows[1:, :, :own] == rows[0, :, :own]).all()  # every own frame shared
         assert (rows[1:, :, own:] != rows[0, :, own:]).any()  # the extensions still differ
+
+
+def test_steered_halves_rest_where_the_take_rests_their_extensions_too(tiny_prior_bundle):
+    """Each steered half runs on into the other's start: the frames it draws there must rest
+    where the take's rests fall (the other half's), at the loop's wrap-around too."""
+    from sda.generate.rests import known_grid
+    from sda.generate.steering import bundle_stats
+
+    bundle, controls = tiny_prior_bundle, {"density": 0.0, "tension": 0.8}
+    frames = round(1.5 * bundle.codec.config.frame_rate) // 2 * 2 + 1  # odd: halves differ
+    codes, joins = loop_take(bundle, frames, seam=8, seed=3, controls=controls, candidates=3)
+    assert joins == () and codes.provenance["operations"][-1]["joined"] == 4
+    forced = known_grid(bundle, controls, bundle_stats(bundle), frames, 3)
+    assert forced is not None
+    rests = forced >= 0
+    half = (frames + 1) // 2
+    joins_region = np.zeros(frames, dtype=bool)
+    joins_region[:4] = joins_region[half : half + 4] = True  # drawn by the other half's rows
+    assert rests[:, joins_region].any()
+    np.testing.assert_array_equal(codes.indices[rests], forced[rests])
+    # the loop's first frames play (the second half's last own frame rests): run on from the
+    # end of the second half, its rows drew them, not the rests of the frame before the wrap
+    assert rests[:, -1].all() and not rests[:, :4].any()
+    silence = forced[:, -1]
+    assert not (codes.indices[:, :4] == silence[:, None]).all()
