@@ -5,7 +5,8 @@ from sda.generate.sampling import Selection
 
 
 def chosen_after(selection: Selection, columns: int, first: int = 0) -> list[int]:
-    return [c for c in range(columns) if selection.due(c, first)]
+    """The columns after which `sample_window` would choose, drawing from column `first` on."""
+    return [c for c in range(first, columns) if selection.due(c, first)]
 
 
 def test_choices_count_from_the_first_column_drawn():
@@ -17,4 +18,4 @@ def test_choices_count_from_the_first_column_drawn():
 def test_choices_fall_back_from_the_last_and_never_after_it():
     ending = Selection(5, choose=lambda grid: None, last=17)
     assert chosen_after(ending, 30) == [2, 7, 12, 17]
-    assert chosen_after(ending, 30, first=5) == [7, 12, 17]  # none before the first drawn
+    assert chosen_after(ending, 30, first=5) == [7, 12, 17]
