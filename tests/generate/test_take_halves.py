@@ -76,3 +76,19 @@ def test_a_stereo_steered_take_is_drawn_in_halves_with_both_grids(tiny_stereo_bu
     assert operations(take) == ["generate"] and "joined" in take.codes.provenance["operations"][0]
     assert take.codes.frames == frames and take.codes.side_indices is not None
     assert take.codes.side_indices.shape[1] == frames and take.audio.shape[0] == 2
+
+
+def test_halves_without_candidates_to_join_from_have_their_middle_redrawn(tiny_prior_bundle):
+    """`take_in_halves` asked for one take fed back (no rows to choose a join from): the halves
+    meet where the first ends, and the frames around it are redrawn given both sides."""
+    from sda.generate.take_halves import take_in_halves
+
+    frames = frames_of(tiny_prior_bundle, 0.5)
+    codes = take_in_halves(
+        tiny_prior_bundle, frames, seed=3, controls={"tension": 0.8}, candidates=1, guidance=3.0
+    )
+    drawn, redrawn = codes.provenance["operations"]
+    half = (frames + 1) // 2
+    assert "joined" not in drawn and drawn["halves"] == [0, half] and "feedback" in drawn
+    assert redrawn["op"] == "regenerate" and redrawn["start"] < half < redrawn["end"]
+    assert codes.frames == frames
