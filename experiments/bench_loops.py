@@ -9,7 +9,9 @@ or guided take) unless --guidance / --candidates say otherwise. On 2 CPU threads
     flux across its seam, played twice, is at most its own 95th percentile and the sample step
     there at most its 99th percentile step (`sda.audio.seam`). Also in stereo (width 0.5,
     movement 0.5, rendered as a loop);
-  - the joins themselves: the loop cut exactly where the redrawn frames lead back into the take's
+  - the joins themselves: the loops cut exactly where separately drawn music meets (where each
+    steered half's run-on ends in the other half, or both ends of every redrawn join); and a
+    plain take's loop cut exactly where the redrawn frames lead back into the take's
     start, against the cut where the take's end meets its start without a redraw, and against
     the plain take played twice: what the redraw, and looping at all, change;
   - width: measured side/mid energy ratio against the setting (0, 0.1 .. 1) on the loops,
@@ -143,6 +145,28 @@ def join_cuts(bundle, length: LoopLength, count: int) -> dict[str, int]:
     return passes
 
 
+def meeting_frames(loop) -> list[int]:
+    """The grid frames of a generated loop where separately drawn music meets: where each half's
+    run-on ends in the other half (halves joined as drawn), or both ends of every redrawn join."""
+    operations = loop.codes.provenance["operations"]
+    drawn = next(step for step in operations if step["op"] == "generate")
+    if "joined" in drawn:
+        return [drawn["joined"], drawn["halves"][1] + drawn["joined"]]
+    redrawn = [step for step in operations if step["op"] == "regenerate"]
+    return [frame for step in redrawn for frame in (step["start"], step["end"])]
+
+
+def drawn_joins(bundle, loops, length: LoopLength) -> tuple[int, int]:
+    """(passes, cuts): the generated loops cut exactly where separately drawn music meets, each
+    cut measured as a seam: do the joins flow as the loop's own music does?"""
+    cuts = [(loop, frame) for loop in loops for frame in meeting_frames(loop)]
+    passes = sum(
+        loop_audio(bundle, loop.codes, length.samples, start_frame=frame).seam.passed
+        for loop, frame in cuts
+    )
+    return passes, len(cuts)
+
+
 def width_and_movement(loops, rate: int) -> dict:
     """Width rho and deviation, movement swing, mono compatibility, over the loops. A stereo
     model's width scales its own side, so there the deviation from the mono rule is n/a."""
@@ -194,6 +218,8 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
         f"| tempo-fitted loops stretched to length (not cut) / largest pitch change | "
         f"{made['stretched']}/{count} / {made['max_cents']:.1f} cents | |",
         f"| cut exactly at the join: {joined} | | |",
+        "| the loops cut where separately drawn music meets (each half's run-on, or a redrawn "
+        "join's ends) | {}/{} | |".format(*made["met"]),
         f"| width: Spearman rho, setting vs side/mid energy (all loops pooled) | "
         f"{field['rho']:+.3f} | {'' if stereo_model else '>= 0.95'} |",
         "| the same within each loop (median / lowest) | "
@@ -245,6 +271,9 @@ def main() -> None:
     made = make_loops(bundle, length, args.count, sampling)
     print(f"seams: {made['mono']}/{args.count} mono, {made['stereo']}/{args.count} stereo; "
           f"speed {made['speed']:.1f}x real time", flush=True)  # fmt: skip
+    made["met"] = drawn_joins(bundle, made["loops"], length)
+    print("the loops cut where separately drawn music meets: {}/{} pass".format(*made["met"]),
+          flush=True)  # fmt: skip
     joins = join_cuts(bundle, length, args.count)
     print("cut at the join:", joins, flush=True)
     field = width_and_movement(made["loops"], int(config.sample_rate))
