@@ -184,8 +184,10 @@ def _joined_rows(prior, halves: Halves, steering, conditioning, circular: bool) 
     if values is not None:
         values, mask = values.to(device), mask.to(device)
     second = None
-    if not circular:
-        second = steering.closest_in(1, halves.drawn, halves.own[1])
+    if not circular:  # the last choice made the rows' own frames one: measure only if it did not
+        rows, own = halves.group(1), halves.own[1]
+        alike = bool((rows[:, :, :own] == rows[:1, :, :own]).all())
+        second = 0 if alike else steering.closest_in(1, halves.drawn, own)
     return join_pair(
         prior, halves, circular=circular, controls=values, control_mask=mask, second=second
     )

@@ -127,6 +127,17 @@ def test_the_last_choice_leaves_the_rows_differing_only_where_they_run_on(
         assert (rows[1:, :, :own] == rows[0, :, :own]).all()  # every own frame shared
         assert (rows[1:, :, own:] != rows[0, :, own:]).any()  # the extensions still differ
 
+    def measured_again(*args, **kwargs):
+        raise AssertionError("a plain take's second half measured again")
+
+    # so a plain take's second half needs no last measure of its own
+    monkeypatch.setattr(module.ParticleGroups, "closest_in", measured_again)
+    codes, joins = loop_take(
+        tiny_stereo_bundle, 41, seam=6, seed=4, controls={"tension": 0.9}, candidates=3,
+        temperature=2.0, circular=False,
+    )  # fmt: skip
+    assert joins == () and codes.provenance["operations"][-1]["chosen"][1] == 0
+
 
 def test_steered_halves_rest_where_the_take_rests_their_extensions_too(tiny_prior_bundle):
     """Each steered half runs on into the other's start: the frames it draws there must rest
