@@ -156,7 +156,7 @@ def meeting_frames(loop) -> list[int]:
     return [frame for step in redrawn for frame in (step["start"], step["end"])]
 
 
-def drawn_joins(bundle, loops, length: LoopLength) -> tuple[int, int]:
+def cuts_where_parts_meet(bundle, loops, length: LoopLength) -> tuple[int, int]:
     """(passes, cuts): the generated loops cut exactly where separately drawn music meets, each
     cut measured as a seam: do the joins flow as the loop's own music does?"""
     cuts = [(loop, frame) for loop in loops for frame in meeting_frames(loop)]
@@ -271,7 +271,7 @@ def main() -> None:
     made = make_loops(bundle, length, args.count, sampling)
     print(f"seams: {made['mono']}/{args.count} mono, {made['stereo']}/{args.count} stereo; "
           f"speed {made['speed']:.1f}x real time", flush=True)  # fmt: skip
-    made["met"] = drawn_joins(bundle, made["loops"], length)
+    made["met"] = cuts_where_parts_meet(bundle, made["loops"], length)
     print("the loops cut where separately drawn music meets: {}/{} pass".format(*made["met"]),
           flush=True)  # fmt: skip
     joins = join_cuts(bundle, length, args.count)

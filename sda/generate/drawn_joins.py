@@ -67,22 +67,20 @@ def join_pair(
     after = min(JOIN_FRAMES, two - extend, one - extend)
     window = prior.config.context_frames
     context = min(round(JOIN_CONTEXT_WINDOWS * window), min(one, two) + extend, window - after)
-    firsts = list(range(rows))
     seconds = list(range(rows)) if second is None else [second]
-    joins = [_Join(halves.group(0)[firsts], one + extend, halves.group(1)[seconds], extend, after)]
+    first_rows, second_rows = halves.group(0), halves.group(1)[seconds]
+    joins = [_Join(first_rows, one + extend, second_rows, extend, after)]
     if circular:
-        joins.append(
-            _Join(halves.group(1)[seconds], two + extend, halves.group(0)[firsts], extend, after)
-        )
+        joins.append(_Join(second_rows, two + extend, first_rows, extend, after))
     device = prior.position_embedding.weight.device  # the rows come back from sampling on the CPU
     tails = torch.cat([join.tails(context) for join in joins]).to(device)
     follows = torch.cat([join.follows() for join in joins]).to(device)
     scores = join_scores(prior, tails[:, :, :0], tails, follows, controls, control_mask).cpu()
-    total = joins[0].table(scores[: joins[0].count])  # (firsts, seconds)
+    total = joins[0].table(scores[: joins[0].count])  # (first half's rows, second's)
     if circular:
         total = total + joins[1].table(scores[joins[0].count :]).T
     best = int(total.argmax())
-    return firsts[best // len(seconds)], seconds[best % len(seconds)]
+    return best // len(seconds), seconds[best % len(seconds)]
 
 
 class _Join:

@@ -139,7 +139,7 @@ def _draw_halves(
         steering = ParticleGroups(groups, starts=(0, shape.half), rows=rows, choose_last=last)
     device = prior.position_embedding.weight.device
     values, mask, known = _halves_conditions(
-        models, settings, conditioning, shape, shape.positions(shape.half + extend), rows
+        models, settings, stats, conditioning, shape, shape.half + extend, rows
     )
     drawn = continue_codes(
         prior, None, shape.half + extend, settings=sampling_settings(settings),
@@ -159,16 +159,17 @@ def _draw_halves(
     return halves.grid(chosen, circular=shape.circular).numpy(), step
 
 
-def _halves_conditions(models, settings, conditioning, shape: _Shape, parts, rows: int):
-    """(values, mask, known) for the batch of both halves' rows: each half's part of the control
-    curves and of the rests (`parts`: the take's frame of each drawn frame, per half)."""
+def _halves_conditions(models, settings, stats, conditioning, shape: _Shape, drawn: int, rows):
+    """(values, mask, known) for the batch of both halves' rows, `drawn` frames each: each half's
+    part of the control curves and of the rests (`stats`: the controls' ranges)."""
     device = models.prior.position_embedding.weight.device
+    parts = shape.positions(drawn)  # the take's frame of each drawn frame, per half
     values, mask = control_tensors(conditioning, 1, shape.frames)
     if values is not None:
         values = values[0, parts] if values.dim() == 3 else values.expand(2, -1)
         values = values.repeat_interleave(rows, dim=0).to(device)
         mask = mask.expand(2 * rows, -1).to(device)
-    rests = known_grid(models, settings.controls, bundle_stats(models), shape.frames, settings.seed)
+    rests = known_grid(models, settings.controls, stats, shape.frames, settings.seed)
     known = None
     if rests is not None:  # (2 * rows, grid rows, drawn frames)
         known = torch.from_numpy(rests)[:, parts].permute(1, 0, 2).repeat_interleave(rows, dim=0)
@@ -178,7 +179,8 @@ def _halves_conditions(models, settings, conditioning, shape: _Shape, parts, row
 
 def _joined_rows(prior, halves: Halves, steering, conditioning, circular: bool) -> tuple[int, int]:
     """The rows kept: for a loop the pair whose joins score best both ways; for a take, the
-    second half's row closest to the controls, and the first half's that leads best into it."""
+    second half's row (any, when the last choice made its own frames one; else the closest to
+    the controls), and the first half's that leads best into it."""
     device = prior.position_embedding.weight.device
     values, mask = control_tensors(conditioning)  # the take's mean settings
     if values is not None:
