@@ -155,6 +155,8 @@ def mel_spectrogram(
     """
     import torch
 
+    from sda.audio.magnitude import magnitude
+
     shape = audio.shape
     flat = audio.reshape(-1, shape[-1])  # (batch, samples)
     window = torch.hann_window(n_fft, device=audio.device, dtype=audio.dtype)
@@ -166,7 +168,8 @@ def mel_spectrogram(
         center=center,
         pad_mode="reflect",
         return_complex=True,
-    ).abs()  # (batch, freqs, frames)
+    )
+    spec = magnitude(spec)  # (batch, freqs, frames)
     if power != 1.0:
         spec = spec.pow(power)
     filters = _mel_filters(n_fft, n_mels, int(sample_rate), float(f_min), f_max, slaney)

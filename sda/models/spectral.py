@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sda.audio.magnitude import magnitude
+
 EDGE_PADDINGS = ("zeros", "reflect")  # what the analysis sees before time 0 and after the end
 
 
@@ -61,7 +63,7 @@ class LogMagnitudeSTFT(nn.Module):
             center=False,
             return_complex=True,
         )
-        log_mag = torch.log(spec.abs().clamp(min=self.floor))
+        log_mag = torch.log(magnitude(spec).clamp(min=self.floor))
         return log_mag.to(device)
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sda.audio.magnitude import magnitude, power
+
 BAND_EDGES_HZ = (400.0, 2500.0)  # three bands: lows, mids, highs
 TINY = 1e-9
 
@@ -88,8 +90,8 @@ def measured(mid: Tensor, side: Tensor, config) -> Tensor:
     sums = []
     for band in _band_slices(2 * config.hop_length, config.sample_rate):
         mb, sb = m[:, band], s[:, band]
-        cross = (mb * sb.conj()).real.sum(1)
-        sums.append(torch.stack([cross, mb.abs().square().sum(1), sb.abs().square().sum(1)]))
+        cross = (torch.view_as_real(mb) * torch.view_as_real(sb)).sum((1, -1))  # Re(mb conj sb)
+        sums.append(torch.stack([cross, power(mb).sum(1), power(sb).sum(1)]))
     summed = torch.stack(sums, dim=2)  # (3, batch, bands, stft frames)
     width = frames * per_frame
     summed = torch.nn.functional.pad(summed, (0, max(0, width - summed.shape[-1])))[..., :width]
@@ -140,7 +142,7 @@ def directed_side(mid: Tensor, side: Tensor, rho: Tensor, config) -> Tensor:
         across = torch.sqrt((1 - along.square()).clamp_min(0))
         mb, sb = m[:, band], s[:, band]
         # the mid's bin scaled to rho |S| keeps its phase; -j turns the side 90 degrees
-        out[:, band] = (along * sb.abs() / (mb.abs() + TINY)) * mb + (-1j * across) * sb
+        out[:, band] = (along * magnitude(sb) / (magnitude(mb) + TINY)) * mb + (-1j * across) * sb
     n_fft = 2 * config.hop_length
     window = torch.hann_window(n_fft, device=side.device, dtype=torch.float32)
     played = torch.istft(out, n_fft, config.hop_length, window=window, center=True, length=length)

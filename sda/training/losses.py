@@ -16,6 +16,7 @@ import torchaudio.functional as AF
 from torch import Tensor, nn
 
 from sda.audio.dsp import MEL_DISTANCE_BANDS, MEL_DISTANCE_WINDOWS
+from sda.audio.magnitude import magnitude, power
 
 _FLOOR = 1e-5
 MONO_SIDE_DB = 30.0
@@ -95,7 +96,7 @@ class SpectralLoss(nn.Module):
             first = 0  # too short for a frame past the first: keep that one
         padded = padded[..., first * hop :]
         frames = padded.unfold(-1, window, hop * stride) * getattr(self, f"window_{window}")
-        return torch.fft.rfft(frames, dim=-1).abs()
+        return magnitude(torch.fft.rfft(frames, dim=-1))
 
     def _frames_kept(self) -> tuple[int, int]:
         """(first frame, stride) for this call: all frames when judging, a random comb in
@@ -192,8 +193,8 @@ class StereoImageLoss(nn.Module):
         frames = padded.unfold(-1, self.window, self.window // 4) * self.hann
         spectra = torch.fft.rfft(frames, dim=-1)  # (batch, 2, frames, freqs)
         left, right = spectra[:, 0], spectra[:, 1]
-        power_l = left.abs().square().sum(1) @ self.filters
-        power_r = right.abs().square().sum(1) @ self.filters
+        power_l = power(left).sum(1) @ self.filters
+        power_r = power(right).sum(1) @ self.filters
         cross = (left * right.conj()).real.sum(1) @ self.filters
         return power_l, power_r, cross
 
