@@ -359,7 +359,8 @@ def report(args, codec: Path, bundle, steps, realtime, chosen_speed, tables, mat
     clip_seconds = args.clip_seconds
     lines = [
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
-        f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
+        f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end; OpenMP wait "
+        f"policy {os.environ.get('OMP_WAIT_POLICY', 'default')}: the trainers set PASSIVE). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
         f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
         f"{frame_rate:.2f} frames/s); prior `{args.model}` ({bundle.prior.config.dim} dim, "
         f"{bundle.prior.config.layers} layers, {bundle.prior.config.context_frames}-frame window) trained "
