@@ -12,8 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-# Below this the magnitude counts as zero in the backward (the gradient there is 0, as abs's).
-_TINY = 1e-30
+# The backward divides by at least this: where |z| is 0 the gradient is 0, as abs's, and the
+# quotient stays finite for any gradient below 1e26 (with 1e-30, a gradient of 1e9 at a silent bin
+# would make inf, and 0 * inf a NaN); bins under it lie 240 dB and more below full scale.
+_TINY = 1e-12
 
 
 class _Magnitude(torch.autograd.Function):
@@ -28,7 +30,7 @@ class _Magnitude(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
         spectrum, magnitude = ctx.saved_tensors
-        # where |z| is 0, z is too, and the clamped quotient stays finite: the product is 0.
+        # where |z| is 0, z is too and the clamped quotient finite: the product is 0.
         # On the real and imaginary parts: a complex tensor times a real one is a complex product.
         scale = (grad / magnitude.clamp_min(_TINY)).unsqueeze(-1)
         return torch.view_as_complex(torch.view_as_real(spectrum) * scale)

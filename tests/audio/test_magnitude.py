@@ -45,3 +45,9 @@ def test_power_and_its_gradient_are_abs_squared():
 def test_a_real_tensor_gets_its_absolute_value():
     values = torch.tensor([-2.0, 0.0, 3.0])
     assert torch.equal(magnitude(values), values.abs())
+
+
+def test_a_silent_bin_takes_no_gradient_however_large_the_gradient_above():
+    spectrum = torch.zeros(2, 5, dtype=torch.complex64, requires_grad=True)
+    (magnitude(spectrum) * 1e20).sum().backward()  # a loss that weighs silence enormously
+    assert bool((spectrum.grad == 0).all())
