@@ -3,6 +3,7 @@
 import math
 from dataclasses import asdict
 
+import factories
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,7 @@ import torch
 from sda.dna.codes import Codes, CodesError
 from sda.dna.decode import decode_codes
 from sda.generate import GenerationError, generate, generate_codes, regenerate_region
-from sda.generate.rests import resting_frames, silence_column
+from sda.generate.rests import resting_frames
 from sda.library.bundle import Bundle
 from sda.models.codec import Codec, CodecConfig
 
@@ -125,12 +126,8 @@ def test_render_sets_the_level_to_the_loudness_control(bundle):
     codes = generate(bundle, seconds=0.4, seed=2).codes
     plain = decode_codes(bundle.codec, codes)
     np.testing.assert_array_equal(render(bundle, codes), plain)
-    # density alone sets neither level nor tone: a take without rests plays as decoded. A tiny
-    # model's take may hold the codes of silence (rests) anywhere, so every such code is moved
-    silence = silence_column(bundle)[:, None]
-    grid = np.asarray(codes.indices)
-    other = (grid + 1) % bundle.codec.config.codebook_size
-    sounding = codes.with_indices(np.where(grid == silence, other, grid))
+    # density alone sets neither level nor tone: a take without rests plays as decoded
+    sounding = factories.without_rests(bundle, codes)
     assert not resting_frames(bundle, sounding).any()
     as_decoded = decode_codes(bundle.codec, sounding)
     np.testing.assert_array_equal(render(bundle, sounding, {"density": 0.9}), as_decoded)

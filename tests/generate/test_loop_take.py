@@ -147,7 +147,10 @@ def test_steered_halves_rest_where_the_take_rests_their_extensions_too(tiny_prio
 
     bundle, controls = tiny_prior_bundle, {"density": 0.0, "tension": 0.8}
     frames = round(1.5 * bundle.codec.config.frame_rate) // 2 * 2 + 1  # odd: halves differ
-    codes, joins = loop_take(bundle, frames, seam=8, seed=3, controls=controls, candidates=3)
+    # hot: a tiny prior may draw the codes of silence itself, which would hide a forced rest
+    codes, joins = loop_take(
+        bundle, frames, seam=8, seed=3, controls=controls, candidates=3, temperature=2.0
+    )
     assert joins == () and codes.provenance["operations"][-1]["joined"] == 4
     forced = known_grid(bundle, controls, bundle_stats(bundle), frames, 3)
     assert forced is not None
