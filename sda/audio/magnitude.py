@@ -48,3 +48,9 @@ def power(spectrum: Tensor) -> Tensor:
     parts = torch.view_as_real(spectrum)
     real, imag = parts[..., 0], parts[..., 1]
     return torch.addcmul(real * real, imag, imag)
+
+
+def cross_power(first: Tensor, second: Tensor) -> Tensor:
+    """Re(first * conj(second)) of two complex tensors of one shape, differentiable: the sum of
+    the products of their real parts and of their imaginary parts."""
+    return (torch.view_as_real(first) * torch.view_as_real(second)).sum(-1)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sda.audio.magnitude import magnitude, power
+from sda.audio.magnitude import cross_power, magnitude, power
 
 BAND_EDGES_HZ = (400.0, 2500.0)  # three bands: lows, mids, highs
 TINY = 1e-9
@@ -90,8 +90,7 @@ def measured(mid: Tensor, side: Tensor, config) -> Tensor:
     sums = []
     for band in _band_slices(2 * config.hop_length, config.sample_rate):
         mb, sb = m[:, band], s[:, band]
-        cross = (torch.view_as_real(mb) * torch.view_as_real(sb)).sum((1, -1))  # Re(mb conj sb)
-        sums.append(torch.stack([cross, power(mb).sum(1), power(sb).sum(1)]))
+        sums.append(torch.stack([cross_power(mb, sb).sum(1), power(mb).sum(1), power(sb).sum(1)]))
     summed = torch.stack(sums, dim=2)  # (3, batch, bands, stft frames)
     width = frames * per_frame
     summed = torch.nn.functional.pad(summed, (0, max(0, width - summed.shape[-1])))[..., :width]

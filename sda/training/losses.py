@@ -16,7 +16,7 @@ import torchaudio.functional as AF
 from torch import Tensor, nn
 
 from sda.audio.dsp import MEL_DISTANCE_BANDS, MEL_DISTANCE_WINDOWS
-from sda.audio.magnitude import magnitude, power
+from sda.audio.magnitude import cross_power, magnitude, power
 
 _FLOOR = 1e-5
 MONO_SIDE_DB = 30.0
@@ -195,7 +195,7 @@ class StereoImageLoss(nn.Module):
         left, right = spectra[:, 0], spectra[:, 1]
         power_l = power(left).sum(1) @ self.filters
         power_r = power(right).sum(1) @ self.filters
-        cross = (left * right.conj()).real.sum(1) @ self.filters
+        cross = cross_power(left, right).sum(1) @ self.filters
         return power_l, power_r, cross
 
     def forward(self, estimate: Tensor, reference: Tensor) -> StereoImageErrors:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sda.audio.magnitude import magnitude, power
+from sda.audio.magnitude import cross_power, magnitude, power
 
 
 def _spectrum() -> torch.Tensor:
@@ -40,6 +40,20 @@ def test_power_and_its_gradient_are_abs_squared():
     theirs.abs().square().sum().backward()
     torch.testing.assert_close(power(spectrum), spectrum.abs().square())
     torch.testing.assert_close(ours.grad, theirs.grad)
+
+
+def test_cross_power_and_its_gradients_are_the_real_part_of_the_conjugate_product():
+    spectrum = _spectrum()
+    other = torch.roll(spectrum, 1, dims=-1) * (0.5 - 0.25j)
+    pairs = [
+        (t.clone().requires_grad_(), u.clone().requires_grad_()) for t, u in [(spectrum, other)] * 2
+    ]
+    (ours_a, ours_b), (theirs_a, theirs_b) = pairs
+    cross_power(ours_a, ours_b).sum().backward()
+    (theirs_a * theirs_b.conj()).real.sum().backward()
+    torch.testing.assert_close(cross_power(spectrum, other), (spectrum * other.conj()).real)
+    torch.testing.assert_close(ours_a.grad, theirs_a.grad)
+    torch.testing.assert_close(ours_b.grad, theirs_b.grad)
 
 
 def test_a_real_tensor_gets_its_absolute_value():
