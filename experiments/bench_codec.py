@@ -371,7 +371,8 @@ def main() -> None:
     wall = time.perf_counter() - started
     rss = peak_rss_gb()
     codec, ckpt = load_codec(run_dir, args.checkpoint)
-    steps = int(ckpt["global_step"])
+    scored = int(ckpt["global_step"])  # the best checkpoint's step is not the steps made
+    steps = steps_made(run_dir, scored)
     datamodule = instantiate(datamodule_config(cfg))
     trained_audio = steps * cfg.data.batch_size * cfg.data.segment_seconds
     quality = evaluate(codec, datamodule)
@@ -387,6 +388,7 @@ def main() -> None:
         "files": len(report.usable),
         "seconds": round(report.usable_seconds, 1),
         "steps": steps,
+        "scored_step": scored,
         "wall_seconds": round(wall, 1),
         "train_audio_seconds_per_second": (
             round(trained_audio / wall, 2) if args.run is None else "n/a"
@@ -407,6 +409,21 @@ def main() -> None:
         print(f"appended to {RESULTS}", file=sys.stderr)
 
 
+def steps_made(run_dir: Path, scored: int) -> int:
+    """The steps the run made: its last checkpoint's (the scored one may be an earlier, better
+    one: a throughput from its step would understate the training's speed)."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        return scored
+    return max(scored, int(torch.load(last, map_location="cpu", weights_only=True)["global_step"]))
+
+
+def steps_cell(result: dict) -> str:
+    """The table's steps: those made, and the scored checkpoint's where it is an earlier one."""
+    made, scored = result["steps"], result.get("scored_step", result["steps"])
+    return f"{made}" if scored == made else f"{made} (best {scored})"
+
+
 def results_row(args: argparse.Namespace, result: dict) -> str:
     """The run's row of the Codec table in RESULTS.md."""
     mel = "/".join(f"{v:.2f}" for v in result["mel_by_levels"].values())
@@ -418,7 +435,7 @@ def results_row(args: argparse.Namespace, result: dict) -> str:
     return (
         f"| {datetime.date.today()} | {args.data.name}: {result['files']} files, {result['seconds']} s "
         f"| {model} | {result['codebook_size']} x {result['levels']} | {args.minutes:g} min "
-        f"| {result['steps']} | {mel} | {result['mr_stft']:.2f} "
+        f"| {steps_cell(result)} | {mel} | {result['mr_stft']:.2f} "
         f"| {' '.join(f'{u:.0f}' for u in result['used_percent'])} "
         f"| {result['train_audio_seconds_per_second']} | {result['encode_decode_x_realtime']:.0f} "
         f"| {result['peak_rss_gb']:.2f} "
