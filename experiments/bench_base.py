@@ -19,8 +19,12 @@ are spent again).
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import datetime

@@ -31,15 +31,18 @@ and a second call skips what was scored. Records the table under "## Codec" unle
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import datetime
 import importlib.util
 import logging
 import shutil
-import sys
 import tempfile
 from dataclasses import fields
 from pathlib import Path

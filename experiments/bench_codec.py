@@ -13,8 +13,12 @@ settings; no training throughput then).
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import datetime
@@ -23,7 +27,6 @@ import logging
 import math
 import platform
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path

@@ -16,8 +16,12 @@ experiments/RESULTS.md unless --no-record.
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import platform

@@ -11,12 +11,15 @@ the app write), next to the median peak of the training files read back from dis
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

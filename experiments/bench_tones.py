@@ -15,8 +15,12 @@ and the two "phase steps" entries after it).
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sda/training/train_codec.py
+from sda.training.thread_waits import thread_waits
+
+# before torch: as the trainers (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import argparse
 import math

@@ -18,11 +18,12 @@ written into the saved config and the checkpoints.
 from __future__ import annotations
 
 import os
+import sys
 
-# Sleeping (not spinning) OpenMP workers: on a laptop or server shared with other busy processes,
-# spinning threads made training steps 5-10x slower here; with free cores the cost is negligible.
-# Must be set before torch starts its thread pool; an explicit user setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from sda.training.thread_waits import thread_waits
+
+# OpenMP threads spin briefly, then sleep: before torch starts them
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import copy
 import logging

@@ -15,9 +15,12 @@ override on the command line wins over it (sda.training.recipes).
 from __future__ import annotations
 
 import os
+import sys
 
-# Sleeping OpenMP workers (see train_codec.py): set before torch starts its thread pool.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from sda.training.thread_waits import thread_waits
+
+# OpenMP threads spin briefly, then sleep (sda.training.thread_waits)
+os.environ.update(thread_waits(os.environ, sys.platform))
 
 import json
 import logging
