@@ -20,9 +20,10 @@ or guided take) unless --guidance / --candidates say otherwise. On 2 CPU threads
     deviation from the documented ratio width / (2 - width);
     movement: the range of the L/R level difference at movement 0, 0.5, 1; mono compatibility;
   - speed: loop seconds per wall second of `generate_loop` + the stereo field (decoding included),
-    under the environment's OpenMP wait policy: `sda generate` runs with OpenMP's default;
-    `OMP_WAIT_POLICY=PASSIVE` (the trainers' setting) makes every two-thread op wake sleeping
-    threads, and the loops ~10 % slower (experiments/RESULTS.md, Loops and width, 2026-12-07).
+    under the environment's OpenMP waits: `sda generate` runs with OpenMP's default;
+    `OMP_WAIT_POLICY=PASSIVE` (the trainers' setting before 2026-12-08) makes every two-thread
+    op wake sleeping threads, and the loops ~10 % slower (experiments/RESULTS.md, Loops and
+    width, 2026-12-07).
 With --record, records the table at the end of the "## Loops and width" section of
 experiments/RESULTS.md.
 """
@@ -55,6 +56,7 @@ from sda.generate.loop_length import LoopLength, loop_length
 from sda.generate.sampling_defaults import sampling_defaults
 from sda.generate.steering import stats_record
 from sda.library import open_model
+from sda.training.thread_waits import described_waits
 
 WIDTHS = tuple(round(0.1 * step, 1) for step in range(11))
 MOVEMENTS = (0.0, 0.5, 1.0)
@@ -210,7 +212,7 @@ def record_table(args, bundle, length: LoopLength, made: dict, joins: dict, fiel
     lines = [
         f"{date.today()}, `experiments/bench_loops.py {args.model}`, {platform.machine()}, torch "
         f"{torch.__version__}, 2 threads (load average {os.getloadavg()[0]:.1f} at the end), "
-        f"OpenMP wait policy {os.environ.get('OMP_WAIT_POLICY', 'default')}. "
+        f"OpenMP waits: {described_waits(os.environ)}. "
         f"Codec {config.num_levels} levels x {config.codebook_size} codes at "
         f"{config.frame_rate:.2f} frames/s; loops of {length.describe()}, seeds 0-{count - 1}, "
         f"controls {', '.join(args.control) or 'none'}, CLI defaults otherwise.",

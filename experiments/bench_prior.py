@@ -40,6 +40,7 @@ from sda.generate import generate, render
 from sda.generate.render import material_peak_dbfs
 from sda.generate.stereo_takes import decode_take, downmix, prior_rows
 from sda.library import resolve_bundle
+from sda.training.thread_waits import described_waits
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = Path.home() / ".cache/sda-dev-audio"
@@ -359,8 +360,8 @@ def report(args, codec: Path, bundle, steps, realtime, chosen_speed, tables, mat
     clip_seconds = args.clip_seconds
     lines = [
         f"{date.today()}, `experiments/bench_prior.py`, {platform.machine()}, torch {torch.__version__}, "
-        f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end; OpenMP wait "
-        f"policy {os.environ.get('OMP_WAIT_POLICY', 'default')}: the trainers set PASSIVE). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
+        f"2 threads on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end; OpenMP waits "
+        f"{described_waits(os.environ)}, as the trainers set them). Codec: `{codec.relative_to(ROOT) if codec.is_relative_to(ROOT) else codec}` "
         f"({bundle.codec.config.num_levels} levels x {bundle.codec.config.codebook_size} codes, "
         f"{frame_rate:.2f} frames/s); prior `{args.model}` ({bundle.prior.config.dim} dim, "
         f"{bundle.prior.config.layers} layers, {bundle.prior.config.context_frames}-frame window) trained "

@@ -17,14 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 SPIN_COUNT = "3000"  # busy-wait loops before a thread sleeps (libgomp's default: 300,000)
 
 
 def thread_waits(environ: Mapping[str, str], platform: str) -> dict[str, str]:
     """The variables to set in `environ` for a run on `platform` (`sys.platform`): none where
     the user chose already."""
-    if "OMP_WAIT_POLICY" in environ or "GOMP_SPINCOUNT" in environ:
+    if any(name in environ for name in WAIT_VARIABLES):
         return {}
     if platform.startswith("linux"):
         return {"GOMP_SPINCOUNT": SPIN_COUNT}
     return {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def described_waits(environ: Mapping[str, str]) -> str:
+    """The thread waits in `environ`, as a benchmark records them beside its speeds."""
+    return ", ".join(f"{name} {environ.get(name, 'unset')}" for name in WAIT_VARIABLES)

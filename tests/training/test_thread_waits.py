@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from sda.training.thread_waits import SPIN_COUNT, thread_waits
+from sda.training.thread_waits import SPIN_COUNT, described_waits, thread_waits
 
 
 def test_linux_spins_briefly_and_other_platforms_sleep():
@@ -22,6 +22,11 @@ def test_linux_spins_briefly_and_other_platforms_sleep():
 def test_a_users_own_setting_wins(name):
     assert thread_waits({name: "ACTIVE"}, "linux") == {}
     assert thread_waits({name: "ACTIVE"}, "darwin") == {}
+
+
+def test_a_benchmark_line_names_both_variables():
+    text = described_waits({"GOMP_SPINCOUNT": "3000"})
+    assert text == "OMP_WAIT_POLICY unset, GOMP_SPINCOUNT 3000"
 
 
 # Records the waits in force when torch is first imported, then imports the trainer.
