@@ -3,7 +3,9 @@
 Decoding a whole minute at once would need memory proportional to its length; windows keep it flat.
 Each window overlaps its neighbour; the decoder's edge effects fall in the outer quarters of the
 overlap, which get no weight, and the middle half is a linear crossfade (the two windows decode the
-same codes, so their audio is correlated and a linear fade keeps the level).
+same codes, so their audio is correlated and a linear fade keeps the level). Each window is told
+where it starts, so a head whose phases run on from the sound's start (`head_phase="vocoder"`)
+plays a held tone in phase in both windows of an overlap.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ def _window_starts(frames: int, window: int, hop: int) -> list[int]:
 
 
 def _decode_windows(
-    codec: Codec, windows: list[torch.Tensor], levels: int | None
+    codec: Codec, grid: torch.Tensor, starts: list[int], window: int, levels: int | None
 ) -> Iterator[np.ndarray]:
     """Each window's audio (samples,) in order, side by side on a CPU (`side_by_side`)."""
 
-    def one(window: torch.Tensor) -> np.ndarray:
-        return codec.decode(window, levels=levels)[0].float().cpu().numpy()
+    def one(start: int) -> np.ndarray:
+        codes = grid[:, :, start : start + window]
+        return codec.decode(codes, levels=levels, start_frame=start)[0].float().cpu().numpy()
 
-    return side_by_side(one, windows, on_cpu=windows[0].device.type == "cpu")
+    return side_by_side(one, starts, on_cpu=grid.device.type == "cpu")
 
 
 def _ramp(length: int) -> np.ndarray:
@@ -76,8 +79,7 @@ def decode_codes(
             return codec.decode(grid, levels=levels)[0].float().cpu().numpy()
         out = np.zeros(frames * spf, dtype=np.float64)
         starts = _window_starts(frames, window_frames, window_frames - overlap_frames)
-        windows = [grid[:, :, start : start + window_frames] for start in starts]
-        decoded = _decode_windows(codec, windows, levels)
+        decoded = _decode_windows(codec, grid, starts, window_frames, levels)
         for index, (start, audio) in enumerate(zip(starts, decoded, strict=True)):
             end = start + window_frames
             weight = np.ones((end - start) * spf)

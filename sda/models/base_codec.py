@@ -92,12 +92,16 @@ def save_base_codec(codec: Codec, path: str | Path, **metadata: str) -> Path:
 
 def check_fits(base: CodecConfig, wanted: CodecConfig) -> None:
     """Refuse to start `wanted` from `base` unless everything but the codebooks matches; a base
-    without fine-time envelopes may start a codec that adds them (`start_from_base` widens)."""
-    adds_fine_time = base.fine_time_bands == 0
+    without fine-time envelopes may start a codec that adds them (`start_from_base` widens), and
+    a base with learned phases one whose phases come from its magnitudes (the same weights)."""
+    may_add = {
+        "fine_time_bands": base.fine_time_bands == 0,
+        "head_phase": base.head_phase == "learned",
+    }
     different = sorted(
         key
         for key, value in asdict(replace(wanted, **_quantizer_of(base))).items()
-        if asdict(base)[key] != value and not (key == "fine_time_bands" and adds_fine_time)
+        if asdict(base)[key] != value and not may_add.get(key, False)
     )
     if different:
         raise BaseCodecError(

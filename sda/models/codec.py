@@ -20,7 +20,7 @@ from sda.models.decoder import Decoder
 from sda.models.encoder import Encoder
 from sda.models.fine_time import SUB_FRAMES, band_limit
 from sda.models.quantizer import Quantizer
-from sda.models.spectral import EDGE_PADDINGS
+from sda.models.spectral import EDGE_PADDINGS, HEAD_PHASES
 
 # settings that older files may carry and that no longer change the model
 _RETIRED_SETTINGS = frozenset({"commitment_weight"})
@@ -34,6 +34,7 @@ _LEGACY_DEFAULTS = {
     "side_gain": 2.0,
     "side_levels": 0,
     "side_direction": False,
+    "head_phase": "learned",
 }
 # EMA statistics change while training without changing what the codec computes
 _TRAINING_ONLY_BUFFERS = (".cluster_size", ".embed_avg", ".initted")
@@ -67,6 +68,9 @@ class CodecConfig:
     rotation_trick: bool = False
     edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
+    # where the head's phases come from: "vocoder" (from its magnitudes, sda.models.vocoder_phase:
+    # held tones keep their pitch) or "learned" (predicted per frame: bases before 2026-12-08)
+    head_phase: str = "learned"
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0
     # stereo models (sda.models.stereo_codec): the same weights code mid and side; the side is
@@ -111,6 +115,8 @@ class CodecConfig:
                 f"({self.hop_length}) into a window and hop that differ by an even number, got {u}"
             )
         self._check_fine_time()
+        if self.head_phase not in HEAD_PHASES:
+            raise CodecError(f"head_phase must be one of {HEAD_PHASES}, got {self.head_phase!r}")
         if self.edge_padding not in EDGE_PADDINGS:
             raise CodecError(
                 f"edge_padding must be one of {EDGE_PADDINGS}, got {self.edge_padding!r}"
@@ -214,6 +220,7 @@ class Codec(nn.Module):
             blocks=config.decoder_blocks,
             latent_blocks=config.decoder_latent_blocks,
             head_upsample=config.head_upsample,
+            head_phase=config.head_phase,
             **shared,
         )
 
@@ -250,10 +257,11 @@ class Codec(nn.Module):
             return audio.new_zeros(audio.shape[0], self.config.latent_dim, 0)
         return self.encoder(audio)
 
-    def decode(self, codes: Tensor, levels: int | None = None) -> Tensor:
-        """(batch, L, frames) codes -> (batch, frames * samples_per_frame); first `levels` levels."""
+    def decode(self, codes: Tensor, levels: int | None = None, start_frame: int = 0) -> Tensor:
+        """(batch, L, frames) codes -> (batch, frames * samples_per_frame); first `levels` levels.
+        `start_frame`: where the grid starts in a longer one (windows decoded apart)."""
         levels = self._check_levels(levels, codes.shape[1])
-        return self.decode_latents(self.codes_to_latents(codes, levels))
+        return self.decode_latents(self.codes_to_latents(codes, levels), start_frame)
 
     def codes_to_latents(self, codes: Tensor, levels: int | None = None) -> Tensor:
         """(batch, L, frames) -> (batch, latent_dim, frames): the sum of the chosen code vectors."""
@@ -271,11 +279,11 @@ class Codec(nn.Module):
         """Re-quantize latents: (batch, latent_dim, frames) -> (batch, levels, frames) long."""
         return self.quantizer.latents_to_codes(latents)
 
-    def decode_latents(self, quantized: Tensor) -> Tensor:
+    def decode_latents(self, quantized: Tensor, start_frame: int = 0) -> Tensor:
         """(batch, latent_dim, frames) -> (batch, frames * samples_per_frame)."""
         if quantized.shape[-1] == 0:
             return quantized.new_zeros(quantized.shape[0], 0)
-        return self.decoder(quantized)
+        return self.decoder(quantized, start_frame)
 
     def forward(
         self, audio: Tensor, *, levels: int | None = None, quantizer_dropout: bool = False

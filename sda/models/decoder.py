@@ -28,6 +28,7 @@ class Decoder(nn.Module):
         mlp_ratio: float,
         kernel_size: int,
         head_upsample: int = 1,
+        head_phase: str = "learned",
     ) -> None:
         super().__init__()
         # No per-frame LayerNorm right after the embedding: it rescales every frame and so
@@ -59,12 +60,19 @@ class Decoder(nn.Module):
         nn.init.zeros_(self.log_gain.weight)
         nn.init.zeros_(self.log_gain.bias)
         self.head = ISTFTHead(
-            dim=dim, n_fft=n_fft // head_upsample, hop_length=hop_length // head_upsample
+            dim=dim,
+            n_fft=n_fft // head_upsample,
+            hop_length=hop_length // head_upsample,
+            phase=head_phase,
         )
+        self.head_frames_per_latent = downsample * head_upsample
 
-    def forward(self, latents: Tensor) -> Tensor:
+    def forward(self, latents: Tensor, start_frame: int = 0) -> Tensor:
+        """`start_frame`: the first latent frame's index in the whole sound, so that windows
+        decoded apart keep a held tone's phase where they overlap (vocoder phases)."""
         features, gain = self._head_input(latents)
-        return self.head(features, log_gain=gain)  # (batch, samples)
+        start = start_frame * self.head_frames_per_latent
+        return self.head(features, log_gain=gain, start_frame=start)  # (batch, samples)
 
     def head_frames(self, latents: Tensor) -> tuple[Tensor, Tensor]:
         """The head's (log-magnitude, phase) per bin and frame for `latents`, before synthesis:

@@ -18,8 +18,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sda.audio.magnitude import magnitude
+from sda.models.vocoder_phase import vocoder_phases
 
 EDGE_PADDINGS = ("zeros", "reflect")  # what the analysis sees before time 0 and after the end
+HEAD_PHASES = ("learned", "vocoder")  # where the synthesis head's phases come from
+PHASE_ROUNDS = 4  # Griffin-Lim rounds after the vocoder's phases (`consistent_phases`)
 
 
 def _needs_cpu_fallback(device: torch.device) -> bool:
@@ -88,6 +91,47 @@ def istft_same(
     return audio.to(device)
 
 
+def consistent_phases(
+    magnitude_: Tensor,
+    phase: Tensor,
+    *,
+    n_fft: int,
+    hop_length: int,
+    window: Tensor,
+    iterations: int,
+    momentum: float = 0.99,
+) -> Tensor:
+    """`phase` (batch, bins, frames) moved towards phases an actual signal could have under
+    `magnitude_`: fast Griffin-Lim (Perraudin et al., 2013) from a good start, without gradient.
+    Why: frames whose phases come from each frame's peaks alone (`sda.models.vocoder_phase`)
+    do not quite agree where they overlap; 4 rounds take the original's own STFT magnitudes
+    rendered from vocoder phases from held-out mel 1.05 to 0.74 (RESULTS.md, Codec, 2026-12-08)."""
+    pad = (n_fft - hop_length) // 2
+    previous = None
+    with torch.no_grad():
+        for _ in range(iterations):
+            audio = istft_same(
+                magnitude_ * torch.cos(phase),
+                magnitude_ * torch.sin(phase),
+                n_fft=n_fft,
+                hop_length=hop_length,
+                window=window,
+            )
+            spec = torch.stft(
+                F.pad(audio, (pad, pad)),
+                n_fft,
+                hop_length,
+                window=window.to(audio.device),
+                center=False,
+                return_complex=True,
+            ).to(phase.device)
+            unit = spec / magnitude(spec).clamp(min=1e-12)
+            step = unit if previous is None else unit + momentum * (unit - previous)
+            previous = unit
+            phase = torch.angle(step)
+    return phase
+
+
 def overlap_add(segments: Tensor, hop_length: int) -> Tensor:
     """(batch, size, frames) windowed segments -> (batch, (frames - 1) * hop + size) summed signal."""
     batch, size, frames = segments.shape
@@ -110,12 +154,25 @@ class ISTFTHead(nn.Module):
     (batch, dim, frames) -> (batch, frames * hop_length). As in Vocos, the phase is predicted as
     an unconstrained angle; the magnitude is `exp` of the prediction, capped so early training
     cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4).
+
+    `phase="vocoder"`: the phases come from the magnitudes (`sda.models.vocoder_phase`, then
+    `PHASE_ROUNDS` of `consistent_phases`), which keeps held tones at their pitch; the projection's phase half is then unused (kept, so the
+    weights load either way). "learned": the prediction's own phases, as in the first bases.
     """
 
     def __init__(
-        self, *, dim: int, n_fft: int, hop_length: int, initial_log_magnitude: float = -4.0
+        self,
+        *,
+        dim: int,
+        n_fft: int,
+        hop_length: int,
+        initial_log_magnitude: float = -4.0,
+        phase: str = "learned",
     ) -> None:
         super().__init__()
+        if phase not in HEAD_PHASES:
+            raise ValueError(f"phase must be one of {HEAD_PHASES}, got {phase!r}")
+        self.phase = phase
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.bins = n_fft // 2 + 1
@@ -127,17 +184,27 @@ class ISTFTHead(nn.Module):
         self.max_log_magnitude = math.log(n_fft)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
-    def forward(self, x: Tensor, *, log_gain: Tensor | None = None) -> Tensor:
-        """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin."""
-        return self.render(*self.frames(x, log_gain=log_gain))
+    def forward(self, x: Tensor, *, log_gain: Tensor | None = None, start_frame: int = 0) -> Tensor:
+        """x: (batch, dim, frames); `log_gain` (batch, 1, frames) is added to every bin;
+        `start_frame`: the first frame's index in the whole sound (for vocoder phases)."""
+        return self.render(*self.frames(x, log_gain=log_gain, start_frame=start_frame))
 
-    def frames(self, x: Tensor, *, log_gain: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """What the head predicts per bin and frame: (log-magnitude with `log_gain` added,
+    def frames(
+        self, x: Tensor, *, log_gain: Tensor | None = None, start_frame: int = 0
+    ) -> tuple[Tensor, Tensor]:
+        """What the head plays per bin and frame: (log-magnitude with `log_gain` added,
         phase), each (batch, bins, frames). `experiments/bench_tones.py` renders them apart."""
         h = self.proj(x.transpose(1, 2)).transpose(1, 2)  # (batch, 2 * bins, frames)
         log_mag, phase = h.split(self.bins, dim=1)
         if log_gain is not None:
             log_mag = log_mag + log_gain
+        if self.phase == "vocoder":
+            capped = log_mag.detach().clamp(max=self.max_log_magnitude)
+            shape = dict(n_fft=self.n_fft, hop_length=self.hop_length)
+            phase = vocoder_phases(capped, start_frame=start_frame, **shape)
+            phase = consistent_phases(
+                capped.exp(), phase, window=self.window, iterations=PHASE_ROUNDS, **shape
+            )
         return log_mag, phase
 
     def render(self, log_magnitude: Tensor, phase: Tensor) -> Tensor:
