@@ -182,6 +182,8 @@ class CodecOutput:
     quantized: Tensor  # (batch, latent_dim, frames) what the decoder received
     commit_loss: Tensor  # scalar (zero outside training)
     levels: int  # how many levels were decoded (num_levels unless limited)
+    # the synthesis head's log-magnitudes (batch, bins, head frames) when asked for (`head_frames`)
+    head_log_magnitude: Tensor | None = None
 
 
 class Codec(nn.Module):
@@ -286,10 +288,16 @@ class Codec(nn.Module):
         return self.decoder(quantized, start_frame)
 
     def forward(
-        self, audio: Tensor, *, levels: int | None = None, quantizer_dropout: bool = False
+        self,
+        audio: Tensor,
+        *,
+        levels: int | None = None,
+        quantizer_dropout: bool = False,
+        head_frames: bool = False,
     ) -> CodecOutput:
         """Encode, quantize, decode. In training mode the quantizer learns (EMA, dead codes) and
-        `quantizer_dropout` stops at a random level; in eval mode this equals encode -> decode."""
+        `quantizer_dropout` stops at a random level; in eval mode this equals encode -> decode.
+        `head_frames`: also return the synthesis head's log-magnitudes."""
         latents = self.encode_latents(audio)
         if self.training and self.quantizer.training:
             if levels is not None:
@@ -302,13 +310,18 @@ class Codec(nn.Module):
             kept = self._check_levels(levels, self.config.num_levels)
             quantized = self.quantizer.codes_to_latents(codes, kept)
             commit = latents.new_zeros(())
+        if head_frames and quantized.shape[-1]:
+            audio, head = self.decoder(quantized, with_frames=True)
+        else:
+            audio, head = self.decode_latents(quantized), None
         return CodecOutput(
-            audio=self.decode_latents(quantized),
+            audio=audio,
             codes=codes,
             latents=latents,
             quantized=quantized,
             commit_loss=commit,
             levels=kept,
+            head_log_magnitude=head,
         )
 
     # --- identity ------------------------------------------------------------------------------

@@ -67,12 +67,18 @@ class Decoder(nn.Module):
         )
         self.head_frames_per_latent = downsample * head_upsample
 
-    def forward(self, latents: Tensor, start_frame: int = 0) -> Tensor:
-        """`start_frame`: the first latent frame's index in the whole sound, so that windows
-        decoded apart keep a held tone's phase where they overlap (vocoder phases)."""
+    def forward(
+        self, latents: Tensor, start_frame: int = 0, *, with_frames: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """(batch, samples) audio, and with `with_frames` the head's log-magnitudes (batch, bins,
+        head frames) beside it (a loss reads them). `start_frame`: the first latent frame's index
+        in the whole sound, so that windows decoded apart keep a held tone's phase where they
+        overlap (vocoder phases)."""
         features, gain = self._head_input(latents)
         start = start_frame * self.head_frames_per_latent
-        return self.head(features, log_gain=gain, start_frame=start)  # (batch, samples)
+        log_mag, phase = self.head.frames(features, log_gain=gain, start_frame=start)
+        audio = self.head.render(log_mag, phase)
+        return (audio, log_mag) if with_frames else audio
 
     def head_frames(self, latents: Tensor) -> tuple[Tensor, Tensor]:
         """The head's (log-magnitude, phase) per bin and frame for `latents`, before synthesis:

@@ -82,10 +82,12 @@ def istft_same(
         real, imag, window = real.cpu(), imag.cpu(), window.cpu()
     frames = real.shape[-1]
     pad = (n_fft - hop_length) // 2
-    segments = torch.fft.irfft(torch.complex(real, imag), n=n_fft, dim=1, norm="backward")
-    segments = segments * window[None, :, None]  # (batch, n_fft, frames)
+    # frames first: each frame's inverse FFT then runs over contiguous memory (half the time of
+    # one strided along the bins)
+    spectrum = torch.complex(real, imag).transpose(1, 2)  # (batch, frames, bins)
+    segments = torch.fft.irfft(spectrum, n=n_fft, dim=-1, norm="backward") * window
     audio = overlap_add(segments, hop_length)
-    envelope = overlap_add(window.square()[None, :, None].expand(1, -1, frames), hop_length)[0]
+    envelope = overlap_add(window.square().expand(1, frames, -1), hop_length)[0]
     length = audio.shape[-1]
     audio = audio[:, pad : length - pad] / envelope[pad : length - pad].clamp(min=1e-11)
     return audio.to(device)
@@ -109,13 +111,11 @@ def consistent_phases(
     pad = (n_fft - hop_length) // 2
     previous = None
     with torch.no_grad():
+        unit = torch.polar(torch.ones_like(phase), phase)
         for _ in range(iterations):
+            wanted = magnitude_ * unit
             audio = istft_same(
-                magnitude_ * torch.cos(phase),
-                magnitude_ * torch.sin(phase),
-                n_fft=n_fft,
-                hop_length=hop_length,
-                window=window,
+                wanted.real, wanted.imag, n_fft=n_fft, hop_length=hop_length, window=window
             )
             spec = torch.stft(
                 F.pad(audio, (pad, pad)),
@@ -125,26 +125,29 @@ def consistent_phases(
                 center=False,
                 return_complex=True,
             ).to(phase.device)
-            unit = spec / magnitude(spec).clamp(min=1e-12)
-            step = unit if previous is None else unit + momentum * (unit - previous)
-            previous = unit
-            phase = torch.angle(step)
-    return phase
+            projected = spec / magnitude(spec).clamp(min=1e-12)
+            step = projected
+            if previous is not None:
+                step = projected + momentum * (projected - previous)
+                step = step / magnitude(step).clamp(min=1e-12)
+            previous, unit = projected, step
+        return phase if iterations == 0 else torch.angle(unit)
 
 
 def overlap_add(segments: Tensor, hop_length: int) -> Tensor:
-    """(batch, size, frames) windowed segments -> (batch, (frames - 1) * hop + size) summed signal."""
-    batch, size, frames = segments.shape
+    """(batch, frames, size) windowed segments -> (batch, (frames - 1) * hop + size) summed
+    signal."""
+    batch, frames, size = segments.shape
     length = (frames - 1) * hop_length + size
     if size % hop_length:
         fold = dict(output_size=(1, length), kernel_size=(1, size), stride=(1, hop_length))
-        return F.fold(segments, **fold)[:, 0, 0]
+        return F.fold(segments.transpose(1, 2), **fold)[:, 0, 0]
     # when the hop divides the segment, overlap-add is a handful of shifted adds (faster than fold)
     parts = size // hop_length
-    chunks = segments.view(batch, parts, hop_length, frames).permute(0, 1, 3, 2)
+    chunks = segments.reshape(batch, frames, parts, hop_length)
     out = segments.new_zeros(batch, frames + parts - 1, hop_length)
     for part in range(parts):
-        out[:, part : part + frames] += chunks[:, part]
+        out[:, part : part + frames] += chunks[:, :, part]
     return out.reshape(batch, length)
 
 

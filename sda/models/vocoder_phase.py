@@ -36,29 +36,32 @@ def vocoder_phases(
 
     `start_frame`: the first frame's index in the whole sound, so that windows of one sound
     decoded apart give a steady partial the same phase where they overlap."""
-    log_mag = log_magnitude.detach().float()
-    bins = log_mag.shape[1]
-    left = F.pad(log_mag[:, :-1], (0, 0, 1, 0), value=_FLOOR)
-    right = F.pad(log_mag[:, 1:], (0, 0, 0, 1), value=_FLOOR)
-    index = torch.arange(bins, device=log_mag.device)[None, :, None].expand_as(log_mag)
+    # frames first, so that each frame's bins are contiguous for the peak search and the gathers
+    log_mag = log_magnitude.detach().float().transpose(1, 2).contiguous()  # (batch, frames, bins)
+    bins = log_mag.shape[-1]
+    left = F.pad(log_mag[..., :-1], (1, 0), value=_FLOOR)
+    right = F.pad(log_mag[..., 1:], (0, 1), value=_FLOOR)
+    index = torch.arange(bins, device=log_mag.device).expand_as(log_mag)
     owner = _peak_of_each_bin(log_mag, left, right, index)
     # radians per hop of the partial each peak stands for (parabolic interpolation)
     curve = left - 2 * log_mag + right
     offset = torch.where(curve < -1e-6, 0.5 * (left - right) / curve.clamp(max=-1e-6), 0.0)
     turn = (index + offset.clamp(-0.5, 0.5)) * (2 * math.pi * hop_length / n_fft)
-    turn = torch.gather(turn, 1, owner).double()  # every bin turns with its peak
+    turn = torch.gather(turn, -1, owner).double()  # every bin turns with its peak
     # the phase a steady partial has reached by the window's first frame, then frame by frame
-    phase = torch.cumsum(turn, dim=-1) + turn[..., :1] * start_frame
-    locked = torch.gather(phase, 1, owner) + math.pi * (index - owner)
-    return torch.remainder(locked, 2 * math.pi).to(log_magnitude.dtype)
+    phase = torch.cumsum(turn, dim=1) + turn[:, :1] * start_frame
+    locked = torch.gather(phase, -1, owner) + math.pi * (index - owner)
+    locked = torch.remainder(locked, 2 * math.pi).to(log_magnitude.dtype)
+    return locked.transpose(1, 2)
 
 
 def _peak_of_each_bin(log_mag: Tensor, left: Tensor, right: Tensor, index: Tensor) -> Tensor:
-    """Per bin, the index of the local maximum reached by always stepping to the louder
-    neighbour (pointer jumping: log2(bins) gathers, not one per bin of distance)."""
+    """Per bin (last axis), the index of the local maximum reached by always stepping to the
+    louder neighbour. A step uphill is to a louder bin whose own louder neighbour lies further
+    the same way (else it is a peak), so the climb ends at the nearest peak in the first
+    step's direction: the last peak at or below the bin, or the first at or above it."""
     peak = (log_mag > left) & (log_mag >= right)
-    uphill = torch.where(left > right, index - 1, index + 1).clamp(0, log_mag.shape[1] - 1)
-    owner = torch.where(peak, index, uphill)
-    for _ in range(max(1, (log_mag.shape[1] - 1).bit_length())):
-        owner = torch.gather(owner, 1, owner)
-    return owner
+    bins = log_mag.shape[-1]
+    below = torch.where(peak, index, -1).cummax(dim=-1).values.clamp(min=0)
+    above = torch.where(peak, index, bins).flip(-1).cummin(dim=-1).values.flip(-1)
+    return torch.where(peak, index, torch.where(left > right, below, above.clamp(max=bins - 1)))

@@ -48,7 +48,7 @@ from sda.training.discriminators import (
     feature_matching_loss,
     generator_loss,
 )
-from sda.training.losses import EnvelopeLoss, SpectralLoss, StereoImageLoss
+from sda.training.losses import EnvelopeLoss, HeadMagnitudeLoss, SpectralLoss, StereoImageLoss
 from sda.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ class CodecTrainingConfig:
     mel_weight: float = 15.0
     stft_weight: float = 2.0
     envelope_weight: float = 0.0  # peak-envelope loss: keeps attacks' level and tails' decay
+    # a head whose phases come from its magnitudes (model.head_phase=vocoder) only: its
+    # magnitudes against the original's STFT on its frames (losses.HeadMagnitudeLoss)
+    head_magnitude_weight: float = 1.0
     # the spectral loss reads every n-th of its frames per step, from a random first one: an
     # unbiased estimate of the full loss at 1/n of its cost (validation reads them all)
     spectral_frame_stride: int = 1
@@ -133,6 +136,10 @@ class CodecModule(L.LightningModule):
             frame_stride=self.settings.spectral_frame_stride,
         )
         self.envelope_loss = EnvelopeLoss()
+        head = self.codec.decoder.head
+        self.head_loss = None
+        if head.phase == "vocoder" and self.settings.head_magnitude_weight:
+            self.head_loss = HeadMagnitudeLoss(n_fft=head.n_fft, hop_length=head.hop_length)
         self.stereo = codec_config.channels == 2
         # stereo models only (a mono run builds nothing more than it did)
         self.image_loss = (
@@ -293,8 +300,8 @@ class CodecModule(L.LightningModule):
         frozen = adversarial or s.freeze_encoder
         if adversarial and self.weight_average is not None:  # the encoder freezes as averaged
             self.weight_average.hold(self.codec.encoder)
-        recon, commit, levels_used = self._reconstruct(audio, frozen, dropout, rng)
-        loss, logs = self._reconstruction_loss(recon, audio, commit)
+        recon, commit, levels_used, head = self._reconstruct(audio, frozen, dropout, rng)
+        loss, logs = self._reconstruction_loss(recon, audio, commit, head)
         if stereo is not None:
             image_loss, image_logs = self._stereo_loss(recon, stereo)
             loss = loss + image_loss
@@ -329,25 +336,32 @@ class CodecModule(L.LightningModule):
 
     def _reconstruct(
         self, audio: Tensor, adversarial: bool, dropout: bool, rng: random.Random
-    ) -> tuple[Tensor, Tensor, int]:
-        """(reconstruction (batch, samples), commitment loss, levels used). In the adversarial
-        phase the encoder and quantizer are frozen, so the codes keep their meaning."""
+    ) -> tuple[Tensor, Tensor, int, Tensor | None]:
+        """(reconstruction (batch, samples), commitment loss, levels used, the head's
+        log-magnitudes when a loss reads them). In the adversarial phase the encoder and
+        quantizer are frozen, so the codes keep their meaning."""
         length = audio.shape[-1]
         if not adversarial:
-            out = self.codec(audio, quantizer_dropout=dropout)
-            return out.audio[:, :length], out.commit_loss, out.levels
+            wanted = self.head_loss is not None
+            out = self.codec(audio, quantizer_dropout=dropout, head_frames=wanted)
+            return out.audio[:, :length], out.commit_loss, out.levels, out.head_log_magnitude
         self.codec.encoder.requires_grad_(False)
         self.codec.quantizer.eval()
         levels = rng.randint(1, self.codec.config.num_levels) if dropout else None
         with torch.no_grad():
             codes = self.codec.encode(audio)
-        recon = self.codec.decode(codes, levels=levels)[:, :length]
-        return recon, audio.new_zeros(()), levels or self.codec.config.num_levels
+        levels = levels or self.codec.config.num_levels
+        latents = self.codec.codes_to_latents(codes, levels)
+        if self.head_loss is None:
+            return self.codec.decode_latents(latents)[:, :length], audio.new_zeros(()), levels, None
+        recon, head = self.codec.decoder(latents, with_frames=True)
+        return recon[:, :length], audio.new_zeros(()), levels, head
 
     def _reconstruction_loss(
-        self, recon: Tensor, audio: Tensor, commit: Tensor
+        self, recon: Tensor, audio: Tensor, commit: Tensor, head: Tensor | None = None
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Weighted spectral (+ envelope) and commitment losses, and what to log of them."""
+        """Weighted spectral (+ envelope, + head magnitude) and commitment losses, and what to
+        log of them."""
         s = self.settings
         spectral = self.spectral_loss(recon, audio)
         mel, stft = spectral.mel, spectral.stft
@@ -357,6 +371,10 @@ class CodecModule(L.LightningModule):
             envelope = self.envelope_loss(recon, audio)
             loss = loss + s.envelope_weight * envelope
             logs["train/envelope"] = envelope
+        if head is not None and self.head_loss is not None:
+            head_error = self.head_loss(head, audio)
+            loss = loss + s.head_magnitude_weight * head_error
+            logs["train/head_magnitude"] = head_error
         return loss, logs
 
     def _rebuilt(self, recon: Tensor, stereo: Tensor) -> Tensor:

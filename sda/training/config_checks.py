@@ -156,6 +156,8 @@ CODEC: dict[str, Rule] = {
     "model.side_levels": Whole(0, 32, note="0: every level"),
     "model.side_direction": Choice((True, False)),
     "model.fine_time_bands": Whole(0, MAX_BANDS, note="0: none"),
+    "model.head_phase": Choice(("learned", "vocoder")),
+    "training.head_magnitude_weight": Number(0.0, 100.0),
     "training.side_share": Number(0.0, 1.0, above=True),
     "training.weight_average_decay": Number(0.0, 0.99999),
     "quantizer.num_levels": Whole(1, 32),

@@ -154,6 +154,38 @@ class EnvelopeLoss(nn.Module):
         return total / max(len(self.blocks), 1)
 
 
+class HeadMagnitudeLoss(nn.Module):
+    """Mean |natural-log magnitude difference| between a synthesis head's frames (batch, bins,
+    frames) and the reference's STFT on the same frames: (head log-magnitudes, reference audio
+    (batch, samples)) -> scalar.
+
+    Why: a head whose phases come from its magnitudes (`sda.models.vocoder_phase`) plays a
+    partial where its magnitudes peak, and a loss on the played audio alone barely tells it to
+    move a peak (with the phases held, a louder neighbouring bin turns at the old peak's rate).
+    The first 2,400 steps of a base trained without this term still played a 1 kHz sine at
+    610 Hz (experiments/RESULTS.md, Codec, 2026-12-08). Bins below `floor` count as `floor`."""
+
+    def __init__(self, *, n_fft: int, hop_length: int, floor: float = 1e-3) -> None:
+        super().__init__()
+        self.n_fft, self.hop_length = n_fft, hop_length
+        self.log_floor = float(torch.tensor(floor).log())
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, log_magnitude: Tensor, reference: Tensor) -> Tensor:
+        frames = log_magnitude.shape[-1]
+        pad = (self.n_fft - self.hop_length) // 2
+        with torch.no_grad():
+            length = frames * self.hop_length
+            audio = reference.detach()[..., :length]
+            audio = F.pad(audio, (pad, length - audio.shape[-1] + pad))
+            spec = torch.stft(
+                audio, self.n_fft, self.hop_length, window=self.window,
+                center=False, return_complex=True,
+            )[..., :frames]  # fmt: skip
+            wanted = magnitude(spec).log().clamp(min=self.log_floor)
+        return (log_magnitude.clamp(min=self.log_floor) - wanted).abs().mean()
+
+
 @dataclass
 class StereoImageErrors:
     """How far a rebuilt stereo image is from the original's, per mel band, energy-weighted."""

@@ -212,7 +212,7 @@ def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
 
 # model settings whose default changed since runs began: the direction row (2026-12-04), and the
 # fine-time envelopes and short synthesis window the base codec gained (2026-12-06)
-RESUMED_AS_SAVED = ("side_direction", "fine_time_bands", "head_upsample")
+RESUMED_AS_SAVED = ("side_direction", "fine_time_bands", "head_upsample", "head_phase")
 
 
 def _codec_config(

@@ -94,10 +94,10 @@ def test_inverse_of_the_same_grid_stft_returns_the_signal(n_fft: int, hop: int) 
 @pytest.mark.parametrize("size,hop", [(8, 2), (8, 4), (6, 4), (5, 3)])
 def test_overlap_add_sums_shifted_segments(size: int, hop: int) -> None:
     torch.manual_seed(0)
-    segments = torch.randn(2, size, 7)  # (batch, size, frames)
+    segments = torch.randn(2, 7, size)  # (batch, frames, size)
     expected = torch.zeros(2, 6 * hop + size)
     for frame in range(7):
-        expected[:, frame * hop : frame * hop + size] += segments[:, :, frame]
+        expected[:, frame * hop : frame * hop + size] += segments[:, frame]
     torch.testing.assert_close(overlap_add(segments, hop), expected)
 
 

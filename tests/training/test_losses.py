@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sda.audio.dsp import mel_distance_tensor
-from sda.training.losses import EnvelopeLoss, SpectralLoss
+from sda.training.losses import EnvelopeLoss, HeadMagnitudeLoss, SpectralLoss
 
 RATE = 48_000
 ONSET = 2_400  # the hit starts 50 ms in
@@ -172,3 +172,28 @@ def test_envelope_gradients_reach_the_estimate() -> None:
     estimate = (0.5 * hit()).requires_grad_(True)
     EnvelopeLoss()(estimate, hit()).backward()
     assert estimate.grad is not None and estimate.grad.abs().sum() > 0
+
+
+def _head_grid_log_magnitude(audio: torch.Tensor, n_fft: int = 512, hop: int = 128):
+    frames = audio.shape[-1] // hop
+    pad = (n_fft - hop) // 2
+    padded = torch.nn.functional.pad(audio, (pad, pad))
+    spec = torch.stft(
+        padded, n_fft, hop, window=torch.hann_window(n_fft), center=False, return_complex=True
+    )
+    return spec[..., :frames].abs().clamp(min=1e-3).log()
+
+
+def test_the_head_magnitude_loss_wants_the_peak_where_the_original_has_it():
+    rate, loss = 48000, HeadMagnitudeLoss(n_fft=512, hop_length=128)
+    time = torch.arange(94 * 128) / rate  # whole frames
+    tone = 0.3 * torch.sin(2 * math.pi * 1000.0 * time)[None]
+    own = _head_grid_log_magnitude(tone)
+    assert float(loss(own, tone)) < 1e-3  # its own frames: no error
+    wrong = _head_grid_log_magnitude(0.3 * torch.sin(2 * math.pi * 656.0 * time)[None])
+    wrong.requires_grad_(True)
+    error = loss(wrong, tone)
+    assert float(error.detach()) > 0.2  # most bins lie at the floor in both
+    error.backward()
+    peak = int(own[0, :, 20].argmax())
+    assert wrong.grad[0, peak, 20] < 0  # the original's peak bin is asked to grow
