@@ -22,16 +22,19 @@ def _groups(inputs: Tensor, condition: Tensor, repeat: int) -> tuple[Tensor, Ten
     batch = inputs.shape[0]
     if batch == 1:
         return None
-    parts = condition.reshape(repeat, batch, -1).transpose(0, 1).reshape(batch, -1)
-    keys = torch.cat([inputs.reshape(batch, -1).double(), parts.double()], dim=1)  # exact
-    _, group = torch.unique(keys, dim=0, return_inverse=True)
-    count = int(group.max()) + 1
-    if count == batch:
+    parts = condition.detach().reshape(repeat, batch, -1).transpose(0, 1).reshape(batch, -1)
+    parts = parts.double()
+    codes = inputs.reshape(batch, -1)
+    # the codes exactly, the condition to a rounding: on two threads a batch's identical control
+    # rows come out of the embedding up to ~2e-7 apart (rows split across threads), which an
+    # exact comparison took for different rows, so no prefill was shared (found 2026-12-08)
+    tolerance = 1e-5 * max(1.0, float(parts.abs().max())) if parts.numel() else 0.0
+    alike = (codes[:, None] == codes[None]).all(-1)
+    alike &= (parts[:, None] - parts[None]).abs().amax(-1) <= tolerance
+    first_alike = alike.int().argmax(dim=1)  # each row's first alike row (itself at the latest)
+    firsts, group = torch.unique(first_alike, return_inverse=True)
+    if firsts.numel() == batch:
         return None
-    rows = torch.arange(batch, device=inputs.device)
-    firsts = torch.full((count,), batch, device=inputs.device).scatter_reduce(
-        0, group, rows, reduce="amin"
-    )
     return firsts, group
 
 

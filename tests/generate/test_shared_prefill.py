@@ -114,3 +114,21 @@ def test_candidates_continuing_one_prompt_draw_as_without_the_cache(prior) -> No
     assert torch.equal(draws[0], draws[1])
     assert torch.equal(draws[0][:, :, :8], prompt)
     assert not torch.equal(draws[0][0], draws[0][1])  # the rows draw their own continuations
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_alike_rows_are_found_on_any_thread_count(prior, threads) -> None:
+    """On two threads identical control rows leave the embedding a rounding apart: still alike."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        inputs = torch.randint(0, CODES, (2, LEVELS, 9)).repeat_interleave(3, dim=0)
+        controls = torch.rand(1, prior.config.num_controls).expand(6, -1)
+        settings = SamplingSettings(guidance=2.0)
+        condition, _ = guided_condition(prior, controls, None, settings, 6, 9)
+        shared, _, rows_run = _fed(prior, inputs, condition, 2, shared=True)
+        full, _, _ = _fed(prior, inputs, condition, 2, shared=False)
+    finally:
+        torch.set_num_threads(before)
+    assert rows_run == [4]
+    torch.testing.assert_close(shared, full)
