@@ -68,8 +68,8 @@ class CodecConfig:
     rotation_trick: bool = False
     edge_padding: str = "zeros"  # what the encoder's STFT sees before time 0: zeros or reflect
     head_upsample: int = 1  # the iSTFT head's window and hop are n_fft, hop_length / this
-    # where the head's phases come from: "vocoder" (from its magnitudes, sda.models.vocoder_phase:
-    # held tones keep their pitch) or "learned" (predicted per frame: bases before 2026-12-08)
+    # where the head's phases come from: "learned" (predicted per frame; the shipped base's) or
+    # "vocoder" (opt-in: from its magnitudes, sda.models.vocoder_phase; off the frame-rate comb)
     head_phase: str = "learned"
     # the encoder also reads this many bands' energy in 8 sub-frames of each hop (0: not)
     fine_time_bands: int = 0

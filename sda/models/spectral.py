@@ -107,7 +107,8 @@ def consistent_phases(
     `magnitude_`: fast Griffin-Lim (Perraudin et al., 2013) from a good start, without gradient.
     Why: frames whose phases come from each frame's peaks alone (`sda.models.vocoder_phase`)
     do not quite agree where they overlap; 4 rounds take the original's own STFT magnitudes
-    rendered from vocoder phases from held-out mel 1.05 to 0.74 (RESULTS.md, Codec, 2026-12-08)."""
+    rendered from vocoder phases from held-out mel 1.05 to 0.72-0.83 (RESULTS.md, Codec,
+    2026-12-08). On MPS the analysis runs on the CPU, as `istft_same`'s synthesis does."""
     pad = (n_fft - hop_length) // 2
     previous = None
     with torch.no_grad():
@@ -117,6 +118,8 @@ def consistent_phases(
             audio = istft_same(
                 wanted.real, wanted.imag, n_fft=n_fft, hop_length=hop_length, window=window
             )
+            if _needs_cpu_fallback(audio.device):
+                audio = audio.cpu()
             spec = torch.stft(
                 F.pad(audio, (pad, pad)),
                 n_fft,
@@ -158,10 +161,10 @@ class ISTFTHead(nn.Module):
     an unconstrained angle; the magnitude is `exp` of the prediction, capped so early training
     cannot blow up (the cap sits above a full-scale sine's peak of n_fft / 4).
 
-    `phase="vocoder"`: the phases come from the magnitudes (`sda.models.vocoder_phase`, then
-    `PHASE_ROUNDS` of `consistent_phases`), which keeps held tones at their pitch; the projection's phase half is then unused (kept, so the
-    weights load either way). "learned": the prediction's own phases, as in the first bases.
-    """
+    `phase="vocoder"` (opt-in): the phases come from the magnitudes (`sda.models.vocoder_phase`,
+    then `PHASE_ROUNDS` of `consistent_phases`), which takes held tones off the frame-rate comb;
+    the projection's phase half is then unused (kept, so the weights load either way).
+    "learned": the prediction's own phases (the shipped base's)."""
 
     def __init__(
         self,
