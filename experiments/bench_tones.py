@@ -33,6 +33,7 @@ from bench_codec import load_codec, tone_scores, unseen_clips
 from sda.audio.tone_fidelity import power_spectrum
 from sda.models.base_codec import base_codec_path, load_base_codec
 from sda.models.codec import Codec
+from sda.models.spectral import frames_stft
 
 SINES_HZ = (36.0, 55.0, 110.0, 220.0, 440.0, 1000.0, 1760.0)
 SETS = Path.home() / ".cache/sda-dev-sets"
@@ -79,13 +80,13 @@ def swapped_halves(codec: Codec, clip: torch.Tensor) -> tuple[np.ndarray, np.nda
     pitch."""
     head = codec.decoder.head
     log_mag, phase = codec.decoder.head_frames(codec.encode_latents(clip[None]))
-    frames, pad = log_mag.shape[-1], (head.n_fft - head.hop_length) // 2
-    audio = torch.nn.functional.pad(
-        clip[None], (pad, frames * head.hop_length - clip.numel() + pad)
+    spec = frames_stft(
+        clip[None],
+        n_fft=head.n_fft,
+        hop_length=head.hop_length,
+        window=head.window,
+        frames=log_mag.shape[-1],
     )
-    spec = torch.stft(
-        audio, head.n_fft, head.hop_length, window=head.window, center=False, return_complex=True
-    )[..., :frames]
     original_mag, original_phase = torch.log(spec.abs().clamp(min=1e-7)), torch.angle(spec)
     return tuple(
         head.render(m, p)[0, : clip.numel()].numpy()

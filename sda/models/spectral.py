@@ -93,6 +93,22 @@ def istft_same(
     return audio.to(device)
 
 
+def frames_stft(
+    audio: Tensor, *, n_fft: int, hop_length: int, window: Tensor, frames: int
+) -> Tensor:
+    """(batch, samples) -> (batch, bins, frames) complex: the STFT on the frames `istft_same`
+    plays (frame f centred on sample f * hop + hop / 2), `audio` cut or padded to
+    frames * hop. On MPS it runs on the CPU (see the module's docstring)."""
+    device = audio.device
+    if _needs_cpu_fallback(device):
+        audio, window = audio.cpu(), window.cpu()
+    pad = (n_fft - hop_length) // 2
+    audio = audio[..., : frames * hop_length]
+    audio = F.pad(audio, (pad, frames * hop_length - audio.shape[-1] + pad))
+    spec = torch.stft(audio, n_fft, hop_length, window=window, center=False, return_complex=True)
+    return spec[..., :frames].to(device)
+
+
 def consistent_phases(
     magnitude_: Tensor,
     phase: Tensor,
@@ -108,26 +124,14 @@ def consistent_phases(
     Why: frames whose phases come from each frame's peaks alone (`sda.models.vocoder_phase`)
     do not quite agree where they overlap; 4 rounds take the original's own STFT magnitudes
     rendered from vocoder phases from held-out mel 1.05 to 0.72-0.83 (RESULTS.md, Codec,
-    2026-12-08). On MPS the analysis runs on the CPU, as `istft_same`'s synthesis does."""
-    pad = (n_fft - hop_length) // 2
-    previous = None
+    2026-12-08)."""
+    previous, shape = None, dict(n_fft=n_fft, hop_length=hop_length, window=window)
     with torch.no_grad():
         unit = torch.polar(torch.ones_like(phase), phase)
         for _ in range(iterations):
             wanted = magnitude_ * unit
-            audio = istft_same(
-                wanted.real, wanted.imag, n_fft=n_fft, hop_length=hop_length, window=window
-            )
-            if _needs_cpu_fallback(audio.device):
-                audio = audio.cpu()
-            spec = torch.stft(
-                F.pad(audio, (pad, pad)),
-                n_fft,
-                hop_length,
-                window=window.to(audio.device),
-                center=False,
-                return_complex=True,
-            ).to(phase.device)
+            audio = istft_same(wanted.real, wanted.imag, **shape)
+            spec = frames_stft(audio, frames=phase.shape[-1], **shape)
             projected = spec / magnitude(spec).clamp(min=1e-12)
             step = projected
             if previous is not None:

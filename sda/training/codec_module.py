@@ -371,7 +371,7 @@ class CodecModule(L.LightningModule):
             envelope = self.envelope_loss(recon, audio)
             loss = loss + s.envelope_weight * envelope
             logs["train/envelope"] = envelope
-        if head is not None and self.head_loss is not None:
+        if head is not None:  # only asked for when a head loss reads it
             head_error = self.head_loss(head, audio)
             loss = loss + s.head_magnitude_weight * head_error
             logs["train/head_magnitude"] = head_error

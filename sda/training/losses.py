@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from sda.audio.dsp import MEL_DISTANCE_BANDS, MEL_DISTANCE_WINDOWS
 from sda.audio.magnitude import cross_power, magnitude, power
+from sda.models.spectral import frames_stft
 
 _FLOOR = 1e-5
 MONO_SIDE_DB = 30.0
@@ -172,16 +173,14 @@ class HeadMagnitudeLoss(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def forward(self, log_magnitude: Tensor, reference: Tensor) -> Tensor:
-        frames = log_magnitude.shape[-1]
-        pad = (self.n_fft - self.hop_length) // 2
         with torch.no_grad():
-            length = frames * self.hop_length
-            audio = reference.detach()[..., :length]
-            audio = F.pad(audio, (pad, length - audio.shape[-1] + pad))
-            spec = torch.stft(
-                audio, self.n_fft, self.hop_length, window=self.window,
-                center=False, return_complex=True,
-            )[..., :frames]  # fmt: skip
+            spec = frames_stft(
+                reference.detach(),
+                n_fft=self.n_fft,
+                hop_length=self.hop_length,
+                window=self.window,
+                frames=log_magnitude.shape[-1],
+            )
             wanted = magnitude(spec).log().clamp(min=self.log_floor)
         return (log_magnitude.clamp(min=self.log_floor) - wanted).abs().mean()
 
