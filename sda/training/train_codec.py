@@ -211,7 +211,9 @@ def _choose_codebook_size(cfg, report, frame_rate, saved, init_codec) -> int:
 
 
 # model settings whose default changed since runs began: the direction row (2026-12-04), and the
-# fine-time envelopes and short synthesis window the base codec gained (2026-12-06)
+# fine-time envelopes and short synthesis window the base codec gained (2026-12-06); the head's
+# phase source, which a run keeps as it began (2026-12-08: opt-in, so that a default change
+# later cannot swap it under a resumed run)
 RESUMED_AS_SAVED = ("side_direction", "fine_time_bands", "head_upsample", "head_phase")
 
 
